@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Builds the local test cluster's binaries from Go modules into a cache outside the repo, keyed by
+# version; a component already in the cache is reused, so a warm run takes seconds.
+# Prints the bin directory on its last line.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/versions.env"
+cache=${KUBECTL_INSIGHT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kubectl-insight}
+export GOFLAGS=${GOFLAGS:--trimpath}
+log() { echo "build: $*" >&2; }
+
+build_k8s() {
+  local out="$cache/kubernetes-$K8S_VERSION" minor=${K8S_VERSION#v1.}
+  minor=${minor%%.*}
+  local ld="-s -w -X k8s.io/component-base/version.gitVersion=$K8S_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor -X k8s.io/component-base/version.gitTreeState=clean"
+  # Each binary is checked on its own, so an interrupted cold build resumes where it stopped.
+  for cmd in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
+    [ -x "$out/$cmd" ] && continue
+    log "building $cmd $K8S_VERSION (cold: several minutes)"
+    (cd "$here/tools" && go build -ldflags "$ld" -o "$out/$cmd.tmp" "k8s.io/kubernetes/cmd/$cmd") && mv "$out/$cmd.tmp" "$out/$cmd"
+  done
+  if [ ! -x "$out/etcd" ]; then
+    log "building etcd (the version kubernetes $K8S_VERSION pins)"
+    (cd "$here/tools" && go build -ldflags "-s -w" -o "$out/etcd.tmp" go.etcd.io/etcd/server/v3) && mv "$out/etcd.tmp" "$out/etcd"
+  fi
+}
+
+build_install() { # name version package ldflags
+  local out="$cache/$1-$2"
+  [ -x "$out/$1" ] && return 0
+  log "building $1 $2"
+  GOBIN="$out" go install -ldflags "$4" "$3@$2"
+}
+
+mkdir -p "$cache"
+build_k8s
+build_install kwok "$KWOK_VERSION" sigs.k8s.io/kwok/cmd/kwok "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=${KWOK_VERSION#v}"
+build_install helm "$HELM_VERSION" helm.sh/helm/v3/cmd/helm "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
+
+# kwok's stage YAMLs ship inside its module download.
+stages="$cache/kwok-$KWOK_VERSION/stages"
+if [ ! -d "$stages" ]; then
+  dir=$(cd /tmp && go mod download -json "sigs.k8s.io/kwok@$KWOK_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
+  mkdir -p "$stages.tmp" && cp -r "$dir/kustomize/stage/." "$stages.tmp/" && chmod -R u+w "$stages.tmp" && mv "$stages.tmp" "$stages"
+fi
+
+# One bin dir of symlinks for the harness and the README's PATH line.
+bin="$cache/bin"
+mkdir -p "$bin"
+for f in kube-apiserver kube-controller-manager kube-scheduler kubectl etcd; do ln -sf "$cache/kubernetes-$K8S_VERSION/$f" "$bin/$f"; done
+ln -sf "$cache/kwok-$KWOK_VERSION/kwok" "$bin/kwok"
+ln -sf "$cache/helm-$HELM_VERSION/helm" "$bin/helm"
+ln -sfn "$stages" "$cache/stages"
+echo "$bin"
