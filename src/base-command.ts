@@ -1,0 +1,70 @@
+import { Command } from '@oclif/core/command';
+import * as Errors from '@oclif/core/errors';
+import * as Flags from '@oclif/core/flags';
+import type { Interfaces } from '@oclif/core';
+import type { ChalkInstance } from 'chalk';
+import { CHART } from './defaults.js';
+import { ExitCode, InsightError } from './errors.js';
+import { renderError } from './output/errors.js';
+import { makeChalk } from './output/style.js';
+
+/** Flags every command takes, with kubectl's meaning. */
+export const sharedFlags = {
+  kubeconfig: Flags.string({ summary: 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config).', helpGroup: 'GLOBAL' }),
+  context: Flags.string({ summary: 'The kubeconfig context to use.', helpGroup: 'GLOBAL' }),
+  namespace: Flags.string({ char: 'n', summary: 'Namespace of the release.', default: CHART.namespace, helpGroup: 'GLOBAL' }),
+  release: Flags.string({ summary: 'Helm release name.', default: CHART.release, helpGroup: 'GLOBAL' }),
+  output: Flags.string({ char: 'o', summary: 'Output format.', options: ['text', 'json'], default: 'text', helpGroup: 'GLOBAL' }),
+  'no-color': Flags.boolean({ summary: 'Disable colour (also: NO_COLOR=1).', default: false, helpGroup: 'GLOBAL' }),
+  verbose: Flags.boolean({ char: 'v', summary: 'Show more detail (passed checks, evidence, causes).', default: false, helpGroup: 'GLOBAL' }),
+  yes: Flags.boolean({ char: 'y', summary: 'Answer yes to confirmations (non-interactive use).', default: false, helpGroup: 'GLOBAL' }),
+  'helm-binary': Flags.string({ summary: 'helm executable to use (default: helm on PATH).', helpGroup: 'GLOBAL' }),
+};
+
+export type SharedFlags = Interfaces.InferredFlags<typeof sharedFlags>;
+
+/**
+ * The base command: binds the shared flags and maps errors to exit codes. Kept small on purpose:
+ * behaviour lives in actions and checks, rendering in src/output.
+ */
+export abstract class BaseCommand extends Command {
+  static override baseFlags = sharedFlags;
+
+  protected flagsForError: { json: boolean; verbose: boolean; noColor: boolean } = {
+    json: process.argv.includes('-o=json') || process.argv.join(' ').match(/(-o|--output)[= ]json/) !== null,
+    verbose: process.argv.includes('-v') || process.argv.includes('--verbose'),
+    noColor: process.argv.includes('--no-color'),
+  };
+
+  protected chalkFor(flags: Pick<SharedFlags, 'no-color'>, stream: NodeJS.WriteStream = process.stdout): ChalkInstance {
+    return makeChalk({ noColor: flags['no-color'], isTTY: Boolean(stream.isTTY) });
+  }
+
+  /** Print to stdout (the only place commands write results). */
+  protected out(text: string): void {
+    process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+  }
+
+  override async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<void> {
+    // oclif's own exit (this.exit) is not an error.
+    if (err instanceof Errors.ExitError) throw err;
+    let e: unknown = err;
+    // Flag parsing errors from oclif are bad usage: one line, exit 2.
+    if (err instanceof Errors.CLIError && !(err instanceof InsightError)) {
+      e = new InsightError('usage', err.message.split('\n')[0] ?? 'bad usage', { hint: `See \`kubectl insight ${this.id ?? ''} --help\`.`.replace('  ', ' ') });
+    }
+    const c = makeChalk({ noColor: this.flagsForError.noColor, isTTY: Boolean(process.stderr.isTTY) });
+    const r = renderError(e, c, { json: this.flagsForError.json, verbose: this.flagsForError.verbose });
+    // JSON errors go to stdout so a pipe into jq sees them; text errors to stderr.
+    (this.flagsForError.json ? process.stdout : process.stderr).write(`${r.text}\n`);
+    process.exitCode = r.exitCode;
+  }
+
+  /** Commands not built yet say so and fail; they never pretend to succeed. */
+  protected notBuilt(issue: number): never {
+    throw new InsightError('failed', `kubectl insight ${this.id} is not built yet`, {
+      hint: `Tracked in issue #${issue}.`,
+      exitCode: ExitCode.Failed,
+    });
+  }
+}

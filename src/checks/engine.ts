@@ -1,0 +1,166 @@
+/**
+ * The check engine shared by `preflight` and `doctor` (after linkerd's healthcheck): a check is a
+ * small record with a stable id, a category, a severity, a hint and a run function. Categories run in
+ * order, checks inside one concurrently; a check may name checks it needs, and is skipped when one
+ * of them did not pass. The runner never prints: it reports to an observer.
+ */
+import pLimit from 'p-limit';
+
+export type Severity = 'fatal' | 'warning' | 'info';
+export type Status = 'passed' | 'failed' | 'skipped';
+
+/** One outcome of a check. A check may report several (one per node, per target, ...). */
+export interface Finding {
+  status: Status;
+  message: string;
+  /** Overrides the check's hint for this finding. */
+  hint?: string;
+  /** Overrides the check's severity (e.g. a check that is fatal for one cause, a warning for another). */
+  severity?: Severity;
+  /** The object concerned: `node/kwok-node-1`, `pod/cms-monitoring/x`, `endpoint/cms.cn-hangzhou.aliyuncs.com`. */
+  object?: string;
+  /** Facts that led to the verdict: status fields, event messages, HTTP answers. */
+  evidence?: string[];
+  /** Where a network result was measured from: `local`, `node/<name>`. */
+  vantage?: string;
+}
+
+export interface Check<C> {
+  /** Stable, documented id, e.g. `cluster.version`. Never renamed: users grep and CI filters on it. */
+  id: string;
+  category: string;
+  description: string;
+  severity: Severity;
+  /** What to do when it fails, with a copy-paste command where one exists. */
+  hint?: string;
+  /** ids of checks that must pass first. */
+  needs?: string[];
+  timeoutMs?: number;
+  run(ctx: C, signal: AbortSignal): Promise<Finding | Finding[]>;
+}
+
+export interface CheckResult extends Finding {
+  id: string;
+  category: string;
+  description: string;
+  severity: Severity;
+  durationMs: number;
+}
+
+export interface Observer {
+  onCategory?(category: string): void;
+  onStart?(check: { id: string; category: string; description: string }): void;
+  onResult?(result: CheckResult): void;
+}
+
+export interface RunOptions {
+  concurrency?: number;
+  /** Default per-check timeout. */
+  timeoutMs?: number;
+  /** Only run checks whose id starts with one of these. */
+  only?: string[];
+}
+
+export interface Report {
+  results: CheckResult[];
+  summary: { passed: number; failed: number; warnings: number; skipped: number; info: number };
+}
+
+/** A failing result's weight: fatal failures fail the run; warnings only with --fail-on warning. */
+export function isFailure(r: CheckResult, failOn: 'fatal' | 'warning' = 'fatal'): boolean {
+  if (r.status !== 'failed') return false;
+  return r.severity === 'fatal' || (failOn === 'warning' && r.severity === 'warning');
+}
+
+export function exitCodeFor(report: Report, failOn: 'fatal' | 'warning' = 'fatal'): 0 | 1 {
+  return report.results.some((r) => isFailure(r, failOn)) ? 1 : 0;
+}
+
+class Timeout extends Error {}
+
+async function runOne<C>(check: Check<C>, ctx: C, timeoutMs: number): Promise<Finding[]> {
+  const ac = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      ac.abort(new Timeout(`timed out after ${timeoutMs / 1000}s`));
+      reject(new Timeout(`timed out after ${timeoutMs / 1000}s`));
+    }, timeoutMs);
+    timer.unref?.();
+  });
+  try {
+    // A hanging check loses the race and the report goes on; its signal is aborted so it can stop.
+    const out = await Promise.race([check.run(ctx, ac.signal), timeout]);
+    return Array.isArray(out) ? out : [out];
+  } catch (e) {
+    const msg = e instanceof Error ? e.message.split('\n')[0] : String(e);
+    const hint = (e as { hint?: string }).hint;
+    return [{ status: 'failed', message: e instanceof Timeout ? `check ${msg}` : `check could not run: ${msg}`, ...(hint ? { hint } : {}) }];
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export async function runChecks<C>(checks: Check<C>[], ctx: C, observer: Observer = {}, opts: RunOptions = {}): Promise<Report> {
+  const selected = opts.only?.length ? checks.filter((c) => opts.only!.some((p) => c.id.startsWith(p))) : checks;
+  const categories: string[] = [];
+  for (const c of selected) if (!categories.includes(c.category)) categories.push(c.category);
+  const limit = pLimit(opts.concurrency ?? 8);
+  const outcome = new Map<string, Status>();
+  const results: CheckResult[] = [];
+
+  for (const category of categories) {
+    observer.onCategory?.(category);
+    const inCategory = selected.filter((c) => c.category === category);
+    // Checks in one category may depend on each other: run in waves until all are settled.
+    const pending = new Set(inCategory);
+    while (pending.size) {
+      const ready = [...pending].filter((c) => (c.needs ?? []).every((n) => outcome.has(n) || !selected.some((s) => s.id === n)));
+      const wave = ready.length ? ready : [...pending]; // a dependency cycle: run them anyway
+      await Promise.all(
+        wave.map((check) =>
+          limit(async () => {
+            pending.delete(check);
+            observer.onStart?.(check);
+            const started = Date.now();
+            const blocked = (check.needs ?? []).find((n) => outcome.has(n) && outcome.get(n) !== 'passed');
+            const findings: Finding[] = blocked
+              ? [{ status: 'skipped', message: `skipped: needs ${blocked}, which did not pass` }]
+              : await runOne(check, ctx, check.timeoutMs ?? opts.timeoutMs ?? 30_000);
+            const status: Status = findings.some((f) => f.status === 'failed') ? 'failed' : findings.every((f) => f.status === 'skipped') ? 'skipped' : 'passed';
+            outcome.set(check.id, status);
+            for (const f of findings) {
+              const r: CheckResult = {
+                id: check.id,
+                category: check.category,
+                description: check.description,
+                ...f,
+                severity: f.severity ?? check.severity,
+                durationMs: Date.now() - started,
+              };
+              if (r.status === 'failed' && r.hint === undefined && check.hint) r.hint = check.hint;
+              results.push(r);
+              observer.onResult?.(r);
+            }
+          }),
+        ),
+      );
+    }
+  }
+  // Stable order for output: category order, then the order checks were declared.
+  const order = new Map(selected.map((c, i) => [c.id, i]));
+  results.sort((a, b) => categories.indexOf(a.category) - categories.indexOf(b.category) || order.get(a.id)! - order.get(b.id)!);
+  return { results, summary: summarize(results) };
+}
+
+export function summarize(results: CheckResult[]): Report['summary'] {
+  const s = { passed: 0, failed: 0, warnings: 0, skipped: 0, info: 0 };
+  for (const r of results) {
+    if (r.status === 'passed') s.passed++;
+    else if (r.status === 'skipped') s.skipped++;
+    else if (r.severity === 'fatal') s.failed++;
+    else if (r.severity === 'warning') s.warnings++;
+    else s.info++;
+  }
+  return s;
+}

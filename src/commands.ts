@@ -1,0 +1,16 @@
+// oclif's explicit command map: one import per command, so the bundle needs no directory scan.
+import Doctor from './commands/doctor.js';
+import Install from './commands/install.js';
+import Preflight from './commands/preflight.js';
+import Uninstall from './commands/uninstall.js';
+import Upgrade from './commands/upgrade.js';
+import Version from './commands/version.js';
+
+export const commands = {
+  install: Install,
+  upgrade: Upgrade,
+  uninstall: Uninstall,
+  preflight: Preflight,
+  doctor: Doctor,
+  version: Version,
+};

@@ -1,0 +1,166 @@
+import { InsightError } from '../errors.js';
+
+/** What a call was doing, so an error can name the verb and resource (kubectl's wording). */
+export interface KubeOp {
+  verb: string;
+  /** Plural resource, with group when not core: `deployments.apps`. */
+  resource: string;
+  namespace?: string;
+  name?: string;
+}
+
+interface StatusBody {
+  kind?: string;
+  message?: string;
+  reason?: string;
+  code?: number;
+}
+
+/** The parts of client-node's ApiException we read (duck-typed: the class differs per module copy). */
+interface ApiExceptionLike {
+  code: number;
+  body: unknown;
+  headers?: Record<string, string>;
+}
+
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT']);
+const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|DEPTH_ZERO|ERR_SSL/;
+
+export function isApiException(e: unknown): e is ApiExceptionLike {
+  return typeof e === 'object' && e !== null && typeof (e as ApiExceptionLike).code === 'number' && 'body' in e;
+}
+
+export function statusCode(e: unknown): number | undefined {
+  return isApiException(e) ? e.code : undefined;
+}
+
+export const isNotFound = (e: unknown) => statusCode(e) === 404;
+export const isConflict = (e: unknown) => statusCode(e) === 409;
+
+function parseBody(body: unknown): StatusBody {
+  if (typeof body === 'string') {
+    try {
+      return JSON.parse(body) as StatusBody;
+    } catch {
+      return { message: body };
+    }
+  }
+  return (body ?? {}) as StatusBody;
+}
+
+function errnoCode(e: unknown): string | undefined {
+  let cur: unknown = e;
+  for (let i = 0; i < 4 && cur && typeof cur === 'object'; i++) {
+    const c = (cur as { code?: unknown }).code;
+    if (typeof c === 'string') return c;
+    cur = (cur as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+function describe(op: KubeOp): string {
+  const where = op.namespace ? ` in namespace "${op.namespace}"` : '';
+  return `${op.verb} ${op.resource}${op.name ? ` "${op.name}"` : ''}${where}`;
+}
+
+/** An RBAC rule that would grant `op`, as a copy-paste hint. */
+export function rbacRuleFor(op: KubeOp): string {
+  const [plural, ...group] = op.resource.split('.');
+  return `apiGroups: ["${group.join('.')}"], resources: ["${plural}"], verbs: ["${op.verb}"]`;
+}
+
+/**
+ * The one place that turns a Kubernetes client failure into a domain error.
+ * `server` is the API server URL, for the unreachable case.
+ */
+export function classifyKubeError(e: unknown, op: KubeOp, server?: string): InsightError {
+  if (e instanceof InsightError) return e;
+  if (isApiException(e)) {
+    const body = parseBody(e.body);
+    const msg = (body.message ?? '').split('\n')[0] ?? '';
+    switch (e.code) {
+      case 401:
+        return new InsightError('unauthorized', `the API server rejected our credentials (401 Unauthorized) on ${describe(op)}`, {
+          hint: 'Your token or client certificate is invalid or expired: refresh it (e.g. re-run your cloud login) and check with `kubectl auth whoami`.',
+          cause: e,
+        });
+      case 403:
+        return new InsightError('forbidden', `forbidden: cannot ${describe(op)}${msg ? ` (${msg})` : ''}`, {
+          hint: `Ask a cluster admin for an RBAC rule with ${rbacRuleFor(op)}; check with \`kubectl auth can-i ${op.verb} ${op.resource}${op.namespace ? ` -n ${op.namespace}` : ''}\`.`,
+          details: { verb: op.verb, resource: op.resource, namespace: op.namespace, name: op.name },
+          cause: e,
+        });
+      case 404:
+        return new InsightError('not-found', `not found: ${describe(op)}${msg ? ` (${msg})` : ''}`, { cause: e });
+      case 409:
+        return new InsightError('conflict', `conflict on ${describe(op)}${msg ? `: ${msg}` : ''}`, {
+          hint: 'Another client changed the object at the same time; run the command again.',
+          cause: e,
+        });
+      case 429:
+        return new InsightError('server', `the API server is throttling requests (429) on ${describe(op)}`, {
+          hint: 'The API server is overloaded: wait a minute and run the command again.',
+          cause: e,
+        });
+      default:
+        if (e.code >= 500) {
+          return new InsightError('server', `the API server failed (${e.code}${body.reason ? ` ${body.reason}` : ''}) on ${describe(op)}${msg ? `: ${msg}` : ''}`, {
+            hint: 'The API server or etcd is unhealthy; check `kubectl get --raw /readyz?verbose` and retry.',
+            cause: e,
+          });
+        }
+        return new InsightError('failed', `${describe(op)} failed (${e.code}): ${msg || 'no message'}`, { cause: e });
+    }
+  }
+  const code = errnoCode(e);
+  const where = server ? ` at ${server}` : '';
+  if (code && TLS_CODES.test(code)) {
+    return new InsightError('unreachable', `TLS to the API server${where} failed (${code})`, {
+      hint: 'The server certificate does not match the CA in kubeconfig; check certificate-authority-data for this cluster.',
+      cause: e,
+    });
+  }
+  if (code && NETWORK_CODES.has(code)) {
+    return new InsightError('unreachable', `cannot reach the API server${where} (${code})`, {
+      hint: 'Check that the cluster is up and kubeconfig points at it: `kubectl cluster-info`' + (server ? '' : '.') + (server ? ` (server: ${server}).` : ''),
+      cause: e,
+    });
+  }
+  if (e instanceof InsightError) return e;
+  return new InsightError('failed', `${describe(op)} failed: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`, { cause: e });
+}
+
+export function isRetryable(e: unknown): boolean {
+  const code = statusCode(e);
+  if (code !== undefined) return code === 429 || code >= 500;
+  const errno = errnoCode(e);
+  return errno === 'ECONNRESET' || errno === 'ECONNREFUSED' || errno === 'ETIMEDOUT' || errno === 'EPIPE' || errno === 'UND_ERR_SOCKET';
+}
+
+export interface RetryOptions {
+  attempts?: number;
+  baseMs?: number;
+  maxMs?: number;
+  /** Only idempotent calls (get, list, patch with a fixed body, delete) may be retried. */
+  idempotent: boolean;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Run a Kubernetes call; retry 429/5xx and dropped connections with backoff when idempotent. */
+export async function kubeCall<T>(op: KubeOp, fn: () => Promise<T>, opts: RetryOptions = { idempotent: true }, server?: string): Promise<T> {
+  const attempts = opts.idempotent ? (opts.attempts ?? 5) : 1;
+  const sleep = opts.sleep ?? defaultSleep;
+  let delay = opts.baseMs ?? 200;
+  for (let i = 1; ; i++) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (i >= attempts || !isRetryable(e)) throw classifyKubeError(e, op, server);
+      const retryAfter = isApiException(e) ? Number(e.headers?.['retry-after']) : NaN;
+      await sleep(Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : delay);
+      delay = Math.min(delay * 2, opts.maxMs ?? 5000);
+    }
+  }
+}

@@ -1,0 +1,61 @@
+import { inspect } from 'node:util';
+
+/**
+ * A secret value (the AccessKey secret). It cannot leak by accident: String(), JSON.stringify(),
+ * util.inspect() and template literals all show `[REDACTED]`; only `reveal()` gives the value, and
+ * every value ever wrapped is registered so `redact()` can scrub it from any text we print.
+ */
+export const REDACTED = '[REDACTED]';
+const known = new Set<string>();
+
+export class Secret {
+  readonly #value: string;
+
+  constructor(value: string) {
+    this.#value = value;
+    // Very short strings would make redact() mangle unrelated text; real secrets are 30 chars.
+    if (value.length >= 4) known.add(value);
+  }
+
+  reveal(): string {
+    return this.#value;
+  }
+
+  get length(): number {
+    return this.#value.length;
+  }
+
+  toString(): string {
+    return REDACTED;
+  }
+
+  toJSON(): string {
+    return REDACTED;
+  }
+
+  [inspect.custom](): string {
+    return REDACTED;
+  }
+}
+
+/** Replace every registered secret value in `text` with [REDACTED]. */
+export function redact(text: string): string {
+  let out = text;
+  for (const v of known) if (out.includes(v)) out = out.split(v).join(REDACTED);
+  return out;
+}
+
+/** Deep-copy a values tree, replacing the keys that hold secrets. */
+export function redactValues<T>(values: T, secretKeys: readonly string[] = ['accessKeySecret']): T {
+  const walk = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(walk);
+    if (v instanceof Secret) return REDACTED;
+    if (v && typeof v === 'object') {
+      return Object.fromEntries(
+        Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, secretKeys.includes(k) && x !== undefined && x !== '' ? REDACTED : walk(x)]),
+      );
+    }
+    return typeof v === 'string' ? redact(v) : v;
+  };
+  return walk(values) as T;
+}
