@@ -48,6 +48,8 @@ export abstract class BaseCommand extends Command {
   override async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<void> {
     // oclif's own exit (this.exit) is not an error.
     if (err instanceof Errors.ExitError) throw err;
+    // A flag error stops parsing; without this oclif warns "did not parse its arguments" outside production.
+    this.parsed = true;
     let e: unknown = err;
     // Flag parsing errors from oclif are bad usage: one line, exit 2.
     if (err instanceof Errors.CLIError && !(err instanceof InsightError)) {

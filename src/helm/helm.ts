@@ -122,7 +122,8 @@ export class Helm {
         cause: e,
       });
     }
-    const v = semver.coerce(out);
+    // Keep a prerelease (3.0.0-rc.1 is older than 3.0.0); coerce only what semver cannot parse.
+    const v = semver.parse(out, { loose: true }) ?? semver.coerce(out);
     if (!v || out.startsWith('Client:')) {
       throw new InsightError('tool', `cannot read helm's version from "${out.slice(0, 60)}"`, {
         hint: `Install helm >= ${MIN_VERSIONS.helm} or pass --helm-binary.`,
