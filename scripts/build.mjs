@@ -2,7 +2,7 @@
 // and ~120 MB; oclif alone ~0.1 s. Code splitting keeps the heavy modules (client-node, listr2) in
 // chunks that load only when a command needs them, so `--help` and `version` start fast.
 import { build } from 'esbuild';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
@@ -26,3 +26,14 @@ await build({
   logLevel: 'warning',
   metafile: false,
 });
+
+// oclif's manifest: with it, oclif reads command metadata (flags, help text) from one JSON file
+// instead of importing and introspecting every command on each start. Written from oclif's own
+// Config, so it can never drift from the commands; version-stamped, oclif ignores a stale one.
+const { Config } = await import('@oclif/core');
+const root = new URL('..', import.meta.url).pathname;
+rmSync(new URL('../oclif.manifest.json', import.meta.url), { force: true });
+const config = await Config.load({ root });
+const manifest = config.getPluginsList().find((p) => p.isRoot)?.manifest;
+if (!manifest || Object.keys(manifest.commands).length === 0) throw new Error('build: oclif found no commands');
+writeFileSync(new URL('../oclif.manifest.json', import.meta.url), JSON.stringify(manifest));
