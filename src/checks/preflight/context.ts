@@ -1,0 +1,83 @@
+/**
+ * What every preflight check reads: the resolved input, narrow clients, and lists fetched once and
+ * shared (nodes, pods) so twenty checks do not list all pods twenty times. Nothing here prints.
+ */
+import type { V1Node, V1Pod, V1Toleration } from '@kubernetes/client-node';
+import type { Kube } from '../../kube/client.js';
+import type { Helm } from '../../helm/helm.js';
+import type { EndpointOverrides, NetMode } from '../../cloud/endpoints.js';
+import type { Secret } from '../../secret.js';
+import type { ProbeReport } from '../../net/types.js';
+
+/** The API clients preflight uses; tests pass small fakes of these. */
+export type PreflightKube = Pick<Kube, 'core' | 'apps' | 'apiext' | 'authz' | 'version' | 'server' | 'context'>;
+export type PreflightHelm = Pick<Helm, 'version' | 'list'>;
+
+/** The answers of the cloud checks (src/cloud), behind a narrow interface so tests can fake it. */
+export interface ProbeSource {
+  /** Runs the network probes once (in-cluster pods or locally) and returns every result. */
+  run(signal: AbortSignal): Promise<ProbeReport>;
+}
+
+export interface DaemonSetScheduling {
+  /** Component name as the chart calls it (node-exporter, gpu-exporter). */
+  component: string;
+  enabled: boolean;
+  nodeSelector: Record<string, string>;
+  tolerations: V1Toleration[];
+  /** Only nodes carrying this label key (gpu-exporter runs on GPU nodes only). */
+  requiredNodeLabel?: string;
+}
+
+export interface ResolvedPreflightInput {
+  namespace: string;
+  release: string;
+  region?: string;
+  net: NetMode;
+  accessKeyId?: string;
+  accessKeySecret?: Secret;
+  projectName?: string;
+  prometheusInstanceId?: string;
+  fromLocal: boolean;
+  sample?: number;
+  probeImage: string;
+  probeNamespace: string;
+  timeoutMs: number;
+  endpointOverrides: EndpointOverrides;
+  mode: 'preflight' | 'install' | 'upgrade';
+  daemonSets: DaemonSetScheduling[];
+}
+
+export interface PreflightContext {
+  input: ResolvedPreflightInput;
+  kube: PreflightKube;
+  helm: PreflightHelm;
+  /** This machine's clock (tests move it). */
+  now(): Date;
+  /** GET /version once: the answer and the API server's Date header (for clock skew). */
+  serverVersion(): Promise<ServerVersion>;
+  /** Every node, fetched once. */
+  nodes(): Promise<V1Node[]>;
+  /** Every pod in every namespace, fetched once. */
+  pods(): Promise<V1Pod[]>;
+  /** Network probe results, run once and shared by the network.* checks. */
+  probes(signal: AbortSignal): Promise<ProbeReport>;
+  /** Cloud API client (STS/SLS/CMS); undefined when no region/credentials were given. */
+  cloud?: unknown;
+}
+
+export interface ServerVersion {
+  gitVersion: string;
+  /** The API server's clock, from the HTTP Date header (second resolution). */
+  date?: Date;
+  /** How long the request took, to bound the skew measurement. */
+  rttMs: number;
+  /** Local time half-way through the request. */
+  localMid?: Date;
+}
+
+/** Memoise an async function: the first call starts the work, later calls share its promise. */
+export function once<T>(fn: () => Promise<T>): () => Promise<T> {
+  let p: Promise<T> | undefined;
+  return () => (p ??= fn());
+}

@@ -1,0 +1,182 @@
+/**
+ * Preflight: every check that can tell, before installing, whether the install will work. Used by
+ * `kubectl insight preflight` and as the gate inside `install`/`upgrade`. Categories run in order
+ * (cluster → rbac → conflicts → network → cloud); checks inside a category run concurrently, each
+ * with its own timeout, so a hanging check never blocks the report.
+ */
+import type { V1Node, V1Pod, V1Toleration } from '@kubernetes/client-node';
+import { CHART } from '../../defaults.js';
+import { mergeOverrides, overridesFromEnv, type EndpointOverrides, type NetMode } from '../../cloud/endpoints.js';
+import { kubeCall } from '../../kube/errors.js';
+import type { Secret } from '../../secret.js';
+import { runChecks, type Check, type Observer, type Report } from '../engine.js';
+import { clusterChecks } from './cluster.js';
+import { once, type DaemonSetScheduling, type PreflightContext, type PreflightHelm, type PreflightKube, type ProbeSource, type ResolvedPreflightInput, type ServerVersion } from './context.js';
+
+export type { PreflightContext } from './context.js';
+
+/**
+ * Default probe image: curl re-hosted in ACK's public pull-only `dev` namespace on
+ * registry-cn-hangzhou.ack.aliyuncs.com, the registry the chart's own images come from, so a cluster
+ * that can pull the chart can pull this. curl, not busybox: busybox's wget does not verify TLS
+ * certificates, and curl's exit codes separate DNS/refused/timeout/untrusted precisely.
+ * See docs/preflight.md (the tag could not be verified from the build sandbox: --probe-image).
+ */
+export const DEFAULT_PROBE_IMAGE = 'registry-cn-hangzhou.ack.aliyuncs.com/dev/curl:8.11.1';
+
+/** What a caller (the preflight command, or install/upgrade as a gate) passes in. */
+export interface PreflightInput {
+  kubeconfig?: string;
+  context?: string;
+  /** Namespace and release the chart will use. */
+  namespace?: string;
+  release?: string;
+  helmBinary?: string;
+  /** Alibaba Cloud region id (cn-hangzhou). Network and cloud checks are skipped without it. */
+  region?: string;
+  net?: NetMode;
+  accessKeyId?: string;
+  /** Never a plain string: see src/secret.ts. */
+  accessKeySecret?: Secret;
+  projectName?: string;
+  prometheusInstanceId?: string;
+  /**
+   * The chart values the install will use (only scheduling and `*.enabled` keys are read:
+   * nodeExporter/gpuExporter nodeSelector, tolerations, enabled).
+   */
+  values?: Record<string, unknown>;
+  /** Probe the endpoints from this machine instead of from probe pods on the nodes. */
+  fromLocal?: boolean;
+  /** Probe only N nodes (spread over zones) instead of all. */
+  sample?: number;
+  probeImage?: string;
+  /** Namespace for the probe pods (default: `default`, which always exists before an install). */
+  probeNamespace?: string;
+  /** Per-check timeout in ms (network checks add time for pulling the probe image). */
+  timeoutMs?: number;
+  /** Host → address overrides (mirrors, proxies, tests); merged over $KUBECTL_INSIGHT_ENDPOINT_OVERRIDES. */
+  endpointOverrides?: EndpointOverrides;
+  /** `upgrade` expects the release to exist; `install` and `preflight` expect it absent. */
+  mode?: 'preflight' | 'install' | 'upgrade';
+  /** Only run checks whose id starts with one of these (`network.`, `cloud.credentials`). */
+  only?: string[];
+  /** Max checks in flight. */
+  concurrency?: number;
+  /** Injected dependencies (tests; install passes the clients it already has). */
+  deps?: PreflightDeps;
+}
+
+export interface PreflightDeps {
+  kube?: PreflightKube;
+  helm?: PreflightHelm;
+  now?: () => Date;
+  probes?: ProbeSource;
+  env?: NodeJS.ProcessEnv;
+}
+
+export const DEFAULT_TIMEOUT_MS = 30_000;
+
+/** Every preflight check, in report order. */
+export function preflightChecks(): Check<PreflightContext>[] {
+  return [...clusterChecks];
+}
+
+function get(values: Record<string, unknown> | undefined, path: string): unknown {
+  let cur: unknown = values;
+  for (const k of path.split('.')) {
+    if (!cur || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string, unknown>)[k];
+  }
+  return cur;
+}
+
+/** How the chart's DaemonSets will be scheduled, from the values (chart defaults where unset). */
+export function daemonSetScheduling(values?: Record<string, unknown>): DaemonSetScheduling[] {
+  const one = (component: string, key: string, extra: Partial<DaemonSetScheduling> = {}): DaemonSetScheduling => ({
+    component,
+    enabled: get(values, `${key}.enabled`) !== false,
+    nodeSelector: (get(values, `${key}.nodeSelector`) as Record<string, string> | undefined) ?? {},
+    // The chart's DaemonSets tolerate every taint by default (`- operator: Exists`); values may narrow it.
+    tolerations: (get(values, `${key}.tolerations`) as V1Toleration[] | undefined) ?? [{ operator: 'Exists' }],
+    ...extra,
+  });
+  return [
+    one('node-exporter', 'nodeExporter'),
+    one('gpu-exporter', 'gpuExporter', { requiredNodeLabel: (get(values, 'gpuExporter.gpuNodeLabelKey') as string | undefined) ?? 'aliyun.accelerator/nvidia_name' }),
+  ];
+}
+
+export function resolveInput(input: PreflightInput, env: NodeJS.ProcessEnv = process.env): ResolvedPreflightInput {
+  return {
+    namespace: input.namespace ?? CHART.namespace,
+    release: input.release ?? CHART.release,
+    ...(input.region ? { region: input.region } : {}),
+    net: input.net ?? 'Internet',
+    ...(input.accessKeyId ? { accessKeyId: input.accessKeyId } : {}),
+    ...(input.accessKeySecret ? { accessKeySecret: input.accessKeySecret } : {}),
+    ...(input.projectName ? { projectName: input.projectName } : {}),
+    ...(input.prometheusInstanceId ? { prometheusInstanceId: input.prometheusInstanceId } : {}),
+    fromLocal: input.fromLocal ?? false,
+    ...(input.sample ? { sample: input.sample } : {}),
+    probeImage: input.probeImage ?? DEFAULT_PROBE_IMAGE,
+    probeNamespace: input.probeNamespace ?? 'default',
+    timeoutMs: input.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    endpointOverrides: mergeOverrides(overridesFromEnv(env), input.endpointOverrides),
+    mode: input.mode ?? 'preflight',
+    daemonSets: daemonSetScheduling(input.values),
+  };
+}
+
+/** Build the shared context; clients are made lazily so a unit test of one check needs no cluster. */
+export async function buildContext(input: PreflightInput): Promise<PreflightContext> {
+  const deps = input.deps ?? {};
+  const resolved = resolveInput(input, deps.env);
+  let kube = deps.kube;
+  if (!kube) {
+    const { createKube } = await import('../../kube/client.js');
+    kube = createKube({ ...(input.kubeconfig ? { kubeconfig: input.kubeconfig } : {}), ...(input.context ? { context: input.context } : {}) });
+  }
+  let helm = deps.helm;
+  if (!helm) {
+    const { Helm } = await import('../../helm/helm.js');
+    helm = new Helm({ ...(input.helmBinary ? { binary: input.helmBinary } : {}), ...(input.kubeconfig ? { kubeconfig: input.kubeconfig } : {}), ...(input.context ? { context: input.context } : {}) });
+  }
+  const k = kube;
+  const now = deps.now ?? (() => new Date());
+  const serverVersion = once(async (): Promise<ServerVersion> => {
+    const t0 = Date.now();
+    const r = await kubeCall({ verb: 'get', resource: '/version' }, () => k.version.getCodeWithHttpInfo(), { idempotent: true }, k.server);
+    const rttMs = Date.now() - t0;
+    const date = r.headers?.date ? new Date(r.headers.date) : undefined;
+    return { gitVersion: r.data.gitVersion, rttMs, localMid: new Date(now().getTime() - Math.round(rttMs / 2)), ...(date ? { date } : {}) };
+  });
+  const nodes = once(async (): Promise<V1Node[]> => (await kubeCall({ verb: 'list', resource: 'nodes' }, () => k.core.listNode(), { idempotent: true }, k.server)).items);
+  const pods = once(async (): Promise<V1Pod[]> => (await kubeCall({ verb: 'list', resource: 'pods' }, () => k.core.listPodForAllNamespaces(), { idempotent: true }, k.server)).items);
+  const probeSource = deps.probes;
+  let probeRun: Promise<import('../../net/types.js').ProbeReport> | undefined;
+  return {
+    input: resolved,
+    kube: k,
+    helm,
+    now,
+    serverVersion,
+    nodes,
+    pods,
+    probes(signal) {
+      if (!probeSource) return Promise.reject(new Error('no network prober configured'));
+      // One run serves every network.* check; its own deadline and clean-up do not depend on which
+      // check asked first.
+      return (probeRun ??= probeSource.run(signal));
+    },
+  };
+}
+
+/** Run every preflight check (or those selected by `only`) and return the report. Never prints. */
+export async function runPreflight(input: PreflightInput, observer?: Observer): Promise<Report> {
+  const ctx = await buildContext(input);
+  return runChecks(preflightChecks(), ctx, observer ?? {}, {
+    timeoutMs: ctx.input.timeoutMs,
+    ...(input.only ? { only: input.only } : {}),
+    concurrency: input.concurrency ?? 8,
+  });
+}
