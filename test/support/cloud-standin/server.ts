@@ -1,0 +1,278 @@
+/**
+ * A local HTTPS stand-in for the three Alibaba Cloud APIs the credential checks call: STS
+ * GetCallerIdentity, SLS (GetProject and the read-only probes) and CMS 2.0 GetPrometheusInstance.
+ * It listens on 127.0.0.1 (random port) with a certificate for the real host names, routes on the
+ * Host header, verifies every signature with its own verifiers (./verify.ts) and answers with each
+ * service's documented error shapes:
+ *
+ *   unknown AccessKey ID   STS/CMS 404 InvalidAccessKeyId.NotFound   SLS 401 Unauthorized "AccessKeyId not found: <id>"
+ *   disabled AccessKey     STS/CMS 400 InvalidAccessKeyId.Inactive   SLS 401 Unauthorized "AccessKeyId is disabled"
+ *   wrong secret           STS/CMS 400 SignatureDoesNotMatch          SLS 401 SignatureNotMatch
+ *   clock off > 15 min     STS/CMS 400 InvalidTimeStamp.Expired       SLS 400 RequestTimeExpired
+ *   action not allowed     STS/CMS 403 Forbidden.RAM + AccessDeniedDetail.AuthAction
+ *                          SLS 401 Unauthorized "denied by sts or ram, action: log:X, resource: acs:log:..."
+ *   missing resource       CMS 404 NotFound   SLS 404 ProjectNotExist / LogStoreNotExist / MachineGroupNotExist / ConfigNotExist
+ *
+ * Order of checks, as the real gateways do: credentials, clock, signature, then RAM, then the resource.
+ * Test support only: never started outside tests, never bound to anything but loopback.
+ */
+import { randomUUID } from 'node:crypto';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { EndpointOverrides } from '../../../src/cloud/endpoints.js';
+import { aliyunNames, generatePki, type TestPki } from './pki.js';
+import { claimedAccessKeyId, detectScheme, verifyAcs3, verifySlsV1, verifySlsV4, type RawRequest, type VerifyResult } from './verify.js';
+
+export interface StandinUser {
+  accessKeyId: string;
+  secret: string;
+  accountId?: string;
+  userName?: string;
+  /** RAM actions granted: exact (`log:GetProject`), or globs (`log:Get*`, `*`). */
+  allowedActions: readonly string[];
+  disabled?: boolean;
+}
+
+export interface StandinOptions {
+  users: StandinUser[];
+  projects?: { name: string; region: string }[];
+  prometheusInstances?: { id: string; region: string; name?: string; workspace?: string }[];
+  /** Regions the certificate covers. */
+  regions?: string[];
+  /** Allowed clock difference (default 15 minutes, as documented). */
+  skewLimitMs?: number;
+  /** The server's clock. */
+  now?: () => Date;
+  /** Reuse a PKI across stand-ins (openssl runs once). */
+  pki?: TestPki;
+}
+
+export interface RecordedRequest {
+  host: string;
+  method: string;
+  url: string;
+  scheme?: string;
+  accessKeyId?: string;
+  status: number;
+  code?: string;
+  /** All request headers as received (for leak checks: the secret must never be among them). */
+  headers: Record<string, string>;
+}
+
+export interface CloudStandin {
+  address: string;
+  port: number;
+  caPem: string;
+  pki: TestPki;
+  /** Overrides mapping every *.aliyuncs.com host to this server. */
+  overrides(): EndpointOverrides;
+  requests: RecordedRequest[];
+  close(): Promise<void>;
+}
+
+const SKEW_MS = 15 * 60 * 1000;
+
+function globMatch(pattern: string, action: string): boolean {
+  const re = new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`, 'i');
+  return re.test(action);
+}
+
+type Reply = { status: number; body: unknown; code?: string };
+
+export async function startCloudStandin(opts: StandinOptions): Promise<CloudStandin> {
+  const pki = opts.pki ?? generatePki(aliyunNames(opts.regions ?? ['cn-hangzhou', 'cn-beijing']));
+  const now = opts.now ?? (() => new Date());
+  const skewLimit = opts.skewLimitMs ?? SKEW_MS;
+  const users = new Map(opts.users.map((u) => [u.accessKeyId, u]));
+  const projects = opts.projects ?? [];
+  const instances = opts.prometheusInstances ?? [];
+  const usedNonces = new Set<string>();
+  const requests: RecordedRequest[] = [];
+
+  const allowed = (u: StandinUser, action: string) => u.allowedActions.some((p) => globMatch(p, action));
+  const acct = (u: StandinUser) => u.accountId ?? '1234567890123456';
+
+  // ---- OpenAPI gateway (STS, CMS) --------------------------------------------------------------
+  const pop = (status: number, code: string, message: string, extra: Record<string, unknown> = {}): Reply => ({
+    status,
+    code,
+    body: { RequestId: randomUUID().toUpperCase(), HostId: 'standin', Code: code, Message: message, Recommend: `https://api.aliyun.com/troubleshoot?q=${code}`, ...extra },
+  });
+
+  function popAuth(req: RawRequest): { user: StandinUser } | { reply: Reply } {
+    if (detectScheme(req.headers.authorization) !== 'ACS3') return { reply: pop(400, 'IncompleteSignature', 'The request signature does not conform to Aliyun standards.') };
+    const akId = claimedAccessKeyId(req) ?? '';
+    const user = users.get(akId);
+    if (!user) return { reply: pop(404, 'InvalidAccessKeyId.NotFound', 'Specified access key is not found.') };
+    if (user.disabled) return { reply: pop(400, 'InvalidAccessKeyId.Inactive', 'Specified access key is disabled.') };
+    const date = new Date(req.headers['x-acs-date'] ?? '');
+    if (Number.isNaN(date.getTime())) return { reply: pop(400, 'InvalidTimeStamp.Format', 'Specified time stamp or date value is not well formatted.') };
+    if (Math.abs(date.getTime() - now().getTime()) > skewLimit) return { reply: pop(400, 'InvalidTimeStamp.Expired', 'Specified time stamp or date value is expired.') };
+    const v: VerifyResult = verifyAcs3(req, user.secret);
+    if (!v.ok) {
+      const sts = v.serverStringToSign ? ` server string to sign is:${v.serverStringToSign}` : '';
+      return { reply: pop(400, v.reason === 'missing' ? 'MissingParameter' : 'SignatureDoesNotMatch', `Specified signature is not matched with our calculation (${v.detail}).${sts}`) };
+    }
+    const nonce = req.headers['x-acs-signature-nonce']!;
+    if (usedNonces.has(nonce)) return { reply: pop(400, 'SignatureNonceUsed', 'Specified signature nonce was used already.') };
+    usedNonces.add(nonce);
+    return { user };
+  }
+
+  function denyPop(u: StandinUser, action: string): Reply {
+    return pop(403, 'Forbidden.RAM', 'User not authorized to operate on the specified resource, or this API doesn\'t support RAM.', {
+      AccessDeniedDetail: { AuthAction: action, PolicyType: 'AccountLevelIdentityBasedPolicy', NoPermissionType: 'ImplicitDeny', AuthPrincipalType: 'SubUser', AuthPrincipalDisplayName: u.userName ?? u.accessKeyId },
+    });
+  }
+
+  function sts(req: RawRequest): Reply {
+    const a = popAuth(req);
+    if ('reply' in a) return a.reply;
+    if (req.headers['x-acs-action'] !== 'GetCallerIdentity' || req.headers['x-acs-version'] !== '2015-04-01') return pop(400, 'InvalidAction.NotFound', 'Specified api is not found, please check your url and method.');
+    const u = a.user;
+    const userId = `2${acct(u).slice(1)}`;
+    return {
+      status: 200,
+      body: { RequestId: randomUUID().toUpperCase(), AccountId: acct(u), Arn: `acs:ram::${acct(u)}:user/${u.userName ?? 'insight-test'}`, IdentityType: 'RAMUser', UserId: userId, PrincipalId: userId },
+    };
+  }
+
+  function cms(req: RawRequest, region: string): Reply {
+    const a = popAuth(req);
+    if ('reply' in a) return a.reply;
+    const m = /^\/prometheus-instances\/([^/?]+)$/.exec(req.url.split('?')[0]!);
+    if (!m || req.method !== 'GET' || req.headers['x-acs-action'] !== 'GetPrometheusInstance' || req.headers['x-acs-version'] !== '2024-03-30') {
+      return pop(404, 'InvalidAction.NotFound', 'Specified api is not found, please check your url and method.');
+    }
+    if (!allowed(a.user, 'cms:GetPrometheusInstance')) return denyPop(a.user, 'cms:GetPrometheusInstance');
+    const id = decodeURIComponent(m[1]!);
+    const inst = instances.find((i) => i.id === id && i.region === region);
+    if (!inst) return pop(404, 'NotFound', `The Prometheus instance ${id} does not exist.`);
+    return {
+      status: 200,
+      body: {
+        requestId: randomUUID().toUpperCase(),
+        prometheusInstance: {
+          prometheusInstanceId: inst.id,
+          prometheusInstanceName: inst.name ?? inst.id,
+          regionId: inst.region,
+          status: 'Running',
+          instanceType: 'remote-write',
+          workspace: inst.workspace ?? 'default-cms-workspace',
+          product: 'cms',
+          // Real answers carry a token; the client must not pass it on.
+          authToken: 'eyJTANDIN-TOKEN-must-not-leak',
+        },
+      },
+    };
+  }
+
+  // ---- SLS ---------------------------------------------------------------------------------------
+  const slsErr = (status: number, code: string, message: string): Reply => ({ status, code, body: { errorCode: code, errorMessage: message } });
+
+  function sls(req: RawRequest, region: string, project: string | undefined): Reply {
+    const scheme = detectScheme(req.headers.authorization);
+    if (scheme !== 'SLS-V1' && scheme !== 'SLS-V4') return slsErr(401, 'Unauthorized', 'The Authorization header is missing or not an SLS signature.');
+    const akId = claimedAccessKeyId(req) ?? '';
+    const user = users.get(akId);
+    if (!user) return slsErr(401, 'Unauthorized', `AccessKeyId not found: ${akId}`);
+    if (user.disabled) return slsErr(401, 'Unauthorized', `AccessKeyId is disabled: ${akId}`);
+    const rawDate = scheme === 'SLS-V4' ? req.headers['x-log-date'] : (req.headers['x-log-date'] ?? req.headers.date);
+    const t = scheme === 'SLS-V4' && rawDate ? new Date(rawDate.replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, '$1-$2-$3T$4:$5:$6Z')) : new Date(rawDate ?? '');
+    if (Number.isNaN(t.getTime())) return slsErr(400, 'InvalidRequestTime', `Request time ${rawDate ?? ''} not follow RFC822 spec.`);
+    if (Math.abs(t.getTime() - now().getTime()) > skewLimit) {
+      return slsErr(400, 'RequestTimeExpired', `Request time ${t.toUTCString()} has been expired while server time is ${now().toUTCString()}.`);
+    }
+    const v = scheme === 'SLS-V4' ? verifySlsV4(req, user.secret) : verifySlsV1(req, user.secret);
+    if (!v.ok) return slsErr(401, 'SignatureNotMatch', `Signature ${(req.headers.authorization ?? '').split(/[:=]/).pop()} not matched.`);
+    if (v.region && v.region !== region) return slsErr(401, 'SignatureNotMatch', `Signature region ${v.region} does not match ${region}.`);
+
+    const path = decodeURIComponent(req.url.split('?')[0]!);
+    const deny = (action: string, resource: string) => slsErr(401, 'Unauthorized', `denied by sts or ram, action: ${action}, resource: acs:log:${region}:${acct(user)}:${resource}`);
+    if (!project) {
+      if (req.method === 'GET' && path === '/tags') {
+        const ids = JSON.parse(new URLSearchParams(req.url.split('?')[1] ?? '').get('resourceId') ?? '[]') as string[];
+        if (!allowed(user, 'log:ListTagResources')) return deny('log:ListTagResources', `project/${ids[0] ?? '*'}`);
+        return { status: 200, body: { nextToken: '', tagResources: [] } };
+      }
+      return slsErr(404, 'InvalidAction', 'not supported by the stand-in');
+    }
+    const p = projects.find((x) => x.name === project && x.region === region);
+    const routes: [RegExp, string, (m: RegExpExecArray) => { resource: string; missing?: [string, string]; ok?: unknown }][] = [
+      [/^\/$/, 'log:GetProject', () => ({ resource: `project/${project}`, ok: { projectName: project, region, owner: acct(user), status: 'Normal', description: 'stand-in', createTime: '1700000000', lastModifyTime: '1700000000' } })],
+      [/^\/machinegroups$/, 'log:ListMachineGroup', () => ({ resource: `project/${project}/machinegroup/*`, ok: { count: 0, total: 0, machinegroups: [] } })],
+      [/^\/machinegroups\/([^/]+)$/, 'log:GetMachineGroup', (m) => ({ resource: `project/${project}/machinegroup/${m[1]}`, missing: ['MachineGroupNotExist', `MachineGroup ${m[1]} does not exist`] })],
+      [/^\/pipelineconfigs\/([^/]+)$/, 'log:GetLogtailPipelineConfig', (m) => ({ resource: `project/${project}/logtailconfig/${m[1]}`, missing: ['ConfigNotExist', `config ${m[1]} does not exist`] })],
+      [/^\/logstores\/([^/]+)$/, 'log:GetLogStore', (m) => ({ resource: `project/${project}/logstore/${m[1]}`, missing: ['LogStoreNotExist', `logstore ${m[1]} does not exist`] })],
+      [/^\/configs\/([^/]+)\/machinegroups$/, 'log:GetAppliedMachineGroups', (m) => ({ resource: `project/${project}/logtailconfig/${m[1]}`, missing: ['ConfigNotExist', `config ${m[1]} does not exist`] })],
+    ];
+    for (const [re, action, fn] of routes) {
+      const m = re.exec(path);
+      if (!m || req.method !== 'GET') continue;
+      const r = fn(m);
+      if (!allowed(user, action)) return deny(action, r.resource);
+      if (!p) return slsErr(404, 'ProjectNotExist', `The Project does not exist : ${project}`);
+      if (r.missing) return slsErr(404, r.missing[0], r.missing[1]);
+      return { status: 200, body: r.ok };
+    }
+    return slsErr(404, 'InvalidAction', 'not supported by the stand-in');
+  }
+
+  // ---- routing -----------------------------------------------------------------------------------
+  function route(req: RawRequest): Reply {
+    const host = (req.headers.host ?? '').toLowerCase().replace(/:\d+$/, '');
+    let m: RegExpExecArray | null;
+    if (/^sts(\.[a-z0-9-]+)?\.aliyuncs\.com$/.test(host) || /^sts-vpc\.[a-z0-9-]+\.aliyuncs\.com$/.test(host)) return sts(req);
+    if ((m = /^cms(?:-vpc)?\.([a-z0-9-]+)\.aliyuncs\.com$/.exec(host))) return cms(req, m[1]!);
+    if ((m = /^(?:([a-z0-9-]+)\.)?([a-z]{2,}-[a-z0-9-]+?)(?:-intranet)?\.log\.aliyuncs\.com$/.exec(host))) return sls(req, m[2]!, m[1]);
+    return { status: 404, body: { Code: 'UnknownHost', Message: `the stand-in does not serve ${host}` } };
+  }
+
+  const server = https.createServer({ key: pki.keyPem, cert: pki.certPem }, (req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k] = v;
+      const raw: RawRequest = { method: req.method ?? 'GET', url: req.url ?? '/', headers, body: Buffer.concat(chunks) };
+      let reply: Reply;
+      try {
+        reply = route(raw);
+      } catch (e) {
+        reply = { status: 500, body: { Code: 'InternalError', Message: String(e) } };
+      }
+      requests.push({
+        host: headers.host ?? '',
+        method: raw.method,
+        url: raw.url,
+        ...(detectScheme(headers.authorization) ? { scheme: detectScheme(headers.authorization)! } : {}),
+        ...(claimedAccessKeyId(raw) ? { accessKeyId: claimedAccessKeyId(raw)! } : {}),
+        status: reply.status,
+        ...(reply.code ? { code: reply.code } : {}),
+        headers,
+      });
+      const body = JSON.stringify(reply.body);
+      res.writeHead(reply.status, { 'content-type': 'application/json', 'x-log-requestid': randomUUID().replace(/-/g, '').toUpperCase(), 'content-length': Buffer.byteLength(body) });
+      res.end(body);
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    address: '127.0.0.1',
+    port,
+    caPem: pki.caPem,
+    pki,
+    overrides: () => ({ '*.aliyuncs.com': { address: '127.0.0.1', port, ca: pki.caPem } }),
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
