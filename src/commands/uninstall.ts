@@ -1,14 +1,119 @@
+import * as Flags from '@oclif/core/flags';
 import { BaseCommand } from '../base-command.js';
+import { ExitCode, InsightError, usageError } from '../errors.js';
+
+/** "90", "90s", "2m", "1h" → ms. */
+export function parseDuration(s: string): number {
+  const m = /^(\d+)(ms|s|m|h)?$/.exec(s.trim());
+  if (!m) throw usageError(`invalid duration "${s}"`, 'Use a number of seconds or a value like 90s, 5m.');
+  const n = Number(m[1]);
+  const unit = m[2] ?? 's';
+  return n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit as 'ms' | 's' | 'm' | 'h'];
+}
 
 export default class Uninstall extends BaseCommand {
   static override summary = 'Remove the collector in the required order, safely re-runnable.';
   static override description = `Deletes the ClusterAliyunPipelineConfig while the operator still runs (so it can clear its finalizer),
-strips the finalizer only when the operator is gone, uninstalls the Helm release, and with --purge-crds
-deletes only the CRDs that nothing else uses.`;
-  static override examples = ['<%= config.bin %> uninstall --dry-run', '<%= config.bin %> uninstall --yes --purge-crds'];
+strips exactly that finalizer only when the operator is gone or does not answer in time, uninstalls the
+Helm release and waits until its pods are gone; with --purge-crds deletes only the CRDs that nothing
+else uses (and says what would be lost otherwise). Running it again after an interruption finishes the job.`;
+  static override examples = [
+    '<%= config.bin %> uninstall --dry-run',
+    '<%= config.bin %> uninstall --yes',
+    '<%= config.bin %> uninstall --yes --purge-crds',
+    '<%= config.bin %> uninstall --yes --purge-crds --force --delete-namespace',
+    '<%= config.bin %> uninstall --dry-run -o json',
+  ];
+
+  static override flags = {
+    'purge-crds': Flags.boolean({ summary: 'Also delete the CRDs the chart installs, unless something else uses them.', default: false }),
+    force: Flags.boolean({ summary: 'With --purge-crds: delete CRDs even when others use them (the plan lists what is lost).', default: false, dependsOn: ['purge-crds'] }),
+    'delete-namespace': Flags.boolean({ summary: 'Delete the release namespace too, only if nothing else lives in it.', default: false }),
+    'dry-run': Flags.boolean({ summary: 'Print the ordered plan with every object it would touch; change nothing.', default: false }),
+    'cluster-id': Flags.string({ summary: "The cluster ID (default: read from the release's values)." }),
+    timeout: Flags.string({ summary: 'How long to wait for the operator to clear its finalizer and for each deletion (e.g. 90s, 5m).', default: '2m' }),
+  };
 
   async run(): Promise<void> {
-    await this.parse(Uninstall);
-    this.notBuilt(5);
+    const { flags } = await this.parse(Uninstall);
+    const json = flags.output === 'json';
+    const timeoutMs = parseDuration(flags.timeout);
+    const c = this.chalkFor(flags);
+    const [{ createKube }, { Helm }, act, out] = await Promise.all([
+      import('../kube/client.js'),
+      import('../helm/helm.js'),
+      import('../actions/uninstall.js'),
+      import('../output/uninstall.js'),
+    ]);
+    const opts: import('../actions/uninstall.js').UninstallOptions = {
+      release: flags.release,
+      namespace: flags.namespace,
+      ...(flags['cluster-id'] ? { clusterID: flags['cluster-id'] } : {}),
+      purgeCrds: flags['purge-crds'],
+      force: flags.force,
+      deleteNamespace: flags['delete-namespace'],
+      timeoutMs,
+      afterPoint: testKillHook(),
+    };
+    const kube = createKube({ kubeconfig: flags.kubeconfig, context: flags.context });
+    const helm = new Helm({ binary: flags['helm-binary'], kubeconfig: flags.kubeconfig, context: flags.context });
+
+    const { discovery, plan } = await act.planUninstall(kube, helm, opts);
+    if (flags['dry-run']) {
+      this.out(json ? out.renderUninstallJson({ result: 'planned', dryRun: true, plan }) : `${out.renderPlan(plan, c)}\n${c.dim('Dry run: nothing was changed.')}`);
+      return;
+    }
+    if (plan.nothingInstalled) {
+      this.out(json ? out.renderUninstallJson({ result: 'nothing-installed', plan }) : out.renderNothingInstalled(plan, c));
+      return;
+    }
+    if (!json) this.out(out.renderPlan(plan, c));
+    if (!flags.yes) await this.confirm(json);
+
+    const ctx = act.newContext(kube, helm, opts, discovery, plan);
+    const { runStepsWithProgress, chooseRenderer } = await import('../output/tasks.js');
+    try {
+      await runStepsWithProgress(act.uninstallSteps(), ctx, chooseRenderer({ json, verbose: flags.verbose }), flags['no-color']);
+    } catch (e) {
+      // Show what was done before the failure; the error itself is rendered by the base command.
+      if (!json && ctx.outcomes.length) process.stderr.write(`${out.renderOutcome(ctx, c).split('\n').slice(0, -1).join('\n')}\n`);
+      if (json && e instanceof InsightError) {
+        throw new InsightError(e.kind, e.message, { hint: e.hint, exitCode: e.exitCode, cause: e.cause, details: { ...(e.details ?? {}), outcomes: ctx.outcomes } });
+      }
+      throw e;
+    }
+    this.out(json ? out.renderUninstallJson({ result: 'uninstalled', plan, outcomes: ctx.outcomes, timingsMs: ctx.timings }) : out.renderOutcome(ctx, c));
   }
+
+  /** Ask on a TTY; without one (and without --yes) refuse: a pipeline must say --yes explicitly. */
+  private async confirm(json: boolean): Promise<void> {
+    if (json || !process.stdin.isTTY || !process.stderr.isTTY) {
+      throw new InsightError('aborted', 'uninstall needs confirmation, and there is no terminal to ask on', {
+        hint: 'Review the plan with --dry-run, then pass --yes.',
+        exitCode: ExitCode.Aborted,
+      });
+    }
+    const { createInterface } = await import('node:readline/promises');
+    const rl = createInterface({ input: process.stdin, output: process.stderr });
+    try {
+      const a = (await rl.question('Proceed with this plan? [y/N] ')).trim().toLowerCase();
+      if (a !== 'y' && a !== 'yes') throw new InsightError('aborted', 'uninstall cancelled; nothing was changed', { exitCode: ExitCode.Aborted });
+    } finally {
+      rl.close();
+    }
+  }
+}
+
+/**
+ * TEST-ONLY fault injection: KUBECTL_INSIGHT_TEST_KILL_AFTER=<point> makes the process signal itself
+ * (SIGKILL, or KUBECTL_INSIGHT_TEST_KILL_SIGNAL, e.g. SIGSTOP) right after that point, so e2e tests can
+ * prove a re-run finishes from any step boundary. Points: INJECTION_POINTS in src/actions/uninstall.ts.
+ */
+function testKillHook(): ((point: string) => void) | undefined {
+  const want = process.env.KUBECTL_INSIGHT_TEST_KILL_AFTER;
+  if (!want) return undefined;
+  const sig = (process.env.KUBECTL_INSIGHT_TEST_KILL_SIGNAL ?? 'SIGKILL') as NodeJS.Signals;
+  return (point) => {
+    if (point === want) process.kill(process.pid, sig);
+  };
 }

@@ -1,0 +1,668 @@
+/**
+ * `uninstall`: the official removal order (seed 000), made safe to re-run at any point.
+ *
+ *   discover → plan → 1 custom resources → 2 helm release → 3 workloads gone → 4 CRDs (--purge-crds)
+ *   → 5 namespace (--delete-namespace)
+ *
+ * Each step is its own function, reads the live state again before acting (so a second run after a
+ * kill or a lost connection finishes the job), and records one outcome per object: deleted, already
+ * gone, or kept and why. Nothing here prints; the command renders the plan and the outcome.
+ */
+import type { Kube } from '../kube/client.js';
+import { kubeCall } from '../kube/errors.js';
+import {
+  deleteCustomObject,
+  getCustomObject,
+  isGoneError,
+  refLabel,
+  removeFinalizer,
+  waitForCustomObjectGone,
+  waitForGone,
+  waitForNone,
+  type CustomRef,
+  type LiveObject,
+} from '../kube/finalizers.js';
+import {
+  inspectCrdsOwnership,
+  isOurs,
+  listAllCustomObjects,
+  readCrd,
+  type CrdDecision,
+  type ForeignObject,
+  type Installation,
+  type ObjectRef,
+} from '../kube/ownership.js';
+import type { Helm, HelmRelease } from '../helm/helm.js';
+import { CR, CRDS, LOG_CONFIG, OPERATOR_LABEL } from '../defaults.js';
+import { InsightError } from '../errors.js';
+import type { Step } from './steps.js';
+
+export interface UninstallOptions {
+  release: string;
+  namespace: string;
+  /** --cluster-id; otherwise read from the release's values. */
+  clusterID?: string;
+  purgeCrds: boolean;
+  /** With purgeCrds: delete CRDs that others use too (after the plan has listed what is lost). */
+  force: boolean;
+  deleteNamespace: boolean;
+  /** How long to wait for the operator to clear its finalizer, and for each deletion to finish. */
+  timeoutMs: number;
+  /**
+   * Called after each named point (test-only fault injection: the command wires
+   * KUBECTL_INSIGHT_TEST_KILL_AFTER to it). See INJECTION_POINTS.
+   */
+  afterPoint?: (point: InjectionPoint) => void;
+}
+
+/** Every point where the process can be interrupted and a re-run must still finish cleanly. */
+export const INJECTION_POINTS = [
+  'discover',
+  'custom-resources:delete-sent',
+  'custom-resources',
+  'helm-release',
+  'workloads',
+  'crds:one-deleted',
+  'crds',
+  'namespace',
+] as const;
+export type InjectionPoint = (typeof INJECTION_POINTS)[number];
+
+export type UninstallKube = Pick<Kube, 'core' | 'apps' | 'apiext' | 'custom' | 'kc' | 'server'>;
+export type UninstallHelm = Pick<Helm, 'list' | 'getValues' | 'run'>;
+
+export type StepId = 'custom-resources' | 'helm-release' | 'workloads' | 'crds' | 'namespace';
+
+/** One custom resource of this installation, as found. */
+export interface FoundCustomResource extends CustomRef {
+  deleting: boolean;
+  finalizers: string[];
+}
+
+export interface OperatorState {
+  /** Deployments labelled app.kubernetes.io/name=loongcollector-operator in the release namespace. */
+  deployments: string[];
+  ready: number;
+}
+
+export interface NamespaceState {
+  exists: boolean;
+  /** Workloads and other releases in the namespace that are not ours. */
+  others: ObjectRef[];
+}
+
+/** What discovery found: the input of the plan builder (pure data, so the builder is unit-tested). */
+export interface Discovery {
+  release: string;
+  namespace: string;
+  helmRelease?: Pick<HelmRelease, 'name' | 'namespace' | 'status' | 'chart' | 'revision'>;
+  clusterID?: string;
+  clusterIDSource: 'flag' | 'helm-values' | 'custom-resource' | 'unknown';
+  customResources: FoundCustomResource[];
+  operator: OperatorState;
+  /** Deployments, DaemonSets, StatefulSets and pods labelled app.kubernetes.io/instance=<release>. */
+  workloads: ObjectRef[];
+  /** Only with --purge-crds. */
+  crds: CrdDecision[];
+  namespaceState: NamespaceState;
+}
+
+export type PlanAction =
+  /** Delete and let the operator clear its finalizer (strip it only if it does not). */
+  | 'delete'
+  /** Operator not running: delete, then strip exactly its finalizer. */
+  | 'delete-strip-finalizer'
+  | 'helm-uninstall'
+  | 'wait-gone'
+  | 'keep'
+  /** --force: delete although others use it. */
+  | 'delete-forced';
+
+export interface PlanItem {
+  kind: string;
+  namespace?: string;
+  name: string;
+  action: PlanAction;
+  reason?: string;
+  /** What deleting would destroy (CRDs used by others). */
+  lost?: ForeignObject[];
+  users?: string[];
+}
+
+export interface PlanStep {
+  id: StepId;
+  title: string;
+  /** Why this step comes at this point of the order. */
+  why: string;
+  items: PlanItem[];
+  /** Set when the step will not run (e.g. CRDs without --purge-crds). */
+  skipped?: string;
+}
+
+export interface Plan {
+  release: string;
+  namespace: string;
+  clusterID?: string;
+  clusterIDSource: Discovery['clusterIDSource'];
+  /** True when nothing of this installation is in the cluster (and nothing else was asked). */
+  nothingInstalled: boolean;
+  steps: PlanStep[];
+}
+
+export type ItemResult = 'deleted' | 'already-gone' | 'kept';
+
+export interface ItemOutcome {
+  step: StepId;
+  kind: string;
+  namespace?: string;
+  name: string;
+  result: ItemResult;
+  /** How, or why kept: "operator removed its finalizer", "finalizer removed: operator not running". */
+  detail: string;
+  lost?: ForeignObject[];
+}
+
+export interface UninstallResult {
+  plan: Plan;
+  outcomes: ItemOutcome[];
+  /** Timing per step, ms. */
+  timings: Partial<Record<StepId, number>>;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Discovery
+
+const PIPELINE_CRD = CRDS[0].name;
+const LOG_CONFIG_CRD = CRDS[1].name;
+
+export function installationOf(release: string, namespace: string, clusterID?: string): Installation {
+  return { release, namespace, ownedNames: clusterID ? [CR.entityCollectorName(clusterID)] : [] };
+}
+
+async function findHelmRelease(helm: UninstallHelm, o: Pick<UninstallOptions, 'release' | 'namespace'>): Promise<HelmRelease | undefined> {
+  const list = await helm.list(o.namespace, o.release);
+  return list.find((r) => r.name === o.release);
+}
+
+async function findClusterID(helm: UninstallHelm, o: UninstallOptions, rel: HelmRelease | undefined): Promise<{ id?: string; source: Discovery['clusterIDSource'] }> {
+  if (o.clusterID) return { id: o.clusterID, source: 'flag' };
+  if (rel) {
+    const v = await helm.getValues(o.release, o.namespace);
+    const id = v.clusterID;
+    if (typeof id === 'string' && id !== '') return { id, source: 'helm-values' };
+  }
+  return { source: 'unknown' };
+}
+
+const ENTITY_NAME = /^custom-kubernetes-(.+)-entity-collector$/;
+
+/** ClusterAliyunPipelineConfigs and AliyunLogConfigs that belong to this installation. */
+export async function findCustomResources(kube: UninstallKube, inst: Installation): Promise<FoundCustomResource[]> {
+  const out: FoundCustomResource[] = [];
+  for (const [crdName, kind] of [
+    [PIPELINE_CRD, CR.kind],
+    [LOG_CONFIG_CRD, LOG_CONFIG.kind],
+  ] as const) {
+    const info = await readCrd(kube, crdName);
+    if (!info) continue;
+    for (const o of await listAllCustomObjects(kube, info)) {
+      const m = o.metadata ?? {};
+      if (!m.name || !isOurs(m, inst)) continue;
+      const live = o as LiveObject;
+      out.push({
+        group: info.group,
+        version: info.version,
+        plural: info.plural,
+        kind,
+        name: m.name,
+        ...(info.namespaced && m.namespace ? { namespace: m.namespace } : {}),
+        deleting: Boolean(live.metadata?.deletionTimestamp),
+        finalizers: live.metadata?.finalizers ?? [],
+      });
+    }
+  }
+  return out;
+}
+
+export async function operatorState(kube: Pick<Kube, 'apps' | 'server'>, namespace: string): Promise<OperatorState> {
+  const sel = `${OPERATOR_LABEL.key}=${OPERATOR_LABEL.value}`;
+  const list = await kubeCall({ verb: 'list', resource: 'deployments.apps', namespace }, () => kube.apps.listNamespacedDeployment({ namespace, labelSelector: sel }), { idempotent: true }, kube.server);
+  const live = list.items.filter((d) => !d.metadata?.deletionTimestamp);
+  return {
+    deployments: live.map((d) => d.metadata?.name ?? '?'),
+    ready: live.reduce((n, d) => n + (d.status?.readyReplicas ?? 0), 0),
+  };
+}
+
+const instanceSelector = (release: string) => `app.kubernetes.io/instance=${release}`;
+
+/** The release's workloads and pods, by the chart's instance label. */
+export async function releaseWorkloads(kube: Pick<Kube, 'apps' | 'core' | 'server'>, release: string, namespace: string): Promise<ObjectRef[]> {
+  const labelSelector = instanceSelector(release);
+  const opts = { idempotent: true };
+  const [deps, dss, sts, pods] = await Promise.all([
+    kubeCall({ verb: 'list', resource: 'deployments.apps', namespace }, () => kube.apps.listNamespacedDeployment({ namespace, labelSelector }), opts, kube.server),
+    kubeCall({ verb: 'list', resource: 'daemonsets.apps', namespace }, () => kube.apps.listNamespacedDaemonSet({ namespace, labelSelector }), opts, kube.server),
+    kubeCall({ verb: 'list', resource: 'statefulsets.apps', namespace }, () => kube.apps.listNamespacedStatefulSet({ namespace, labelSelector }), opts, kube.server),
+    kubeCall({ verb: 'list', resource: 'pods', namespace }, () => kube.core.listNamespacedPod({ namespace, labelSelector }), opts, kube.server),
+  ]);
+  const refs = (kind: string, items: Array<{ metadata?: { name?: string } }>) => items.map((i) => ({ kind, namespace, name: i.metadata?.name ?? '?' }));
+  return [...refs('Deployment', deps.items), ...refs('DaemonSet', dss.items), ...refs('StatefulSet', sts.items), ...refs('Pod', pods.items)];
+}
+
+/** Whether the namespace exists and what in it is not ours (workloads, other helm releases). */
+export async function namespaceState(kube: Pick<Kube, 'apps' | 'core' | 'server'>, release: string, namespace: string): Promise<NamespaceState> {
+  try {
+    await kubeCall({ verb: 'get', resource: 'namespaces', name: namespace }, () => kube.core.readNamespace({ name: namespace }), { idempotent: true }, kube.server);
+  } catch (e) {
+    if (isGoneError(e)) return { exists: false, others: [] };
+    throw e;
+  }
+  const opts = { idempotent: true };
+  const notOurs = (i: { metadata?: { labels?: Record<string, string> } }) => i.metadata?.labels?.['app.kubernetes.io/instance'] !== release;
+  const [deps, dss, sts, pods, rss, secrets] = await Promise.all([
+    kubeCall({ verb: 'list', resource: 'deployments.apps', namespace }, () => kube.apps.listNamespacedDeployment({ namespace }), opts, kube.server),
+    kubeCall({ verb: 'list', resource: 'daemonsets.apps', namespace }, () => kube.apps.listNamespacedDaemonSet({ namespace }), opts, kube.server),
+    kubeCall({ verb: 'list', resource: 'statefulsets.apps', namespace }, () => kube.apps.listNamespacedStatefulSet({ namespace }), opts, kube.server),
+    kubeCall({ verb: 'list', resource: 'pods', namespace }, () => kube.core.listNamespacedPod({ namespace }), opts, kube.server),
+    kubeCall({ verb: 'list', resource: 'replicasets.apps', namespace }, () => kube.apps.listNamespacedReplicaSet({ namespace }), opts, kube.server),
+    // Other helm releases keep their state in Secrets labelled owner=helm.
+    kubeCall({ verb: 'list', resource: 'secrets', namespace }, () => kube.core.listNamespacedSecret({ namespace, labelSelector: 'owner=helm' }), opts, kube.server),
+  ]);
+  const refs = (kind: string, items: Array<{ metadata?: { name?: string; labels?: Record<string, string> } }>) =>
+    items.filter(notOurs).map((i) => ({ kind, namespace, name: i.metadata?.name ?? '?' }));
+  const otherReleases = new Set(secrets.items.map((s) => s.metadata?.labels?.name).filter((n): n is string => !!n && n !== release));
+  return {
+    exists: true,
+    others: [
+      ...refs('Deployment', deps.items),
+      ...refs('DaemonSet', dss.items),
+      ...refs('StatefulSet', sts.items),
+      ...refs('ReplicaSet', rss.items),
+      ...refs('Pod', pods.items),
+      ...[...otherReleases].map((name) => ({ kind: 'HelmRelease', namespace, name })),
+    ],
+  };
+}
+
+/** Read everything the plan needs. Changes nothing. */
+export async function discover(kube: UninstallKube, helm: UninstallHelm, o: UninstallOptions): Promise<Discovery> {
+  const rel = await findHelmRelease(helm, o);
+  const cid = await findClusterID(helm, o, rel);
+  const inst = installationOf(o.release, o.namespace, cid.id);
+  const customResources = await findCustomResources(kube, inst);
+  let { id: clusterID, source } = cid;
+  if (!clusterID) {
+    const m = customResources.map((c) => ENTITY_NAME.exec(c.name)?.[1]).find(Boolean);
+    if (m) {
+      clusterID = m;
+      source = 'custom-resource';
+    }
+  }
+  const [operator, workloads, ns] = await Promise.all([
+    operatorState(kube, o.namespace),
+    releaseWorkloads(kube, o.release, o.namespace),
+    namespaceState(kube, o.release, o.namespace),
+  ]);
+  const crds = o.purgeCrds ? await inspectCrdsOwnership(kube, CRDS.map((c) => c.name), inst) : [];
+  return {
+    release: o.release,
+    namespace: o.namespace,
+    ...(rel ? { helmRelease: { name: rel.name, namespace: rel.namespace, status: rel.status, chart: rel.chart, revision: rel.revision } } : {}),
+    ...(clusterID ? { clusterID } : {}),
+    clusterIDSource: source,
+    customResources,
+    operator,
+    workloads,
+    crds,
+    namespaceState: ns,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The plan (pure)
+
+export const STEP_TITLES: Record<StepId, string> = {
+  'custom-resources': 'Delete custom resources (the operator clears its finalizer)',
+  'helm-release': 'Uninstall the helm release',
+  workloads: "Confirm the release's workloads and pods are gone",
+  crds: 'Delete CRDs that nothing else uses',
+  namespace: 'Delete the namespace',
+};
+
+const WHY: Record<StepId, string> = {
+  'custom-resources': 'first, while the operator still runs: only it removes its finalizer, so after helm uninstall the object would stay Terminating',
+  'helm-release': 'after the custom resources, so the operator was alive to finalize them',
+  workloads: 'helm returns when it has sent the deletes; pods may still be terminating',
+  crds: 'last: deleting a CRD deletes every object of its kind in every namespace',
+  namespace: 'after everything in it is gone; only if nothing else lives there',
+};
+
+function operatorSummary(op: OperatorState): string {
+  if (op.deployments.length === 0) return `no Deployment labelled ${OPERATOR_LABEL.key}=${OPERATOR_LABEL.value}`;
+  return `Deployment ${op.deployments.join(', ')} has ${op.ready} ready pod(s)`;
+}
+
+export function buildPlan(d: Discovery, o: Pick<UninstallOptions, 'purgeCrds' | 'force' | 'deleteNamespace' | 'timeoutMs'>): Plan {
+  const opReady = d.operator.ready > 0;
+  const crItems: PlanItem[] = d.customResources.map((c) => ({
+    kind: c.kind,
+    ...(c.namespace ? { namespace: c.namespace } : {}),
+    name: c.name,
+    action: opReady || !c.finalizers.includes(CR.finalizer) ? 'delete' : 'delete-strip-finalizer',
+    reason: !c.finalizers.includes(CR.finalizer)
+      ? `no operator finalizer${c.deleting ? ' (already Terminating)' : ''}`
+      : opReady
+        ? `${c.deleting ? 'already Terminating; ' : ''}wait up to ${Math.round(o.timeoutMs / 1000)}s for the operator (${operatorSummary(d.operator)}) to remove ${CR.finalizer}, else remove it by patch`
+        : `${c.deleting ? 'stuck Terminating; ' : ''}operator not running (${operatorSummary(d.operator)}): remove exactly ${CR.finalizer} by patch`,
+  }));
+  const helmItems: PlanItem[] = d.helmRelease
+    ? [{ kind: 'HelmRelease', namespace: d.namespace, name: d.release, action: 'helm-uninstall', reason: `helm uninstall --wait (status ${d.helmRelease.status}, ${d.helmRelease.chart})` }]
+    : [];
+  const workloadItems: PlanItem[] = d.workloads.map((w) => ({ ...w, action: 'wait-gone' }));
+  const crdItems: PlanItem[] = d.crds
+    .filter((c) => c.action !== 'absent')
+    .map((c) => {
+      const ours = c.ours.length ? `; ${c.ours.length} object(s) of this installation go with it` : '';
+      if (c.action === 'delete') return { kind: 'CustomResourceDefinition', name: c.crd, action: 'delete', reason: `used only by this installation${ours}` };
+      const lost = c.foreign;
+      const why = c.reasons.join('; ');
+      return o.force
+        ? { kind: 'CustomResourceDefinition', name: c.crd, action: 'delete-forced', reason: `--force: deleting although ${why}`, lost, users: c.users }
+        : { kind: 'CustomResourceDefinition', name: c.crd, action: 'keep', reason: `in use: ${why}`, lost, users: c.users };
+    });
+  const ns = d.namespaceState;
+  const nsItems: PlanItem[] =
+    o.deleteNamespace && ns.exists
+      ? [
+          ns.others.length === 0
+            ? { kind: 'Namespace', name: d.namespace, action: 'delete', reason: 'no other workloads or releases in it' }
+            : { kind: 'Namespace', name: d.namespace, action: 'keep', reason: `not empty: ${ns.others.map((x) => `${x.kind} ${x.name}`).join(', ')}` },
+        ]
+      : [];
+  const step = (id: StepId, items: PlanItem[], skipped?: string): PlanStep => ({ id, title: STEP_TITLES[id], why: WHY[id], items, ...(skipped ? { skipped } : {}) });
+  const steps: PlanStep[] = [
+    step('custom-resources', crItems, crItems.length ? undefined : 'no custom resources of this installation'),
+    step('helm-release', helmItems, helmItems.length ? undefined : `no helm release ${d.release} in namespace ${d.namespace}`),
+    step('workloads', workloadItems, workloadItems.length || helmItems.length ? undefined : 'no workloads of the release'),
+    step('crds', crdItems, !o.purgeCrds ? 'CRDs are kept (pass --purge-crds to remove them)' : crdItems.length ? undefined : 'none of the CRDs is in the cluster'),
+    step('namespace', nsItems, !o.deleteNamespace ? 'namespace kept (pass --delete-namespace to remove it)' : !ns.exists ? `namespace ${d.namespace} does not exist` : undefined),
+  ];
+  const actionable = [...crItems, ...helmItems, ...workloadItems, ...crdItems, ...nsItems].some((i) => i.action !== 'keep');
+  return {
+    release: d.release,
+    namespace: d.namespace,
+    ...(d.clusterID ? { clusterID: d.clusterID } : {}),
+    clusterIDSource: d.clusterIDSource,
+    nothingInstalled: !actionable,
+    steps,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The steps. Each re-reads the live state, so it is correct on a first run and on a re-run.
+
+export interface UninstallContext {
+  kube: UninstallKube;
+  helm: UninstallHelm;
+  opts: UninstallOptions;
+  discovery: Discovery;
+  plan: Plan;
+  outcomes: ItemOutcome[];
+  timings: Partial<Record<StepId, number>>;
+}
+
+const secs = (ms: number) => `${Math.round(ms / 1000)}s`;
+
+/** Adds which step failed and that a re-run resumes, to errors that escape a step. */
+function inStep(id: StepId, e: unknown): unknown {
+  if (!(e instanceof InsightError)) return e;
+  const resume = 'Nothing is half-done: fix the cause and run the same command again to finish.';
+  return new InsightError(e.kind, `${STEP_TITLES[id].toLowerCase()}: ${e.message}`, {
+    hint: e.hint ? `${e.hint} ${resume}` : resume,
+    exitCode: e.exitCode,
+    cause: e.cause ?? e,
+    details: { ...(e.details ?? {}), step: id },
+  });
+}
+
+/** Step 1: delete each CR; the operator removes its finalizer; if it cannot, remove exactly that one. */
+export async function deleteCustomResources(ctx: UninstallContext, progress: (m: string) => void): Promise<void> {
+  const { kube, opts } = ctx;
+  // Re-find: a previous run may have deleted some, or the finalizer may be gone already.
+  const found = await findCustomResources(kube, installationOf(opts.release, opts.namespace, ctx.discovery.clusterID));
+  const planned = ctx.plan.steps.find((s) => s.id === 'custom-resources')?.items ?? [];
+  for (const p of planned) {
+    if (!found.some((f) => f.name === p.name && f.namespace === p.namespace && f.kind === p.kind)) {
+      ctx.outcomes.push({ step: 'custom-resources', kind: p.kind, ...(p.namespace ? { namespace: p.namespace } : {}), name: p.name, result: 'already-gone', detail: 'already gone' });
+    }
+  }
+  const sent: Array<{ ref: FoundCustomResource; initial: string }> = [];
+  for (const ref of found) {
+    progress(`deleting ${refLabel(ref)}`);
+    const r = await deleteCustomObject(kube, ref);
+    sent.push({ ref, initial: r });
+  }
+  if (found.length) opts.afterPoint?.('custom-resources:delete-sent');
+  for (const { ref, initial } of sent) {
+    const base = { step: 'custom-resources' as const, kind: ref.kind, ...(ref.namespace ? { namespace: ref.namespace } : {}), name: ref.name };
+    if (initial === 'already-gone') {
+      ctx.outcomes.push({ ...base, result: 'already-gone', detail: 'already gone' });
+      continue;
+    }
+    const live = await getCustomObject(kube, ref);
+    if (!live) {
+      ctx.outcomes.push({ ...base, result: 'deleted', detail: 'deleted' });
+      continue;
+    }
+    const hasOurFinalizer = (live.metadata?.finalizers ?? []).includes(CR.finalizer);
+    const op = await operatorState(kube, opts.namespace);
+    let why: string | undefined;
+    if (hasOurFinalizer && op.ready > 0) {
+      progress(`waiting for the operator to remove the finalizer of ${refLabel(ref)} (up to ${secs(opts.timeoutMs)})`);
+      const started = Date.now();
+      const w = await waitForCustomObjectGone(kube, ref, { timeoutMs: opts.timeoutMs });
+      if (w === 'gone') {
+        ctx.outcomes.push({ ...base, result: 'deleted', detail: `deleted; the operator removed its finalizer in ${((Date.now() - started) / 1000).toFixed(1)}s` });
+        continue;
+      }
+      why = `the operator did not remove it within ${secs(opts.timeoutMs)}`;
+    } else if (hasOurFinalizer) {
+      why = `the operator is not running (${operatorSummary(op)})`;
+    }
+    if (why) {
+      progress(`removing finalizer ${CR.finalizer} from ${refLabel(ref)}: ${why}`);
+      await removeFinalizer(kube, ref, CR.finalizer);
+    }
+    const w = await waitForCustomObjectGone(kube, ref, { timeoutMs: opts.timeoutMs });
+    if (w !== 'gone') {
+      const left = (await getCustomObject(kube, ref))?.metadata?.finalizers ?? [];
+      throw new InsightError('timeout', `${refLabel(ref)} is still there after ${secs(opts.timeoutMs)}${left.length ? ` (finalizers: ${left.join(', ')})` : ''}`, {
+        hint: left.length
+          ? `Another controller owns ${left.join(', ')}; it must finish first. kubectl-insight only ever removes ${CR.finalizer}.`
+          : 'Run the command again; raise --timeout on a slow API server.',
+      });
+    }
+    ctx.outcomes.push({ ...base, result: 'deleted', detail: why ? `deleted; finalizer removed by patch because ${why}` : 'deleted' });
+  }
+}
+
+/** Step 2: helm uninstall --wait. A release already gone is fine (a previous run got this far). */
+export async function uninstallRelease(ctx: UninstallContext, progress: (m: string) => void): Promise<void> {
+  const { helm, opts } = ctx;
+  const base = { step: 'helm-release' as const, kind: 'HelmRelease', namespace: opts.namespace, name: opts.release };
+  const rel = await findHelmRelease(helm, opts);
+  if (!rel) {
+    ctx.outcomes.push({ ...base, result: 'already-gone', detail: 'no such release (already uninstalled)' });
+    return;
+  }
+  progress(`helm uninstall ${opts.release} -n ${opts.namespace} --wait`);
+  try {
+    await helm.run(['uninstall', opts.release, '-n', opts.namespace, '--wait', '--timeout', `${Math.max(1, Math.round(opts.timeoutMs / 1000))}s`]);
+  } catch (e) {
+    if (e instanceof InsightError && e.kind === 'not-found') {
+      ctx.outcomes.push({ ...base, result: 'already-gone', detail: 'no such release (already uninstalled)' });
+      return;
+    }
+    throw e;
+  }
+  ctx.outcomes.push({ ...base, result: 'deleted', detail: `uninstalled (was revision ${rel.revision}, ${rel.status})` });
+}
+
+/** Step 3: the release's workloads and pods are gone (helm's --wait does not cover pods of a ReplicaSet). */
+export async function confirmWorkloadsGone(ctx: UninstallContext, progress: (m: string) => void): Promise<void> {
+  const { kube, opts } = ctx;
+  const before = new Map(ctx.discovery.workloads.map((w) => [`${w.kind}/${w.name}`, w]));
+  const labelSelector = instanceSelector(opts.release);
+  const listPods = async () => {
+    const l = await kubeCall({ verb: 'list', resource: 'pods', namespace: opts.namespace }, () => kube.core.listNamespacedPod({ namespace: opts.namespace, labelSelector }), { idempotent: true }, kube.server);
+    return { names: l.items.map((p) => p.metadata?.name ?? '?'), resourceVersion: l.metadata?.resourceVersion };
+  };
+  const w = await waitForNone(kube.kc, `/api/v1/namespaces/${opts.namespace}/pods`, { labelSelector }, listPods, {
+    timeoutMs: opts.timeoutMs,
+    onProgress: (left) => progress(`${left.length} pod(s) still terminating`),
+  });
+  const remaining = await releaseWorkloads(kube, opts.release, opts.namespace);
+  if (w !== 'gone' || remaining.length > 0) {
+    throw new InsightError('timeout', `workloads of ${opts.release} still present after ${secs(opts.timeoutMs)}: ${remaining.map((r) => `${r.kind} ${r.name}`).join(', ')}`, {
+      hint: 'Pods may be held by a finalizer or a slow node; check `kubectl get pods -n ' + opts.namespace + '`, then run the command again.',
+    });
+  }
+  for (const [, r] of before) ctx.outcomes.push({ step: 'workloads', ...r, result: 'deleted', detail: 'gone' });
+}
+
+async function deleteCrd(kube: UninstallKube, name: string, timeoutMs: number): Promise<'deleted' | 'already-gone'> {
+  try {
+    await kubeCall({ verb: 'delete', resource: 'customresourcedefinitions.apiextensions.k8s.io', name }, () => kube.apiext.deleteCustomResourceDefinition({ name }), { idempotent: true }, kube.server);
+  } catch (e) {
+    if (isGoneError(e)) return 'already-gone';
+    throw e;
+  }
+  const get = async () => {
+    try {
+      return (await kubeCall({ verb: 'get', resource: 'customresourcedefinitions.apiextensions.k8s.io', name }, () => kube.apiext.readCustomResourceDefinition({ name }), { idempotent: true }, kube.server)) as LiveObject;
+    } catch (e) {
+      if (isGoneError(e)) return undefined;
+      throw e;
+    }
+  };
+  const w = await waitForGone(kube.kc, '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', name, get, { timeoutMs });
+  if (w !== 'gone') {
+    throw new InsightError('timeout', `CRD ${name} is still terminating after ${secs(timeoutMs)}`, {
+      hint: `Its remaining objects may carry finalizers: \`kubectl get ${name} -A\`. Run the command again.`,
+    });
+  }
+  return 'deleted';
+}
+
+/** Step 4: CRDs, each decided again now (the helm release is gone, others may have appeared). */
+export async function purgeCrds(ctx: UninstallContext, progress: (m: string) => void): Promise<void> {
+  const { kube, opts } = ctx;
+  const inst = installationOf(opts.release, opts.namespace, ctx.discovery.clusterID);
+  const decisions = await inspectCrdsOwnership(kube, CRDS.map((c) => c.name), inst);
+  let deletedOne = false;
+  for (const d of decisions) {
+    const base = { step: 'crds' as const, kind: 'CustomResourceDefinition', name: d.crd };
+    if (d.action === 'absent') {
+      ctx.outcomes.push({ ...base, result: 'already-gone', detail: 'not in the cluster' });
+      continue;
+    }
+    if (d.action === 'keep' && !opts.force) {
+      ctx.outcomes.push({ ...base, result: 'kept', detail: `in use: ${d.reasons.join('; ')}`, lost: d.foreign });
+      continue;
+    }
+    progress(`deleting CRD ${d.crd}`);
+    const r = await deleteCrd(kube, d.crd, opts.timeoutMs);
+    ctx.outcomes.push({
+      ...base,
+      result: r,
+      detail: d.action === 'keep' ? `deleted with --force although ${d.reasons.join('; ')}` : r === 'deleted' ? 'deleted; used only by this installation' : 'already gone',
+      ...(d.action === 'keep' ? { lost: d.foreign } : {}),
+    });
+    if (r === 'deleted' && !deletedOne) {
+      deletedOne = true;
+      opts.afterPoint?.('crds:one-deleted');
+    }
+  }
+}
+
+/** Step 5: the namespace, only when nothing else lives there. */
+export async function deleteNamespace(ctx: UninstallContext, progress: (m: string) => void): Promise<void> {
+  const { kube, opts } = ctx;
+  const base = { step: 'namespace' as const, kind: 'Namespace', name: opts.namespace };
+  const ns = await namespaceState(kube, opts.release, opts.namespace);
+  if (!ns.exists) {
+    ctx.outcomes.push({ ...base, result: 'already-gone', detail: 'does not exist' });
+    return;
+  }
+  if (ns.others.length > 0) {
+    ctx.outcomes.push({ ...base, result: 'kept', detail: `not empty: ${ns.others.map((x) => `${x.kind} ${x.name}`).join(', ')}` });
+    return;
+  }
+  progress(`deleting namespace ${opts.namespace}`);
+  try {
+    await kubeCall({ verb: 'delete', resource: 'namespaces', name: opts.namespace }, () => kube.core.deleteNamespace({ name: opts.namespace }), { idempotent: true }, kube.server);
+  } catch (e) {
+    if (!isGoneError(e)) throw e;
+  }
+  const get = async () => {
+    try {
+      return (await kubeCall({ verb: 'get', resource: 'namespaces', name: opts.namespace }, () => kube.core.readNamespace({ name: opts.namespace }), { idempotent: true }, kube.server)) as LiveObject;
+    } catch (e) {
+      if (isGoneError(e)) return undefined;
+      throw e;
+    }
+  };
+  const w = await waitForGone(kube.kc, '/api/v1/namespaces', opts.namespace, get, { timeoutMs: opts.timeoutMs });
+  if (w !== 'gone') {
+    throw new InsightError('timeout', `namespace ${opts.namespace} is still terminating after ${secs(opts.timeoutMs)}`, {
+      hint: `See \`kubectl get namespace ${opts.namespace} -o yaml\` (status.conditions) for what holds it; run the command again.`,
+    });
+  }
+  ctx.outcomes.push({ ...base, result: 'deleted', detail: 'deleted' });
+}
+
+/** The ordered steps, for the command's task tree. Skips come from the plan. */
+export function uninstallSteps(): Step<UninstallContext>[] {
+  const wrap = (id: StepId, fn: (ctx: UninstallContext, progress: (m: string) => void) => Promise<void>): Step<UninstallContext> => ({
+    title: STEP_TITLES[id],
+    skip: (ctx) => ctx.plan.steps.find((s) => s.id === id)?.skipped ?? false,
+    async run(ctx, report) {
+      const started = Date.now();
+      try {
+        await fn(ctx, (m) => report.progress(m));
+      } catch (e) {
+        throw inStep(id, e);
+      }
+      ctx.timings[id] = Date.now() - started;
+      report.title(`${STEP_TITLES[id]}: ${stepSummary(ctx.outcomes.filter((o) => o.step === id))}`);
+      ctx.opts.afterPoint?.(id);
+    },
+  });
+  // The order is the point of this command (seed 000): see WHY for each step.
+  return [
+    wrap('custom-resources', deleteCustomResources),
+    wrap('helm-release', uninstallRelease),
+    wrap('workloads', confirmWorkloadsGone),
+    wrap('crds', purgeCrds),
+    wrap('namespace', deleteNamespace),
+  ];
+}
+
+export function stepSummary(outcomes: ItemOutcome[]): string {
+  if (outcomes.length === 0) return 'nothing to do';
+  const n = (r: ItemResult) => outcomes.filter((o) => o.result === r).length;
+  return [n('deleted') && `${n('deleted')} deleted`, n('already-gone') && `${n('already-gone')} already gone`, n('kept') && `${n('kept')} kept`].filter(Boolean).join(', ');
+}
+
+/** Discover and plan (used by --dry-run, and before confirmation). */
+export async function planUninstall(kube: UninstallKube, helm: UninstallHelm, opts: UninstallOptions): Promise<{ discovery: Discovery; plan: Plan }> {
+  const discovery = await discover(kube, helm, opts);
+  const plan = buildPlan(discovery, opts);
+  opts.afterPoint?.('discover');
+  return { discovery, plan };
+}
+
+export function newContext(kube: UninstallKube, helm: UninstallHelm, opts: UninstallOptions, discovery: Discovery, plan: Plan): UninstallContext {
+  return { kube, helm, opts, discovery, plan, outcomes: [], timings: {} };
+}
