@@ -1,0 +1,410 @@
+// The local test cluster: etcd + kube-apiserver + kube-controller-manager + kube-scheduler on 127.0.0.1,
+// kwok playing N nodes, node_exporter answering for every node inside a network namespace, and the
+// operator finalizer stand-in. Used by `npm run cluster:up|down` (cli.ts) and by the e2e global setup.
+// Everything a cluster owns (pids, files, the namespace) is listed in <root>/<name>/state.json, so
+// stopCluster() leaves nothing behind.
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { mkdir, rm, writeFile, rename, rmdir } from 'node:fs/promises';
+import { homedir, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createPki } from './pki.js';
+import { writeKubeconfig } from './pki.js';
+import { createNetns, deleteNetns, netnsUnavailableReason, nodeIp, planNetwork, startInNetns, MAX_CLUSTERS, type NetPlan } from './netns.js';
+import { freePort, isAlive, rssMiB, run, startDaemon, stopProcess, until, type ProcRecord } from './procs.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const repoRoot = resolve(here, '../..');
+
+/** Label kwok selects the nodes it manages by; removing it from a node stops its heartbeat. */
+export const KWOK_NODE_LABEL = 'kwok.x-k8s.io/node';
+/** The label the fixture chart's gpu-exporter DaemonSet requires (gpuExporter.gpuNodeLabelKey, as ACK sets it). */
+export const GPU_NODE_LABEL = 'aliyun.accelerator/nvidia_name';
+export const NODE_EXPORTER_PORT = 19100;
+/** Annotation the harness's kwok stages read on pods and nodes (values in stages/*.yaml). */
+export const SCENARIO_ANNOTATION = 'insight.test/scenario';
+
+export interface ClusterState {
+  name: string;
+  dir: string;
+  kubeconfig: string;
+  binDir: string;
+  server: string;
+  nodes: number;
+  /** Nodes created so far (start + added by tests): the next node gets this index. */
+  nextNodeIndex: number;
+  /** The vitest process that owns this cluster; a cluster whose owner died is reaped on the next start. */
+  ownerPid?: number;
+  net: NetPlan;
+  /** null when the namespace could not be made; netnsSkipReason says why. */
+  netns: string | null;
+  netnsSkipReason?: string;
+  pki: { dir: string; caCert: string; caKey: string };
+  leaseDurationSeconds: number;
+  nodeMonitorGracePeriodSeconds: number;
+  processes: ProcRecord[];
+  startedAt: string;
+  readyAfterMs?: number;
+}
+
+export interface StartOptions {
+  name?: string;
+  nodes?: number;
+  /** Label the last N nodes as GPU nodes (GPU_NODE_LABEL). */
+  gpuNodes?: number;
+  ownerPid?: number;
+  /** Progress lines; default: stderr. */
+  log?: (line: string) => void;
+}
+
+export function cacheDir(): string {
+  return process.env.KUBECTL_INSIGHT_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'kubectl-insight');
+}
+
+export function clustersRoot(): string {
+  return process.env.KUBECTL_INSIGHT_CLUSTERS ?? join(tmpdir(), 'kubectl-insight-clusters');
+}
+
+const stateFile = (name: string) => join(clustersRoot(), name, 'state.json');
+
+export function readState(name: string): ClusterState | undefined {
+  try {
+    return JSON.parse(readFileSync(stateFile(name), 'utf8')) as ClusterState;
+  } catch {
+    return undefined;
+  }
+}
+
+async function writeState(s: ClusterState): Promise<void> {
+  const f = stateFile(s.name);
+  await writeFile(`${f}.tmp`, JSON.stringify(s, null, 2));
+  await rename(`${f}.tmp`, f);
+}
+
+export function listClusters(): ClusterState[] {
+  if (!existsSync(clustersRoot())) return [];
+  return readdirSync(clustersRoot())
+    .filter((n) => !n.startsWith('.'))
+    .map((n) => readState(n))
+    .filter((s): s is ClusterState => s !== undefined);
+}
+
+/** The harness cluster a kubeconfig path belongs to, if any (lets a user-started cluster serve the e2e suite). */
+export function findClusterByKubeconfig(path: string): ClusterState | undefined {
+  const p = resolve(path);
+  return listClusters().find((s) => resolve(s.kubeconfig) === p);
+}
+
+/** Runs build.sh (seconds when warm) and returns the bin dir it prints. */
+export async function ensureBinaries(log: (l: string) => void = () => {}): Promise<string> {
+  const bin = join(cacheDir(), 'bin');
+  const needed = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubectl', 'etcd', 'kwok', 'helm'];
+  if (needed.every((b) => existsSync(join(bin, b)))) return bin;
+  log('binaries missing: running test/cluster/build.sh (a cold build takes several minutes)');
+  const { stdout } = await run('bash', [join(here, 'build.sh')]);
+  return stdout.trim().split('\n').pop() ?? bin;
+}
+
+function nodeExporterBinary(): string | undefined {
+  return ['/usr/bin/prometheus-node-exporter', '/usr/local/bin/node_exporter', '/usr/bin/node_exporter'].find((p) => existsSync(p));
+}
+
+/** Picks a free slot (node/pod ranges, namespace and veth names) with an atomic mkdir. */
+async function claimSlot(root: string, name: string): Promise<number> {
+  for (let i = 0; i < MAX_CLUSTERS; i++) {
+    const lock = join(root, `.slot-${i}`);
+    try {
+      await mkdir(lock);
+    } catch {
+      // Taken, unless its cluster is gone (a start that crashed before writing its state).
+      const owner = readFileSafe(join(lock, 'owner'));
+      const stale = owner !== undefined && !existsSync(stateFile(owner)) && Date.now() - statSync(lock).mtimeMs > 120_000;
+      if (!stale) continue;
+      await rm(lock, { recursive: true, force: true });
+      await mkdir(lock);
+    }
+    await writeFile(join(lock, 'owner'), name);
+    return i;
+  }
+  throw new Error(`no free cluster slot (${MAX_CLUSTERS} clusters running?): run \`npm run cluster:down -- --all\``);
+}
+
+function readFileSafe(p: string): string | undefined {
+  try {
+    return readFileSync(p, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** Stops clusters whose owning test run died without tearing them down. */
+export async function reapOrphans(log: (l: string) => void = () => {}): Promise<void> {
+  for (const s of listClusters()) {
+    if (s.ownerPid !== undefined && !isAlive(s.ownerPid)) {
+      log(`removing cluster ${s.name} left by dead process ${s.ownerPid}`);
+      await stopCluster(s.name);
+    }
+  }
+}
+
+export async function startCluster(opts: StartOptions = {}): Promise<ClusterState> {
+  const t0 = Date.now();
+  const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  const step = (msg: string) => log(`[${((Date.now() - t0) / 1000).toFixed(1)}s] ${msg}`);
+  const name = opts.name ?? 'default';
+  const nodes = opts.nodes ?? 3;
+  if (!/^[a-z0-9][a-z0-9-]*$/.test(name)) throw new Error(`invalid cluster name ${name}`);
+  if (!Number.isInteger(nodes) || nodes < 1 || nodes > 5000) throw new Error(`--nodes must be 1..5000, got ${nodes}`);
+
+  const binDir = await ensureBinaries(log);
+  const root = clustersRoot();
+  await mkdir(root, { recursive: true });
+  await reapOrphans(log);
+  if (readState(name)) throw new Error(`cluster ${name} already exists; run \`npm run cluster:down${name === 'default' ? '' : ` -- --name ${name}`}\` first`);
+
+  const index = await claimSlot(root, name);
+  const net = planNetwork(index);
+  const dir = join(root, name);
+  await mkdir(join(dir, 'logs'), { recursive: true });
+  const bin = (b: string) => join(binDir, b);
+  const logf = (b: string) => join(dir, 'logs', `${b}.log`);
+  // Scale mode: kwok renews every lease each duration/4; on 2 cores 1000 nodes need long leases, and the
+  // node lifecycle controller's grace period must stay longer than the lease or nodes flap to Unknown.
+  const scale = nodes > 100;
+  const leaseDurationSeconds = scale ? 240 : 20;
+  const nodeMonitorGracePeriodSeconds = scale ? 300 : 40;
+  const state: ClusterState = {
+    name, dir, kubeconfig: join(dir, 'kubeconfig'), binDir, server: '', nodes, nextNodeIndex: 0, ownerPid: opts.ownerPid, net,
+    netns: null, pki: { dir: join(dir, 'pki'), caCert: '', caKey: '' }, leaseDurationSeconds, nodeMonitorGracePeriodSeconds,
+    processes: [], startedAt: new Date().toISOString(),
+  };
+  await writeState(state);
+
+  try {
+    const unavailable = netnsUnavailableReason();
+    const [pki, etcdPort, etcdPeerPort, apiPort] = await Promise.all([
+      createPki(state.pki.dir, net.serviceIp),
+      freePort(),
+      freePort(),
+      freePort(),
+      unavailable ? Promise.resolve() : createNetns(net).then(() => void (state.netns = net.netns)),
+    ]);
+    if (unavailable) state.netnsSkipReason = unavailable;
+    state.pki.caCert = pki.caCert;
+    state.pki.caKey = pki.caKey;
+    state.server = `https://127.0.0.1:${apiPort}`;
+    await writeKubeconfig(state.kubeconfig, { server: state.server, caCert: pki.caCert, cert: pki.adminCert, key: pki.adminKey, user: 'kubernetes-admin' });
+    step(`certificates ready${state.netns ? `, network namespace ${state.netns}` : ` (no network namespace: ${unavailable})`}`);
+
+    const add = async (p: ProcRecord) => {
+      state.processes.push(p);
+      await writeState(state);
+    };
+    const etcdUrl = `http://127.0.0.1:${etcdPort}`;
+    await add(startDaemon('etcd', bin('etcd'), [
+      '--name=default', `--data-dir=${join(dir, 'etcd')}`,
+      `--listen-client-urls=${etcdUrl}`, `--advertise-client-urls=${etcdUrl}`,
+      `--listen-peer-urls=http://127.0.0.1:${etcdPeerPort}`, `--initial-advertise-peer-urls=http://127.0.0.1:${etcdPeerPort}`,
+      `--initial-cluster=default=http://127.0.0.1:${etcdPeerPort}`,
+      // A throwaway store: skipping fsync makes it several times faster on a shared disk.
+      '--unsafe-no-fsync', '--quota-backend-bytes=4294967296', '--log-level=warn',
+    ], logf('etcd')));
+    await until('etcd', async () => (await fetch(`${etcdUrl}/health`)).ok, 30_000, 100);
+    step('etcd ready');
+
+    await add(startDaemon('kube-apiserver', bin('kube-apiserver'), [
+      `--etcd-servers=${etcdUrl}`, '--bind-address=127.0.0.1', `--secure-port=${apiPort}`, `--advertise-address=${net.advertiseIp}`,
+      `--service-cluster-ip-range=${net.serviceCidr}`, '--authorization-mode=RBAC', '--allow-privileged=true',
+      `--client-ca-file=${pki.caCert}`, `--tls-cert-file=${pki.serverCert}`, `--tls-private-key-file=${pki.serverKey}`,
+      '--service-account-issuer=https://kubernetes.default.svc.cluster.local', `--service-account-key-file=${pki.saPub}`,
+      `--service-account-signing-key-file=${pki.saKey}`, '--kubelet-preferred-address-types=InternalIP', '--profiling=false',
+      '--event-ttl=1h',
+    ], logf('kube-apiserver')));
+    await until('kube-apiserver /readyz', async () => (await run(bin('kubectl'), ['--kubeconfig', state.kubeconfig, 'get', '--raw', '/readyz'], { allowFail: true })).stdout.trim() === 'ok', 90_000, 250);
+    step('kube-apiserver ready');
+
+    const kc = ['--kubeconfig', state.kubeconfig];
+    await add(startDaemon('kube-controller-manager', bin('kube-controller-manager'), [
+      `--kubeconfig=${state.kubeconfig}`, '--leader-elect=false', '--secure-port=0',
+      `--service-account-private-key-file=${pki.saKey}`, `--root-ca-file=${pki.caCert}`,
+      `--cluster-signing-cert-file=${pki.caCert}`, `--cluster-signing-key-file=${pki.caKey}`,
+      `--node-monitor-grace-period=${nodeMonitorGracePeriodSeconds}s`, '--node-monitor-period=5s',
+      `--service-cluster-ip-range=${net.serviceCidr}`,
+      // DaemonSets on 1000 nodes create 1000 pods each; the default 20 QPS would take minutes.
+      '--kube-api-qps=300', '--kube-api-burst=600',
+    ], logf('kube-controller-manager')));
+    await add(startDaemon('kube-scheduler', bin('kube-scheduler'), [
+      `--kubeconfig=${state.kubeconfig}`, '--leader-elect=false', '--secure-port=0', '--kube-api-qps=300', '--kube-api-burst=600',
+    ], logf('kube-scheduler')));
+    await add(startDaemon('kwok', bin('kwok'), [
+      `--kubeconfig=${state.kubeconfig}`, `--manage-nodes-with-label-selector=${KWOK_NODE_LABEL}=fake`,
+      `--cidr=${net.podCidr}`, `--node-lease-duration-seconds=${leaseDurationSeconds}`,
+      '--config', join(here, 'stages', 'nodes.yaml'), '--config', join(here, 'stages', 'pods.yaml'),
+    ], logf('kwok')));
+    await add(startDaemon('operator-standin', process.execPath, ['--import', tsxLoader(), join(here, 'operator-standin.ts'), state.kubeconfig], logf('operator-standin')));
+    if (state.netns) {
+      const ne = nodeExporterBinary();
+      if (ne) {
+        await add(startInNetns(state.netns, 'node-exporter', ne, [`--web.listen-address=:${NODE_EXPORTER_PORT}`], logf('node-exporter')));
+      } else {
+        state.netnsSkipReason = 'prometheus-node-exporter is not installed: run `npm run setup`';
+        step(`warning: ${state.netnsSkipReason}`);
+      }
+    }
+    step('controllers, scheduler, kwok and operator stand-in started');
+
+    await createNodes(state, nodes, opts.gpuNodes ?? 0);
+    step(`${nodes} nodes created`);
+    await until(`${nodes} Ready nodes`, async () => (await countReadyNodes(state)) >= nodes, scale ? 600_000 : 60_000, scale ? 2000 : 250);
+    step(`${nodes} nodes Ready`);
+    // Pods in `default` are rejected until the service-account controller made the `default` ServiceAccount.
+    await until('default ServiceAccount', async () => (await run(bin('kubectl'), [...kc, 'get', 'serviceaccount', 'default', '-n', 'default'], { allowFail: true })).code === 0, 60_000, 250);
+    for (const p of state.processes) if (!isAlive(p.pid)) throw new Error(`${p.name} exited; see ${p.log}`);
+    state.readyAfterMs = Date.now() - t0;
+    await writeState(state);
+    step(`cluster ${name} ready; RSS ${rssMiB(state.processes.map((p) => p.pid))} MiB`);
+    return state;
+  } catch (e) {
+    log(`start failed: ${(e as Error).message}`);
+    for (const p of state.processes) log(`--- ${p.name} (${p.log}), last lines:\n${tail(p.log, 8)}`);
+    await stopCluster(name);
+    throw e;
+  }
+}
+
+function tail(file: string, n: number): string {
+  return (readFileSafe(file) ?? '').trimEnd().split('\n').slice(-n).join('\n');
+}
+
+function tsxLoader(): string {
+  return import.meta.resolve('tsx');
+}
+
+export interface NodeSpec {
+  name: string;
+  ip: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+
+export function nodeName(i: number): string {
+  return `kwok-node-${i}`;
+}
+
+/** A Node object as kubelet would register it; kwok keeps the InternalIP we set. */
+export function nodeManifest(spec: NodeSpec): Record<string, unknown> {
+  return {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: {
+      name: spec.name,
+      labels: {
+        'kubernetes.io/hostname': spec.name,
+        'kubernetes.io/os': 'linux',
+        'kubernetes.io/arch': 'amd64',
+        'beta.kubernetes.io/os': 'linux',
+        'beta.kubernetes.io/arch': 'amd64',
+        [KWOK_NODE_LABEL]: 'fake',
+        ...spec.labels,
+      },
+      annotations: { 'node.alpha.kubernetes.io/ttl': '0', ...spec.annotations },
+    },
+    spec: { providerID: `kwok://${spec.name}` },
+    status: {
+      addresses: [
+        { type: 'InternalIP', address: spec.ip },
+        { type: 'Hostname', address: spec.name },
+      ],
+      capacity: { cpu: '32', memory: '128Gi', pods: '110', 'ephemeral-storage': '200Gi' },
+      allocatable: { cpu: '31800m', memory: '125Gi', pods: '110', 'ephemeral-storage': '190Gi' },
+      nodeInfo: {
+        architecture: 'amd64', operatingSystem: 'linux', osImage: 'Debian GNU/Linux 12 (bookworm)', kernelVersion: '6.1.0-kwok',
+        containerRuntimeVersion: 'containerd://2.0.0', kubeletVersion: readK8sVersion(), kubeProxyVersion: '', bootID: '', machineID: '', systemUUID: '',
+      },
+    },
+  };
+}
+
+function readK8sVersion(): string {
+  const m = /K8S_VERSION=(\S+)/.exec(readFileSafe(join(here, 'versions.env')) ?? '');
+  return m?.[1] ?? 'v1.36.0';
+}
+
+export function gpuLabels(model = 'Tesla-T4'): Record<string, string> {
+  return { [GPU_NODE_LABEL]: model };
+}
+
+/** Creates nodes with `kubectl create` of one List (far faster than one call per node). */
+async function createNodes(state: ClusterState, count: number, gpuNodes: number): Promise<void> {
+  const specs: NodeSpec[] = [];
+  for (let k = 0; k < count; k++) {
+    const i = state.nextNodeIndex + k;
+    specs.push({ name: nodeName(i), ip: nodeIp(state.net, i), labels: k >= count - gpuNodes ? gpuLabels() : {} });
+  }
+  await applyNodes(state, specs);
+  state.nextNodeIndex += count;
+  await writeState(state);
+}
+
+export async function applyNodes(state: ClusterState, specs: NodeSpec[]): Promise<void> {
+  // Chunks keep each request small; status is kept on create, so the InternalIP is there from the start.
+  for (let i = 0; i < specs.length; i += 200) {
+    const list = { apiVersion: 'v1', kind: 'List', items: specs.slice(i, i + 200).map(nodeManifest) };
+    await run(join(state.binDir, 'kubectl'), ['--kubeconfig', state.kubeconfig, 'create', '-f', '-'], { input: JSON.stringify(list) });
+  }
+}
+
+/** Adds nodes to a running cluster (next free indexes); returns their names and IPs. */
+export async function addNodes(name: string, count: number, extra: { labels?: Record<string, string>; annotations?: Record<string, string> } = {}): Promise<NodeSpec[]> {
+  const state = readState(name);
+  if (!state) throw new Error(`no cluster ${name}`);
+  const specs: NodeSpec[] = [];
+  for (let k = 0; k < count; k++) {
+    const i = state.nextNodeIndex + k;
+    specs.push({ name: nodeName(i), ip: nodeIp(state.net, i), labels: extra.labels, annotations: extra.annotations });
+  }
+  await applyNodes(state, specs);
+  state.nextNodeIndex += count;
+  await writeState(state);
+  return specs;
+}
+
+async function countReadyNodes(state: ClusterState): Promise<number> {
+  const { stdout } = await run(join(state.binDir, 'kubectl'), [
+    '--kubeconfig', state.kubeconfig, 'get', 'nodes', '-o', 'jsonpath={range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}',
+  ]);
+  return stdout.split('\n').filter((l) => l === 'True').length;
+}
+
+/** Kills every process of the cluster, removes its namespace and every file. Returns false if it did not exist. */
+export async function stopCluster(name: string): Promise<boolean> {
+  const state = readState(name);
+  const dir = join(clustersRoot(), name);
+  if (!state && !existsSync(dir)) return false;
+  if (state) {
+    // Clients first (all at once), etcd last, so the apiserver does not log storms of errors meanwhile.
+    const [etcd, others] = [state.processes.filter((p) => p.name === 'etcd'), state.processes.filter((p) => p.name !== 'etcd')];
+    await Promise.all(others.map((p) => stopProcess(p, 3000)));
+    await Promise.all(etcd.map((p) => stopProcess(p, 3000)));
+    await deleteNetns(state.net);
+    await rm(join(clustersRoot(), `.slot-${state.net.index}`), { recursive: true, force: true });
+  }
+  await rm(dir, { recursive: true, force: true });
+  await rmdir(clustersRoot()).catch(() => {}); // only if empty
+  return true;
+}
+
+export async function stopAllClusters(): Promise<string[]> {
+  const names = listClusters().map((s) => s.name);
+  for (const n of names) await stopCluster(n);
+  return names;
+}
+
+/** Sum of the resident memory of the cluster's processes, in MiB. */
+export function clusterRss(state: ClusterState): number {
+  return rssMiB(state.processes.map((p) => p.pid));
+}
+
+export function writeStateForTests(state: ClusterState): Promise<void> {
+  return writeState(state);
+}

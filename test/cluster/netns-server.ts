@@ -1,0 +1,50 @@
+// A tiny stand-in exporter that the harness runs inside the cluster's network namespace on a node or pod IP
+// (see startNetnsServer in test/e2e/support/cluster.ts). Usage: tsx netns-server.ts '<json ServerSpec>'
+//   http       answers every request with `status` and `body` (default: a few Prometheus metrics)
+//   https      the same over TLS with certFile/keyFile (a certificate the clients do not trust)
+//   blackhole  accepts TCP connections and never answers, like a filtered or hung exporter
+import { createServer as createHttp, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttps } from 'node:https';
+import { createServer as createTcp, type Socket } from 'node:net';
+import { readFileSync } from 'node:fs';
+
+export interface ServerSpec {
+  mode: 'http' | 'https' | 'blackhole';
+  host: string;
+  port: number;
+  status?: number;
+  body?: string;
+  contentType?: string;
+  certFile?: string;
+  keyFile?: string;
+}
+
+const spec = JSON.parse(process.argv[2] ?? '{}') as ServerSpec;
+const body = spec.body ?? '# HELP insight_test_up Stand-in exporter.\n# TYPE insight_test_up gauge\ninsight_test_up 1\n';
+
+function handler(_req: IncomingMessage, res: ServerResponse): void {
+  res.writeHead(spec.status ?? 200, { 'Content-Type': spec.contentType ?? 'text/plain; version=0.0.4' });
+  res.end(body);
+}
+
+const held: Socket[] = [];
+const server =
+  spec.mode === 'blackhole'
+    ? createTcp((sock) => {
+        // Keep the connection open and read nothing: the client waits until its own timeout.
+        sock.pause();
+        held.push(sock);
+      })
+    : spec.mode === 'https'
+      ? createHttps({ cert: readFileSync(spec.certFile ?? ''), key: readFileSync(spec.keyFile ?? '') }, handler)
+      : createHttp(handler);
+
+server.on('error', (e) => {
+  process.stderr.write(`netns-server: ${e.message}\n`);
+  process.exit(1);
+});
+server.listen(spec.port, spec.host, () => {
+  // The parent waits for this line before it returns to the test.
+  process.stdout.write(`listening ${spec.mode} ${spec.host}:${spec.port}\n`);
+});
+process.on('SIGTERM', () => process.exit(0));
