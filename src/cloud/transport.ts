@@ -109,7 +109,8 @@ export function send(req: OutgoingRequest, opts: TransportOptions = {}): Promise
       return;
     }
     const headers: Record<string, string> = { ...req.headers, host: req.host };
-    if (req.body && req.body.length) headers['content-length'] = String(req.body.length);
+    // Explicit length, also 0: some gateways refuse a chunked POST without a body.
+    if (req.method !== 'GET' && req.method !== 'HEAD') headers['content-length'] = String(req.body?.length ?? 0);
 
     const r = https.request({
       host: target.address,
