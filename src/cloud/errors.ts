@@ -62,7 +62,7 @@ export function oneLine(text: string, max = 160): string {
   return first.length > max ? `${first.slice(0, max - 1)}…` : first;
 }
 
-interface ParsedApiError {
+export interface ParsedApiError {
   code?: string;
   message?: string;
   requestId?: string;
