@@ -234,6 +234,16 @@ export async function operatorState(kube: Pick<Kube, 'apps' | 'server'>, namespa
   };
 }
 
+/**
+ * The operator's finalizer as it appears on the object. The doc spells it
+ * clusteraliyunpipelineconfig.finalizers.telemetry.alibabacloud.com, 65 bytes without a "/", which the
+ * API server rejects as a finalizer name (at most 63 after the last "/"); a real operator must add a
+ * "/suffix". So we accept exactly that name or that name + "/<anything>", and remove only that entry.
+ */
+export function operatorFinalizer(finalizers: readonly string[] | undefined): string | undefined {
+  return (finalizers ?? []).find((f) => f === CR.finalizer || f.startsWith(`${CR.finalizer}/`));
+}
+
 const instanceSelector = (release: string) => `app.kubernetes.io/instance=${release}`;
 
 /** The release's workloads and pods, by the chart's instance label. */
@@ -349,12 +359,12 @@ export function buildPlan(d: Discovery, o: Pick<UninstallOptions, 'purgeCrds' | 
     kind: c.kind,
     ...(c.namespace ? { namespace: c.namespace } : {}),
     name: c.name,
-    action: opReady || !c.finalizers.includes(CR.finalizer) ? 'delete' : 'delete-strip-finalizer',
-    reason: !c.finalizers.includes(CR.finalizer)
+    action: opReady || !operatorFinalizer(c.finalizers) ? 'delete' : 'delete-strip-finalizer',
+    reason: !operatorFinalizer(c.finalizers)
       ? `no operator finalizer${c.deleting ? ' (already Terminating)' : ''}`
       : opReady
-        ? `${c.deleting ? 'already Terminating; ' : ''}wait up to ${Math.round(o.timeoutMs / 1000)}s for the operator (${operatorSummary(d.operator)}) to remove ${CR.finalizer}, else remove it by patch`
-        : `${c.deleting ? 'stuck Terminating; ' : ''}operator not running (${operatorSummary(d.operator)}): remove exactly ${CR.finalizer} by patch`,
+        ? `${c.deleting ? 'already Terminating; ' : ''}wait up to ${Math.round(o.timeoutMs / 1000)}s for the operator (${operatorSummary(d.operator)}) to remove ${operatorFinalizer(c.finalizers)}, else remove it by patch`
+        : `${c.deleting ? 'stuck Terminating; ' : ''}operator not running (${operatorSummary(d.operator)}): remove exactly ${operatorFinalizer(c.finalizers)} by patch`,
   }));
   const helmItems: PlanItem[] = d.helmRelease
     ? [{ kind: 'HelmRelease', namespace: d.namespace, name: d.release, action: 'helm-uninstall', reason: `helm uninstall --wait (status ${d.helmRelease.status}, ${d.helmRelease.chart})` }]
@@ -455,7 +465,8 @@ export async function deleteCustomResources(ctx: UninstallContext, progress: (m:
       ctx.outcomes.push({ ...base, result: 'deleted', detail: 'deleted' });
       continue;
     }
-    const hasOurFinalizer = (live.metadata?.finalizers ?? []).includes(CR.finalizer);
+    const ourFinalizer = operatorFinalizer(live.metadata?.finalizers);
+    const hasOurFinalizer = ourFinalizer !== undefined;
     const op = await operatorState(kube, opts.namespace);
     let why: string | undefined;
     if (hasOurFinalizer && op.ready > 0) {
@@ -470,20 +481,20 @@ export async function deleteCustomResources(ctx: UninstallContext, progress: (m:
     } else if (hasOurFinalizer) {
       why = `the operator is not running (${operatorSummary(op)})`;
     }
-    if (why) {
-      progress(`removing finalizer ${CR.finalizer} from ${refLabel(ref)}: ${why}`);
-      await removeFinalizer(kube, ref, CR.finalizer);
+    if (why && ourFinalizer) {
+      progress(`removing finalizer ${ourFinalizer} from ${refLabel(ref)}: ${why}`);
+      await removeFinalizer(kube, ref, ourFinalizer);
     }
     const w = await waitForCustomObjectGone(kube, ref, { timeoutMs: opts.timeoutMs });
     if (w !== 'gone') {
       const left = (await getCustomObject(kube, ref))?.metadata?.finalizers ?? [];
       throw new InsightError('timeout', `${refLabel(ref)} is still there after ${secs(opts.timeoutMs)}${left.length ? ` (finalizers: ${left.join(', ')})` : ''}`, {
         hint: left.length
-          ? `Another controller owns ${left.join(', ')}; it must finish first. kubectl-insight only ever removes ${CR.finalizer}.`
+          ? `Another controller owns ${left.join(', ')}; it must finish first. kubectl-insight only ever removes ${CR.finalizer}[/...].`
           : 'Run the command again; raise --timeout on a slow API server.',
       });
     }
-    ctx.outcomes.push({ ...base, result: 'deleted', detail: why ? `deleted; finalizer removed by patch because ${why}` : 'deleted' });
+    ctx.outcomes.push({ ...base, result: 'deleted', detail: why ? `deleted; finalizer ${ourFinalizer} removed by patch because ${why}` : 'deleted' });
   }
 }
 
