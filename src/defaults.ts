@@ -15,7 +15,15 @@ export const CR = {
   version: 'v1alpha1',
   plural: 'clusteraliyunpipelineconfigs',
   kind: 'ClusterAliyunPipelineConfig',
+  /**
+   * The operator's finalizer as the doc spells it. That spelling is 65 bytes without a "/", which the
+   * API server rejects as a finalizer name (63 at most after the last "/"), so objects carry
+   * "<this>/<suffix>"; match with `isOperatorFinalizer`, never by equality.
+   */
   finalizer: 'clusteraliyunpipelineconfig.finalizers.telemetry.alibabacloud.com',
+  isOperatorFinalizer: (name: string) =>
+    name === 'clusteraliyunpipelineconfig.finalizers.telemetry.alibabacloud.com' ||
+    name.startsWith('clusteraliyunpipelineconfig.finalizers.telemetry.alibabacloud.com/'),
   /** The entity collector's pipeline config, named after the cluster id. */
   entityCollectorName: (clusterID: string) => `custom-kubernetes-${clusterID}-entity-collector`,
 } as const;

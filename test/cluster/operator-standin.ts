@@ -37,13 +37,15 @@ const operatorReady = () => [...operators.values()].some(Boolean);
 
 async function release(name: string, obj: Obj): Promise<void> {
   const finalizers = obj.metadata?.finalizers ?? [];
-  const i = finalizers.indexOf(FINALIZER);
+  // The doc's name is 65 bytes without a "/", which the API server rejects; real objects carry a
+  // "<doc name>/<suffix>" form (the fixture chart's entityCollector.finalizer), so match both.
+  const i = finalizers.findIndex((f) => f === FINALIZER || f.startsWith(`${FINALIZER}/`));
   if (!obj.metadata?.deletionTimestamp || i < 0 || inFlight.has(name)) return;
   inFlight.add(name);
   try {
     // `test` guards against the list having changed since we saw it; a failed test just waits for the next event.
     const patch = [
-      { op: 'test', path: `/metadata/finalizers/${i}`, value: FINALIZER },
+      { op: 'test', path: `/metadata/finalizers/${i}`, value: finalizers[i] },
       { op: 'remove', path: `/metadata/finalizers/${i}` },
     ];
     await crApi.patchClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, name, body: patch }, setHeaderOptions('Content-Type', PatchStrategy.JsonPatch));
