@@ -1,12 +1,177 @@
+import * as Flags from '@oclif/core/flags';
 import { BaseCommand } from '../base-command.js';
+import { ExitCode, InsightError, usageError } from '../errors.js';
+
+/** `3s`, `500ms`, `2m` or plain milliseconds. */
+export function parseDuration(v: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(v.trim());
+  if (!m) throw usageError(`bad duration "${v}"`, 'Use e.g. 500ms, 3s or 5m.');
+  const n = Number(m[1]);
+  return Math.round(m[2] === 'm' ? n * 60_000 : m[2] === 's' ? n * 1000 : m[2] === 'ms' ? n : n);
+}
 
 export default class Doctor extends BaseCommand {
   static override summary = 'Find why metrics are not arriving: pods, exporters, scrape chain, kubelet, custom resources.';
-  static override description = 'Walks the whole collection chain and reports each finding with its evidence and a fix. Exit 0 when healthy, 1 on any failure.';
-  static override examples = ['<%= config.bin %> doctor', '<%= config.bin %> doctor -o json --fail-on warning'];
+  static override description =
+    'Walks the whole collection chain and reports each finding with its evidence and a fix. Exit 0 when healthy, 1 on any failure (with --fail-on warning, also on warnings).';
+  static override examples = [
+    '<%= config.bin %> doctor',
+    '<%= config.bin %> doctor --logs',
+    '<%= config.bin %> doctor -o json --fail-on warning',
+    '<%= config.bin %> doctor --all-monitors',
+    '<%= config.bin %> doctor --fix',
+    '<%= config.bin %> doctor --watch --watch-timeout 10m',
+  ];
+
+  static override flags = {
+    'fail-on': Flags.string({ summary: 'Lowest severity that makes the exit code 1.', options: ['fatal', 'warning'], default: 'fatal' }),
+    logs: Flags.boolean({ summary: 'Include the last log lines of failing containers.', default: false }),
+    'log-lines': Flags.integer({ summary: 'Log lines per failing container with --logs.', default: 20, min: 1, max: 500 }),
+    'all-monitors': Flags.boolean({ summary: 'Check every ServiceMonitor/PodMonitor in the cluster, not only the installation\'s.', default: false }),
+    fix: Flags.boolean({ summary: 'Apply safe, named remediations (each shown first; confirmed unless --yes).', default: false }),
+    watch: Flags.boolean({ summary: 'Re-run until healthy or --watch-timeout.', default: false }),
+    'watch-timeout': Flags.string({ summary: 'Give up watching after this long (e.g. 5m).', default: '5m' }),
+    'watch-interval': Flags.string({ summary: 'Pause between runs with --watch.', default: '10s' }),
+    'probe-timeout': Flags.string({ summary: 'Timeout of each exporter/kubelet probe (e.g. 3s).', default: '3s' }),
+    concurrency: Flags.integer({ summary: 'Exporter probes in flight at once.', default: 48, min: 1, max: 512 }),
+    'full-scrape': Flags.boolean({ summary: 'Fetch and validate /metrics on every DaemonSet pod, not a sample.', default: false }),
+    'kubelet-nodes': Flags.integer({ summary: 'Ready nodes whose kubelet endpoints are probed.', default: 3, min: 1 }),
+    only: Flags.string({ summary: 'Run only checks whose id starts with this (repeatable), e.g. scrape or pods.health.', multiple: true }),
+  };
 
   async run(): Promise<void> {
-    await this.parse(Doctor);
-    this.notBuilt(7);
+    const { flags } = await this.parse(Doctor);
+    const json = flags.output === 'json';
+    const c = this.chalkFor(flags);
+    const probeTimeoutMs = parseDuration(flags['probe-timeout']);
+    const watchTimeoutMs = parseDuration(flags['watch-timeout']);
+    const watchIntervalMs = parseDuration(flags['watch-interval']);
+    const failOn = flags['fail-on'] as 'fatal' | 'warning';
+
+    const { loadKubeconfig } = await import('../kube/kubeconfig.js');
+    const { ApiClient } = await import('../kube/proxy.js');
+    const { doctorChecks, DoctorContext, DEFAULT_OPTIONS } = await import('../checks/doctor/index.js');
+    const { runChecks, exitCodeFor } = await import('../checks/engine.js');
+    const out = await import('../output/doctor.js');
+
+    const kc = loadKubeconfig({ ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}) });
+    if (flags.context) kc.setCurrentContext(flags.context);
+    // One socket per in-flight probe, plus a few for the lists that run beside them.
+    const api = await ApiClient.create(kc, { maxSockets: flags.concurrency + 8 });
+    const opts = {
+      ...DEFAULT_OPTIONS,
+      namespace: flags.namespace,
+      release: flags.release,
+      allMonitors: flags['all-monitors'],
+      logs: flags.logs,
+      logLines: flags['log-lines'],
+      probeTimeoutMs,
+      concurrency: flags.concurrency,
+      scrapeSample: flags['full-scrape'] ? Number.MAX_SAFE_INTEGER : DEFAULT_OPTIONS.scrapeSample,
+      kubeletNodes: flags['kubelet-nodes'],
+    };
+    const tty = !json && Boolean(process.stderr.isTTY);
+    const progress = (m: string) => {
+      if (tty) process.stderr.write(`\r\x1b[2K${c.dim(m)}`);
+    };
+    const clearProgress = () => {
+      if (tty) process.stderr.write('\r\x1b[2K');
+    };
+    const started = Date.now();
+    const meta = () => ({ context: kc.getCurrentContext(), server: api.server.toString(), namespace: flags.namespace, release: flags.release, durationMs: Date.now() - started });
+
+    try {
+      let run = 0;
+      let fixes: import('../output/doctor.js').FixView[] = [];
+      for (;;) {
+        run++;
+        const ctx = new DoctorContext(api, opts);
+        ctx.progress = progress;
+        const report = await runChecks(doctorChecks, ctx, { onStart: (ch) => progress(`checking ${ch.description}...`) }, { concurrency: 8, ...(flags.only ? { only: flags.only } : {}) });
+        clearProgress();
+        if (flags.fix && ctx.fixes.length) {
+          fixes = await this.applyFixes(ctx.fixes, api, { yes: flags.yes, json }, c);
+          // Re-check after fixing, so the report shows the state the fixes left.
+          if (fixes.some((f) => f.outcome === 'applied')) {
+            const again = new DoctorContext(api, opts);
+            const after = await runChecks(doctorChecks, again, {}, { concurrency: 8, ...(flags.only ? { only: flags.only } : {}) });
+            return this.finish(after, { ...meta(), runs: run }, fixes, json, failOn, flags.verbose, c);
+          }
+        } else if (!flags.fix) {
+          fixes = ctx.fixes.map((f) => ({ id: f.id, description: f.description, command: f.command }));
+        }
+        const code = exitCodeFor(report, failOn);
+        if (!flags.watch || code === 0 || Date.now() - started + watchIntervalMs > watchTimeoutMs) {
+          if (flags.watch && code !== 0 && !json) process.stderr.write(`${c.yellow(`still not healthy after ${Math.round((Date.now() - started) / 1000)}s of watching`)}\n`);
+          return this.finish(report, { ...meta(), ...(flags.watch ? { runs: run } : {}) }, fixes, json, failOn, flags.verbose, c);
+        }
+        if (!json) process.stderr.write(`${out.renderWatchLine(report, run)}; again in ${Math.round(watchIntervalMs / 1000)}s\n`);
+        await new Promise((r) => setTimeout(r, watchIntervalMs));
+      }
+    } finally {
+      api.close();
+    }
+  }
+
+  private async finish(
+    report: import('../checks/engine.js').Report,
+    meta: { context: string; server: string; namespace: string; release: string; durationMs: number; runs?: number },
+    fixes: import('../output/doctor.js').FixView[],
+    json: boolean,
+    failOn: 'fatal' | 'warning',
+    verbose: boolean,
+    c: import('chalk').ChalkInstance,
+  ): Promise<void> {
+    const { exitCodeFor } = await import('../checks/engine.js');
+    const out = await import('../output/doctor.js');
+    const exitCode = exitCodeFor(report, failOn);
+    const m = { ...meta, exitCode };
+    this.out(json ? out.renderDoctorJson(report, m, fixes) : out.renderDoctorHuman(report, m, c, { verbose, fixes }));
+    process.exitCode = exitCode;
+  }
+
+  /** Show each fix, ask (unless --yes), apply; a declined or failed fix is reported, never hidden. */
+  private async applyFixes(
+    fixes: import('../checks/doctor/context.js').Fix[],
+    api: import('../kube/proxy.js').ApiClient,
+    o: { yes: boolean; json: boolean },
+    c: import('chalk').ChalkInstance,
+  ): Promise<import('../output/doctor.js').FixView[]> {
+    if (!o.yes && (o.json || !process.stdin.isTTY || !process.stderr.isTTY)) {
+      throw new InsightError('aborted', `--fix would change the cluster (${fixes.length} fix${fixes.length === 1 ? '' : 'es'}) and there is no terminal to confirm on`, {
+        hint: 'Review them with `kubectl insight doctor` (they are listed under Fixes), then pass --fix --yes.',
+        exitCode: ExitCode.Aborted,
+      });
+    }
+    const views: import('../output/doctor.js').FixView[] = [];
+    for (const f of fixes) {
+      const v: import('../output/doctor.js').FixView = { id: f.id, description: f.description, command: f.command };
+      if (!o.yes) {
+        const { createInterface } = await import('node:readline/promises');
+        const rl = createInterface({ input: process.stdin, output: process.stderr });
+        try {
+          process.stderr.write(`${c.bold('Fix:')} ${f.description}\n  ${c.dim(f.command)}\n`);
+          const a = (await rl.question('Apply? [y/N] ')).trim().toLowerCase();
+          if (a !== 'y' && a !== 'yes') {
+            v.outcome = 'declined';
+            views.push(v);
+            continue;
+          }
+        } finally {
+          rl.close();
+        }
+      } else if (!o.json) {
+        process.stderr.write(`${c.bold('Fix:')} ${f.description}\n  ${c.dim(f.command)}\n`);
+      }
+      try {
+        await f.apply(api);
+        v.outcome = 'applied';
+      } catch (e) {
+        v.outcome = 'failed';
+        v.error = (e as Error).message.split('\n')[0] ?? String(e);
+      }
+      views.push(v);
+    }
+    return views;
   }
 }

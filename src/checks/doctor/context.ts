@@ -1,0 +1,354 @@
+/**
+ * What doctor's checks share: options, one API client, and a snapshot of the cluster loaded lazily
+ * and at most once per kind (each list is one paginated call with label/field selectors; nothing is
+ * fetched per pod). Checks in later categories read what earlier ones loaded.
+ */
+import { gunzipSync } from 'node:zlib';
+import { parseAllDocuments } from 'yaml';
+import type { CoreV1Event, V1DaemonSet, V1Deployment, V1LabelSelector, V1Node, V1Pod, V1Secret, V1Service, V1StatefulSet, V1ConfigMap } from '@kubernetes/client-node';
+import { CHART, CR } from '../../defaults.js';
+import { kubeCall, isNotFound, type KubeOp } from '../../kube/errors.js';
+import type { ApiClient, GetOptions, ProbeResult, ProxyTarget } from '../../kube/proxy.js';
+
+export interface DoctorOptions {
+  namespace: string;
+  release: string;
+  /** Check every ServiceMonitor/PodMonitor in the cluster, not only the installation's. */
+  allMonitors: boolean;
+  /** Include the last lines of failing containers' logs. */
+  logs: boolean;
+  logLines: number;
+  probeTimeoutMs: number;
+  /** Concurrent proxied probes. */
+  concurrency: number;
+  /** DaemonSet exporters: fetch and validate full /metrics on this many pods per component (all with --full-scrape). */
+  scrapeSample: number;
+  /** Kubelet endpoints are probed on this many Ready nodes. */
+  kubeletNodes: number;
+  /** Warning events newer than this are reported. */
+  eventWindowMs: number;
+  now?: Date;
+}
+
+export const DEFAULT_OPTIONS: DoctorOptions = {
+  namespace: CHART.namespace,
+  release: CHART.release,
+  allMonitors: false,
+  logs: false,
+  logLines: 20,
+  probeTimeoutMs: 3000,
+  concurrency: 48,
+  scrapeSample: 3,
+  kubeletNodes: 3,
+  eventWindowMs: 60 * 60 * 1000,
+};
+
+/** The slice of the API doctor uses: raw GETs and proxied probes (see src/kube/proxy.ts). */
+export type DoctorApi = Pick<ApiClient, 'get' | 'getJson' | 'list' | 'probe'>;
+
+export interface ManifestObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+  spec?: Record<string, unknown>;
+}
+
+export interface ReleaseInfo {
+  name: string;
+  namespace: string;
+  revision: number;
+  /** deployed, failed, pending-install, pending-upgrade, pending-rollback, uninstalling, superseded. */
+  status: string;
+  chart: string;
+  chartVersion: string;
+  appVersion?: string;
+  /** Every object the release's manifest renders (the installation's own workloads, monitors, CR). */
+  objects: ManifestObject[];
+  /** Where helm stores it: secret or configmap. */
+  storage: 'secret' | 'configmap';
+}
+
+export interface ServiceMonitor {
+  metadata: { name: string; namespace: string; labels?: Record<string, string> };
+  spec: {
+    selector?: V1LabelSelector;
+    namespaceSelector?: { any?: boolean; matchNames?: string[] };
+    endpoints?: MonitorEndpoint[];
+  };
+}
+export interface PodMonitor {
+  metadata: { name: string; namespace: string; labels?: Record<string, string> };
+  spec: {
+    selector?: V1LabelSelector;
+    namespaceSelector?: { any?: boolean; matchNames?: string[] };
+    podMetricsEndpoints?: MonitorEndpoint[];
+  };
+}
+export interface MonitorEndpoint {
+  port?: string;
+  targetPort?: number | string;
+  scheme?: string;
+  path?: string;
+  bearerTokenFile?: string;
+  bearerTokenSecret?: { name?: string; key?: string };
+  authorization?: { type?: string; credentials?: unknown };
+  tlsConfig?: { insecureSkipVerify?: boolean; ca?: unknown; caFile?: string; serverName?: string; certFile?: string; keyFile?: string; cert?: unknown };
+}
+export interface EndpointSlice {
+  metadata: { name: string; namespace: string; labels?: Record<string, string> };
+  ports?: Array<{ name?: string; port?: number; protocol?: string }>;
+  endpoints?: Array<{ addresses: string[]; conditions?: { ready?: boolean; serving?: boolean; terminating?: boolean }; targetRef?: { kind?: string; name?: string; namespace?: string }; nodeName?: string }>;
+}
+export interface PipelineConfig {
+  metadata: { name: string; deletionTimestamp?: string; finalizers?: string[]; labels?: Record<string, string>; creationTimestamp?: string };
+  status?: { success?: boolean; message?: string; lastUpdateTime?: string };
+}
+
+export type Workload = (V1Deployment | V1DaemonSet | V1StatefulSet) & { kind: 'Deployment' | 'DaemonSet' | 'StatefulSet' };
+
+/** A remediation doctor may apply with --fix; everything else stays a hint. */
+export interface Fix {
+  id: string;
+  /** What will be done, shown before asking. */
+  description: string;
+  /** The equivalent kubectl command, so a reader can do it by hand. */
+  command: string;
+  apply(api: FixApi): Promise<void>;
+}
+/** The writes a fix may make (ApiClient.send). */
+export interface FixApi {
+  send(method: 'PATCH' | 'DELETE', path: string, body: unknown, contentType?: string): Promise<void>;
+}
+
+// ---- selectors ----
+
+export function matchesSelector(labels: Record<string, string> | undefined, sel: V1LabelSelector | undefined): boolean {
+  if (!sel) return false;
+  const l = labels ?? {};
+  for (const [k, v] of Object.entries(sel.matchLabels ?? {})) if (l[k] !== v) return false;
+  for (const e of sel.matchExpressions ?? []) {
+    const has = Object.prototype.hasOwnProperty.call(l, e.key);
+    const val = l[e.key];
+    switch (e.operator) {
+      case 'In':
+        if (!has || !(e.values ?? []).includes(val!)) return false;
+        break;
+      case 'NotIn':
+        if (has && (e.values ?? []).includes(val!)) return false;
+        break;
+      case 'Exists':
+        if (!has) return false;
+        break;
+      case 'DoesNotExist':
+        if (has) return false;
+        break;
+      default:
+        return false;
+    }
+  }
+  return true;
+}
+
+/** A plain label map selects like matchLabels (Services' spec.selector). An empty map selects nothing for a Service. */
+export const matchesMap = (labels: Record<string, string> | undefined, sel: Record<string, string> | undefined) =>
+  !!sel && Object.keys(sel).length > 0 && matchesSelector(labels, { matchLabels: sel });
+
+export function selectorString(sel: V1LabelSelector | Record<string, string> | undefined): string {
+  if (!sel) return '<none>';
+  const s = sel as V1LabelSelector;
+  const isLabelSelector = 'matchLabels' in s || 'matchExpressions' in s;
+  const ml = isLabelSelector ? (s.matchLabels ?? {}) : (sel as Record<string, string>);
+  const parts = Object.entries(ml).map(([k, v]) => `${k}=${v}`);
+  if (isLabelSelector) for (const e of s.matchExpressions ?? []) parts.push(`${e.key} ${e.operator}${e.values?.length ? ` (${e.values.join(',')})` : ''}`);
+  return parts.join(',') || '<everything>';
+}
+
+/** Decode a helm release object (storage driver secret or configmap): base64 → gzip → JSON. */
+export function decodeHelmRelease(data: string, fromSecret: boolean): Record<string, unknown> {
+  // Secrets add a second base64 layer on top of helm's own.
+  const inner = fromSecret ? Buffer.from(data, 'base64').toString('utf8') : data;
+  let buf = Buffer.from(inner, 'base64');
+  if (buf[0] === 0x1f && buf[1] === 0x8b) buf = gunzipSync(buf);
+  return JSON.parse(buf.toString('utf8')) as Record<string, unknown>;
+}
+
+export function manifestObjects(manifest: string): ManifestObject[] {
+  const out: ManifestObject[] = [];
+  for (const doc of parseAllDocuments(manifest)) {
+    const o = doc.toJS() as ManifestObject | null;
+    if (o && typeof o === 'object' && o.kind && o.metadata?.name) out.push(o);
+  }
+  return out;
+}
+
+function memo<T>(fn: () => Promise<T>): () => Promise<T> {
+  let p: Promise<T> | undefined;
+  return () => (p ??= fn());
+}
+
+export class DoctorContext {
+  readonly fixes: Fix[] = [];
+  /** Scheme probes shared by the exporter and scrape-chain checks (see probe.ts). */
+  readonly probeCache = new Map<string, Promise<import('./probe.js').SchemeProbe>>();
+  /** Progress for a TTY ("exporters: 412/1000 probed"); set by the command. */
+  progress: (message: string) => void = () => {};
+  /** Pods pods.health explained, so pods.events does not repeat them. */
+  explainedPods: Set<string> | undefined;
+  constructor(
+    readonly api: DoctorApi,
+    readonly opts: DoctorOptions,
+  ) {}
+
+  get now(): Date {
+    return this.opts.now ?? new Date();
+  }
+
+  /** Wrap a raw list so failures become InsightErrors with the verb and resource named. */
+  call<T>(op: KubeOp, fn: () => Promise<T>): Promise<T> {
+    return kubeCall(op, fn, { idempotent: true, attempts: 2 });
+  }
+
+  probe(target: ProxyTarget, path: string, opts: GetOptions = {}): Promise<ProbeResult> {
+    return this.api.probe(target, path, { timeoutMs: this.opts.probeTimeoutMs, ...opts });
+  }
+
+  private ns = () => encodeURIComponent(this.opts.namespace);
+
+  /** The release from helm's own storage (no helm binary needed): the newest revision. */
+  release = memo(async (): Promise<ReleaseInfo | undefined> => {
+    const sel = `owner=helm,name=${this.opts.release}`;
+    let storage: 'secret' | 'configmap' = 'secret';
+    let items: Array<V1Secret | V1ConfigMap> = await this.call({ verb: 'list', resource: 'secrets', namespace: this.opts.namespace }, () =>
+      this.api.list<V1Secret>(`/api/v1/namespaces/${this.ns()}/secrets`, { labelSelector: sel }),
+    );
+    if (!items.length) {
+      storage = 'configmap';
+      items = await this.call({ verb: 'list', resource: 'configmaps', namespace: this.opts.namespace }, () =>
+        this.api.list<V1ConfigMap>(`/api/v1/namespaces/${this.ns()}/configmaps`, { labelSelector: sel }),
+      );
+    }
+    if (!items.length) return undefined;
+    const newest = items.reduce((a, b) => (Number(b.metadata?.labels?.['version'] ?? 0) > Number(a.metadata?.labels?.['version'] ?? 0) ? b : a));
+    const raw = storage === 'secret' ? (newest as V1Secret).data?.['release'] : (newest as V1ConfigMap).data?.['release'];
+    const rel = raw ? decodeHelmRelease(raw, storage === 'secret') : {};
+    const info = (rel['info'] ?? {}) as { status?: string };
+    const meta = ((rel['chart'] as { metadata?: { name?: string; version?: string; appVersion?: string } } | undefined)?.metadata ?? {}) as { name?: string; version?: string; appVersion?: string };
+    return {
+      name: this.opts.release,
+      namespace: this.opts.namespace,
+      revision: Number(newest.metadata?.labels?.['version'] ?? rel['version'] ?? 0),
+      status: newest.metadata?.labels?.['status'] ?? info.status ?? 'unknown',
+      chart: meta.name ?? '?',
+      chartVersion: meta.version ?? '?',
+      ...(meta.appVersion ? { appVersion: meta.appVersion } : {}),
+      objects: typeof rel['manifest'] === 'string' ? manifestObjects(rel['manifest'] as string) : [],
+      storage,
+    };
+  });
+
+  nodes = memo(() => this.call({ verb: 'list', resource: 'nodes' }, () => this.api.list<V1Node>('/api/v1/nodes')));
+
+  /** Pods of the release namespace (the namespace is the chart's own). */
+  pods = memo(() => this.call({ verb: 'list', resource: 'pods', namespace: this.opts.namespace }, () => this.api.list<V1Pod>(`/api/v1/namespaces/${this.ns()}/pods`)));
+
+  /** Warning events of the release namespace. */
+  events = memo(() =>
+    this.call({ verb: 'list', resource: 'events', namespace: this.opts.namespace }, () =>
+      this.api.list<CoreV1Event>(`/api/v1/namespaces/${this.ns()}/events`, { fieldSelector: 'type=Warning' }),
+    ),
+  );
+
+  deployments = memo(() => this.call({ verb: 'list', resource: 'deployments.apps', namespace: this.opts.namespace }, () => this.api.list<V1Deployment>(`/apis/apps/v1/namespaces/${this.ns()}/deployments`)));
+  daemonSets = memo(() => this.call({ verb: 'list', resource: 'daemonsets.apps', namespace: this.opts.namespace }, () => this.api.list<V1DaemonSet>(`/apis/apps/v1/namespaces/${this.ns()}/daemonsets`)));
+  statefulSets = memo(() => this.call({ verb: 'list', resource: 'statefulsets.apps', namespace: this.opts.namespace }, () => this.api.list<V1StatefulSet>(`/apis/apps/v1/namespaces/${this.ns()}/statefulsets`)));
+  /** Every DaemonSet in the cluster (few objects): for a second node-exporter or a DCGM agent. */
+  allDaemonSets = memo(() => this.call({ verb: 'list', resource: 'daemonsets.apps' }, () => this.api.list<V1DaemonSet>('/apis/apps/v1/daemonsets')));
+
+  /** The release's workloads as they exist in the cluster, by kind/name. */
+  workloads = memo(async (): Promise<Workload[]> => {
+    const [d, ds, ss] = await Promise.all([this.deployments(), this.daemonSets(), this.statefulSets()]);
+    return [
+      ...d.map((x) => ({ ...x, kind: 'Deployment' as const })),
+      ...ds.map((x) => ({ ...x, kind: 'DaemonSet' as const })),
+      ...ss.map((x) => ({ ...x, kind: 'StatefulSet' as const })),
+    ];
+  });
+
+  /** Services and EndpointSlices of a namespace, or of all namespaces (`*`). */
+  private servicesBy = new Map<string, Promise<V1Service[]>>();
+  services(namespace: string): Promise<V1Service[]> {
+    let p = this.servicesBy.get(namespace);
+    if (!p) {
+      const path = namespace === '*' ? '/api/v1/services' : `/api/v1/namespaces/${encodeURIComponent(namespace)}/services`;
+      p = this.call({ verb: 'list', resource: 'services', ...(namespace === '*' ? {} : { namespace }) }, () => this.api.list<V1Service>(path));
+      this.servicesBy.set(namespace, p);
+    }
+    return p;
+  }
+  private slicesBy = new Map<string, Promise<EndpointSlice[]>>();
+  endpointSlices(namespace: string): Promise<EndpointSlice[]> {
+    let p = this.slicesBy.get(namespace);
+    if (!p) {
+      const path = namespace === '*' ? '/apis/discovery.k8s.io/v1/endpointslices' : `/apis/discovery.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/endpointslices`;
+      p = this.call({ verb: 'list', resource: 'endpointslices.discovery.k8s.io', ...(namespace === '*' ? {} : { namespace }) }, () => this.api.list<EndpointSlice>(path));
+      this.slicesBy.set(namespace, p);
+    }
+    return p;
+  }
+
+  /** Pods of another namespace selected by a label selector (PodMonitors outside the release namespace). */
+  async podsMatching(namespace: string, sel: V1LabelSelector | undefined): Promise<V1Pod[]> {
+    if (namespace === this.opts.namespace) return (await this.pods()).filter((p) => matchesSelector(p.metadata?.labels, sel));
+    const ls = Object.entries(sel?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
+    const path = namespace === '*' ? '/api/v1/pods' : `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`;
+    const pods = await this.call({ verb: 'list', resource: 'pods', ...(namespace === '*' ? {} : { namespace }) }, () => this.api.list<V1Pod>(path, ls ? { labelSelector: ls } : {}));
+    return pods.filter((p) => matchesSelector(p.metadata?.labels, sel));
+  }
+
+  /** Optional kinds: a missing CRD is an empty list (with `missing` set), not an error. */
+  private async optionalList<T>(path: string, op: KubeOp): Promise<{ items: T[]; missing: boolean }> {
+    try {
+      return { items: await this.call(op, () => this.api.list<T>(path)), missing: false };
+    } catch (e) {
+      if ((e as { kind?: string }).kind === 'not-found' || isNotFound((e as { cause?: unknown }).cause)) return { items: [], missing: true };
+      throw e;
+    }
+  }
+
+  serviceMonitors = memo(() =>
+    this.optionalList<ServiceMonitor>(this.opts.allMonitors ? '/apis/monitoring.coreos.com/v1/servicemonitors' : `/apis/monitoring.coreos.com/v1/namespaces/${this.ns()}/servicemonitors`, {
+      verb: 'list',
+      resource: 'servicemonitors.monitoring.coreos.com',
+      ...(this.opts.allMonitors ? {} : { namespace: this.opts.namespace }),
+    }),
+  );
+  podMonitors = memo(() =>
+    this.optionalList<PodMonitor>(this.opts.allMonitors ? '/apis/monitoring.coreos.com/v1/podmonitors' : `/apis/monitoring.coreos.com/v1/namespaces/${this.ns()}/podmonitors`, {
+      verb: 'list',
+      resource: 'podmonitors.monitoring.coreos.com',
+      ...(this.opts.allMonitors ? {} : { namespace: this.opts.namespace }),
+    }),
+  );
+  pipelineConfigs = memo(() => this.optionalList<PipelineConfig>(`/apis/${CR.group}/${CR.version}/${CR.plural}`, { verb: 'list', resource: `${CR.plural}.${CR.group}` }));
+
+  /** Does a namespace exist (one GET). */
+  async namespaceExists(name: string): Promise<boolean> {
+    const r = await this.api.get(`/api/v1/namespaces/${encodeURIComponent(name)}`, { timeoutMs: 10_000 });
+    if (r.status === 404) return false;
+    if (r.status >= 200 && r.status < 300) return true;
+    throw new Error(`GET namespace ${name}: HTTP ${r.status}`);
+  }
+
+  /** The last lines of a container's log (for --logs); previous instance for crash loops. */
+  async logTail(pod: V1Pod, container: string, previous: boolean): Promise<string[]> {
+    const q = new URLSearchParams({ container, tailLines: String(this.opts.logLines), ...(previous ? { previous: 'true' } : {}) });
+    const r = await this.api.get(`/api/v1/namespaces/${encodeURIComponent(pod.metadata!.namespace!)}/pods/${encodeURIComponent(pod.metadata!.name!)}/log?${q}`, { timeoutMs: 10_000, maxBytes: 64 * 1024, accept: '*/*' });
+    if (r.status !== 200) return [`(logs unavailable: HTTP ${r.status} ${r.body.slice(0, 120).replace(/\s+/g, ' ')})`];
+    return r.body.split('\n').filter((l) => l.length).slice(-this.opts.logLines);
+  }
+}
+
+/** The release's workload of the given kind and name, from the manifest. */
+export function expectedWorkloads(rel: ReleaseInfo | undefined): ManifestObject[] {
+  return (rel?.objects ?? []).filter((o) => o.kind === 'Deployment' || o.kind === 'DaemonSet' || o.kind === 'StatefulSet');
+}

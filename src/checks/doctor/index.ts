@@ -1,0 +1,14 @@
+/** Doctor's checks in category order: each category reads what the earlier ones loaded. */
+import type { Check } from '../engine.js';
+import type { DoctorContext } from './context.js';
+import { coexistenceChecks } from './coexistence.js';
+import { crChecks } from './cr.js';
+import { exporterChecks } from './exporters.js';
+import { kubeletChecks } from './kubelet.js';
+import { podChecks } from './pods.js';
+import { releaseChecks } from './release.js';
+import { scrapeChecks } from './scrape.js';
+
+export const doctorChecks: Check<DoctorContext>[] = [...releaseChecks, ...podChecks, ...exporterChecks, ...scrapeChecks, ...kubeletChecks, ...crChecks, ...coexistenceChecks];
+
+export { DoctorContext, DEFAULT_OPTIONS, type DoctorOptions, type Fix } from './context.js';

@@ -1,0 +1,91 @@
+/** Release checks: the helm release exists, is deployed (not half-upgraded), and its workloads exist. */
+import type { Check, Finding } from '../engine.js';
+import type { DoctorContext } from './context.js';
+import { expectedWorkloads } from './context.js';
+
+const CATEGORY = 'Release';
+
+export const releaseChecks: Check<DoctorContext>[] = [
+  {
+    id: 'release.present',
+    category: CATEGORY,
+    description: 'helm release is installed',
+    severity: 'fatal',
+    async run(ctx) {
+      const rel = await ctx.release();
+      const { release, namespace } = ctx.opts;
+      if (!rel) {
+        return {
+          status: 'failed',
+          message: `helm release ${release} not found in namespace ${namespace}`,
+          object: `release/${namespace}/${release}`,
+          evidence: [`no helm storage object with labels owner=helm,name=${release} in ${namespace}`],
+          hint: `Install it: \`kubectl insight install -n ${namespace} --release ${release} ...\`; or point doctor at your release with \`--release <name> -n <namespace>\` (\`helm list -A\`).`,
+        };
+      }
+      return { status: 'passed', message: `release ${release} revision ${rel.revision}, chart ${rel.chart}-${rel.chartVersion}`, object: `release/${namespace}/${release}` };
+    },
+  },
+  {
+    id: 'release.deployed',
+    category: CATEGORY,
+    description: 'release is deployed (not pending or failed)',
+    severity: 'fatal',
+    needs: ['release.present'],
+    async run(ctx) {
+      const rel = (await ctx.release())!;
+      const { release, namespace } = ctx.opts;
+      const object = `release/${namespace}/${release}`;
+      const evidence = [`status=${rel.status}`, `revision=${rel.revision}`, `chart=${rel.chart}-${rel.chartVersion}`];
+      if (rel.status === 'deployed') return { status: 'passed', message: `release is deployed (chart version ${rel.chartVersion})`, object, evidence };
+      if (rel.status.startsWith('pending-')) {
+        const prev = rel.revision > 1 ? rel.revision - 1 : undefined;
+        return {
+          status: 'failed',
+          message: `release is stuck in ${rel.status} (revision ${rel.revision}): a helm operation was interrupted, and helm refuses new upgrades until it is resolved`,
+          object,
+          evidence,
+          hint: prev
+            ? `Roll back to the last good revision: \`helm rollback ${release} ${prev} -n ${namespace}\`, then re-run \`kubectl insight upgrade\`. History: \`helm history ${release} -n ${namespace}\`.`
+            : `The first install never finished: \`kubectl insight uninstall -n ${namespace}\` and install again.`,
+        };
+      }
+      if (rel.status === 'failed') {
+        return {
+          status: 'failed',
+          message: `the last helm operation on the release failed (revision ${rel.revision})`,
+          object,
+          evidence,
+          hint: `See why with \`helm history ${release} -n ${namespace}\`; fix the cause and re-run \`kubectl insight upgrade\`, or \`helm rollback ${release} -n ${namespace}\`.`,
+        };
+      }
+      return { status: 'failed', message: `release is in state ${rel.status}`, object, evidence, hint: `\`helm status ${release} -n ${namespace}\`` };
+    },
+  },
+  {
+    id: 'release.workloads',
+    category: CATEGORY,
+    description: 'every workload of the release exists',
+    severity: 'fatal',
+    needs: ['release.present'],
+    async run(ctx) {
+      const rel = (await ctx.release())!;
+      const expected = expectedWorkloads(rel);
+      const existing = await ctx.workloads();
+      const have = new Set(existing.map((w) => `${w.kind}/${w.metadata?.name}`));
+      const missing = expected.filter((o) => !have.has(`${o.kind}/${o.metadata.name}`));
+      if (!missing.length) {
+        return { status: 'passed', message: `all ${expected.length} workloads of the release exist`, evidence: expected.map((o) => `${o.kind}/${o.metadata.name}`) };
+      }
+      return missing.map(
+        (o): Finding => ({
+          status: 'failed',
+          message: `${o.kind} ${o.metadata.name} of the release does not exist`,
+          object: `${o.kind.toLowerCase()}/${ctx.opts.namespace}/${o.metadata.name}`,
+          evidence: [`in the manifest of revision ${rel.revision}, not in the cluster`],
+          hint: `Someone deleted it: restore it with \`kubectl insight upgrade\` (re-applies the release), or \`helm upgrade ${ctx.opts.release} -n ${ctx.opts.namespace} --reuse-values <chart>\`.`,
+        }),
+      );
+    },
+  },
+];

@@ -1,0 +1,287 @@
+/**
+ * Raw GETs to the API server, and GETs through its pod/service/node proxy, with per-request
+ * timeouts and a shared keep-alive agent. Doctor uses this instead of the typed clients for two
+ * reasons: big lists are parsed once with JSON.parse (client-node's typed deserializer costs 2-3x
+ * the time and memory on thousands of pods), and proxy answers must be classified by their status
+ * and body (refused, timed out, TLS error, 401/403, wrong protocol), which the typed clients hide.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import type { KubeConfig } from '@kubernetes/client-node';
+
+export type ProbeOutcome =
+  | 'ok'
+  | 'refused'
+  | 'timeout'
+  | 'tls-error'
+  | 'wrong-protocol'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'http-error'
+  | 'unreachable'
+  /** The API server itself refused the proxy request (RBAC on pods/proxy, nodes/proxy, services/proxy). */
+  | 'api-forbidden'
+  /** The proxied object does not exist, or has no address the API server will proxy to. */
+  | 'no-target';
+
+export interface ProbeResult {
+  outcome: ProbeOutcome;
+  /** HTTP status seen by us (the API server's, which passes the target's through). */
+  status?: number;
+  /** One line saying what happened, e.g. `dial tcp 10.0.0.5:19100: connect: connection refused`. */
+  detail: string;
+  /** The body when outcome is ok (and for error answers, their first bytes). */
+  body?: string;
+  ms: number;
+  url: string;
+}
+
+export interface RawResponse {
+  status: number;
+  body: string;
+  truncated: boolean;
+}
+
+/** Shaped like client-node's ApiException so src/kube/errors.ts classifies it. */
+export class RawApiError extends Error {
+  constructor(
+    readonly code: number,
+    readonly body: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(`HTTP ${code}: ${body.slice(0, 200)}`);
+  }
+}
+
+export interface GetOptions {
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  /** Stop reading after this many bytes (the rest is not needed to judge a scrape). */
+  maxBytes?: number;
+  accept?: string;
+}
+
+export type ProxyTarget =
+  | { kind: 'pod'; namespace: string; name: string; port: number | string; scheme?: 'http' | 'https' }
+  | { kind: 'service'; namespace: string; name: string; port: number | string; scheme?: 'http' | 'https' }
+  | { kind: 'node'; name: string; port?: number | string; scheme?: 'http' | 'https' };
+
+/** The API server path that proxies to a target: `https:<pod>:<port>` selects the scheme. */
+export function proxyPath(t: ProxyTarget, path: string): string {
+  const p = path.startsWith('/') ? path : `/${path}`;
+  const scheme = t.scheme && t.scheme !== 'http' ? `${t.scheme}:` : t.scheme === 'http' && t.kind !== 'node' ? 'http:' : '';
+  if (t.kind === 'node') {
+    const name = `${t.scheme ? `${t.scheme}:` : ''}${encodeURIComponent(t.name)}${t.port !== undefined ? `:${t.port}` : ''}`;
+    return `/api/v1/nodes/${name}/proxy${p}`;
+  }
+  const plural = t.kind === 'pod' ? 'pods' : 'services';
+  return `/api/v1/namespaces/${encodeURIComponent(t.namespace)}/${plural}/${scheme}${encodeURIComponent(t.name)}:${t.port}/proxy${p}`;
+}
+
+function firstLine(s: string): string {
+  return (s.split('\n').find((l) => l.trim()) ?? '').trim().slice(0, 300);
+}
+
+/** The message of a Kubernetes Status body, or the body's first line. */
+function statusMessage(body: string): { message: string; isStatus: boolean; reason?: string } {
+  const t = body.trimStart();
+  if (t.startsWith('{')) {
+    try {
+      const s = JSON.parse(t) as { kind?: string; message?: string; reason?: string };
+      if (s.kind === 'Status') return { message: s.message ?? '', isStatus: true, reason: s.reason };
+    } catch {
+      /* not JSON: fall through */
+    }
+  }
+  return { message: firstLine(body), isStatus: false };
+}
+
+/**
+ * Classify what came back through the API server proxy. The API server answers 503 (or 502/500)
+ * with `error trying to reach service: <dial error>` when it cannot reach the target, and passes
+ * the target's own status and body through otherwise.
+ */
+export function classifyProxyAnswer(status: number, body: string, scheme: 'http' | 'https' = 'http'): { outcome: ProbeOutcome; detail: string } {
+  const { message, isStatus, reason } = statusMessage(body);
+  const m = message;
+  if (/Client sent an HTTP request to an HTTPS server/i.test(body)) {
+    return { outcome: 'wrong-protocol', detail: 'the endpoint speaks https but was asked over http ("Client sent an HTTP request to an HTTPS server")' };
+  }
+  if (status >= 200 && status < 300) return { outcome: 'ok', detail: `HTTP ${status}` };
+  if (status >= 500 || isStatus) {
+    if (/server gave HTTP response to HTTPS client|first record does not look like a TLS handshake|tls: /i.test(m) || /x509|certificate|handshake/i.test(m)) {
+      const plain = /HTTP response to HTTPS client|first record does not look like a TLS handshake/i.test(m);
+      return {
+        outcome: plain ? 'wrong-protocol' : 'tls-error',
+        detail: plain ? `the endpoint speaks plain http but was asked over https (${m})` : `TLS failed: ${m}`,
+      };
+    }
+    if (/connection refused/i.test(m)) return { outcome: 'refused', detail: m };
+    if (/i\/o timeout|deadline exceeded|timed out|timeout awaiting/i.test(m)) return { outcome: 'timeout', detail: m };
+    if (/no route to host|network is unreachable|host is down|connection reset/i.test(m)) return { outcome: 'unreachable', detail: m };
+    if (isStatus && status === 403) return { outcome: 'api-forbidden', detail: m };
+    if (isStatus && (status === 404 || /address not allowed|no endpoints available|does not have a host assigned|unable to find|not found/i.test(m))) {
+      return { outcome: 'no-target', detail: m };
+    }
+    if (isStatus && status === 401 && reason === 'Unauthorized') return { outcome: 'api-forbidden', detail: `the API server rejected our credentials: ${m}` };
+  }
+  if (status === 401) return { outcome: 'unauthorized', detail: `HTTP 401 from the endpoint${m ? `: ${m}` : ''}` };
+  if (status === 403) return { outcome: 'forbidden', detail: `HTTP 403 from the endpoint${m ? `: ${m}` : ''}` };
+  if (status === 400 && scheme === 'http' && /https/i.test(m)) return { outcome: 'wrong-protocol', detail: m };
+  return { outcome: 'http-error', detail: `HTTP ${status}${m ? `: ${m}` : ''}` };
+}
+
+export interface ApiClientOptions {
+  /** Sockets to the API server; bounds the number of proxied probes in flight. */
+  maxSockets?: number;
+  defaultTimeoutMs?: number;
+}
+
+/** GET-only client to the API server of a kubeconfig context. */
+export class ApiClient {
+  private constructor(
+    readonly server: URL,
+    private readonly agent: http.Agent,
+    private readonly headers: Record<string, string>,
+    private readonly defaultTimeoutMs: number,
+  ) {}
+
+  static async create(kc: KubeConfig, opts: ApiClientOptions = {}): Promise<ApiClient> {
+    const cluster = kc.getCurrentCluster();
+    if (!cluster) throw new Error('kubeconfig has no current cluster');
+    const o: https.RequestOptions = {};
+    await kc.applyToHTTPSOptions(o);
+    const server = new URL(cluster.server);
+    const agentOpts = {
+      keepAlive: true,
+      maxSockets: opts.maxSockets ?? 32,
+      ca: o.ca,
+      cert: o.cert,
+      key: o.key,
+      pfx: o.pfx,
+      passphrase: o.passphrase,
+      servername: cluster.tlsServerName ?? o.servername,
+      rejectUnauthorized: cluster.skipTLSVerify ? false : (o.rejectUnauthorized ?? true),
+    };
+    const agent = server.protocol === 'http:' ? new http.Agent({ keepAlive: true, maxSockets: agentOpts.maxSockets }) : new https.Agent(agentOpts);
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries((o.headers ?? {}) as Record<string, unknown>)) if (typeof v === 'string') headers[k] = v;
+    if (o.auth) headers['Authorization'] = `Basic ${Buffer.from(o.auth).toString('base64')}`;
+    return new ApiClient(server, agent, headers, opts.defaultTimeoutMs ?? 30_000);
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+
+  /** One GET; resolves with any HTTP status, rejects on transport errors (tagged with `code`). */
+  get(path: string, opts: GetOptions = {}): Promise<RawResponse> {
+    return this.request('GET', path, opts);
+  }
+
+  /** A write (doctor --fix only): PATCH or DELETE with a JSON body; non-2xx is thrown as RawApiError. */
+  async send(method: 'PATCH' | 'DELETE', path: string, body: unknown, contentType = 'application/json-patch+json'): Promise<void> {
+    const r = await this.request(method, path, { timeoutMs: 30_000 }, body === undefined ? undefined : { body: JSON.stringify(body), contentType });
+    if (r.status < 200 || r.status >= 300) throw new RawApiError(r.status, r.body);
+  }
+
+  private request(method: string, path: string, opts: GetOptions, payload?: { body: string; contentType: string }): Promise<RawResponse> {
+    const url = new URL(path, this.server);
+    const mod = url.protocol === 'http:' ? http : https;
+    const timeoutMs = opts.timeoutMs ?? this.defaultTimeoutMs;
+    const maxBytes = opts.maxBytes ?? Infinity;
+    return new Promise<RawResponse>((resolve, reject) => {
+      let settled = false;
+      const headers: Record<string, string> = { ...this.headers, Accept: opts.accept ?? 'application/json, */*' };
+      if (payload) headers['Content-Type'] = payload.contentType;
+      const req = mod.request(url, { method, agent: this.agent, headers }, (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        let truncated = false;
+        res.on('data', (c: Buffer) => {
+          if (truncated) return;
+          chunks.push(c);
+          size += c.length;
+          if (size >= maxBytes) {
+            truncated = true;
+            finish();
+            res.destroy();
+          }
+        });
+        const finish = () => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          opts.signal?.removeEventListener('abort', onAbort);
+          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), truncated });
+        };
+        res.on('end', finish);
+        res.on('error', (e) => fail(e));
+      });
+      const fail = (e: Error) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        opts.signal?.removeEventListener('abort', onAbort);
+        reject(e);
+      };
+      const onAbort = () => {
+        const e = Object.assign(new Error('aborted'), { code: 'ABORTED' });
+        req.destroy(e);
+        fail(e);
+      };
+      // The timer covers the whole exchange (connect, headers, body): a black-holed target costs at most this.
+      const timer = setTimeout(() => {
+        const e = Object.assign(new Error(`timed out after ${timeoutMs} ms`), { code: 'ETIMEDOUT_PROBE' });
+        req.destroy(e);
+        fail(e);
+      }, timeoutMs);
+      if (opts.signal?.aborted) return onAbort();
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      req.on('error', fail);
+      req.end(payload?.body);
+    });
+  }
+
+  /** GET that must succeed: a non-2xx answer is thrown as a RawApiError (classified by kubeCall). */
+  async getJson<T>(path: string, opts: GetOptions = {}): Promise<T> {
+    const r = await this.get(path, opts);
+    if (r.status < 200 || r.status >= 300) throw new RawApiError(r.status, r.body);
+    return JSON.parse(r.body) as T;
+  }
+
+  /** Every item of a list, paginated with limit/continue so no single answer is huge. */
+  async list<T>(path: string, query: { labelSelector?: string; fieldSelector?: string; limit?: number } = {}, opts: GetOptions = {}): Promise<T[]> {
+    const items: T[] = [];
+    let cont: string | undefined;
+    do {
+      const q = new URLSearchParams();
+      if (query.labelSelector) q.set('labelSelector', query.labelSelector);
+      if (query.fieldSelector) q.set('fieldSelector', query.fieldSelector);
+      q.set('limit', String(query.limit ?? 500));
+      if (cont) q.set('continue', cont);
+      const page = await this.getJson<{ items?: T[]; metadata?: { continue?: string } }>(`${path}?${q}`, opts);
+      for (const it of page.items ?? []) items.push(it);
+      cont = page.metadata?.continue || undefined;
+    } while (cont);
+    return items;
+  }
+
+  /** GET through the API server's proxy to a pod, service or node, classified. Never throws. */
+  async probe(target: ProxyTarget, path: string, opts: GetOptions = {}): Promise<ProbeResult> {
+    const url = proxyPath(target, path);
+    const scheme = target.scheme ?? (target.kind === 'node' ? 'https' : 'http');
+    const started = Date.now();
+    try {
+      const r = await this.get(url, { accept: 'text/plain;version=0.0.4;q=1,*/*;q=0.1', ...opts });
+      const c = classifyProxyAnswer(r.status, r.body, scheme);
+      return { ...c, status: r.status, body: c.outcome === 'ok' ? r.body : r.body.slice(0, 500), ms: Date.now() - started, url };
+    } catch (e) {
+      const code = (e as { code?: string }).code ?? '';
+      const ms = Date.now() - started;
+      if (code === 'ETIMEDOUT_PROBE') return { outcome: 'timeout', detail: `no answer within ${opts.timeoutMs ?? this.defaultTimeoutMs} ms`, ms, url };
+      if (code === 'ABORTED') return { outcome: 'timeout', detail: 'aborted', ms, url };
+      return { outcome: 'unreachable', detail: `cannot reach the API server: ${code || (e as Error).message}`, ms, url };
+    }
+  }
+}
