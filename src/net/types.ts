@@ -64,4 +64,6 @@ export interface ProbeReport {
   failures: ProbeFailure[];
   /** Nodes that were eligible but not probed because of --sample. */
   skippedNodes?: number;
+  /** Nodes not eligible for probing, and why (taints, selector, NotReady, cordoned). */
+  excluded?: { node: string; reason: string }[];
 }

@@ -2,7 +2,7 @@
  * What every preflight check reads: the resolved input, narrow clients, and lists fetched once and
  * shared (nodes, pods) so twenty checks do not list all pods twenty times. Nothing here prints.
  */
-import type { V1Node, V1Pod, V1Toleration } from '@kubernetes/client-node';
+import type { V1DaemonSet, V1Deployment, V1Node, V1Pod, V1Toleration } from '@kubernetes/client-node';
 import type { Kube } from '../../kube/client.js';
 import type { Helm } from '../../helm/helm.js';
 import type { EndpointOverrides, NetMode } from '../../cloud/endpoints.js';
@@ -10,7 +10,7 @@ import type { Secret } from '../../secret.js';
 import type { ProbeReport } from '../../net/types.js';
 
 /** The API clients preflight uses; tests pass small fakes of these. */
-export type PreflightKube = Pick<Kube, 'core' | 'apps' | 'apiext' | 'authz' | 'version' | 'server' | 'context'>;
+export type PreflightKube = Pick<Kube, 'core' | 'apps' | 'apiext' | 'authz' | 'version' | 'custom' | 'server' | 'context'>;
 export type PreflightHelm = Pick<Helm, 'version' | 'list'>;
 
 /** The answers of the cloud checks (src/cloud), behind a narrow interface so tests can fake it. */
@@ -46,6 +46,8 @@ export interface ResolvedPreflightInput {
   endpointOverrides: EndpointOverrides;
   mode: 'preflight' | 'install' | 'upgrade';
   daemonSets: DaemonSetScheduling[];
+  /** kubeStateMetrics.enabled in the values (default true). */
+  kubeStateMetricsEnabled: boolean;
 }
 
 export interface PreflightContext {
@@ -60,10 +62,15 @@ export interface PreflightContext {
   nodes(): Promise<V1Node[]>;
   /** Every pod in every namespace, fetched once. */
   pods(): Promise<V1Pod[]>;
+  /** Every DaemonSet / Deployment in every namespace, fetched once. */
+  daemonSets(): Promise<V1DaemonSet[]>;
+  deployments(): Promise<V1Deployment[]>;
   /** Network probe results, run once and shared by the network.* checks. */
-  probes(signal: AbortSignal): Promise<ProbeReport>;
-  /** Cloud API client (STS/SLS/CMS); undefined when no region/credentials were given. */
-  cloud?: unknown;
+  probes(signal?: AbortSignal): Promise<ProbeReport>;
+  /** Wait until a started probe run has finished (and cleaned up). */
+  settle(): Promise<void>;
+  /** Stop a probe run early (its clean-up still runs). */
+  abort(): void;
 }
 
 export interface ServerVersion {

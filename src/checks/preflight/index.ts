@@ -6,11 +6,17 @@
  */
 import type { V1Node, V1Pod, V1Toleration } from '@kubernetes/client-node';
 import { CHART } from '../../defaults.js';
-import { mergeOverrides, overridesFromEnv, type EndpointOverrides, type NetMode } from '../../cloud/endpoints.js';
+import { endpointsFor, mergeOverrides, overridesFromEnv, resolveEndpoint, type EndpointOverrides, type NetMode } from '../../cloud/endpoints.js';
+import type { Lookup } from '../../net/probe.js';
+import type { ProbeReport, ProbeTarget } from '../../net/types.js';
 import { kubeCall } from '../../kube/errors.js';
 import type { Secret } from '../../secret.js';
 import { runChecks, type Check, type Observer, type Report } from '../engine.js';
 import { clusterChecks } from './cluster.js';
+import { networkChecks } from './network.js';
+import { rbacChecks } from './rbac.js';
+import { conflictChecks } from './conflicts.js';
+import { cloudChecks } from './cloud.js';
 import { once, type DaemonSetScheduling, type PreflightContext, type PreflightHelm, type PreflightKube, type ProbeSource, type ResolvedPreflightInput, type ServerVersion } from './context.js';
 
 export type { PreflightContext } from './context.js';
@@ -70,15 +76,83 @@ export interface PreflightDeps {
   kube?: PreflightKube;
   helm?: PreflightHelm;
   now?: () => Date;
+  /** Replaces the whole network probe run. */
   probes?: ProbeSource;
+  /** Name resolution for --from-local probes (tests map hosts without touching real DNS). */
+  lookup?: Lookup;
+  /** kubectl for the Ctrl-C clean-up of probe pods (default: kubectl on PATH). */
+  kubectlBinary?: string;
+  /** Poll interval for probe pods (tests). */
+  probePollMs?: number;
   env?: NodeJS.ProcessEnv;
 }
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
+/** In-cluster probes schedule pods and may pull an image first: they get at least this long. */
+export const MIN_PROBE_POD_TIMEOUT_MS = 120_000;
+
+/** The endpoints the cluster's components need, with overrides applied, as probe targets. */
+export function probeTargets(input: ResolvedPreflightInput): ProbeTarget[] {
+  if (!input.region) return [];
+  return endpointsFor(input.region, input.net)
+    .filter((e) => e.usedByCluster)
+    .map((e) => {
+      const r = resolveEndpoint(e.host, input.endpointOverrides, e.port);
+      return {
+        host: e.host,
+        port: e.port,
+        ...(r.overridden ? { connectAddress: r.address, connectPort: r.port } : {}),
+        ...(r.ca ? { ca: r.ca } : {}),
+        ...(r.servername !== e.host ? { servername: r.servername } : {}),
+      };
+    });
+}
+
+/** How long the network checks may take: the probe run's own deadline plus room to clean up. */
+export function networkTimeoutMs(input: ResolvedPreflightInput): number {
+  return input.fromLocal ? input.timeoutMs : Math.max(input.timeoutMs, MIN_PROBE_POD_TIMEOUT_MS) + 15_000;
+}
+
+function defaultProbeSource(input: ResolvedPreflightInput, kube: PreflightKube, nodes: () => Promise<V1Node[]>, deps: PreflightDeps, kubeArgs: { kubeconfig?: string; context?: string }): ProbeSource {
+  const targets = probeTargets(input);
+  if (input.fromLocal) {
+    return {
+      async run(signal) {
+        const { probeEndpoint } = await import('../../net/probe.js');
+        const results = await Promise.all(targets.map((t) => probeEndpoint(t, { signal, vantage: 'local', ...(deps.lookup ? { lookup: deps.lookup } : {}) })));
+        return { results, failures: [] };
+      },
+    };
+  }
+  return {
+    async run(signal) {
+      const { selectNodes } = await import('../../net/nodes.js');
+      const { runProbePods } = await import('../../net/probe-pods.js');
+      // Probe where the collectors run: the node-exporter DaemonSet covers every node they may use.
+      const ds = input.daemonSets.find((d) => d.component === 'node-exporter')!;
+      const sel = selectNodes(await nodes(), { nodeSelector: ds.nodeSelector, tolerations: ds.tolerations }, input.sample);
+      if (!sel.selected.length) return { results: [], failures: [], excluded: sel.excluded };
+      const report = await runProbePods({
+        core: kube.core,
+        server: kube.server,
+        namespace: input.probeNamespace,
+        image: input.probeImage,
+        nodes: sel.selected,
+        targets,
+        tolerations: ds.tolerations,
+        timeoutMs: Math.max(input.timeoutMs, MIN_PROBE_POD_TIMEOUT_MS),
+        signal,
+        kubectl: { ...(deps.kubectlBinary ? { binary: deps.kubectlBinary } : {}), ...kubeArgs },
+        ...(deps.probePollMs ? { pollMs: deps.probePollMs } : {}),
+      });
+      return { ...report, skippedNodes: sel.sampledOut, excluded: sel.excluded };
+    },
+  };
+}
 
 /** Every preflight check, in report order. */
 export function preflightChecks(): Check<PreflightContext>[] {
-  return [...clusterChecks];
+  return [...clusterChecks, ...rbacChecks, ...conflictChecks, ...networkChecks, ...cloudChecks];
 }
 
 function get(values: Record<string, unknown> | undefined, path: string): unknown {
@@ -124,6 +198,7 @@ export function resolveInput(input: PreflightInput, env: NodeJS.ProcessEnv = pro
     endpointOverrides: mergeOverrides(overridesFromEnv(env), input.endpointOverrides),
     mode: input.mode ?? 'preflight',
     daemonSets: daemonSetScheduling(input.values),
+    kubeStateMetricsEnabled: get(input.values, 'kubeStateMetrics.enabled') !== false,
   };
 }
 
@@ -152,8 +227,12 @@ export async function buildContext(input: PreflightInput): Promise<PreflightCont
   });
   const nodes = once(async (): Promise<V1Node[]> => (await kubeCall({ verb: 'list', resource: 'nodes' }, () => k.core.listNode(), { idempotent: true }, k.server)).items);
   const pods = once(async (): Promise<V1Pod[]> => (await kubeCall({ verb: 'list', resource: 'pods' }, () => k.core.listPodForAllNamespaces(), { idempotent: true }, k.server)).items);
-  const probeSource = deps.probes;
-  let probeRun: Promise<import('../../net/types.js').ProbeReport> | undefined;
+  const daemonSets = once(async () => (await kubeCall({ verb: 'list', resource: 'daemonsets.apps' }, () => k.apps.listDaemonSetForAllNamespaces(), { idempotent: true }, k.server)).items);
+  const deployments = once(async () => (await kubeCall({ verb: 'list', resource: 'deployments.apps' }, () => k.apps.listDeploymentForAllNamespaces(), { idempotent: true }, k.server)).items);
+  const probeAbort = new AbortController();
+  const kubeArgs = { ...(input.kubeconfig ? { kubeconfig: input.kubeconfig } : {}), ...(input.context ? { context: input.context } : {}) };
+  const probeSource = deps.probes ?? defaultProbeSource(resolved, k, nodes, deps, kubeArgs);
+  let probeRun: Promise<ProbeReport> | undefined;
   return {
     input: resolved,
     kube: k,
@@ -162,21 +241,42 @@ export async function buildContext(input: PreflightInput): Promise<PreflightCont
     serverVersion,
     nodes,
     pods,
-    probes(signal) {
-      if (!probeSource) return Promise.reject(new Error('no network prober configured'));
-      // One run serves every network.* check; its own deadline and clean-up do not depend on which
-      // check asked first.
-      return (probeRun ??= probeSource.run(signal));
+    daemonSets,
+    deployments,
+    probes() {
+      // One run serves every network.* check. It gets its own signal, not the asking check's: its
+      // deadline is shorter than the checks' timeout, and its clean-up must finish either way.
+      return (probeRun ??= probeSource.run(probeAbort.signal));
+    },
+    async settle() {
+      await probeRun?.catch(() => undefined);
+    },
+    abort() {
+      probeAbort.abort();
     },
   };
 }
 
-/** Run every preflight check (or those selected by `only`) and return the report. Never prints. */
+/** Every preflight check with its timeout set from the input. */
+export function checksFor(input: ResolvedPreflightInput): Check<PreflightContext>[] {
+  return preflightChecks().map((c) => (c.category === 'network' ? { ...c, timeoutMs: networkTimeoutMs(input) } : c));
+}
+
+/**
+ * Run every preflight check (or those selected by `only`) and return the report. Never prints.
+ * Returns only after the probe pods (if any) are deleted.
+ */
 export async function runPreflight(input: PreflightInput, observer?: Observer): Promise<Report> {
   const ctx = await buildContext(input);
-  return runChecks(preflightChecks(), ctx, observer ?? {}, {
-    timeoutMs: ctx.input.timeoutMs,
-    ...(input.only ? { only: input.only } : {}),
-    concurrency: input.concurrency ?? 8,
-  });
+  try {
+    return await runChecks(checksFor(ctx.input), ctx, observer ?? {}, {
+      timeoutMs: ctx.input.timeoutMs,
+      ...(input.only ? { only: input.only } : {}),
+      concurrency: input.concurrency ?? 8,
+    });
+  } finally {
+    // A network check that timed out leaves its probe run going: stop it and wait for its clean-up.
+    ctx.abort();
+    await ctx.settle();
+  }
 }

@@ -1,0 +1,246 @@
+/**
+ * In-cluster probes: one short-lived pod per selected node runs the probe script (src/net/script.ts)
+ * against every endpoint; the results come back through the pod's termination message (or its log).
+ *
+ * Clean-up on every exit path: a `finally` deletes the pods; a synchronous exit hook (src/cleanup.ts)
+ * runs `kubectl delete` if the process is interrupted (Ctrl-C) before the finally can run; every pod
+ * also carries activeDeadlineSeconds so it stops on its own, and a run deletes probe pods that earlier,
+ * killed runs left behind (older than STALE_MS).
+ */
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import type { CoreV1Api, V1Node, V1Pod, V1Toleration } from '@kubernetes/client-node';
+import { onExit } from '../cleanup.js';
+import { kubeCall, isNotFound } from '../kube/errors.js';
+import { END_MARK, PROBE_SCRIPT, parseProbeOutput, scriptEnv } from './script.js';
+import type { ProbeFailure, ProbeReport, ProbeResult, ProbeTarget } from './types.js';
+
+export const PROBE_LABELS = {
+  name: { key: 'app.kubernetes.io/name', value: 'kubectl-insight-probe' },
+  managedBy: { key: 'app.kubernetes.io/managed-by', value: 'kubectl-insight' },
+  run: 'insight.alibabacloud.com/probe-run',
+} as const;
+
+/** Probe pods older than this are leftovers of a killed run. */
+export const STALE_MS = 10 * 60_000;
+
+export interface ProbePodsOptions {
+  core: Pick<CoreV1Api, 'createNamespacedPod' | 'listNamespacedPod' | 'readNamespacedPodLog' | 'deleteNamespacedPod'>;
+  server?: string;
+  namespace: string;
+  image: string;
+  nodes: V1Node[];
+  targets: ProbeTarget[];
+  tolerations: V1Toleration[];
+  /** Overall deadline for scheduling, pulling and running, in ms. */
+  timeoutMs: number;
+  /** How long a pod may stay unschedulable before we give up on its node (the scheduler may retry). */
+  unschedulableGraceMs?: number;
+  pollMs?: number;
+  connectTimeoutS?: number;
+  maxTimeS?: number;
+  /** For the Ctrl-C fallback: how to reach the same cluster with kubectl. */
+  kubectl?: { binary?: string; kubeconfig?: string; context?: string };
+  signal?: AbortSignal;
+  now?: () => number;
+}
+
+export function probePodName(runId: string, index: number): string {
+  return `insight-probe-${runId}-${index}`;
+}
+
+/** The probe pod for one node. Exported for unit tests of its shape. */
+export function probePodSpec(opts: { name: string; namespace: string; runId: string; node: string; image: string; tolerations: V1Toleration[]; targets: ProbeTarget[]; deadlineS: number; connectTimeoutS?: number; maxTimeS?: number }): V1Pod {
+  const { env, hostAliases } = scriptEnv(opts.targets, { ...(opts.connectTimeoutS ? { connectTimeoutS: opts.connectTimeoutS } : {}), ...(opts.maxTimeS ? { maxTimeS: opts.maxTimeS } : {}) });
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name: opts.name,
+      namespace: opts.namespace,
+      labels: { [PROBE_LABELS.name.key]: PROBE_LABELS.name.value, [PROBE_LABELS.managedBy.key]: PROBE_LABELS.managedBy.value, [PROBE_LABELS.run]: opts.runId },
+      annotations: { 'insight.alibabacloud.com/probe-node': opts.node },
+    },
+    spec: {
+      restartPolicy: 'Never',
+      // Same placement mechanism as a DaemonSet: the scheduler binds it (so taints and resources are
+      // honoured, unlike spec.nodeName), pinned to one node by a matchFields affinity.
+      affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: [opts.node] }] }] } } },
+      tolerations: opts.tolerations,
+      activeDeadlineSeconds: opts.deadlineS,
+      terminationGracePeriodSeconds: 0,
+      automountServiceAccountToken: false,
+      enableServiceLinks: false,
+      // Pod network and cluster DNS, like the collectors that will talk to the endpoints.
+      dnsPolicy: 'ClusterFirst',
+      ...(Object.keys(hostAliases).length ? { hostAliases: Object.entries(hostAliases).map(([ip, hostnames]) => ({ ip, hostnames })) } : {}),
+      containers: [
+        {
+          name: 'probe',
+          image: opts.image,
+          imagePullPolicy: 'IfNotPresent',
+          command: ['sh', '-c', PROBE_SCRIPT],
+          env: Object.entries(env).map(([name, value]) => ({ name, value })),
+          terminationMessagePolicy: 'FallbackToLogsOnError',
+          resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { cpu: '200m', memory: '64Mi' } },
+          securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
+          volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+        },
+      ],
+      volumes: [{ name: 'tmp', emptyDir: { sizeLimit: '1Mi' } }],
+    },
+  };
+}
+
+type PodState = { done: true; results?: ProbeResult[]; failure?: ProbeFailure } | { done: false; note: string };
+
+const PULL_FAILURES = new Set(['ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'ErrImageNeverPull', 'RegistryUnavailable']);
+
+/** Decide what a probe pod's status says. Pure apart from the log reader; unit-tested with pod fixtures. */
+export async function inspectPod(pod: V1Pod, opts: { image: string; now: number; unschedulableGraceMs: number; readLog: () => Promise<string | undefined> }): Promise<PodState> {
+  const node = pod.metadata?.annotations?.['insight.alibabacloud.com/probe-node'] ?? pod.spec?.nodeName ?? '?';
+  const vantage = `node/${node}`;
+  const cs = pod.status?.containerStatuses?.[0];
+  const finish = (text: string): PodState => {
+    const parsed = parseProbeOutput(text, vantage);
+    if (parsed.tool === 'no-curl') {
+      return { done: true, failure: { vantage, message: `the probe image ${opts.image} has no curl`, hint: 'Pass --probe-image with an image that has sh and curl (e.g. a mirror of curlimages/curl).' } };
+    }
+    if (!parsed.complete && parsed.results.length === 0) return { done: false, note: 'no output yet' };
+    return { done: true, results: parsed.results };
+  };
+  const terminated = cs?.state?.terminated;
+  if (terminated) {
+    const fromMessage = terminated.message ?? '';
+    if (fromMessage.includes(END_MARK)) return finish(fromMessage);
+    const log = (await opts.readLog()) ?? '';
+    const st = finish(log.includes(END_MARK) ? log : fromMessage || log);
+    if (st.done) return st;
+    return { done: true, failure: { vantage, message: `probe pod ${pod.metadata?.name} ended (${terminated.reason ?? 'exit ' + terminated.exitCode}) without results`, evidence: [(fromMessage || log).slice(0, 300)] } };
+  }
+  const waiting = cs?.state?.waiting;
+  if (waiting?.reason && PULL_FAILURES.has(waiting.reason)) {
+    return {
+      done: true,
+      failure: {
+        vantage,
+        message: `node ${node} cannot pull the probe image ${opts.image} (${waiting.reason})`,
+        hint: 'Pass --probe-image with an image (sh + curl) this cluster can pull; that the node cannot pull from this registry may also mean it cannot reach the chart\'s registries.',
+        ...(waiting.message ? { evidence: [waiting.message] } : {}),
+      },
+    };
+  }
+  if (cs?.state?.running) {
+    // A running pod may already have printed everything (slow exit, or a runtime that serves logs live).
+    const log = await opts.readLog();
+    if (log?.includes(END_MARK)) return finish(log);
+    return { done: false, note: 'running' };
+  }
+  if (pod.status?.phase === 'Failed') {
+    return { done: true, failure: { vantage, message: `probe pod ${pod.metadata?.name} failed: ${pod.status.reason ?? ''} ${pod.status.message ?? ''}`.trim() } };
+  }
+  const sched = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
+  if (sched?.status === 'False' && sched.reason === 'Unschedulable') {
+    const created = pod.metadata?.creationTimestamp ? new Date(pod.metadata.creationTimestamp).getTime() : opts.now;
+    if (opts.now - created >= opts.unschedulableGraceMs) {
+      return { done: true, failure: { vantage, message: `probe pod cannot be scheduled on node ${node}`, evidence: [sched.message ?? ''], hint: 'The node has no room or a taint the probe pod does not tolerate; the collectors would not run there either.' } };
+    }
+  }
+  return { done: false, note: waiting?.reason ?? pod.status?.phase ?? 'Pending' };
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((r) => {
+    const t = setTimeout(r, ms);
+    signal?.addEventListener('abort', () => (clearTimeout(t), r()), { once: true });
+  });
+
+/** Delete probe pods that killed runs left behind. Best-effort: a failure here must not stop the probe. */
+async function deleteStale(o: ProbePodsOptions, now: number): Promise<void> {
+  try {
+    const list = await o.core.listNamespacedPod({ namespace: o.namespace, labelSelector: `${PROBE_LABELS.managedBy.key}=${PROBE_LABELS.managedBy.value},${PROBE_LABELS.name.key}=${PROBE_LABELS.name.value}` });
+    for (const p of list.items) {
+      const t = p.metadata?.creationTimestamp ? new Date(p.metadata.creationTimestamp).getTime() : now;
+      if (now - t > STALE_MS) await o.core.deleteNamespacedPod({ name: p.metadata!.name!, namespace: o.namespace, gracePeriodSeconds: 0 }).catch(() => undefined);
+    }
+  } catch {
+    /* listing may be forbidden; the create below reports RBAC problems precisely */
+  }
+}
+
+/** Run the probe pods and collect every node's results. Pods are deleted before this returns or throws. */
+export async function runProbePods(o: ProbePodsOptions): Promise<ProbeReport> {
+  const now = o.now ?? Date.now;
+  const runId = randomBytes(3).toString('hex');
+  const pollMs = o.pollMs ?? 1000;
+  const deadline = now() + o.timeoutMs;
+  const created: string[] = [];
+  const ns = o.namespace;
+  // The Ctrl-C path: cleanup.ts runs this synchronously before exiting; kubectl is there (we are its plugin).
+  const fallback = onExit(() => {
+    if (!created.length) return;
+    const k = o.kubectl ?? {};
+    const args = ['delete', 'pod', '-n', ns, '-l', `${PROBE_LABELS.run}=${runId}`, '--wait=false', '--ignore-not-found', '--grace-period=0'];
+    if (k.kubeconfig) args.push('--kubeconfig', k.kubeconfig);
+    if (k.context) args.push('--context', k.context);
+    spawnSync(k.binary ?? 'kubectl', args, { stdio: 'ignore', timeout: 10_000 });
+  });
+  const results: ProbeResult[] = [];
+  const failures: ProbeFailure[] = [];
+  try {
+    await deleteStale(o, now());
+    const deadlineS = Math.max(30, Math.ceil(o.timeoutMs / 1000) + 30);
+    const names = new Map<string, string>(); // pod → node
+    await Promise.all(
+      o.nodes.map(async (n, i) => {
+        const node = n.metadata!.name!;
+        const name = probePodName(runId, i);
+        const body = probePodSpec({ name, namespace: ns, runId, node, image: o.image, tolerations: o.tolerations, targets: o.targets, deadlineS, ...(o.connectTimeoutS ? { connectTimeoutS: o.connectTimeoutS } : {}), ...(o.maxTimeS ? { maxTimeS: o.maxTimeS } : {}) });
+        created.push(name);
+        try {
+          await kubeCall({ verb: 'create', resource: 'pods', namespace: ns }, () => o.core.createNamespacedPod({ namespace: ns, body }), { idempotent: false }, o.server);
+          names.set(name, node);
+        } catch (e) {
+          created.splice(created.indexOf(name), 1);
+          throw e; // RBAC or quota problems are the same for every node: fail the whole run, clearly
+        }
+      }),
+    );
+    const pending = new Map(names);
+    while (pending.size && now() < deadline && !o.signal?.aborted) {
+      const list = await kubeCall({ verb: 'list', resource: 'pods', namespace: ns }, () => o.core.listNamespacedPod({ namespace: ns, labelSelector: `${PROBE_LABELS.run}=${runId}` }), { idempotent: true }, o.server);
+      for (const pod of list.items) {
+        const name = pod.metadata?.name ?? '';
+        if (!pending.has(name)) continue;
+        const st = await inspectPod(pod, {
+          image: o.image,
+          now: now(),
+          unschedulableGraceMs: o.unschedulableGraceMs ?? 20_000,
+          readLog: async () => {
+            try {
+              return await o.core.readNamespacedPodLog({ name, namespace: ns, container: 'probe' });
+            } catch {
+              return undefined; // logs are a second channel; the termination message is the first
+            }
+          },
+        });
+        if (st.done) {
+          pending.delete(name);
+          if (st.results) results.push(...st.results);
+          if (st.failure) failures.push(st.failure);
+        }
+      }
+      if (pending.size) await sleep(pollMs, o.signal);
+    }
+    for (const [, node] of pending) {
+      failures.push({ vantage: `node/${node}`, message: `probe pod on node ${node} did not finish within ${Math.round(o.timeoutMs / 1000)}s`, hint: 'Check `kubectl get pods -l app.kubernetes.io/name=kubectl-insight-probe -o wide` while it runs (image pull, scheduling); raise --timeout.' });
+    }
+    return { results, failures };
+  } finally {
+    const outcome = await Promise.allSettled(created.map((name) => o.core.deleteNamespacedPod({ name, namespace: ns, gracePeriodSeconds: 0 }).catch((e: unknown) => (isNotFound(e) ? undefined : Promise.reject(e)))));
+    // All deleted: empty the list so the hook does nothing, then run it once to unregister it.
+    // Some delete failed: the hook retries them with kubectl now.
+    if (outcome.every((r) => r.status === 'fulfilled')) created.length = 0;
+    fallback();
+  }
+}
