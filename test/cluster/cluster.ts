@@ -7,7 +7,8 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { mkdir, rm, writeFile, rename, rmdir } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createPki } from './pki.js';
 import { writeKubeconfig } from './pki.js';
 import { createNetns, deleteNetns, netnsUnavailableReason, nodeIp, planNetwork, startInNetns, MAX_CLUSTERS, type NetPlan } from './netns.js';
@@ -276,8 +277,9 @@ function tail(file: string, n: number): string {
   return (readFileSafe(file) ?? '').trimEnd().split('\n').slice(-n).join('\n');
 }
 
+/** tsx's ESM loader for `node --import` (createRequire: vite's module runner has no import.meta.resolve). */
 function tsxLoader(): string {
-  return import.meta.resolve('tsx');
+  return pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 }
 
 export interface NodeSpec {
@@ -407,4 +409,121 @@ export function clusterRss(state: ClusterState): number {
 
 export function writeStateForTests(state: ClusterState): Promise<void> {
   return writeState(state);
+}
+
+// ---- services inside the network namespace -------------------------------------------------------------
+
+async function netnsState(name: string): Promise<ClusterState & { netns: string }> {
+  const state = readState(name);
+  if (!state) throw new Error(`no cluster ${name}`);
+  if (!state.netns) throw new Error(`cluster ${name} has no network namespace: ${state.netnsSkipReason}`);
+  return state as ClusterState & { netns: string };
+}
+
+/** Waits until a TCP connect from the host to ip:port succeeds (through the veth route). */
+export async function waitForPort(ip: string, port: number, timeoutMs = 10_000): Promise<void> {
+  const { connect } = await import('node:net');
+  await until(`${ip}:${port} listening`, () => new Promise<boolean>((res) => {
+    const s = connect({ host: ip, port, timeout: 500 });
+    s.once('connect', () => { s.destroy(); res(true); });
+    s.once('error', () => res(false));
+    s.once('timeout', () => { s.destroy(); res(false); });
+  }), timeoutMs, 100);
+}
+
+/** A self-signed serving certificate, as kube-rbac-proxy makes when given none: clients cannot verify it. */
+async function selfSignedCert(dir: string, base: string, cn: string, ips: string[]): Promise<{ cert: string; key: string }> {
+  const cert = join(dir, `${base}.crt`);
+  const key = join(dir, `${base}.key`);
+  if (existsSync(cert) && existsSync(key)) return { cert, key };
+  await run('openssl', [
+    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert, '-days', '30',
+    '-subj', `/CN=${cn}`, '-addext', `subjectAltName=${['DNS:localhost', ...ips.map((i) => `IP:${i}`)].join(',')}`,
+  ]);
+  return { cert, key };
+}
+
+/**
+ * Restarts the namespace's node_exporter serving plain http (node-exporter with kubeProxy.enabled=false)
+ * or https with a self-signed certificate (the chart's default: kube-rbac-proxy in front, TLS on 19100).
+ */
+export async function setNodeExporterTls(name: string, tls: boolean): Promise<void> {
+  const state = await netnsState(name);
+  const ne = nodeExporterBinary();
+  if (!ne) throw new Error('prometheus-node-exporter is not installed: run `npm run setup`');
+  const old = state.processes.filter((p) => p.name === 'node-exporter');
+  await Promise.all(old.map((p) => stopProcess(p, 3000)));
+  state.processes = state.processes.filter((p) => p.name !== 'node-exporter');
+  const args = [`--web.listen-address=:${NODE_EXPORTER_PORT}`];
+  if (tls) {
+    const { cert, key } = await selfSignedCert(state.pki.dir, 'node-exporter-selfsigned', 'node-exporter', [nodeIp(state.net, 0)]);
+    const webConfig = join(state.pki.dir, 'node-exporter-web.yml');
+    await writeFile(webConfig, `tls_server_config:\n  cert_file: ${cert}\n  key_file: ${key}\n`);
+    args.push(`--web.config.file=${webConfig}`);
+  }
+  state.processes.push(startInNetns(state.netns, 'node-exporter', ne, args, join(state.dir, 'logs', 'node-exporter.log')));
+  await writeState(state);
+  await waitForPort(nodeIp(state.net, 0), NODE_EXPORTER_PORT);
+}
+
+export interface NetnsServerSpec {
+  /** An IP inside the node or pod range (a node's InternalIP, or a pod IP). */
+  ip: string;
+  port: number;
+  mode: 'http' | 'https' | 'blackhole';
+  status?: number;
+  body?: string;
+  contentType?: string;
+}
+
+export interface NetnsServer extends NetnsServerSpec {
+  pid: number;
+  /** http(s)://ip:port, for tests that connect from the host through the veth route. */
+  url: string;
+  /** The certificate an https server presents (self-signed). */
+  certFile?: string;
+}
+
+/** Starts a stand-in exporter in the namespace, recorded in the cluster state so cluster:down kills it. */
+export async function startNetnsServer(name: string, spec: NetnsServerSpec): Promise<NetnsServer> {
+  const state = await netnsState(name);
+  const tag = `netns-server-${spec.ip}-${spec.port}`;
+  let tls: { cert: string; key: string } | undefined;
+  if (spec.mode === 'https') tls = await selfSignedCert(state.pki.dir, tag, `insight-test-${spec.ip}`, [spec.ip]);
+  const arg = JSON.stringify({ ...spec, certFile: tls?.cert, keyFile: tls?.key });
+  const p = startInNetns(state.netns, tag, process.execPath, ['--import', tsxLoader(), join(here, 'netns-server.ts'), arg], join(state.dir, 'logs', `${tag}.log`));
+  // Re-read: another helper may have written the state meanwhile (tests run serially, but be safe).
+  const fresh = readState(name) ?? state;
+  fresh.processes.push(p);
+  await writeState(fresh);
+  try {
+    await waitForPort(spec.ip, spec.port, 20_000);
+  } catch (e) {
+    await stopNetnsServer(name, p.pid);
+    throw new Error(`${(e as Error).message}\n${tail(p.log, 5)}`);
+  }
+  const scheme = spec.mode === 'https' ? 'https' : 'http';
+  return { ...spec, pid: p.pid, url: `${scheme}://${spec.ip}:${spec.port}`, certFile: tls?.cert };
+}
+
+export async function stopNetnsServer(name: string, pid: number): Promise<void> {
+  const state = readState(name);
+  if (!state) return;
+  const p = state.processes.find((x) => x.pid === pid);
+  if (!p) return;
+  await stopProcess(p, 2000);
+  state.processes = state.processes.filter((x) => x.pid !== pid);
+  await writeState(state);
+}
+
+/** A kubeconfig for another user (client certificate signed by the cluster CA), for RBAC tests. */
+export async function mintKubeconfig(name: string, user: string, groups: string[] = []): Promise<string> {
+  const state = readState(name);
+  if (!state) throw new Error(`no cluster ${name}`);
+  const { clientCert } = await import('./pki.js');
+  const safe = user.replace(/[^a-zA-Z0-9-]/g, '_');
+  const { cert, key } = await clientCert(state.pki.dir, `user-${safe}`, user, groups, { cert: state.pki.caCert, key: state.pki.caKey });
+  const path = join(state.dir, `kubeconfig-${safe}`);
+  await writeKubeconfig(path, { server: state.server, caCert: state.pki.caCert, cert, key, user });
+  return path;
 }
