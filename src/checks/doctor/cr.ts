@@ -13,16 +13,17 @@ const STUCK_AFTER_MS = 60_000;
 
 /** --fix: remove exactly our finalizer, guarded by a JSON-patch test so a concurrent change is not clobbered. */
 export function stripFinalizerFix(cr: PipelineConfig): Fix | undefined {
-  const i = (cr.metadata.finalizers ?? []).indexOf(CR.finalizer);
+  const i = (cr.metadata.finalizers ?? []).findIndex((f) => CR.isOperatorFinalizer(f));
   if (i < 0) return undefined;
+  const fin = cr.metadata.finalizers![i]!;
   const path = `/apis/${CR.group}/${CR.version}/${CR.plural}/${encodeURIComponent(cr.metadata.name)}`;
   return {
     id: `cr.strip-finalizer/${cr.metadata.name}`,
-    description: `remove finalizer ${CR.finalizer} from ${CR.kind} ${cr.metadata.name} (its operator is gone, so nothing else will)`,
+    description: `remove finalizer ${fin} from ${CR.kind} ${cr.metadata.name} (its operator is gone, so nothing else will)`,
     command: `kubectl patch ${CR.plural}.${CR.group} ${cr.metadata.name} --type=json -p '[{"op":"remove","path":"/metadata/finalizers/${i}"}]'`,
     apply: (api) =>
       api.send('PATCH', path, [
-        { op: 'test', path: `/metadata/finalizers/${i}`, value: CR.finalizer },
+        { op: 'test', path: `/metadata/finalizers/${i}`, value: fin },
         { op: 'remove', path: `/metadata/finalizers/${i}` },
       ]),
   };
@@ -104,7 +105,7 @@ export const crChecks: Check<DoctorContext>[] = [
       }
       const op = deployments.find((d) => /operator/.test(d.metadata?.name ?? '') && !/webhook/.test(d.metadata?.name ?? ''));
       const operator: OperatorState = { present: !!op, ready: !!op && (op.status?.readyReplicas ?? 0) > 0 };
-      const ours = items.filter((c) => expected.includes(c.metadata.name) || c.metadata.labels?.['app.kubernetes.io/instance'] === ctx.opts.release || (c.metadata.finalizers ?? []).includes(CR.finalizer));
+      const ours = items.filter((c) => expected.includes(c.metadata.name) || c.metadata.labels?.['app.kubernetes.io/instance'] === ctx.opts.release || (c.metadata.finalizers ?? []).some((f) => CR.isOperatorFinalizer(f)));
       const findings: Finding[] = [];
       for (const name of expected) {
         if (!items.some((c) => c.metadata.name === name)) {

@@ -138,6 +138,8 @@ export function exporterCheck(c: Component): Check<DoctorContext> {
           }),
         ),
       );
+      // Probes finish in any order; the report must not.
+      verdicts.sort((a, b) => (a.node ?? a.pod).localeCompare(b.node ?? b.pod, 'en', { numeric: true }) || a.pod.localeCompare(b.pod));
       const findings: Finding[] = [];
       const ok = verdicts.filter((v) => v.severity === 'ok');
       const wkind = ws[0]!.kind.toLowerCase();

@@ -1,0 +1,242 @@
+import { describe, expect, it } from 'vitest';
+import { doctorChecks } from '../../../src/checks/doctor/index.js';
+import { exitCodeFor, runChecks, type CheckResult } from '../../../src/checks/engine.js';
+import { judgeCr } from '../../../src/checks/doctor/cr.js';
+import { eligibleNodes, tolerates } from '../../../src/checks/doctor/pods.js';
+import { otherNodeExporters, dcgmAgents } from '../../../src/checks/doctor/coexistence.js';
+import { kubeletHint } from '../../../src/checks/doctor/kubelet.js';
+import { judgeScheme } from '../../../src/checks/doctor/scrape.js';
+import { EXPORTERS } from '../../../src/checks/doctor/components.js';
+import { judgeProbe } from '../../../src/checks/doctor/exporters.js';
+import { FakeApi, NS, ctxFor, healthy, healthyProbe, helmSecret, node, pod, sel, service, serviceMonitor, slice, type Obj, type ProbeFn } from './fake.js';
+
+async function doctor(lists: Record<string, Obj[]>, probe: ProbeFn = healthyProbe, over = {}, namespaces?: string[]) {
+  const api = new FakeApi(lists, probe, namespaces);
+  const ctx = ctxFor(api, over);
+  const report = await runChecks(doctorChecks, ctx, {}, { concurrency: 8 });
+  return { report, ctx, api, failed: report.results.filter((r) => r.status === 'failed'), byId: (id: string) => report.results.filter((r) => r.id === id) };
+}
+const msgs = (rs: CheckResult[]) => rs.map((r) => r.message).join('\n');
+
+describe('doctor on a healthy installation', () => {
+  it('reports nothing failed and exits 0, also with --fail-on warning', async () => {
+    const { report, failed } = await doctor(healthy());
+    expect(failed.map((f) => `${f.id}: ${f.message}`)).toEqual([]);
+    expect(exitCodeFor(report, 'warning')).toBe(0);
+    expect(report.results.find((r) => r.id === 'exporters.node-exporter')?.message).toMatch(/answers over http on 2 of 2 pods/);
+  });
+
+  it('lists each kind once, never per pod', async () => {
+    const lists = healthy();
+    const api = new FakeApi(lists, healthyProbe);
+    const listed: string[] = [];
+    const orig = api.list.bind(api);
+    api.list = async (path: string, q?: object) => {
+      listed.push(path);
+      return orig(path, q) as never;
+    };
+    await runChecks(doctorChecks, ctxFor(api), {}, {});
+    const counts = listed.reduce<Record<string, number>>((a, p) => ({ ...a, [p]: (a[p] ?? 0) + 1 }), {});
+    expect(Object.values(counts).every((n) => n === 1)).toBe(true);
+  });
+});
+
+describe('release', () => {
+  it('names a half-upgraded release and the rollback command', async () => {
+    const l = healthy();
+    l[`/api/v1/namespaces/${NS}/secrets`] = [helmSecret({ status: 'pending-upgrade', revision: 3, manifest: [] })];
+    const { byId, report } = await doctor(l);
+    const r = byId('release.deployed')[0]!;
+    expect(r.status).toBe('failed');
+    expect(r.message).toMatch(/pending-upgrade/);
+    expect(r.hint).toContain('helm rollback aliyun-loongcollector-cluster-insight 2 -n cms-monitoring');
+    expect(exitCodeFor(report)).toBe(1);
+  });
+
+  it('says the release is missing and skips the checks that need it', async () => {
+    const l = healthy();
+    l[`/api/v1/namespaces/${NS}/secrets`] = [];
+    const { byId } = await doctor(l);
+    expect(byId('release.present')[0]!.status).toBe('failed');
+    expect(byId('release.deployed')[0]!.status).toBe('skipped');
+  });
+
+  it('names a workload of the manifest that was deleted', async () => {
+    const l = healthy();
+    l[`/apis/apps/v1/namespaces/${NS}/deployments`] = l[`/apis/apps/v1/namespaces/${NS}/deployments`]!.filter((d) => !d.metadata.name.includes('kube-state'));
+    const { byId } = await doctor(l);
+    expect(msgs(byId('release.workloads'))).toContain('Deployment cms-kube-state-metrics of the release does not exist');
+  });
+});
+
+describe('pods', () => {
+  it('groups many pods of one DaemonSet with the same cause into one finding', async () => {
+    const l = healthy();
+    const bad = (n: number) => pod(`ne-x${n}`, sel('node-exporter'), `n${n}`, [], { status: { phase: 'Pending', containerStatuses: [{ name: 'main', ready: false, restartCount: 0, state: { waiting: { reason: 'ImagePullBackOff', message: 'Back-off' } } }] } });
+    l[`/api/v1/namespaces/${NS}/pods`]!.push(bad(3), bad(4), bad(5), bad(6));
+    const { byId } = await doctor(l);
+    const f = byId('pods.health').filter((r) => r.status === 'failed');
+    expect(f).toHaveLength(1);
+    expect(f[0]!.message).toMatch(/^4 pods of DaemonSet cms-node-exporter: container "main" cannot pull image/);
+    expect(f[0]!.hint).toContain('--image-registry');
+  });
+
+  it('adds log lines with --logs', async () => {
+    const l = healthy();
+    l[`/api/v1/namespaces/${NS}/pods`]!.push(pod('ksm-2', sel('kube-state-metrics'), 'n2', [], { status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'False' }], containerStatuses: [{ name: 'main', ready: false, restartCount: 4, state: { waiting: { reason: 'CrashLoopBackOff' } }, lastState: { terminated: { reason: 'Error', exitCode: 1 } } }] } }));
+    const { byId } = await doctor(l, healthyProbe, { logs: true });
+    const f = byId('pods.health').find((r) => r.status === 'failed')!;
+    expect(f.message).toContain('CrashLoopBackOff (4 restarts; last exit: Error, exit code 1)');
+    expect(f.evidence!.join('\n')).toContain('| panic: boom');
+  });
+
+  it('finds eligible nodes a DaemonSet misses, and says which are NotReady', async () => {
+    const l = healthy();
+    l['/api/v1/nodes']!.push(node('n3', { ready: false }));
+    const { byId } = await doctor(l);
+    const f = byId('pods.daemonset-coverage').find((r) => r.status === 'failed')!;
+    expect(f.message).toBe('DaemonSet cms-node-exporter has no pod on 1 of 3 eligible nodes');
+    expect(f.evidence).toContain('of which NotReady: n3');
+  });
+
+  it('respects taints and tolerations when counting eligible nodes', () => {
+    const tainted = node('gpu', { taints: [{ key: 'nvidia.com/gpu', value: 'true', effect: 'NoSchedule' }] });
+    const ds = { spec: { template: { spec: { tolerations: [] } } } };
+    expect(eligibleNodes(ds as never, [node('a') as never, tainted as never]).map((n) => n.metadata!.name)).toEqual(['a']);
+    expect(tolerates([{ key: 'nvidia.com/gpu', operator: 'Exists' }], { key: 'nvidia.com/gpu', effect: 'NoSchedule' })).toBe(true);
+    expect(tolerates([{ key: 'x', operator: 'Equal', value: 'b' }], { key: 'x', value: 'a', effect: 'NoSchedule' })).toBe(false);
+  });
+});
+
+describe('exporters', () => {
+  it('reports refused and timed-out nodes separately, with a hint for each', async () => {
+    const probe: ProbeFn = (t, p) => ((t as { name: string }).name === 'ne-2' ? { outcome: 'timeout', detail: 'no answer within 3000 ms' } : healthyProbe(t, p));
+    const l = healthy();
+    l[`/api/v1/namespaces/${NS}/pods`]!.push(pod('ne-3', sel('node-exporter'), 'n3', [{ containerPort: 19100, hostPort: 19100 }]));
+    l['/api/v1/nodes']!.push(node('n3'));
+    const p2: ProbeFn = (t, p) => ((t as { name: string }).name === 'ne-3' ? { outcome: 'refused', detail: 'connect: connection refused' } : probe(t, p));
+    const { byId } = await doctor(l, p2);
+    const f = byId('exporters.node-exporter');
+    expect(msgs(f)).toContain('node-exporter port 19100: timed out on 1 of 3 pods (node n2)');
+    expect(msgs(f)).toContain('node-exporter port 19100: connection refused on 1 of 3 pods (node n3)');
+    expect(f.find((r) => r.message.includes('timed out'))!.hint).toMatch(/firewall/);
+  });
+
+  it('validates the body of sampled pods', () => {
+    const ne = EXPORTERS[0]!;
+    const r = (body: string) => judgeProbe(ne, 'p', 'n', { speaks: 'http', tried: {}, best: { outcome: 'ok', body, ms: 1, url: '', detail: '' } }, true);
+    expect(r(NE_OK).kind).toBe('ok');
+    expect(r('node_cpu_seconds_total{cpu="0"} x\n').kind).toBe('invalid');
+    expect(r('node_load1 1\n')).toMatchObject({ kind: 'families', severity: 'warning' });
+    expect(r('<html>hi</html>').kind).toBe('invalid');
+  });
+
+  it('treats 401 behind kube-rbac-proxy as reachable but unverified (info)', () => {
+    const v = judgeProbe(EXPORTERS[0]!, 'p', 'n', { speaks: 'https', tried: {}, best: { outcome: 'unauthorized', status: 401, ms: 1, url: '', detail: 'HTTP 401' } }, true);
+    expect(v).toMatchObject({ kind: 'auth', severity: 'info', scheme: 'https' });
+  });
+});
+const NE_OK = 'node_cpu_seconds_total{cpu="0"} 1\nnode_memory_MemAvailable_bytes 1\n';
+
+describe('scrape chain', () => {
+  it('names scheme http against an endpoint that speaks https (seed 002)', async () => {
+    const probe: ProbeFn = (t, p) => ((t as { name: string }).name.startsWith('ne-') ? (t.scheme === 'https' ? { outcome: 'ok', status: 200, body: NE_OK } : { outcome: 'wrong-protocol', status: 400, detail: 'Client sent an HTTP request to an HTTPS server' }) : healthyProbe(t, p));
+    const { byId, report } = await doctor(healthy(), probe);
+    const f = byId('scrape.servicemonitors').find((r) => r.status === 'failed')!;
+    expect(f.message).toBe('ServiceMonitor cms-monitoring/cms-node-exporter endpoint http-metrics: scheme http but the endpoint ne-1:19100 speaks https');
+    expect(f.severity).toBe('fatal');
+    expect(f.hint).toContain('scheme: https');
+    expect(exitCodeFor(report)).toBe(1);
+  });
+
+  it('names a port name that matches no Service port', async () => {
+    const l = healthy();
+    l[`/apis/monitoring.coreos.com/v1/namespaces/${NS}/servicemonitors`] = [serviceMonitor('cms-node-exporter', 'node-exporter', 'https', 'https')];
+    const { byId } = await doctor(l);
+    const f = byId('scrape.servicemonitors').find((r) => r.status === 'failed')!;
+    expect(f.message).toContain('port "https" matches no port of the selected Service');
+    expect(f.evidence![0]).toContain('ports: http-metrics=19100');
+  });
+
+  it('names a Service whose selector matches no pod (seed 003)', async () => {
+    const l = healthy();
+    l[`/api/v1/namespaces/${NS}/services`]![1] = service('cms-kube-state-metrics', 'kube-state-metrics', 'http-metrics', 8080, { app: 'nothing' });
+    l[`/apis/discovery.k8s.io/v1/namespaces/${NS}/endpointslices`]![1] = slice('cms-kube-state-metrics', 'http-metrics', 8080, []);
+    const { byId } = await doctor(l);
+    const f = byId('scrape.servicemonitors').find((r) => r.status === 'failed')!;
+    expect(f.message).toContain('Service cms-monitoring/cms-kube-state-metrics has no endpoints: its selector matches no pod');
+    expect(f.object).toBe('service/cms-monitoring/cms-kube-state-metrics');
+  });
+
+  it('names a monitor selector that matches no Service', async () => {
+    const l = healthy();
+    l[`/apis/monitoring.coreos.com/v1/namespaces/${NS}/servicemonitors`]!.push({ metadata: { name: 'lost', namespace: NS }, spec: { selector: { matchLabels: { app: 'ghost' } }, endpoints: [{ port: 'x' }] } });
+    const { byId } = await doctor(l);
+    expect(msgs(byId('scrape.servicemonitors'))).toContain('ServiceMonitor cms-monitoring/lost: its selector matches no Service');
+  });
+
+  it('judges TLS and token settings', () => {
+    const https = { speaks: 'https' as const, tried: {}, best: { outcome: 'unauthorized' as const, status: 401, ms: 1, url: '', detail: '' } };
+    const noToken = judgeScheme('m', { scheme: 'https' }, https, 'p:1');
+    expect(noToken.map((f) => f.message)).toEqual(['m: the endpoint p:1 requires a token (401 Unauthorized) but the monitor sends none', 'm: scheme https without tlsConfig: the scraper verifies the certificate against system CAs']);
+    const good = judgeScheme('m', { scheme: 'https', bearerTokenFile: '/var/run/secrets/kubernetes.io/serviceaccount/token', tlsConfig: { insecureSkipVerify: true } }, https, 'p:1');
+    expect(good).toEqual([{ status: 'passed', message: 'm: p:1 speaks https as declared (token required and sent)' }]);
+  });
+});
+
+describe('kubelet', () => {
+  it('tells 401 (kubelet flags) from 403 (RBAC nodes/metrics)', async () => {
+    const probe: ProbeFn = (t, p) => (t.kind === 'node' ? (p.includes('cadvisor') ? { outcome: 'forbidden', status: 403, detail: 'HTTP 403' } : { outcome: 'unauthorized', status: 401, detail: 'HTTP 401' }) : healthyProbe(t, p));
+    const { byId } = await doctor(healthy(), probe);
+    expect(byId('kubelet.metrics')[0]!.hint).toContain('--authentication-token-webhook=true --authorization-mode=Webhook');
+    expect(byId('kubelet.cadvisor')[0]!.hint).toContain('nodes/metrics');
+    expect(kubeletHint({ outcome: 'refused', ms: 0, url: '', detail: '' }, '/metrics')).toMatch(/10250/);
+  });
+});
+
+describe('custom resources', () => {
+  const stuck = { metadata: { name: 'cr1', deletionTimestamp: '2026-11-22T02:50:00Z', finalizers: ['keep-me', 'clusteraliyunpipelineconfig.finalizers.telemetry.alibabacloud.com/cleanup'] } };
+  it('detects a CR stuck Terminating with the operator gone and offers a fix that names the finalizer', async () => {
+    const { finding, fix } = judgeCr(stuck, { present: false, ready: false }, new Date('2026-11-22T03:00:00Z'), NS);
+    expect(finding.status).toBe('failed');
+    expect(finding.message).toContain('stuck Terminating for 600s: its operator is gone');
+    expect(finding.hint).toContain('kubectl insight uninstall');
+    expect(finding.hint).toContain('--fix');
+    const sent: unknown[] = [];
+    await fix!.apply({ send: async (m, p, b) => void sent.push([m, p, b]) });
+    expect(sent).toEqual([['PATCH', '/apis/telemetry.alibabacloud.com/v1alpha1/clusteraliyunpipelineconfigs/cr1', [
+      { op: 'test', path: '/metadata/finalizers/1', value: 'clusteraliyunpipelineconfig.finalizers.telemetry.alibabacloud.com/cleanup' },
+      { op: 'remove', path: '/metadata/finalizers/1' },
+    ]]]);
+  });
+  it('only warns while the operator runs, and waits a minute before calling it stuck', () => {
+    expect(judgeCr(stuck, { present: true, ready: true }, new Date('2026-11-22T03:00:00Z'), NS).finding.severity).toBe('warning');
+    expect(judgeCr(stuck, { present: false, ready: false }, new Date('2026-11-22T02:50:30Z'), NS).finding.status).toBe('passed');
+  });
+  it('reports status.success=false with the operator\'s message', () => {
+    const r = judgeCr({ metadata: { name: 'c' }, status: { success: false, message: 'project not found' } }, { present: true, ready: true }, new Date(), NS);
+    expect(r.finding.message).toBe('c reports failure: project not found');
+  });
+  it('registers the fix in the context when the release is gone', async () => {
+    const l = healthy();
+    l[`/api/v1/namespaces/${NS}/secrets`] = [];
+    l[`/apis/apps/v1/namespaces/${NS}/deployments`] = [];
+    l['/apis/telemetry.alibabacloud.com/v1alpha1/clusteraliyunpipelineconfigs'] = [stuck];
+    const { ctx, byId } = await doctor(l);
+    expect(byId('cr.pipeline-config')[0]!.status).toBe('failed');
+    expect(ctx.fixes.map((f) => f.id)).toEqual(['cr.strip-finalizer/cr1']);
+  });
+});
+
+describe('coexistence', () => {
+  const ds = (ns: string, name: string, image: string, hostPort?: number) => ({ metadata: { namespace: ns, name }, spec: { template: { spec: { containers: [{ name: 'c', image, ports: hostPort ? [{ containerPort: hostPort, hostPort }] : [] }] } } } });
+  it('finds a second node-exporter and whether it holds hostPort 19100', () => {
+    const found = otherNodeExporters([ds('monitoring', 'prom-node-exporter', 'quay.io/prometheus/node-exporter:v1', 19100) as never, ds(NS, 'cms-node-exporter', 'x') as never, ds('kube-system', 'kube-proxy', 'kube-proxy') as never], NS);
+    expect(found.map((f) => [f.ds.metadata!.name, f.holdsPort])).toEqual([['prom-node-exporter', true]]);
+  });
+  it('finds DCGM agents and ARMS', async () => {
+    expect(dcgmAgents([ds('gpu', 'dcgm-exporter', 'nvcr.io/nvidia/k8s/dcgm-exporter:3') as never], NS)).toHaveLength(1);
+    const { byId } = await doctor(healthy(), healthyProbe, {}, [NS, 'arms-prom']);
+    expect(byId('coexist.arms-prom')[0]).toMatchObject({ status: 'failed', severity: 'warning' });
+  });
+});
