@@ -1,12 +1,147 @@
+import * as Flags from '@oclif/core/flags';
 import { BaseCommand } from '../base-command.js';
+import { ENV } from '../defaults.js';
+import { InsightError, usageError } from '../errors.js';
+
+/** `30s`, `2m`, `500ms`, or plain seconds. */
+export function parseTimeout(v: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(v.trim());
+  if (!m) throw usageError(`bad --timeout "${v}"`, 'Use e.g. 30s, 2m or 500ms.');
+  const n = Number(m[1]);
+  const ms = m[2] === 'ms' ? n : m[2] === 'm' ? n * 60_000 : n * 1000;
+  if (ms < 100) throw usageError(`--timeout ${v} is too short`, 'Give each check at least 100ms.');
+  return Math.round(ms);
+}
 
 export default class Preflight extends BaseCommand {
   static override summary = 'Check the cluster, RBAC, conflicts, network and cloud credentials before installing.';
-  static override description = 'Runs every preflight check and prints a report grouped by category. Exit 0 when no fatal check failed, 1 otherwise.';
-  static override examples = ['<%= config.bin %> preflight --region cn-hangzhou', '<%= config.bin %> preflight -o json --fail-on warning'];
+  static override description = `Runs every preflight check and prints a report grouped by category (cluster, rbac, conflicts,
+network, cloud). Network checks run in short-lived probe pods on the nodes (or --sample N of them), or
+from this machine with --from-local. Cloud checks need --access-key-id and the secret in
+${ENV.accessKeySecret} or on stdin (--access-key-secret-stdin); never as a flag value.
+Exit 0 when no fatal check failed, 1 otherwise (--fail-on warning: also on warnings). Check ids: docs/preflight.md.`;
+  static override examples = [
+    '<%= config.bin %> preflight --region cn-hangzhou',
+    '<%= config.bin %> preflight --region cn-hangzhou --net Intranet --sample 5',
+    `${ENV.accessKeySecret}=... <%= config.bin %> preflight --region cn-hangzhou --access-key-id LTAI... --project-name my-project --prometheus-instance-id rw-...`,
+    '<%= config.bin %> preflight --region cn-hangzhou --from-local -o json --fail-on warning',
+  ];
+
+  static override flags = {
+    region: Flags.string({ summary: 'Alibaba Cloud region of the workspace (e.g. cn-hangzhou). Without it, network and cloud checks are skipped.' }),
+    net: Flags.string({ summary: 'Network mode the chart will use.', options: ['Internet', 'Intranet'], default: 'Internet' }),
+    'access-key-id': Flags.string({ summary: `AccessKey ID (default: $${ENV.accessKeyId}). The secret comes from $${ENV.accessKeySecret} or --access-key-secret-stdin.`, env: ENV.accessKeyId }),
+    'access-key-secret-stdin': Flags.boolean({ summary: 'Read the AccessKey secret from stdin (prompted without echo on a terminal).', default: false }),
+    'project-name': Flags.string({ summary: 'SLS project of the workspace (entityCollector.projectName).' }),
+    'prometheus-instance-id': Flags.string({ summary: 'Prometheus instance id (operator.prometheus.prometheusInstanceID).' }),
+    values: Flags.string({ char: 'f', summary: 'Values file the install will use (read for scheduling: nodeSelector, tolerations, *.enabled).', multiple: true }),
+    'from-local': Flags.boolean({ summary: 'Probe the endpoints from this machine instead of from probe pods on the nodes.', default: false }),
+    sample: Flags.integer({ summary: 'Probe from N nodes (spread over zones) instead of all.', min: 1 }),
+    'probe-image': Flags.string({ summary: 'Image for the probe pods (needs sh and curl). Default: see docs/preflight.md.' }),
+    'probe-namespace': Flags.string({ summary: 'Namespace for the probe pods.', default: 'default' }),
+    'fail-on': Flags.string({ summary: 'Lowest severity that makes the exit code 1.', options: ['fatal', 'warning'], default: 'fatal' }),
+    timeout: Flags.string({ summary: 'Timeout of each check (e.g. 30s); in-cluster probes get at least 2m for scheduling and image pulls.', default: '30s' }),
+    only: Flags.string({ summary: 'Run only checks whose id starts with this (repeatable), e.g. network or cloud.credentials.', multiple: true }),
+    'allow-unknown-region': Flags.boolean({ summary: 'Accept a region id not in the built-in list (new regions).', default: false }),
+  };
 
   async run(): Promise<void> {
-    await this.parse(Preflight);
-    this.notBuilt(6);
+    const { flags } = await this.parse(Preflight);
+    const json = flags.output === 'json';
+    const c = this.chalkFor(flags);
+    const failOn = flags['fail-on'] as 'fatal' | 'warning';
+    const timeoutMs = parseTimeout(flags.timeout);
+    const region = flags.region ? await checkRegion(flags.region, flags['allow-unknown-region']) : undefined;
+
+    // The secret: stdin or the environment, wrapped at once; children must not inherit it.
+    const { Secret } = await import('../secret.js');
+    let accessKeySecret: InstanceType<typeof Secret> | undefined;
+    if (flags['access-key-secret-stdin']) {
+      const v = await import('../actions/values.js');
+      accessKeySecret = process.stdin.isTTY ? await v.promptSecret() : await v.readSecretFromStream(process.stdin);
+    } else if (process.env[ENV.accessKeySecret]) {
+      accessKeySecret = new Secret(process.env[ENV.accessKeySecret]!);
+    }
+    delete process.env[ENV.accessKeySecret];
+    if (accessKeySecret && !flags['access-key-id']) throw usageError('an AccessKey secret was given without --access-key-id', `Pass --access-key-id or set ${ENV.accessKeyId}.`);
+
+    let values: Record<string, unknown> | undefined;
+    if (flags.values?.length) {
+      const v = await import('../actions/values.js');
+      values = flags.values.reduce<Record<string, unknown>>((acc, f) => v.mergeValues(acc, v.readValuesFile(f)), {});
+    }
+
+    const { runPreflight, resolveInput } = await import('../checks/preflight/index.js');
+    const { exitCodeFor } = await import('../checks/engine.js');
+    const out = await import('../output/preflight.js');
+    const { createKube } = await import('../kube/client.js');
+    const kube = createKube({ ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}), ...(flags.context ? { context: flags.context } : {}) });
+
+    const input = {
+      ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}),
+      ...(flags.context ? { context: flags.context } : {}),
+      namespace: flags.namespace,
+      release: flags.release,
+      ...(flags['helm-binary'] ? { helmBinary: flags['helm-binary'] } : {}),
+      ...(region ? { region } : {}),
+      net: flags.net as 'Internet' | 'Intranet',
+      ...(flags['access-key-id'] ? { accessKeyId: flags['access-key-id'] } : {}),
+      ...(accessKeySecret ? { accessKeySecret } : {}),
+      ...(flags['project-name'] ? { projectName: flags['project-name'] } : {}),
+      ...(flags['prometheus-instance-id'] ? { prometheusInstanceId: flags['prometheus-instance-id'] } : {}),
+      ...(values ? { values } : {}),
+      fromLocal: flags['from-local'],
+      ...(flags.sample ? { sample: flags.sample } : {}),
+      ...(flags['probe-image'] ? { probeImage: flags['probe-image'] } : {}),
+      probeNamespace: flags['probe-namespace'],
+      timeoutMs,
+      ...(flags.only ? { only: flags.only } : {}),
+      deps: { kube },
+    };
+    const resolved = resolveInput(input);
+
+    const tty = !json && Boolean(process.stderr.isTTY);
+    const running = new Set<string>();
+    const progress = () => {
+      if (tty) process.stderr.write(`\r\x1b[2K${c.dim(`checking ${[...running].slice(0, 3).join(', ')}${running.size > 3 ? ', ...' : ''}`)}`);
+    };
+    const started = Date.now();
+    const report = await runPreflight(input, {
+      onStart: (ch) => {
+        running.add(ch.id);
+        progress();
+      },
+      onResult: (r) => {
+        running.delete(r.id);
+        progress();
+      },
+    });
+    if (tty) process.stderr.write('\r\x1b[2K');
+    const exitCode = exitCodeFor(report, failOn);
+    const meta = {
+      context: kube.context,
+      server: kube.server,
+      namespace: resolved.namespace,
+      release: resolved.release,
+      ...(region ? { region } : {}),
+      net: resolved.net,
+      networkVantage: resolved.fromLocal ? ('local' as const) : ('nodes' as const),
+      ...(resolved.fromLocal ? {} : { probeImage: resolved.probeImage }),
+      failOn,
+      durationMs: Date.now() - started,
+    };
+    this.out(json ? out.renderPreflightJson(report, { ...meta, exitCode }) : out.renderPreflightHuman(report, meta, c, { verbose: flags.verbose }));
+    process.exitCode = exitCode;
   }
+}
+
+async function checkRegion(raw: string, allowUnknown: boolean): Promise<string> {
+  const { isKnownRegion, suggestRegion, REGION_ID_PATTERN } = await import('../cloud/regions.js');
+  const id = raw.trim();
+  if (isKnownRegion(id)) return id;
+  if (allowUnknown && REGION_ID_PATTERN.test(id)) return id;
+  const s = suggestRegion(id);
+  throw new InsightError('usage', `unknown region "${raw}"${s ? `: did you mean ${s}?` : ''}`, {
+    hint: s ? `Use --region ${s}, or --allow-unknown-region for a region newer than this tool.` : 'Use a region id such as cn-hangzhou, or --allow-unknown-region for a region newer than this tool.',
+  });
 }

@@ -21,7 +21,8 @@ export const END_MARK = 'INSIGHT-PROBE-END';
  */
 export const PROBE_SCRIPT = `
 set -u
-T=\${TMPDIR:-/tmp}
+T=$(mktemp -d "\${TMPDIR:-/tmp}/insight-probe.XXXXXX" 2>/dev/null) || T=\${TMPDIR:-/tmp}
+trap 'rm -rf "$T"' EXIT
 OUT=\${PROBE_RESULT_FILE:-/dev/termination-log}
 CT=\${PROBE_CONNECT_TIMEOUT:-5}
 MT=\${PROBE_MAX_TIME:-15}
