@@ -82,7 +82,7 @@ else uses (and says what would be lost otherwise). Running it again after an int
       }
       throw e;
     }
-    this.out(json ? out.renderUninstallJson({ result: 'uninstalled', plan, outcomes: ctx.outcomes, timingsMs: ctx.timings }) : out.renderOutcome(ctx, c));
+    this.out(json ? out.renderUninstallJson({ result: 'uninstalled', plan, steps: out.stepStatuses(ctx, act.stepSummary), outcomes: ctx.outcomes, timingsMs: ctx.timings }) : out.renderOutcome(ctx, c));
   }
 
   /** Ask on a TTY; without one (and without --yes) refuse: a pipeline must say --yes explicitly. */

@@ -85,7 +85,22 @@ export function renderNothingInstalled(plan: Plan, c: ChalkInstance): string {
 export type UninstallJson =
   | { result: 'planned'; dryRun: true; plan: Plan }
   | { result: 'nothing-installed'; plan: Plan }
-  | { result: 'uninstalled'; plan: Plan; outcomes: ItemOutcome[]; timingsMs: UninstallResult['timings'] };
+  | { result: 'uninstalled'; plan: Plan; steps: StepStatus[]; outcomes: ItemOutcome[]; timingsMs: UninstallResult['timings'] };
+
+/** Per step: done (with a summary of its outcomes) or skipped (with the reason). */
+export interface StepStatus {
+  id: string;
+  status: 'done' | 'skipped';
+  reason?: string;
+  summary?: string;
+}
+
+export function stepStatuses(r: Pick<UninstallResult, 'outcomes' | 'plan'>, summarize: (o: ItemOutcome[]) => string): StepStatus[] {
+  return r.plan.steps.map((s) => {
+    const os = r.outcomes.filter((o) => o.step === s.id);
+    return s.skipped && os.length === 0 ? { id: s.id, status: 'skipped', reason: s.skipped } : { id: s.id, status: 'done', summary: summarize(os) };
+  });
+}
 
 export function renderUninstallJson(j: UninstallJson): string {
   return JSON.stringify(j, null, 2);

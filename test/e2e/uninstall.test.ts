@@ -1,0 +1,277 @@
+// `kubectl insight uninstall` against the local control plane with real helm and the fixture charts.
+// The harness's operator stand-in clears the CR's finalizer only while the operator Deployment is ready.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { applyYaml, cluster, deleteYaml, helm, kubectl, kubectlJson, mintKubeconfig, waitFor } from './support/cluster.js';
+import {
+  ALIBABA_CRDS,
+  ALL_CRDS,
+  SHARED_CRDS,
+  cleanupInstall,
+  cli,
+  ensureCrds,
+  installChart,
+  installKps,
+  namespaceGone,
+  parseJson,
+  presentCrds,
+  snapshot,
+} from './uninstall.helpers.js';
+
+const NS = 'uninst-e2e';
+const REL = 'uninst-rel';
+const KPS_NS = 'uninst-kps';
+const KPS_REL = 'uninst-kps';
+const CID = 'cuninste2e';
+const CR_NAME = `custom-kubernetes-${CID}-entity-collector`;
+const base = ['uninstall', '-n', NS, '--release', REL, '--timeout', '60s'];
+
+async function crState(): Promise<{ exists: boolean; deleting: boolean; finalizers: string[] }> {
+  const r = await kubectl(['get', 'clusteraliyunpipelineconfig', CR_NAME, '-o', 'json'], { allowFail: true });
+  if (r.exitCode !== 0) return { exists: false, deleting: false, finalizers: [] };
+  const o = JSON.parse(r.stdout) as { metadata: { deletionTimestamp?: string; finalizers?: string[] } };
+  return { exists: true, deleting: Boolean(o.metadata.deletionTimestamp), finalizers: o.metadata.finalizers ?? [] };
+}
+
+async function releaseExists(): Promise<boolean> {
+  const l = JSON.parse((await helm(['list', '-n', NS, '-a', '-o', 'json'])).stdout) as { name: string }[];
+  return l.some((r) => r.name === REL);
+}
+
+async function releasePods(): Promise<string[]> {
+  const l = await kubectlJson<{ items: { metadata: { name: string } }[] }>(['get', 'pods', '-n', NS, '-l', `app.kubernetes.io/instance=${REL}`]);
+  return l.items.map((p) => p.metadata.name);
+}
+
+/** Objects of the shared kinds, by uid, in a namespace. */
+async function objectsIn(ns: string): Promise<Record<'servicemonitors' | 'podmonitors' | 'prometheusrules' | 'probes', string[]>> {
+  const out = { servicemonitors: [], podmonitors: [], prometheusrules: [], probes: [] } as Record<'servicemonitors' | 'podmonitors' | 'prometheusrules' | 'probes', string[]>;
+  for (const k of ['servicemonitors', 'podmonitors', 'prometheusrules', 'probes'] as const) {
+    const r = await kubectl(['get', k, '-n', ns, '-o', 'json'], { allowFail: true });
+    out[k] = r.exitCode === 0 ? (JSON.parse(r.stdout) as { items: { metadata: { name: string; uid: string } }[] }).items.map((i) => `${i.metadata.name}@${i.metadata.uid}`).sort() : [];
+  }
+  return out;
+}
+
+let crdsAtStart: string[] = [];
+
+beforeAll(async () => {
+  cluster();
+  crdsAtStart = await presentCrds();
+  await cleanupInstall(REL, NS, CID);
+  await helm(['uninstall', KPS_REL, '-n', KPS_NS, '--wait'], { allowFail: true });
+  await kubectl(['delete', 'ns', KPS_NS, '--ignore-not-found', '--wait=false'], { allowFail: true });
+  await namespaceGone(KPS_NS);
+});
+
+afterAll(async () => {
+  await cleanupInstall(REL, NS, CID);
+  // kps's release manifest names ServiceMonitors: helm needs the CRDs to uninstall it.
+  await ensureCrds();
+  await helm(['uninstall', KPS_REL, '-n', KPS_NS, '--wait'], { allowFail: true });
+  await kubectl(['delete', 'ns', KPS_NS, '--ignore-not-found', '--wait=false'], { allowFail: true });
+  await namespaceGone(KPS_NS);
+  await deleteYaml({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: 'uninst-limited' } });
+  await deleteYaml({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'uninst-limited' } });
+  // Leave the CRDs as we found them.
+  const now = await presentCrds();
+  if (crdsAtStart.some((c) => !now.includes(c))) await ensureCrds();
+  const extra = (await presentCrds()).filter((c) => !crdsAtStart.includes(c));
+  if (extra.length) await kubectl(['delete', 'crd', ...extra, '--ignore-not-found']);
+});
+
+describe.sequential('uninstall', () => {
+  it('refuses without a TTY and without --yes, changing nothing', async () => {
+    await installChart(REL, NS, CID);
+    const r = await cli(base);
+    expect(r.exitCode).toBe(6);
+    expect(r.stderr).toMatch(/needs confirmation.*no terminal/);
+    expect(r.stderr).toContain('--yes');
+    // It showed the plan before refusing.
+    expect(r.stdout).toContain(`delete ClusterAliyunPipelineConfig ${CR_NAME}`);
+    expect(await releaseExists()).toBe(true);
+    expect(await crState()).toMatchObject({ exists: true, deleting: false });
+  });
+
+  it('normal uninstall, in order: the operator clears the finalizer before helm removes it', async () => {
+    if (!(await releaseExists())) await installChart(REL, NS, CID);
+    expect((await crState()).finalizers.length).toBeGreaterThan(0);
+    const r = await cli([...base, '--yes', '-o', 'json']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const j = parseJson(r);
+    expect(j.result).toBe('uninstalled');
+    const steps = j.outcomes.map((o: { step: string }) => o.step);
+    // Order of the official procedure, as executed.
+    expect([...new Set(steps)]).toEqual(['custom-resources', 'helm-release', 'workloads']);
+    const crOut = j.outcomes.find((o: { kind: string }) => o.kind === 'ClusterAliyunPipelineConfig');
+    expect(crOut).toMatchObject({ name: CR_NAME, result: 'deleted' });
+    // Only a live operator removes the finalizer: this proves step 1 ran while the chart was still installed.
+    expect(crOut.detail).toMatch(/the operator removed its finalizer/);
+    expect(j.outcomes.find((o: { kind: string }) => o.kind === 'HelmRelease')).toMatchObject({ result: 'deleted' });
+    expect(j.outcomes.filter((o: { step: string }) => o.step === 'workloads').length).toBeGreaterThan(3);
+    expect(await crState()).toMatchObject({ exists: false });
+    expect(await releaseExists()).toBe(false);
+    expect(await releasePods()).toEqual([]);
+    // No --purge-crds: every CRD stays.
+    expect(await presentCrds()).toEqual([...ALL_CRDS].sort());
+    // Re-run: nothing to do.
+    const again = await cli([...base, '--yes']);
+    expect(again.exitCode).toBe(0);
+    expect(again.stdout).toMatch(/Nothing of release uninst-rel is installed in namespace uninst-e2e/);
+    console.log(`[timing] normal uninstall: ${r.ms} ms (steps ${JSON.stringify(j.timingsMs)})`);
+  });
+
+  it('recovers a CR stuck Terminating after helm was uninstalled by hand first', async () => {
+    await installChart(REL, NS, CID);
+    // The wrong order: the operator goes first (scaled down, then the whole chart), then the CR is deleted.
+    await kubectl(['scale', 'deployment', 'cms-loongcollector-operator', '-n', NS, '--replicas=0']);
+    await waitFor('operator down', async () => (await kubectlJson(['get', 'deployment', 'cms-loongcollector-operator', '-n', NS])).status?.readyReplicas ? false : true);
+    await helm(['uninstall', REL, '-n', NS]);
+    // Stuck: deleted by helm, finalizer still there, nobody to remove it.
+    const stuck = await waitFor('CR Terminating', async () => {
+      const s = await crState();
+      return s.exists && s.deleting ? s : false;
+    });
+    expect(stuck.finalizers.length).toBe(1);
+    const plan = parseJson(await cli([...base, '--dry-run', '-o', 'json']));
+    expect(plan.plan.steps[0].items[0]).toMatchObject({ name: CR_NAME, action: 'delete-strip-finalizer' });
+    expect(plan.plan.steps[0].items[0].reason).toMatch(/^stuck Terminating; operator not running/);
+    const r = await cli([...base, '--yes', '-o', 'json']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const j = parseJson(r);
+    const crOut = j.outcomes.find((o: { kind: string }) => o.kind === 'ClusterAliyunPipelineConfig');
+    expect(crOut.result).toBe('deleted');
+    expect(crOut.detail).toMatch(/finalizer .* removed by patch because the operator is not running \(no Deployment labelled/);
+    expect(j.steps.find((s: { id: string }) => s.id === 'helm-release')).toMatchObject({ status: 'skipped', reason: `no helm release ${REL} in namespace ${NS}` });
+    expect(await crState()).toMatchObject({ exists: false });
+    expect(await releasePods()).toEqual([]);
+  });
+
+  it('--dry-run changes nothing (full state before and after) and lists every object', async () => {
+    if (!(await releaseExists())) await installChart(REL, NS, CID);
+    await installKps(KPS_REL, KPS_NS);
+    const before = await snapshot();
+    const j = parseJson(await cli([...base, '--dry-run', '--purge-crds', '--force', '--delete-namespace', '-o', 'json']));
+    const text = await cli([...base, '--dry-run', '--purge-crds', '--delete-namespace']);
+    const after = await snapshot();
+    expect(after).toEqual(before);
+    expect(j.result).toBe('planned');
+    const items = j.plan.steps.flatMap((s: { items: unknown[] }) => s.items) as { kind: string; name: string; action: string; lost?: unknown[] }[];
+    expect(items.find((i) => i.kind === 'ClusterAliyunPipelineConfig')).toMatchObject({ name: CR_NAME, action: 'delete' });
+    expect(items.find((i) => i.kind === 'HelmRelease')).toMatchObject({ name: REL, action: 'helm-uninstall' });
+    const pods = await releasePods();
+    for (const p of pods) expect(items.some((i) => i.kind === 'Pod' && i.name === p)).toBe(true);
+    for (const c of SHARED_CRDS) expect(items.find((i) => i.name === c)).toMatchObject({ action: 'delete-forced' });
+    for (const c of ALIBABA_CRDS) expect(items.find((i) => i.name === c)).toMatchObject({ action: 'delete' });
+    expect(items.find((i) => i.kind === 'Namespace')).toMatchObject({ name: NS, action: 'delete' });
+    expect(text.exitCode).toBe(0);
+    expect(text.stdout).toContain('Dry run: nothing was changed.');
+    expect(text.stdout).toMatch(/KEEP CustomResourceDefinition servicemonitors\.monitoring\.coreos\.com/);
+  });
+
+  it('--purge-crds with kube-prometheus-stack present keeps the shared CRDs and names what would be lost; --force deletes them', async () => {
+    if (!(await releaseExists())) await installChart(REL, NS, CID);
+    if ((await kubectl(['get', 'ns', KPS_NS], { allowFail: true })).exitCode !== 0) await installKps(KPS_REL, KPS_NS);
+    const kpsBefore = await objectsIn(KPS_NS);
+    expect(kpsBefore.servicemonitors.length).toBeGreaterThan(0);
+    const r = await cli([...base, '--yes', '--purge-crds', '-o', 'json']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const j = parseJson(r);
+    const crdOut = j.outcomes.filter((o: { step: string }) => o.step === 'crds') as { name: string; result: string; detail: string; lost?: { kind: string; namespace: string; name: string; owner: string }[] }[];
+    for (const c of ALIBABA_CRDS) expect(crdOut.find((o) => o.name === c)).toMatchObject({ result: 'deleted' });
+    for (const c of SHARED_CRDS) {
+      const o = crdOut.find((x) => x.name === c)!;
+      expect(o.result).toBe('kept');
+      expect(o.detail).toMatch(/Prometheus Operator uninst-kps\//);
+    }
+    // Exactly kps's objects are named, with their owner.
+    const sm = crdOut.find((o) => o.name === 'servicemonitors.monitoring.coreos.com')!;
+    expect(sm.lost!.map((l) => l.name).sort()).toEqual(kpsBefore.servicemonitors.map((s) => s.split('@')[0]).sort());
+    for (const l of sm.lost!) expect(l).toMatchObject({ kind: 'ServiceMonitor', namespace: KPS_NS, owner: `helm release ${KPS_NS}/${KPS_REL}` });
+    expect(await objectsIn(KPS_NS)).toEqual(kpsBefore);
+    expect(await presentCrds()).toEqual([...SHARED_CRDS].sort());
+
+    // --force: shows the list, then deletes.
+    const f = await cli([...base, '--yes', '--purge-crds', '--force']);
+    expect(f.exitCode, f.stderr).toBe(0);
+    const planPart = f.stdout.slice(0, f.stdout.indexOf('Delete CRDs that nothing else uses:'));
+    expect(planPart).toMatch(/DELETE \(--force\) CustomResourceDefinition servicemonitors\.monitoring\.coreos\.com/);
+    expect(planPart).toContain(`ServiceMonitor ${KPS_NS}/${kpsBefore.servicemonitors[0]!.split('@')[0]}  owner: helm release ${KPS_NS}/${KPS_REL}`);
+    expect(f.stdout).toMatch(/deleted\s+CustomResourceDefinition servicemonitors\.monitoring\.coreos\.com — deleted with --force/);
+    expect(await presentCrds()).toEqual([]);
+  });
+
+  it('--purge-crds alone in the cluster deletes all six CRDs; --delete-namespace removes the empty namespace', async () => {
+    await ensureCrds();
+    await helm(['uninstall', KPS_REL, '-n', KPS_NS, '--wait'], { allowFail: true });
+    await kubectl(['delete', 'ns', KPS_NS, '--ignore-not-found']);
+    await cleanupInstall(REL, NS, CID);
+    await installChart(REL, NS, CID);
+    // Precondition: nothing foreign uses the shared kinds anywhere.
+    for (const k of ['servicemonitors', 'podmonitors', 'prometheusrules', 'probes']) {
+      const l = await kubectlJson<{ items: { metadata: { namespace: string; name: string } }[] }>(['get', k, '-A']);
+      expect(l.items.filter((i) => i.metadata.namespace !== NS).map((i) => `${i.metadata.namespace}/${i.metadata.name}`), `foreign ${k} left by another test`).toEqual([]);
+    }
+    const r = await cli([...base, '--yes', '--purge-crds', '--delete-namespace', '-o', 'json']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const j = parseJson(r);
+    const crdOut = j.outcomes.filter((o: { step: string }) => o.step === 'crds');
+    expect(crdOut.map((o: { name: string; result: string }) => [o.name, o.result]).sort()).toEqual(ALL_CRDS.map((c) => [c, 'deleted']).sort());
+    expect(j.outcomes.find((o: { kind: string }) => o.kind === 'Namespace')).toMatchObject({ name: NS, result: 'deleted' });
+    expect(await presentCrds()).toEqual([]);
+    expect((await kubectl(['get', 'ns', NS], { allowFail: true })).exitCode).not.toBe(0);
+    console.log(`[timing] purge-crds + delete-namespace: ${r.ms} ms (steps ${JSON.stringify(j.timingsMs)})`);
+  });
+
+  it('nothing installed: says so and exits 0, also in JSON', async () => {
+    const r = await cli(['uninstall', '-n', 'uninst-nothing', '--release', 'nothing', '--yes']);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toMatch(/Nothing of release nothing is installed in namespace uninst-nothing: nothing to do/);
+    const j = parseJson(await cli(['uninstall', '-n', 'uninst-nothing', '--release', 'nothing', '-o', 'json']));
+    expect(j.result).toBe('nothing-installed');
+  });
+
+  it('403 names the verb, resource and RBAC rule, and leaves a state the next run finishes', async () => {
+    await ensureCrds();
+    await cleanupInstall(REL, NS, CID);
+    await installChart(REL, NS, CID);
+    // Operator down, so the finalizer must be removed by patch, which this user may not do.
+    await kubectl(['scale', 'deployment', 'cms-loongcollector-operator', '-n', NS, '--replicas=0']);
+    await waitFor('operator down', async () => ((await kubectlJson(['get', 'deployment', 'cms-loongcollector-operator', '-n', NS])).status?.readyReplicas ? false : true));
+    const verbs = ['get', 'list', 'watch', 'create', 'update', 'delete', 'deletecollection'];
+    await applyYaml([
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRole',
+        metadata: { name: 'uninst-limited' },
+        rules: [
+          { apiGroups: ['*'], resources: ['*'], verbs },
+          { apiGroups: ['', 'apps', 'apiextensions.k8s.io', 'monitoring.coreos.com', 'log.alibabacloud.com', 'rbac.authorization.k8s.io', 'admissionregistration.k8s.io'], resources: ['*'], verbs: ['patch'] },
+        ],
+      },
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRoleBinding',
+        metadata: { name: 'uninst-limited' },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'uninst-limited' },
+        subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'uninst-limited' }],
+      },
+    ]);
+    const limited = await mintKubeconfig('uninst-limited');
+    const r = await cli([...base, '--yes', '-o', 'json'], { kubeconfig: limited });
+    expect(r.exitCode).toBe(4);
+    const e = parseJson(r).error;
+    expect(e.kind).toBe('forbidden');
+    expect(e.message).toContain(`cannot patch clusteraliyunpipelineconfigs.telemetry.alibabacloud.com "${CR_NAME}"`);
+    expect(e.hint).toContain('apiGroups: ["telemetry.alibabacloud.com"], resources: ["clusteraliyunpipelineconfigs"], verbs: ["patch"]');
+    expect(e.hint).toMatch(/run the same command again/);
+    expect(e.details.step).toBe('custom-resources');
+    // Resumable: helm was not touched, the CR is Terminating; the next run (with rights) finishes.
+    expect(await releaseExists()).toBe(true);
+    expect(await crState()).toMatchObject({ exists: true, deleting: true });
+    const again = await cli([...base, '--yes', '-o', 'json']);
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(await crState()).toMatchObject({ exists: false });
+    expect(await releaseExists()).toBe(false);
+    expect(await releasePods()).toEqual([]);
+  });
+});
