@@ -1,12 +1,72 @@
+import * as Flags from '@oclif/core/flags';
 import { BaseCommand } from '../base-command.js';
+import { chartSource, gatherValues, parseDuration, valueFlags } from './install.js';
 
 export default class Upgrade extends BaseCommand {
   static override summary = 'Upgrade the installed chart, keeping your values; roll back if it fails.';
-  static override description = 'Shows the installed and target chart versions and the values that change (secret redacted), upgrades, waits for the rollout, and rolls back to the previous revision when the upgrade fails.';
-  static override examples = ['<%= config.bin %> upgrade', '<%= config.bin %> upgrade --version 1.1.0 --dry-run'];
+  static override description = `Shows the installed and target chart versions and the values that change (secret redacted), upgrades,
+waits for the rollout, and rolls back to the previous revision when the upgrade fails.
+
+The release's current values are kept (helm's --reuse-values); values given on this run go on top. The
+new chart version's defaults still apply to keys you never set. To change the AccessKey, give the new
+one with --access-key-id and --access-key-secret-stdin or a values file: the ALIBABA_CLOUD_* environment
+variables are not read by upgrade, so a stale shell variable cannot replace a working key.`;
+  static override examples = [
+    '<%= config.bin %> upgrade',
+    '<%= config.bin %> upgrade --version 1.1.0 --dry-run',
+    '<%= config.bin %> upgrade --set scrapeInterval=60s',
+    '<%= config.bin %> upgrade --access-key-id LTAI... --access-key-secret-stdin < new-secret.txt',
+  ];
+
+  static override flags = {
+    ...valueFlags,
+    'reset-values': Flags.boolean({ summary: "Start from the chart's defaults instead of the release's values (then every required value must be given again).", default: false }),
+    'no-rollback': Flags.boolean({ summary: 'Leave a failed upgrade in place instead of rolling back (for debugging).', default: false }),
+  };
 
   async run(): Promise<void> {
-    await this.parse(Upgrade);
-    this.notBuilt(4);
+    const { flags } = await this.parse(Upgrade);
+    const json = flags.output === 'json';
+    const timeoutMs = parseDuration(flags.timeout);
+    const values = await gatherValues(flags, 'upgrade', { release: flags.release, namespace: flags.namespace, allowUnknownRegion: flags['allow-unknown-region'], canPrompt: false });
+
+    const [{ upgradeSteps, newUpgradeContext, upgradeResult, upgradeFailure }, { Helm }, { createKube }, { runStepsWithProgress, chooseRenderer }, out] = await Promise.all([
+      import('../actions/upgrade.js'),
+      import('../helm/helm.js'),
+      import('../kube/client.js'),
+      import('../output/tasks.js'),
+      import('../output/install.js'),
+    ]);
+    const conn = { ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}), ...(flags.context ? { context: flags.context } : {}) };
+    const helm = new Helm({ ...(flags['helm-binary'] ? { binary: flags['helm-binary'] } : {}), ...conn });
+    const ctx = newUpgradeContext(
+      {
+        release: flags.release,
+        namespace: flags.namespace,
+        values,
+        resetValues: flags['reset-values'],
+        chart: chartSource(flags),
+        ...(flags['image-registry'] ? { imageRegistry: flags['image-registry'] } : {}),
+        allowUnknownRegion: flags['allow-unknown-region'],
+        timeoutMs,
+        dryRun: flags['dry-run'],
+        noRollback: flags['no-rollback'],
+      },
+      { helm, kube: () => createKube(conn) },
+    );
+    const renderer = chooseRenderer({ json, verbose: flags.verbose, isTTY: Boolean(process.stderr.isTTY) });
+    try {
+      await runStepsWithProgress(upgradeSteps(), ctx, renderer, flags['no-color']);
+    } catch (e) {
+      const err = upgradeFailure(ctx, e);
+      if (!json) {
+        const detail = out.renderNotReady(err, this.chalkFor(flags, process.stderr));
+        if (detail) process.stderr.write(`${detail}\n`);
+      }
+      throw err;
+    }
+    const result = upgradeResult(ctx);
+    if (json) this.out(JSON.stringify(out.upgradeJson(result), null, 2));
+    else this.out(out.renderUpgradeText(result, this.chalkFor(flags)));
   }
 }

@@ -1,0 +1,283 @@
+/**
+ * `upgrade`: find the release → work out the target chart and the values (the release's own values
+ * kept, new ones on top: helm's --reuse-values, but computed here so the diff can be shown and new
+ * chart defaults still apply) → render → helm upgrade → wait → verify; any failure after helm
+ * changed the release rolls back to the previous revision unless --no-rollback.
+ */
+import semver from 'semver';
+import { CHART } from '../defaults.js';
+import { InsightError } from '../errors.js';
+import { waitForRollout, workloadsInManifests, type WorkloadStatus } from '../kube/rollout.js';
+import type { Step, StepReporter } from './steps.js';
+import {
+  chartArgs,
+  chartDefaults,
+  chartMetadata,
+  checkChartSource,
+  connect,
+  crdNotes,
+  inspectCrds,
+  parseManifests,
+  renderChart,
+  verifyInstall,
+  type ChartSource,
+  type CrdFinding,
+  type InstallHelm,
+  type InstallKube,
+  type RenderedChart,
+} from './install.js';
+import { diffValues, mergeValues, redactManifests, rewriteImageRegistry, secretsIn, validateValues, wrapSecret, type ValueChange, type Values } from './values.js';
+import type { HelmRelease } from '../helm/helm.js';
+
+export interface UpgradeOptions {
+  release: string;
+  namespace: string;
+  /** New values given on this run (flags, -f, --set); merged over the release's values. */
+  values: Values;
+  /** Start from the chart's defaults instead of the release's values (helm --reset-values). */
+  resetValues?: boolean;
+  chart: ChartSource;
+  imageRegistry?: string;
+  allowUnknownRegion?: boolean;
+  timeoutMs: number;
+  dryRun?: boolean;
+  noRollback?: boolean;
+}
+
+export interface UpgradeDeps {
+  helm: InstallHelm;
+  kube: () => InstallKube;
+}
+
+export interface UpgradeResult {
+  release: string;
+  namespace: string;
+  from: { chart: string; version: string; appVersion: string; revision: number };
+  to: { name: string; version: string; appVersion?: string };
+  changes: ValueChange[];
+  /** Nothing differs: no upgrade was made. */
+  upToDate: boolean;
+  dryRun: boolean;
+  revision?: number;
+  workloads: WorkloadStatus[];
+  crds: CrdFinding[];
+  customResource?: { name: string; present: boolean };
+  notes: string[];
+  manifests?: string;
+  durationMs: number;
+}
+
+export interface UpgradeContext {
+  opts: UpgradeOptions;
+  deps: UpgradeDeps;
+  started: number;
+  kube?: InstallKube;
+  kubeVersion?: string;
+  current?: HelmRelease;
+  currentValues: Values;
+  values: Values;
+  target?: { name: string; version: string; appVersion?: string };
+  changes: ValueChange[];
+  upToDate: boolean;
+  rendered?: RenderedChart;
+  crds: CrdFinding[];
+  notes: string[];
+  workloads: WorkloadStatus[];
+  customResource?: { name: string; present: boolean };
+  revision?: number;
+  /** Set once helm upgrade ran, so a failure after it rolls back. */
+  upgraded: boolean;
+  rolledBackTo?: number;
+  rollbackError?: string;
+}
+
+/** `loongcollector-cluster-insight-1.0.0` → `1.0.0`. */
+export function chartVersionOf(chart: string, name: string = CHART.name): string {
+  return chart.startsWith(`${name}-`) ? chart.slice(name.length + 1) : (chart.match(/-(\d+\.\d+\.\d+.*)$/)?.[1] ?? chart);
+}
+
+const kubeOf = (ctx: UpgradeContext): InstallKube => (ctx.kube ??= ctx.deps.kube());
+const secs = (ms: number) => `${Math.max(1, Math.ceil(ms / 1000))}s`;
+
+async function rollback(ctx: UpgradeContext, report: StepReporter): Promise<void> {
+  if (!ctx.upgraded || ctx.rolledBackTo !== undefined || ctx.opts.noRollback || !ctx.current) return;
+  const to = ctx.current.revision;
+  report.title(`Rolling back to revision ${to}`);
+  try {
+    await ctx.deps.helm.run(['rollback', ctx.opts.release, String(to), '--namespace', ctx.opts.namespace, '--timeout', secs(ctx.opts.timeoutMs)]);
+    ctx.rolledBackTo = to;
+    // Wait for the old workloads to come back, so "rolled back" means running again.
+    const { stdout } = await ctx.deps.helm.run(['get', 'manifest', ctx.opts.release, '--namespace', ctx.opts.namespace, '--revision', String(to)]);
+    const refs = workloadsInManifests(parseManifests(stdout), ctx.opts.namespace);
+    await waitForRollout(kubeOf(ctx), refs, { timeoutMs: ctx.opts.timeoutMs, onProgress: (s) => report.progress(`rollback: ${s.filter((x) => x.ready).length}/${s.length} ready`) });
+    report.title(`Rolled back to revision ${to}`);
+  } catch (e) {
+    ctx.rollbackError = e instanceof Error ? e.message : String(e);
+    report.title(`Rollback to revision ${to} did not finish`);
+  }
+}
+
+export function upgradeSteps(): Step<UpgradeContext>[] {
+  return [
+    {
+      title: 'Find the release',
+      async run(ctx, report) {
+        checkChartSource(ctx.opts.chart);
+        await ctx.deps.helm.version();
+        await connect(ctx);
+        const rel = (await ctx.deps.helm.list(ctx.opts.namespace)).find((r) => r.name === ctx.opts.release);
+        const where = `-n ${ctx.opts.namespace}${ctx.opts.release !== CHART.release ? ` --release ${ctx.opts.release}` : ''}`;
+        if (!rel || rel.status === 'uninstalled') {
+          throw new InsightError('not-found', `release ${ctx.opts.release} is not installed in namespace ${ctx.opts.namespace}`, { hint: `Install it with \`kubectl insight install ${where} ...\`; nothing was changed.` });
+        }
+        if (rel.status.startsWith('pending-') || rel.status === 'uninstalling') {
+          throw new InsightError('conflict', `release ${rel.name} is stuck in ${rel.status} (revision ${rel.revision}): a helm operation was interrupted or is still running`, {
+            hint: rel.status === 'pending-install'
+              ? `If no install is running, remove it with \`kubectl insight uninstall ${where}\` and install again.`
+              : `If no helm operation is running: \`helm rollback ${rel.name} ${Math.max(1, rel.revision - 1)} -n ${rel.namespace}\`, then upgrade again.`,
+          });
+        }
+        if (rel.status === 'failed' && rel.revision <= 1) {
+          throw new InsightError('conflict', `release ${rel.name} never installed successfully (status failed)`, { hint: `Use \`kubectl insight install ${where} --replace ...\`.` });
+        }
+        ctx.current = rel;
+        ctx.currentValues = wrapSecret(await ctx.deps.helm.getValues(ctx.opts.release, ctx.opts.namespace));
+        report.title(`Found ${rel.name}: ${rel.chart} (app ${rel.app_version}), revision ${rel.revision}, ${rel.status}`);
+      },
+    },
+    // Values before the target chart is fetched: a bad value must fail fast, offline.
+    {
+      title: 'Work out the target version and values',
+      async run(ctx, report) {
+        const helm = ctx.deps.helm;
+        ctx.target = await chartMetadata(helm, ctx.opts.chart);
+        let merged = ctx.opts.resetValues ? ctx.opts.values : mergeValues(ctx.currentValues, ctx.opts.values);
+        if (ctx.opts.imageRegistry) merged = mergeValues(merged, rewriteImageRegistry(await chartDefaults(helm, ctx.opts.chart), ctx.opts.values, ctx.opts.imageRegistry));
+        ctx.values = validateValues(merged, { allowUnknownRegion: ctx.opts.allowUnknownRegion });
+        ctx.changes = diffValues(ctx.currentValues, ctx.values);
+        const fromV = chartVersionOf(ctx.current!.chart, ctx.target.name);
+        const sameVersion = fromV === ctx.target.version;
+        ctx.upToDate = sameVersion && ctx.changes.length === 0 && ctx.current!.status === 'deployed';
+        if (!sameVersion && semver.valid(fromV) && semver.valid(ctx.target.version) && semver.lt(ctx.target.version, fromV)) {
+          ctx.notes.push(`${ctx.target.version} is older than the installed ${fromV}: this is a downgrade`);
+        }
+        report.title(ctx.upToDate
+          ? `Nothing to upgrade: ${ctx.target.name} ${ctx.target.version} with the same values is installed`
+          : `${fromV} → ${ctx.target.version}, ${ctx.changes.length} value change(s)`);
+      },
+    },
+    {
+      title: 'Render the chart',
+      skip: (ctx) => (ctx.upToDate ? 'nothing to upgrade' : false),
+      async run(ctx, report) {
+        ctx.rendered = await renderChart(ctx.deps.helm, ctx.opts.chart, ctx.opts.release, ctx.opts.namespace, ctx.values, ctx.kubeVersion);
+        ctx.crds = await inspectCrds(kubeOf(ctx), ctx.rendered, ctx.opts.release, ctx.opts.namespace);
+        ctx.notes.push(...crdNotes(ctx.crds, 'upgrade'));
+        report.title(`Rendered ${ctx.rendered.chart.name} ${ctx.rendered.chart.version}: ${ctx.rendered.workloads.length} workloads`);
+      },
+    },
+    {
+      title: 'Upgrade the release',
+      skip: (ctx) => (ctx.upToDate ? 'nothing to upgrade' : ctx.opts.dryRun ? 'skipped (--dry-run)' : false),
+      async run(ctx, report) {
+        // The full merged values go in the file; without --reuse-values helm applies the new chart's defaults under them.
+        const args = ['upgrade', ctx.opts.release, ...chartArgs(ctx.opts.chart), '--namespace', ctx.opts.namespace, '--timeout', secs(ctx.opts.timeoutMs)];
+        ctx.upgraded = true; // helm may have changed the release even when it fails
+        await ctx.deps.helm.run(args, { values: ctx.values });
+        ctx.revision = (await ctx.deps.helm.list(ctx.opts.namespace)).find((r) => r.name === ctx.opts.release)?.revision;
+        report.title(`Upgraded to revision ${ctx.revision ?? '?'}`);
+      },
+      rollback,
+    },
+    {
+      title: 'Wait for the workloads to roll out',
+      skip: (ctx) => (ctx.upToDate ? 'nothing to upgrade' : ctx.opts.dryRun ? 'skipped (--dry-run)' : false),
+      async run(ctx, report) {
+        const left = ctx.opts.timeoutMs - (Date.now() - ctx.started);
+        ctx.workloads = await waitForRollout(kubeOf(ctx), ctx.rendered!.workloads, {
+          timeoutMs: Math.max(left, 1000),
+          onProgress: (s) => report.progress(`${s.filter((x) => x.ready).length}/${s.length} ready: ${s.filter((x) => !x.ready).map((x) => `${x.name} ${x.message}`).join('; ') || 'done'}`),
+        });
+        report.title(`${ctx.workloads.length} workloads ready`);
+      },
+      rollback,
+    },
+    {
+      title: 'Verify CRDs and the custom resource',
+      skip: (ctx) => (ctx.upToDate ? 'nothing to upgrade' : ctx.opts.dryRun ? 'skipped (--dry-run)' : false),
+      async run(ctx, report) {
+        const v = await verifyInstall(kubeOf(ctx), ctx.rendered!, ctx.values, ctx.started + ctx.opts.timeoutMs + 30_000, report);
+        if (v.customResource) ctx.customResource = v.customResource;
+        report.title(`${v.crds.length} CRDs established${v.customResource ? `, custom resource ${v.customResource.name} present` : ''}`);
+      },
+      rollback,
+    },
+  ];
+}
+
+export function newUpgradeContext(opts: UpgradeOptions, deps: UpgradeDeps): UpgradeContext {
+  return { opts, deps, started: Date.now(), currentValues: {}, values: {}, changes: [], upToDate: false, crds: [], notes: [], workloads: [], upgraded: false };
+}
+
+/** The error to show after a failed upgrade: what failed, and whether the rollback happened. */
+export function upgradeFailure(ctx: UpgradeContext, e: unknown): unknown {
+  if (!(e instanceof InsightError) || !ctx.upgraded) return e;
+  const where = `-n ${ctx.opts.namespace}`;
+  if (ctx.rolledBackTo !== undefined) {
+    return new InsightError(e.kind, `upgrade failed and was rolled back to revision ${ctx.rolledBackTo} (${ctx.current?.chart}): ${e.message}`, {
+      hint: e.hint,
+      exitCode: e.exitCode,
+      details: { ...(e.details ?? {}), rolledBackTo: ctx.rolledBackTo },
+    });
+  }
+  if (ctx.rollbackError) {
+    return new InsightError(e.kind, `upgrade failed: ${e.message}; the rollback to revision ${ctx.current?.revision} failed too: ${ctx.rollbackError}`, {
+      hint: `Check with \`helm history ${ctx.opts.release} ${where}\` and \`kubectl insight doctor\`.`,
+      exitCode: e.exitCode,
+      details: e.details,
+    });
+  }
+  if (ctx.opts.noRollback) {
+    return new InsightError(e.kind, `upgrade failed (not rolled back: --no-rollback): ${e.message}`, {
+      hint: `${e.hint ?? ''} To go back: \`helm rollback ${ctx.opts.release} ${ctx.current?.revision} ${where}\`.`.trim(),
+      exitCode: e.exitCode,
+      details: e.details,
+    });
+  }
+  return e;
+}
+
+export function upgradeResult(ctx: UpgradeContext): UpgradeResult {
+  const dry = Boolean(ctx.opts.dryRun);
+  const cur = ctx.current!;
+  return {
+    release: ctx.opts.release,
+    namespace: ctx.opts.namespace,
+    from: { chart: cur.chart, version: chartVersionOf(cur.chart, ctx.target?.name), appVersion: cur.app_version, revision: cur.revision },
+    to: ctx.target ?? { name: CHART.name, version: '' },
+    changes: ctx.changes,
+    upToDate: ctx.upToDate,
+    dryRun: dry,
+    ...(ctx.revision !== undefined ? { revision: ctx.revision } : {}),
+    workloads: ctx.workloads,
+    crds: ctx.crds,
+    ...(ctx.customResource ? { customResource: ctx.customResource } : {}),
+    notes: ctx.notes,
+    ...(dry && ctx.rendered ? { manifests: redactManifests(ctx.rendered.manifests, secretsIn(ctx.values)) } : {}),
+    durationMs: Date.now() - ctx.started,
+  };
+}
+
+/** Run upgrade without UI (tests, library use). */
+export async function upgrade(opts: UpgradeOptions, deps: UpgradeDeps, report?: StepReporter): Promise<UpgradeResult> {
+  const { runSteps } = await import('./steps.js');
+  const ctx = newUpgradeContext(opts, deps);
+  try {
+    await runSteps(upgradeSteps(), ctx, report);
+  } catch (e) {
+    throw upgradeFailure(ctx, e);
+  }
+  return upgradeResult(ctx);
+}
+
+

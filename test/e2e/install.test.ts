@@ -1,0 +1,119 @@
+// install end to end: the real helm, the local control plane, the fixture chart.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chartTgz, cleanup, helm, kubectl, requiredValues, runCli, snapshot, writeValues } from './support/install.js';
+
+const NS = 'e2e-install';
+const RELEASE = 'insight-e2e-install';
+const CLUSTER_ID = 'e2e-install-1';
+const SECRET = 'InstallE2eSecretValue0123456789';
+const env = { ALIBABA_CLOUD_ACCESS_KEY_SECRET: SECRET };
+
+describe('install', () => {
+  let chart: string;
+  let values: string;
+  const base = () => ['install', '--release', RELEASE, '-n', NS, '--chart', chart, '-f', values, '--timeout', '90s'];
+
+  beforeAll(async () => {
+    chart = await chartTgz('1.0.0');
+    values = writeValues(requiredValues(CLUSTER_ID));
+    await cleanup(RELEASE, NS, CLUSTER_ID);
+  });
+  afterAll(async () => {
+    await cleanup(RELEASE, NS, CLUSTER_ID);
+  });
+
+  it('--dry-run prints the plan and redacted manifests and changes nothing', async () => {
+    const before = await snapshot([NS]);
+    const r = await runCli([...base(), '--dry-run'], { env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('Dry run: would install loongcollector-cluster-insight 1.0.0');
+    expect(r.stdout).toContain('kind: DaemonSet');
+    expect(r.stdout).toMatch(/accessKeySecret: "?\[REDACTED\]"?/);
+    expect(r.stdout + r.stderr).not.toContain(SECRET);
+    expect(r.stdout).not.toContain(Buffer.from(SECRET).toString('base64'));
+    expect(await snapshot([NS])).toBe(before);
+
+    const j = await runCli([...base(), '--dry-run', '-o', 'json'], { env });
+    expect(j.code, j.stderr).toBe(0);
+    const out = JSON.parse(j.stdout);
+    expect(out).toMatchObject({ dryRun: true, release: RELEASE, namespace: NS, chart: { version: '1.0.0' } });
+    expect(out.values.accessKeySecret).toBe('[REDACTED]');
+    expect(j.stdout).not.toContain(SECRET);
+    expect(await snapshot([NS])).toBe(before);
+  });
+
+  it('installs the chart: pods Running, CR present, JSON result', async () => {
+    const t0 = Date.now();
+    const r = await runCli([...base(), '-o', 'json'], { env });
+    const wall = Date.now() - t0;
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out).toMatchObject({ release: RELEASE, namespace: NS, dryRun: false, revision: 1, chart: { name: 'loongcollector-cluster-insight', version: '1.0.0' } });
+    expect(out.workloads.length).toBeGreaterThanOrEqual(5);
+    expect(out.workloads.every((w: { ready: boolean }) => w.ready)).toBe(true);
+    expect(out.customResource).toEqual({ name: `custom-kubernetes-${CLUSTER_ID}-entity-collector`, present: true });
+    process.stderr.write(`[measure] install wall time on the local cluster: ${wall} ms\n`);
+
+    const phases = (await kubectl(['get', 'pods', '-n', NS, '-o', 'jsonpath={range .items[*]}{.status.phase}{"\\n"}{end}'])).split('\n').filter(Boolean);
+    expect(phases.length).toBeGreaterThan(0);
+    expect(new Set(phases)).toEqual(new Set(['Running']));
+    await kubectl(['get', `clusteraliyunpipelineconfig/custom-kubernetes-${CLUSTER_ID}-entity-collector`]);
+    // The node-exporter DaemonSet runs on every node.
+    const ds = JSON.parse(await kubectl(['get', 'ds', 'cms-node-exporter', '-n', NS, '-o', 'json']));
+    const nodes = (await kubectl(['get', 'nodes', '-o', 'name'])).split('\n').filter(Boolean).length;
+    expect(ds.status.numberAvailable).toBe(nodes);
+    // The secret reached the cluster only inside the Secret.
+    const data = JSON.parse(await kubectl(['get', 'secret', 'cms-cluster-insight-credentials', '-n', NS, '-o', 'json'])).data;
+    expect(Buffer.from(data.accessKeySecret, 'base64').toString()).toBe(SECRET);
+  });
+
+  it('refuses a second install, names the installed version and changes nothing', async () => {
+    const before = await snapshot([NS]);
+    const r = await runCli(base(), { env });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/Error: already installed: release insight-e2e-install in e2e-install runs loongcollector-cluster-insight-1\.0\.0/);
+    expect(r.stderr).toContain('kubectl insight upgrade');
+    expect(await snapshot([NS])).toBe(before);
+  });
+
+  it('refuses a second copy of the chart under another release name', async () => {
+    const before = await snapshot([NS, 'e2e-install-other']);
+    const r = await runCli(['install', '--release', 'another', '-n', 'e2e-install-other', '--chart', chart, '-f', values], { env });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`already installed as release ${RELEASE} in namespace ${NS}`);
+    expect(await snapshot([NS, 'e2e-install-other'])).toBe(before);
+  });
+
+  it('detects a release stuck in pending-install and gives the fixing command', async () => {
+    // Make helm's release record say pending-install, as an interrupted install leaves it.
+    const secretName = (await kubectl(['get', 'secrets', '-n', NS, '-l', `owner=helm,name=${RELEASE}`, '-o', 'jsonpath={.items[0].metadata.name}'])).trim();
+    const raw = JSON.parse(await kubectl(['get', 'secret', secretName, '-n', NS, '-o', 'json']));
+    const { gunzipSync, gzipSync } = await import('node:zlib');
+    const rel = JSON.parse(gunzipSync(Buffer.from(Buffer.from(raw.data.release, 'base64').toString(), 'base64')).toString());
+    const original = raw.data.release;
+    rel.info.status = 'pending-install';
+    raw.metadata.labels.status = 'pending-install';
+    raw.data.release = Buffer.from(Buffer.from(gzipSync(Buffer.from(JSON.stringify(rel)))).toString('base64')).toString('base64');
+    const { writeFileSync, mkdtempSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const f = join(mkdtempSync(join(tmpdir(), 'insight-rel-')), 'r.json');
+    delete raw.metadata.resourceVersion;
+    writeFileSync(f, JSON.stringify(raw));
+    await kubectl(['replace', '-f', f]);
+    try {
+      const status = JSON.parse(await helm(['list', '-n', NS, '-a', '-o', 'json']))[0].status;
+      expect(status).toBe('pending-install');
+      const r = await runCli(base(), { env });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/Error: release insight-e2e-install is stuck in pending-install/);
+      expect(r.stderr).toContain('kubectl insight uninstall');
+    } finally {
+      raw.data.release = original;
+      raw.metadata.labels.status = 'deployed';
+      writeFileSync(f, JSON.stringify(raw));
+      await kubectl(['replace', '-f', f]);
+    }
+    expect(JSON.parse(await helm(['list', '-n', NS, '-a', '-o', 'json']))[0].status).toBe('deployed');
+  });
+});
