@@ -47,8 +47,11 @@ printf '%s\\n' "\${PROBE_TARGETS:-}" | while read -r host port chost cport ca pa
     plain=$(curl -sS -o /dev/null --connect-timeout "$CT" -m "$MT" -w '%{http_code}' \${cto:+--connect-to "$cto"} "http://$host:$port/" 2>/dev/null) || true
     [ -n "$plain" ] || plain=-
   fi
+  # Which steps completed, from curl's verbose trace (timings are 0 after a failure on older curls).
+  conn=0; grep -q '^\* Connected to' "$T/insight-err" && conn=1
+  tls=0; grep -q '^\* SSL connection using' "$T/insight-err" && tls=1
   detail=$(grep -E 'connect to .*(refused|No route|unreachable|timed out)|^curl: \\(' "$T/insight-err" | tail -n 2 | tr '\\n\\r\\t' '   ' | cut -c1-300)
-  emit "${RESULT_PREFIX} $host $port rc=$rc plain=$plain $w | $detail"
+  emit "${RESULT_PREFIX} $host $port rc=$rc conn=$conn tls=$tls plain=$plain $w | $detail"
 done
 emit "${END_MARK}"
 `;
@@ -98,7 +101,7 @@ export interface ParsedProbeOutput {
 }
 
 /** Classify one curl run. Pure: unit tests cover every exit code we map. */
-export function classifyCurl(x: { rc: number; code: string; ip: string; tConnect: number; tApp: number; plain: string; detail: string; host: string; port: number }): { outcome: ProbeOutcome; message: string; status?: number } {
+export function classifyCurl(x: { rc: number; code: string; ip: string; connected: boolean; tlsDone: boolean; plain: string; detail: string; host: string; port: number }): { outcome: ProbeOutcome; message: string; status?: number } {
   const d = x.detail.trim();
   const why = d ? ` (${d.replace(/^\* ?/, '')})` : '';
   const at = x.ip ? ` at ${x.ip}` : '';
@@ -113,8 +116,8 @@ export function classifyCurl(x: { rc: number; code: string; ip: string; tConnect
       if (/timed out/i.test(d)) return { outcome: 'timeout', message: `TCP connect to ${x.host}:${x.port}${at} timed out (curl exit 7)${why}` };
       return { outcome: 'refused', message: `TCP connect to ${x.host}:${x.port}${at} refused (curl exit 7)${why}` };
     case 28:
-      if (!(x.tConnect > 0)) return { outcome: 'timeout', message: `TCP connect to ${x.host}:${x.port}${at} timed out: no answer (packets dropped by a firewall or no route back) (curl exit 28)` };
-      if (!(x.tApp > 0)) return { outcome: 'tls-other', message: `TLS handshake with ${x.host}${at} timed out: the server accepted TCP but never answered the ClientHello (curl exit 28)` };
+      if (!x.connected) return { outcome: 'timeout', message: `TCP connect to ${x.host}:${x.port}${at} timed out: no answer (packets dropped by a firewall or no route back) (curl exit 28)` };
+      if (!x.tlsDone) return { outcome: 'tls-other', message: `TLS handshake with ${x.host}${at} timed out: the server accepted TCP but never answered the ClientHello (curl exit 28)` };
       return { outcome: 'error', message: `no HTTP response from ${x.host}${at} in time (curl exit 28)` };
     case 35:
       if (/^\d{3}$/.test(x.plain) && x.plain !== '000') {
@@ -125,7 +128,7 @@ export function classifyCurl(x: { rc: number; code: string; ip: string; tConnect
     case 60:
       return { outcome: 'tls-untrusted', message: `TLS certificate of ${x.host}${at} not trusted (curl exit ${x.rc})${why}` };
     case 56:
-      if (!(x.tApp > 0)) return { outcome: 'tls-other', message: `the connection to ${x.host}${at} was reset during the TLS handshake (curl exit 56)${why}` };
+      if (!x.tlsDone) return { outcome: 'tls-other', message: `the connection to ${x.host}${at} was reset during the TLS handshake (curl exit 56)${why}` };
       return { outcome: 'error', message: `receiving the HTTP response from ${x.host}${at} failed (curl exit 56)${why}` };
     case 52:
       return { outcome: 'error', message: `${x.host}${at} closed the connection without an HTTP response (curl exit 52)` };
@@ -134,7 +137,7 @@ export function classifyCurl(x: { rc: number; code: string; ip: string; tConnect
   }
 }
 
-const LINE = /^INSIGHT-PROBE (\S+) (\d+) rc=(\d+) plain=(\S+) (?:W (\S+) (\S*) (\S+) (\S+))? ?\|?(.*)$/;
+const LINE = /^INSIGHT-PROBE (\S+) (\d+) rc=(\d+) conn=(\d) tls=(\d) plain=(\S+) (?:W (\S+) (\S*) (\S+) (\S+))? ?\|?(.*)$/;
 
 /** Parse what a probe pod printed (its log or termination message). */
 export function parseProbeOutput(text: string, vantage: string): ParsedProbeOutput {
@@ -146,8 +149,8 @@ export function parseProbeOutput(text: string, vantage: string): ParsedProbeOutp
     else if (line.startsWith(`${RESULT_PREFIX} `)) {
       const m = LINE.exec(line);
       if (!m) continue;
-      const [, host, port, rc, plain, code, ip, tc, ta, detail] = m;
-      const c = classifyCurl({ rc: Number(rc), code: code ?? '000', ip: ip ?? '', tConnect: Number(tc ?? 0), tApp: Number(ta ?? 0), plain: plain!, detail: detail ?? '', host: host!, port: Number(port) });
+      const [, host, port, rc, conn, tls, plain, code, ip, , , detail] = m;
+      const c = classifyCurl({ rc: Number(rc), code: code ?? '000', ip: ip ?? '', connected: conn === '1', tlsDone: tls === '1', plain: plain!, detail: detail ?? '', host: host!, port: Number(port) });
       out.results.push({ host: host!, port: Number(port), vantage, ...c, ...(ip ? { address: ip } : {}) });
     }
   }

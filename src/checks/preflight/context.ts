@@ -43,6 +43,7 @@ export interface ResolvedPreflightInput {
   probeImage: string;
   probeNamespace: string;
   timeoutMs: number;
+  probeTimeoutMs: number;
   endpointOverrides: EndpointOverrides;
   mode: 'preflight' | 'install' | 'upgrade';
   daemonSets: DaemonSetScheduling[];

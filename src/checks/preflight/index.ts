@@ -60,6 +60,8 @@ export interface PreflightInput {
   probeNamespace?: string;
   /** Per-check timeout in ms (network checks add time for pulling the probe image). */
   timeoutMs?: number;
+  /** Deadline of the in-cluster probe run (default: max(timeoutMs, 120 s): scheduling and image pull). */
+  probeTimeoutMs?: number;
   /** Host → address overrides (mirrors, proxies, tests); merged over $KUBECTL_INSIGHT_ENDPOINT_OVERRIDES. */
   endpointOverrides?: EndpointOverrides;
   /** `upgrade` expects the release to exist; `install` and `preflight` expect it absent. */
@@ -110,7 +112,7 @@ export function probeTargets(input: ResolvedPreflightInput): ProbeTarget[] {
 
 /** How long the network checks may take: the probe run's own deadline plus room to clean up. */
 export function networkTimeoutMs(input: ResolvedPreflightInput): number {
-  return input.fromLocal ? input.timeoutMs : Math.max(input.timeoutMs, MIN_PROBE_POD_TIMEOUT_MS) + 15_000;
+  return input.fromLocal ? input.timeoutMs : input.probeTimeoutMs + 15_000;
 }
 
 function defaultProbeSource(input: ResolvedPreflightInput, kube: PreflightKube, nodes: () => Promise<V1Node[]>, deps: PreflightDeps, kubeArgs: { kubeconfig?: string; context?: string }): ProbeSource {
@@ -140,7 +142,7 @@ function defaultProbeSource(input: ResolvedPreflightInput, kube: PreflightKube, 
         nodes: sel.selected,
         targets,
         tolerations: ds.tolerations,
-        timeoutMs: Math.max(input.timeoutMs, MIN_PROBE_POD_TIMEOUT_MS),
+        timeoutMs: input.probeTimeoutMs,
         signal,
         kubectl: { ...(deps.kubectlBinary ? { binary: deps.kubectlBinary } : {}), ...kubeArgs },
         ...(deps.probePollMs ? { pollMs: deps.probePollMs } : {}),
@@ -195,6 +197,7 @@ export function resolveInput(input: PreflightInput, env: NodeJS.ProcessEnv = pro
     probeImage: input.probeImage ?? DEFAULT_PROBE_IMAGE,
     probeNamespace: input.probeNamespace ?? 'default',
     timeoutMs: input.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    probeTimeoutMs: input.probeTimeoutMs ?? Math.max(input.timeoutMs ?? DEFAULT_TIMEOUT_MS, MIN_PROBE_POD_TIMEOUT_MS),
     endpointOverrides: mergeOverrides(overridesFromEnv(env), input.endpointOverrides),
     mode: input.mode ?? 'preflight',
     daemonSets: daemonSetScheduling(input.values),
