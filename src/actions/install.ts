@@ -512,6 +512,7 @@ export function installSteps(): Step<InstallContext>[] {
         const left = ctx.opts.timeoutMs - (Date.now() - ctx.started);
         ctx.workloads = await waitForRollout(kubeOf(ctx), refs, {
           timeoutMs: Math.max(left, 1000),
+          totalTimeoutMs: ctx.opts.timeoutMs,
           onProgress: (s) => report.progress(`${s.filter((x) => x.ready).length}/${s.length} ready: ${s.filter((x) => !x.ready).map((x) => `${x.name} ${x.message}`).join('; ') || 'done'}`),
           ...(ctx.opts.imageRegistry ? {} : { imageRegistryFlag: '--image-registry' }),
         });

@@ -196,6 +196,7 @@ export function upgradeSteps(): Step<UpgradeContext>[] {
         const left = ctx.opts.timeoutMs - (Date.now() - ctx.started);
         ctx.workloads = await waitForRollout(kubeOf(ctx), ctx.rendered!.workloads, {
           timeoutMs: Math.max(left, 1000),
+          totalTimeoutMs: ctx.opts.timeoutMs,
           onProgress: (s) => report.progress(`${s.filter((x) => x.ready).length}/${s.length} ready: ${s.filter((x) => !x.ready).map((x) => `${x.name} ${x.message}`).join('; ') || 'done'}`),
         });
         report.title(`${ctx.workloads.length} workloads ready`);

@@ -175,6 +175,8 @@ export async function explainNotReady(kube: RolloutKube, statuses: readonly Work
 
 export interface WaitOptions {
   timeoutMs: number;
+  /** The timeout the user gave (--timeout), for the message, when timeoutMs is what is left of it. */
+  totalTimeoutMs?: number;
   /** First poll interval; grows to maxPollMs. */
   pollMs?: number;
   maxPollMs?: number;
@@ -219,7 +221,7 @@ export async function waitForRollout(kube: RolloutKube, refs: readonly WorkloadR
       const pods = await explainNotReady(kube, statuses, objects, opts.imageRegistryFlag ? { imageRegistryFlag: opts.imageRegistryFlag } : {});
       const notReady = statuses.filter((s) => !s.ready);
       const first = pods[0];
-      throw new InsightError('timeout', `rollout not finished after ${Math.round(opts.timeoutMs / 1000)}s: ${notReady.map((s) => `${s.kind}/${s.name} (${s.message})`).join(', ')}`, {
+      throw new InsightError('timeout', `rollout not finished after ${Math.round((opts.totalTimeoutMs ?? opts.timeoutMs) / 1000)}s: ${notReady.map((s) => `${s.kind}/${s.name} (${s.message})`).join(', ')}`, {
         hint: first
           ? `${first.pod !== '-' ? `pod ${first.pod}${first.node ? ` on ${first.node}` : ''}: ` : ''}${first.message}${first.hint ? ` — ${first.hint}` : ''}`
           : 'Run `kubectl insight doctor` to see why the pods are not ready.',
