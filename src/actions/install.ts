@@ -309,18 +309,22 @@ export interface PreflightRequest {
   namespace: string;
   values: Values;
   signal?: AbortSignal;
+  /** One line per finished check, for the progress display. */
+  onProgress?: (line: string) => void;
 }
 
 /** Runs the preflight checks; the command wires it to src/checks/preflight (tests pass a fake). */
 export type PreflightGate = (req: PreflightRequest) => Promise<Report>;
 
 /** cms-vpc unreachable in Intranet mode: the one failure install can work around (seed Q2). */
+const isCmsVpcFailure = (r: Report['results'][number]) => r.status === 'failed' && (r.id === 'network.cms' || /cms-vpc\./.test(r.object ?? '') || /cms-vpc\./.test(r.message));
+
 export function cmsVpcUnreachable(report: Report): boolean {
-  return report.results.some((r) => r.status === 'failed' && (/cms-vpc\./.test(r.object ?? '') || /cms-vpc\./.test(r.message) || /alert-?rule/i.test(r.id)));
+  return report.results.some(isCmsVpcFailure);
 }
 
 export function fatalFindings(report: Report, ignoreCmsVpc: boolean): Report['results'] {
-  return report.results.filter((r) => r.status === 'failed' && r.severity === 'fatal' && !(ignoreCmsVpc && (/cms-vpc\./.test(r.object ?? '') || /cms-vpc\./.test(r.message) || /alert-?rule/i.test(r.id))));
+  return report.results.filter((r) => r.status === 'failed' && r.severity === 'fatal' && !(ignoreCmsVpc && isCmsVpcFailure(r)));
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -409,7 +413,8 @@ export async function gate(
   mode: 'install' | 'upgrade',
   report: StepReporter,
 ): Promise<void> {
-  const r = await ctx.deps.preflight!({ mode, release: ctx.opts.release, namespace: ctx.opts.namespace, values: ctx.values });
+  let done = 0;
+  const r = await ctx.deps.preflight!({ mode, release: ctx.opts.release, namespace: ctx.opts.namespace, values: ctx.values, onProgress: (line) => report.progress(`${++done} checks done; ${line}`) });
   ctx.preflight = { passed: r.summary.passed, failed: r.summary.failed, warnings: r.summary.warnings, skipped: false };
   const intranet = getPath(ctx.values, 'net') === 'Intranet';
   const alertOn = getPath(ctx.values, 'operator.enableAlertRule') !== false;

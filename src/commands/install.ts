@@ -171,6 +171,8 @@ prompt on a TTY. It is refused on the command line (--set accessKeySecret=... sh
     ...valueFlags,
     'skip-preflight': Flags.boolean({ summary: 'Install even if a fatal preflight check fails.', default: false }),
     replace: Flags.boolean({ summary: 'Install over a failed first install, or an uninstalled release kept in history.', default: false }),
+    'probe-image': Flags.string({ summary: 'Image of the preflight network probe pods (see `kubectl insight preflight --help`).', helpGroup: 'PREFLIGHT' }),
+    'preflight-from-local': Flags.boolean({ summary: 'Run the preflight network probes from this machine instead of probe pods on the nodes.', default: false, helpGroup: 'PREFLIGHT' }),
   };
 
   async run(): Promise<void> {
@@ -187,7 +189,7 @@ prompt on a TTY. It is refused on the command line (--set accessKeySecret=... sh
       import('../kube/client.js'),
       import('../output/tasks.js'),
       import('../output/install.js'),
-      loadPreflightGate(sf),
+      flags['skip-preflight'] || flags['dry-run'] ? undefined : loadPreflightGate({ ...sf, 'probe-image': flags['probe-image'], 'preflight-from-local': flags['preflight-from-local'] }),
     ]);
     const conn = { ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}), ...(flags.context ? { context: flags.context } : {}) };
     const helm = new Helm({ ...(flags['helm-binary'] ? { binary: flags['helm-binary'] } : {}), ...conn });
@@ -224,10 +226,35 @@ prompt on a TTY. It is refused on the command line (--set accessKeySecret=... sh
   }
 }
 
-/**
- * The preflight gate, from src/checks/preflight when it is built (another part of the tree); until
- * then install says the step is not available rather than pretending it passed.
- */
-export async function loadPreflightGate(_flags: SharedFlags): Promise<import('../actions/install.js').PreflightGate | undefined> {
-  return undefined;
+/** The preflight gate: src/checks/preflight run with install's values (the secret as a Secret). */
+export async function loadPreflightGate(flags: SharedFlags & { 'probe-image'?: string; 'preflight-from-local'?: boolean }): Promise<import('../actions/install.js').PreflightGate> {
+  const [{ runPreflight }, { getPath }, { Secret }] = await Promise.all([import('../checks/preflight/index.js'), import('../actions/values.js'), import('../secret.js')]);
+  return (req) => {
+    const str = (p: string) => {
+      const x = getPath(req.values, p);
+      return typeof x === 'string' && x ? x : undefined;
+    };
+    const secret = getPath(req.values, 'accessKeySecret');
+    const net = str('net');
+    return runPreflight(
+      {
+        ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}),
+        ...(flags.context ? { context: flags.context } : {}),
+        ...(flags['helm-binary'] ? { helmBinary: flags['helm-binary'] } : {}),
+        namespace: req.namespace,
+        release: req.release,
+        mode: req.mode,
+        values: req.values,
+        ...(str('region') ? { region: str('region') } : {}),
+        ...(net === 'Intranet' || net === 'Internet' ? { net } : {}),
+        ...(str('accessKeyID') ? { accessKeyId: str('accessKeyID') } : {}),
+        ...(secret instanceof Secret ? { accessKeySecret: secret } : {}),
+        ...(str('entityCollector.projectName') ? { projectName: str('entityCollector.projectName') } : {}),
+        ...(str('operator.prometheus.prometheusInstanceID') ? { prometheusInstanceId: str('operator.prometheus.prometheusInstanceID') } : {}),
+        ...(flags['probe-image'] ? { probeImage: flags['probe-image'] } : {}),
+        ...(flags['preflight-from-local'] ? { fromLocal: true } : {}),
+      },
+      { onResult: (r) => req.onProgress?.(`${r.id}: ${r.status}`) },
+    );
+  };
 }

@@ -1,0 +1,164 @@
+// The canary: a unique AccessKey secret goes through install, upgrade and their failure paths; it
+// must never show in a child's argv (a recording helm wrapper on PATH and via --helm-binary), in any
+// process's command line while we run, in a child's environment, on stdout/stderr, in JSON, or in a
+// file left in TMPDIR. Raw and base64 forms are both searched.
+import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chartTgz, cleanup, requiredValues, runCli, writeValues, type CliResult } from './support/install.js';
+
+const NS = 'e2e-canary';
+const RELEASE = 'insight-e2e-canary';
+const CLUSTER_ID = 'e2e-canary-1';
+const canary = (tag: string) => `Canary${tag}${randomBytes(10).toString('hex')}`;
+const SECRET = canary('A');
+const ROTATED = canary('B');
+const ON_ARGV = canary('C');
+
+/** Every text form the secrets could take. */
+function forms(s: string): string[] {
+  return [s, Buffer.from(s).toString('base64'), Buffer.from(s).toString('base64').slice(0, 20)];
+}
+
+function walk(dir: string): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) out.push(...walk(p));
+    else out.push(p);
+  }
+  return out;
+}
+
+describe('canary secret', () => {
+  const outputs: Array<{ what: string; r: CliResult }> = [];
+  let work: string;
+  let wrapperDir: string;
+  let argvLog: string;
+  let envLog: string;
+  let tmp: string;
+  let seen: string[] = [];
+  let watcher: NodeJS.Timeout | undefined;
+
+  const run = async (what: string, args: string[], opts: { env?: Record<string, string | undefined>; input?: string } = {}) => {
+    const r = await runCli(args, {
+      ...opts,
+      env: { ...opts.env, PATH: `${wrapperDir}${delimiter}${process.env.PATH}`, TMPDIR: tmp, CANARY_ARGV_LOG: argvLog, CANARY_ENV_LOG: envLog },
+    });
+    outputs.push({ what, r });
+    return r;
+  };
+  const base = () => ['--release', RELEASE, '-n', NS];
+
+  beforeAll(async () => {
+    work = mkdtempSync(join(tmpdir(), 'insight-canary-'));
+    wrapperDir = join(work, 'bin');
+    mkdirSync(wrapperDir);
+    tmp = join(work, 'tmp');
+    mkdirSync(tmp);
+    argvLog = join(work, 'argv.log');
+    envLog = join(work, 'env.log');
+    writeFileSync(argvLog, '');
+    writeFileSync(envLog, '');
+    const realHelm = (await execa('sh', ['-c', 'command -v helm'])).stdout.trim();
+    // The recording wrapper: one line per argument, a separator per call, the environment, then the real helm.
+    writeFileSync(
+      join(wrapperDir, 'helm'),
+      `#!/bin/sh\nfor a in "$@"; do printf '%s\\n' "$a" >> "$CANARY_ARGV_LOG"; done\necho '--- end of call' >> "$CANARY_ARGV_LOG"\nenv >> "$CANARY_ENV_LOG"\nexec ${realHelm} "$@"\n`,
+    );
+    chmodSync(join(wrapperDir, 'helm'), 0o755);
+    // Watch every process's command line while the tests run (ps would show the same).
+    watcher = setInterval(() => {
+      for (const pid of readdirSync('/proc')) {
+        if (!/^\d+$/.test(pid)) continue;
+        try {
+          const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+          if (cmd.includes(SECRET) || cmd.includes(ROTATED)) seen.push(cmd.replace(/\0/g, ' '));
+        } catch {
+          // the process ended
+        }
+      }
+    }, 25);
+    await cleanup(RELEASE, NS, CLUSTER_ID);
+  });
+
+  afterAll(async () => {
+    if (watcher) clearInterval(watcher);
+    await cleanup(RELEASE, NS, CLUSTER_ID);
+  });
+
+  it('runs install, upgrade and their failure paths with the canary', async () => {
+    const values = writeValues(requiredValues(CLUSTER_ID));
+    const v100 = await chartTgz('1.0.0');
+    const env = { ALIBABA_CLOUD_ACCESS_KEY_SECRET: SECRET };
+
+    // dry runs, the secret from a values file
+    const withSecret = writeValues({ ...requiredValues(CLUSTER_ID), accessKeySecret: SECRET });
+    expect((await run('dry-run text', ['install', ...base(), '--chart', v100, '-f', withSecret, '--dry-run'])).code).toBe(0);
+    expect((await run('dry-run json', ['install', ...base(), '--chart', v100, '-f', withSecret, '--dry-run', '-o', 'json'])).code).toBe(0);
+    // validation failure with the secret from stdin
+    expect((await run('bad region', ['install', ...base(), '--chart', v100, '-f', values, '--region', 'cn-nowhere', '--access-key-secret-stdin'], { input: `${SECRET}\n` })).code).toBe(2);
+    // install, from the environment, through --helm-binary as well
+    const inst = await run('install', ['install', ...base(), '--chart', v100, '-f', values, '--skip-preflight', '--timeout', '90s', '-o', 'json', '--helm-binary', join(wrapperDir, 'helm')], { env });
+    expect(inst.code, inst.stderr + inst.stdout).toBe(0);
+    // refused second install
+    expect((await run('install again', ['install', ...base(), '--chart', v100, '-f', values, '--skip-preflight'], { env })).code).toBe(1);
+    // upgrade rotating the key from stdin, with JSON
+    const up = await run('upgrade rotate', ['upgrade', ...base(), '--chart', await chartTgz('1.1.0'), '--access-key-secret-stdin', '-o', 'json', '--timeout', '90s'], { input: ROTATED });
+    expect(up.code, up.stderr + up.stdout).toBe(0);
+    expect(JSON.parse(up.stdout).changes).toEqual([{ path: 'accessKeySecret', from: '[REDACTED]', to: '[REDACTED]', kind: 'changed' }]);
+    // upgrade dry run and failing upgrade (rolls back), text and JSON
+    expect((await run('upgrade dry-run', ['upgrade', ...base(), '--chart', await chartTgz('1.2.0'), '--dry-run'])).code).toBe(0);
+    expect((await run('upgrade fails', ['upgrade', ...base(), '--chart', await chartTgz('1.2.0'), '--timeout', '8s'])).code).toBe(7);
+    expect((await run('upgrade fails json', ['upgrade', ...base(), '--chart', await chartTgz('1.2.0'), '--timeout', '8s', '-o', 'json'])).code).toBe(7);
+    // a failing install (never-ready pods) after removing the release
+    await cleanup(RELEASE, NS, CLUSTER_ID);
+    const bad = await run('install fails', ['install', ...base(), '--chart', await chartTgz('1.2.0'), '-f', values, '--skip-preflight', '--timeout', '8s', '-o', 'json'], { env });
+    expect(bad.code).toBe(7);
+    expect(JSON.parse(bad.stdout).error.details.notReadyPods.length).toBeGreaterThan(0);
+    // the secret on our own argv is refused and not echoed
+    const argv = await run('set secret', ['install', ...base(), '--chart', v100, '-f', values, '--set', `accessKeySecret=${ON_ARGV}`], {});
+    expect(argv.code).toBe(2);
+    const flag = await run('flag secret', ['install', ...base(), '--chart', v100, '-f', values, `--access-key-secret=${ON_ARGV}`], {});
+    expect(flag.code).toBe(2);
+    expect(flag.stderr).toContain('not accepted on the command line');
+  });
+
+  it('never shows the secret in helm argv, process command lines or helm environment', () => {
+    const argv = readFileSync(argvLog, 'utf8');
+    expect(argv).toContain('--values'); // the wrapper did record the calls
+    expect(argv.split('--- end of call').length).toBeGreaterThan(20);
+    for (const s of [SECRET, ROTATED, ON_ARGV]) for (const f of forms(s)) expect(argv).not.toContain(f);
+    expect(seen).toEqual([]);
+    const env = readFileSync(envLog, 'utf8');
+    expect(env.length).toBeGreaterThan(0);
+    for (const s of [SECRET, ROTATED]) expect(env).not.toContain(s);
+  });
+
+  it('never shows the secret on stdout, stderr or in JSON', () => {
+    expect(outputs.length).toBe(12);
+    for (const { what, r } of outputs) {
+      for (const s of [SECRET, ROTATED, ON_ARGV]) {
+        for (const f of forms(s)) {
+          expect(r.stdout, `${what} stdout`).not.toContain(f);
+          expect(r.stderr, `${what} stderr`).not.toContain(f);
+        }
+      }
+    }
+    const dry = outputs.find((o) => o.what === 'dry-run text')!.r.stdout;
+    expect(dry).toContain('[REDACTED]');
+  });
+
+  it('leaves no file behind in TMPDIR', () => {
+    const left = walk(tmp);
+    for (const f of left) {
+      const text = readFileSync(f, 'latin1');
+      for (const s of [SECRET, ROTATED]) for (const x of forms(s)) expect(text, f).not.toContain(x);
+    }
+    // Values files are removed on every path, so nothing of ours remains at all.
+    expect(left.filter((f) => statSync(f).isFile() && f.includes('kubectl-insight-'))).toEqual([]);
+  });
+});
