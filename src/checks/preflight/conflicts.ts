@@ -88,7 +88,46 @@ export function decideDuplicate(kind: string, found: Array<V1DaemonSet | V1Deplo
   return {
     status: 'failed',
     message: `${kind} already runs: ${foreign.map((o) => ref(o.metadata)).join(', ')}; the chart would start a second one, collecting the same metrics twice`,
-    hint: `Install with --set ${valueKey}=false to use the existing ${kind}, or remove the other one. Two ${kind}s mean duplicate series and double scrape load.`,
+    hint: `Install with --set ${valueKey}=false to use the existing ${kind}, or remove the other one. Two copies mean duplicate series and double scrape load.`,
+    evidence,
+  };
+}
+
+const releaseOf = (o: { metadata?: Meta }) => labelsOf(o).release ?? labelsOf(o)['app.kubernetes.io/instance'] ?? o.metadata?.annotations?.['meta.helm.sh/release-name'];
+
+/**
+ * kube-prometheus-stack releases and what of ours they double. Its exporters are sub-charts labelled
+ * with their own part-of, so they are matched to a stack through the release they were installed by.
+ */
+export function decideKubePrometheusStack(all: Array<V1DaemonSet | V1Deployment>, nodeExporterEnabled: boolean, ksmEnabled: boolean): Finding {
+  const releases = new Map<string, string[]>();
+  for (const o of all) {
+    const rel = isKubePrometheusStack(o);
+    if (rel !== undefined) releases.set(`${o.metadata?.namespace}/${rel}`, []);
+  }
+  if (!releases.size) return { status: 'passed', message: 'no kube-prometheus-stack in the cluster' };
+  const members = all.filter((o) => releases.has(`${o.metadata?.namespace}/${releaseOf(o)}`) || isKubePrometheusStack(o) !== undefined);
+  for (const o of members) {
+    const key = `${o.metadata?.namespace}/${isKubePrometheusStack(o) ?? releaseOf(o)}`;
+    releases.get(key)?.push(o.metadata?.name ?? '?');
+  }
+  const doubles: string[] = [];
+  const disable: string[] = [];
+  if (nodeExporterEnabled && members.some(isNodeExporter)) {
+    doubles.push('node-exporter (node metrics)');
+    disable.push('--set nodeExporter.enabled=false');
+  }
+  if (ksmEnabled && members.some(isKubeStateMetrics)) {
+    doubles.push('kube-state-metrics (object metrics)');
+    disable.push('--set kubeStateMetrics.enabled=false');
+  }
+  const names = [...releases.keys()].join(', ');
+  const evidence = [...releases.entries()].map(([k, n]) => `${k}: ${n.join(', ')}`);
+  if (!doubles.length) return { status: 'passed', message: `kube-prometheus-stack present (${names}); nothing doubles up with the enabled components`, evidence };
+  return {
+    status: 'failed',
+    message: `kube-prometheus-stack ${names} already runs ${doubles.join(' and ')}: both stacks would collect the same metrics`,
+    hint: `Install with ${disable.join(' ')} to reuse its exporters (or disable them in kube-prometheus-stack: nodeExporter.enabled / kubeStateMetrics.enabled). The shared monitoring.coreos.com CRDs stay its own (see conflicts.prometheus-crds).`,
     evidence,
   };
 }
@@ -228,33 +267,7 @@ export const conflictChecks: Check<PreflightContext>[] = [
     severity: 'warning',
     needs: ['cluster.api'],
     async run(ctx) {
-      const all = [...(await ctx.deployments()), ...(await ctx.daemonSets())];
-      const releases = new Map<string, string[]>();
-      for (const o of all) {
-        const rel = isKubePrometheusStack(o);
-        if (rel === undefined) continue;
-        const key = `${o.metadata?.namespace}/${rel}`;
-        releases.set(key, [...(releases.get(key) ?? []), o.metadata?.name ?? '?']);
-      }
-      if (!releases.size) return { status: 'passed', message: 'no kube-prometheus-stack in the cluster' };
-      const doubles: string[] = [];
-      const disable: string[] = [];
-      if (ds(ctx, 'node-exporter')?.enabled && all.some((o) => isKubePrometheusStack(o) !== undefined && isNodeExporter(o))) {
-        doubles.push('node-exporter (node metrics)');
-        disable.push('--set nodeExporter.enabled=false');
-      }
-      if (ctx.input.kubeStateMetricsEnabled && all.some((o) => isKubePrometheusStack(o) !== undefined && isKubeStateMetrics(o))) {
-        doubles.push('kube-state-metrics (object metrics)');
-        disable.push('--set kubeStateMetrics.enabled=false');
-      }
-      const list = [...releases.entries()].map(([k, names]) => `${k}: ${names.join(', ')}`);
-      if (!doubles.length) return { status: 'passed', message: `kube-prometheus-stack present (${[...releases.keys()].join(', ')}); nothing doubles up with the enabled components`, evidence: list };
-      return {
-        status: 'failed',
-        message: `kube-prometheus-stack ${[...releases.keys()].join(', ')} already runs ${doubles.join(' and ')}: both stacks would collect the same metrics`,
-        hint: `Install with ${disable.join(' ')} to reuse its exporters (or disable them in kube-prometheus-stack: nodeExporter.enabled / kubeStateMetrics.enabled). The shared monitoring.coreos.com CRDs stay its own (see conflicts.prometheus-crds).`,
-        evidence: list,
-      };
+      return decideKubePrometheusStack([...(await ctx.deployments()), ...(await ctx.daemonSets())], ds(ctx, 'node-exporter')?.enabled ?? true, ctx.input.kubeStateMetricsEnabled);
     },
   },
   {

@@ -43,11 +43,11 @@ export function decideEndpoint(ep: Endpoint, report: ProbeReport, opts: { net: s
   const bad = rows.filter((r) => r.outcome !== 'ok');
   const findings: Finding[] = bad.map((r: ProbeResult) => ({
     status: 'failed' as const,
-    message: `${ep.host} ${describeOutcome(r.outcome)} from ${r.vantage}: ${r.message}`,
+    message: `${ep.host} ${describeOutcome(r.outcome)} from ${r.vantage}`,
     hint: [OUTCOME_HINT[r.outcome], ep.ifUnreachable].filter(Boolean).join(' '),
     object,
     vantage: r.vantage,
-    evidence: [`outcome: ${r.outcome}`, ...(r.address ? [`address: ${r.address}`] : [])],
+    evidence: [r.message, `outcome: ${r.outcome}`, ...(r.address ? [`address: ${r.address}`] : [])],
   }));
   if (ok.length) {
     const where = opts.fromLocal ? 'this machine' : `${ok.length} node${ok.length === 1 ? '' : 's'}`;

@@ -1,7 +1,7 @@
 import type { V1DaemonSet, V1Deployment } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { runChecks } from '../../../src/checks/engine.js';
-import { conflictChecks, decideCrds, decideDuplicate, decideHostPort, decideRelease, decideTaints, hostPortsOf, isKubePrometheusStack } from '../../../src/checks/preflight/conflicts.js';
+import { conflictChecks, decideCrds, decideKubePrometheusStack, decideDuplicate, decideHostPort, decideRelease, decideTaints, hostPortsOf, isKubePrometheusStack } from '../../../src/checks/preflight/conflicts.js';
 import { daemonSetScheduling } from '../../../src/checks/preflight/index.js';
 import type { CrdDecision } from '../../../src/kube/ownership.js';
 import { fakeCtx, node, pod, workload } from './helpers.js';
@@ -55,6 +55,27 @@ describe('duplicates', () => {
     expect(isKubePrometheusStack(kpsNe)).toBe('kps');
     expect(isKubePrometheusStack(workload<V1Deployment>('Deployment', 'm', 'op', 'i', { chart: 'kube-prometheus-stack-77.0.0', release: 'prom' }))).toBe('prom');
     expect(isKubePrometheusStack(workload<V1Deployment>('Deployment', 'm', 'x', 'i', { app: 'nginx' }))).toBeUndefined();
+  });
+});
+
+describe('decideKubePrometheusStack', () => {
+  // As the real chart labels them: the exporters are sub-charts with their own part-of.
+  const op = workload<V1Deployment>('Deployment', 'mon', 'kps-kube-prometheus-stack-operator', 'quay.io/prometheus-operator/prometheus-operator:v0.85.0', { app: 'kube-prometheus-stack-operator', release: 'kps', 'app.kubernetes.io/part-of': 'kube-prometheus-stack' });
+  const ne = workload<V1DaemonSet>('DaemonSet', 'mon', 'kps-prometheus-node-exporter', 'quay.io/prometheus/node-exporter:v1.9.1', { 'app.kubernetes.io/name': 'prometheus-node-exporter', 'app.kubernetes.io/part-of': 'prometheus-node-exporter', release: 'kps' });
+  const ksm = workload<V1Deployment>('Deployment', 'mon', 'kps-kube-state-metrics', 'registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.16.0', { 'app.kubernetes.io/name': 'kube-state-metrics', 'app.kubernetes.io/part-of': 'kube-state-metrics', release: 'kps' });
+  const otherNe = workload<V1DaemonSet>('DaemonSet', 'other', 'ne', 'quay.io/prometheus/node-exporter:v1', { release: 'kps' });
+  it('finds its sub-chart exporters through the release', () => {
+    const f = decideKubePrometheusStack([op, ne, ksm], true, true);
+    expect(f.status).toBe('failed');
+    expect(f.message).toContain('mon/kps');
+    expect(f.message).toContain('node-exporter');
+    expect(f.message).toContain('kube-state-metrics');
+    expect(f.evidence).toEqual(['mon/kps: kps-kube-prometheus-stack-operator, kps-prometheus-node-exporter, kps-kube-state-metrics']);
+  });
+  it('a same-named release in another namespace is not part of it; disabled components do not double', () => {
+    expect(decideKubePrometheusStack([op, otherNe], true, true).status).toBe('passed');
+    expect(decideKubePrometheusStack([op, ne, ksm], false, false).status).toBe('passed');
+    expect(decideKubePrometheusStack([ne, ksm], true, true).message).toBe('no kube-prometheus-stack in the cluster');
   });
 });
 

@@ -4,7 +4,7 @@
 // bind-mounts /etc/netns/<name>/{hosts,resolv.conf} over /etc, as kubelet gives a pod its own
 // /etc/hosts (hostAliases); resolv.conf points at 127.0.0.1 inside the namespace, where nothing
 // answers, so no name ever reaches a real DNS server.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
@@ -29,6 +29,7 @@ export interface TestNetns {
   name: string;
   setHosts(map: Record<string, string[]>): void;
   exec(cmd: string, args: string[], env?: Record<string, string>): { stdout: string; status: number };
+  execAsync(cmd: string, args: string[], env?: Record<string, string>): Promise<{ stdout: string; status: number }>;
   startServer(spec: Record<string, unknown>): Promise<{ port: number; stop(): void }>;
   destroy(): void;
 }
@@ -67,6 +68,13 @@ export function createTestNetns(name: string): TestNetns {
         const err = e as { stdout?: string; status?: number };
         return { stdout: String(err.stdout ?? ''), status: err.status ?? 1 };
       }
+    },
+    execAsync(cmd, args, env = {}) {
+      return new Promise((resolve) => {
+        execFile('ip', ['netns', 'exec', name, 'env', '-i', `PATH=${process.env.PATH}`, ...Object.entries(env).map(([k, v]) => `${k}=${v}`), cmd, ...args], { encoding: 'utf8', timeout: 60_000 }, (err, stdout) => {
+          resolve({ stdout: String(stdout ?? ''), status: err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1) : 0 });
+        });
+      });
     },
     startServer(spec) {
       const script = fileURLToPath(new URL('./server.mjs', import.meta.url));
