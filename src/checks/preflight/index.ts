@@ -90,6 +90,8 @@ export interface PreflightDeps {
 }
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
+/** How long the report waits, after the checks, for a probe run to finish its clean-up. */
+const SETTLE_MS = 20_000;
 /** In-cluster probes schedule pods and may pull an image first: they get at least this long. */
 export const MIN_PROBE_POD_TIMEOUT_MS = 120_000;
 
@@ -252,7 +254,12 @@ export async function buildContext(input: PreflightInput): Promise<PreflightCont
       return (probeRun ??= probeSource.run(probeAbort.signal));
     },
     async settle() {
-      await probeRun?.catch(() => undefined);
+      if (!probeRun) return;
+      // Bounded: an API call that hangs must not hold the report forever (the exit hook still
+      // deletes the pods with kubectl).
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([probeRun.catch(() => undefined), new Promise<void>((r) => (timer = setTimeout(r, SETTLE_MS)))]);
+      clearTimeout(timer);
     },
     abort() {
       probeAbort.abort();

@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { preflightChecks, runPreflight } from '../../../src/checks/preflight/index.js';
+import { exitCodeFor } from '../../../src/checks/engine.js';
+
+const fakeKube = {
+  server: 'https://127.0.0.1:1',
+  context: 'fake',
+  authz: { createSelfSubjectAccessReview: async () => ({ status: { allowed: true } }) },
+  version: { getCodeWithHttpInfo: async () => ({ data: { gitVersion: 'v1.30.0' }, headers: { date: new Date().toUTCString() } }) },
+} as never;
+
+describe('runPreflight', () => {
+  it('has stable, unique ids in five categories', () => {
+    const checks = preflightChecks();
+    const ids = checks.map((c) => c.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect([...new Set(checks.map((c) => c.category))]).toEqual(['cluster', 'rbac', 'conflicts', 'network', 'cloud']);
+    for (const c of checks) expect(c.id.startsWith(`${c.category}.`)).toBe(true);
+  });
+
+  it('a hanging network probe does not block the report: it times out, the others report, the probe is stopped', async () => {
+    let aborted = false;
+    const t0 = Date.now();
+    const report = await runPreflight({
+      region: 'cn-hangzhou',
+      fromLocal: true,
+      timeoutMs: 300,
+      only: ['cluster.api', 'cluster.version', 'network.'],
+      deps: {
+        kube: fakeKube,
+        helm: { version: async () => '3.21.0', list: async () => [] } as never,
+        probes: {
+          run: (signal) =>
+            new Promise((_, reject) => {
+              signal.addEventListener('abort', () => ((aborted = true), reject(new Error('aborted'))));
+            }),
+        },
+      },
+    });
+    expect(Date.now() - t0).toBeLessThan(3000);
+    expect(aborted).toBe(true);
+    expect(report.results.find((r) => r.id === 'cluster.version')).toMatchObject({ status: 'passed' });
+    const sls = report.results.find((r) => r.id === 'network.sls')!;
+    expect(sls).toMatchObject({ status: 'failed', severity: 'fatal' });
+    expect(sls.message).toContain('timed out');
+    expect(exitCodeFor(report)).toBe(1);
+    expect(exitCodeFor({ ...report, results: report.results.filter((r) => r.id !== 'network.sls') }, 'fatal')).toBe(0);
+    expect(exitCodeFor({ ...report, results: report.results.filter((r) => r.id !== 'network.sls') }, 'warning')).toBe(1);
+  });
+});
