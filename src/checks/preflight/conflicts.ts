@@ -35,7 +35,7 @@ export function hostPortsOf(pod: V1Pod): { port: number; container: string }[] {
 }
 
 /** Pods (not ours) holding `port` on nodes where our DaemonSet will run. */
-export function decideHostPort(port: number, component: string, pods: V1Pod[], nodes: V1Node[], ds: DaemonSetScheduling | undefined, installation: Installation): Finding {
+export function decideHostPort(port: number, component: string, pods: V1Pod[], nodes: V1Node[], ds: DaemonSetScheduling | undefined, installation: Installation, ourDaemonSets: ReadonlySet<string> = new Set()): Finding {
   if (ds && !ds.enabled) return { status: 'skipped', message: `${component} is disabled: hostPort ${port} not needed` };
   const eligible = new Set(nodes.filter((n) => !ds || (matchesSelector(n, ds.nodeSelector) && (!ds.requiredNodeLabel || n.metadata?.labels?.[ds.requiredNodeLabel] !== undefined))).map((n) => n.metadata?.name));
   if (ds?.requiredNodeLabel && eligible.size === 0) return { status: 'passed', message: `no node carries ${ds.requiredNodeLabel}: ${component} will not run, hostPort ${port} not needed` };
@@ -43,7 +43,9 @@ export function decideHostPort(port: number, component: string, pods: V1Pod[], n
   const nodesHit = new Set<string>();
   for (const p of pods) {
     if (!isActive(p) || !p.spec?.nodeName || !eligible.has(p.spec.nodeName)) continue;
+    // Ours on an upgrade: by the pod's own labels, or through the DaemonSet that owns it.
     if (isOurs(p.metadata ?? {}, installation)) continue;
+    if ((p.metadata?.ownerReferences ?? []).some((o) => o.kind === 'DaemonSet' && ourDaemonSets.has(`${p.metadata?.namespace}/${o.name}`))) continue;
     for (const h of hostPortsOf(p)) {
       if (h.port !== port) continue;
       holders.push(`node/${p.spec.nodeName}: pod ${ref(p.metadata)} (container ${h.container})`);
@@ -197,6 +199,7 @@ export function decideTaints(nodes: V1Node[], ds: DaemonSetScheduling): Finding 
 }
 
 const ds = (ctx: PreflightContext, component: string) => ctx.input.daemonSets.find((d) => d.component === component);
+const ourDaemonSets = async (ctx: PreflightContext) => new Set((await ctx.daemonSets()).filter((d) => isOurs(d.metadata ?? {}, inst(ctx))).map((d) => `${d.metadata?.namespace}/${d.metadata?.name}`));
 
 export const conflictChecks: Check<PreflightContext>[] = [
   {
@@ -207,7 +210,7 @@ export const conflictChecks: Check<PreflightContext>[] = [
     hint: `Stop whatever holds port ${PORTS.nodeExporter} on those nodes (often another node-exporter), or install with --set nodeExporter.enabled=false.`,
     needs: ['cluster.api'],
     async run(ctx) {
-      return decideHostPort(PORTS.nodeExporter, 'node-exporter', await ctx.pods(), await ctx.nodes(), ds(ctx, 'node-exporter'), inst(ctx));
+      return decideHostPort(PORTS.nodeExporter, 'node-exporter', await ctx.pods(), await ctx.nodes(), ds(ctx, 'node-exporter'), inst(ctx), await ourDaemonSets(ctx));
     },
   },
   {
@@ -218,7 +221,7 @@ export const conflictChecks: Check<PreflightContext>[] = [
     hint: `Stop whatever holds port ${PORTS.gpuExporter} on those GPU nodes, or install with --set gpuExporter.enabled=false.`,
     needs: ['cluster.api'],
     async run(ctx) {
-      return decideHostPort(PORTS.gpuExporter, 'gpu-exporter', await ctx.pods(), await ctx.nodes(), ds(ctx, 'gpu-exporter'), inst(ctx));
+      return decideHostPort(PORTS.gpuExporter, 'gpu-exporter', await ctx.pods(), await ctx.nodes(), ds(ctx, 'gpu-exporter'), inst(ctx), await ourDaemonSets(ctx));
     },
   },
   {

@@ -29,6 +29,12 @@ describe('hostPort checks', () => {
     expect(f.evidence).toEqual(['node/n2: pod monitoring/other-ne-abc (container c)']);
     expect(decideHostPort(19100, 'node-exporter', pods.slice(1), nodes, nodeExporter, inst).status).toBe('passed');
   });
+  it('on an upgrade, our own pods (owned by our DaemonSet, without our labels) do not conflict', () => {
+    const p = pod('cms-monitoring', 'cms-node-exporter-abc', 'n1', [{ containerPort: 19100, hostPort: 19100 }]);
+    p.metadata!.ownerReferences = [{ apiVersion: 'apps/v1', kind: 'DaemonSet', name: 'cms-node-exporter', uid: 'u', controller: true }];
+    expect(decideHostPort(19100, 'node-exporter', [p], [node('n1')], nodeExporter, inst, new Set(['cms-monitoring/cms-node-exporter'])).status).toBe('passed');
+    expect(decideHostPort(19100, 'node-exporter', [p], [node('n1')], nodeExporter, inst, new Set()).status).toBe('failed');
+  });
   it('checks 9445 only on GPU nodes, and not at all when gpu-exporter is disabled', () => {
     const taken = [pod('x', 'dcgm', 'cpu1', [{ containerPort: 9445, hostPort: 9445 }])];
     expect(decideHostPort(9445, 'gpu-exporter', taken, [node('cpu1')], gpuExporter, inst).message).toContain('no node carries');
