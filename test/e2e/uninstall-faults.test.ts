@@ -1,0 +1,119 @@
+// Fault injection for `uninstall`: interrupt it at every step boundary, then run it again; the end state
+// must be the clean one and nothing of "another team's" kube-prometheus-stack may be gone.
+//  - kill: KUBECTL_INSIGHT_TEST_KILL_AFTER=<point> (test-only hook) SIGKILLs the process right after <point>.
+//  - API outage: the same hook with SIGSTOP freezes it at <point>; the test cuts a loopback TCP proxy that
+//    stands between the CLI (and its helm) and the API server, resumes the process, keeps the API away
+//    for OUTAGE_MS, then restores it.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { INJECTION_POINTS } from '../../src/actions/uninstall.js';
+import { cluster, helm, kubectl, waitFor } from './support/cluster.js';
+import {
+  SHARED_CRDS,
+  cleanupInstall,
+  cli,
+  ensureCrds,
+  installChart,
+  installKps,
+  namespaceGone,
+  presentCrds,
+  procState,
+  snapshot,
+  spawnCli,
+  startApiProxy,
+  type ApiProxy,
+} from './uninstall.helpers.js';
+
+const NS = 'uninst-faults';
+const REL = 'uninst-faults-rel';
+const KPS_NS = 'uninst-faults-kps';
+const KPS_REL = 'uninst-faults-kps';
+const CID = 'cfaults';
+const OUTAGE_MS = 8_000;
+const args = ['uninstall', '--yes', '-n', NS, '--release', REL, '--purge-crds', '--delete-namespace', '--timeout', '15s', '-o', 'json'];
+
+let kpsBefore: Record<string, unknown>[] = [];
+let proxy: ApiProxy;
+let crdsAtStart: string[] = [];
+const results: string[] = [];
+
+/** Everything of kube-prometheus-stack (its namespace, its objects anywhere), by uid and spec. */
+const kpsState = () => snapshot((o) => o.namespace === KPS_NS || (o.kind === 'CustomResourceDefinition' && SHARED_CRDS.includes(String(o.name))));
+
+async function assertClean(): Promise<void> {
+  const rel = JSON.parse((await helm(['list', '-n', NS, '-a', '-o', 'json'])).stdout) as unknown[];
+  expect(rel).toEqual([]);
+  expect((await kubectl(['get', 'ns', NS], { allowFail: true })).exitCode).not.toBe(0);
+  // The two CRDs only we use are gone; the shared ones stay because kps uses them.
+  expect(await presentCrds()).toEqual([...SHARED_CRDS].sort());
+  expect(await kpsState()).toEqual(kpsBefore);
+}
+
+beforeAll(async () => {
+  cluster();
+  crdsAtStart = await presentCrds();
+  await cleanupInstall(REL, NS, CID);
+  await ensureCrds();
+  await helm(['uninstall', KPS_REL, '-n', KPS_NS, '--wait'], { allowFail: true });
+  await installKps(KPS_REL, KPS_NS);
+  kpsBefore = await kpsState();
+  proxy = await startApiProxy();
+});
+
+afterAll(async () => {
+  await proxy?.close();
+  await cleanupInstall(REL, NS, CID);
+  await ensureCrds();
+  await helm(['uninstall', KPS_REL, '-n', KPS_NS, '--wait'], { allowFail: true });
+  await kubectl(['delete', 'ns', KPS_NS, '--ignore-not-found', '--wait=false'], { allowFail: true });
+  await namespaceGone(KPS_NS);
+  const extra = (await presentCrds()).filter((c) => !crdsAtStart.includes(c));
+  if (extra.length) await kubectl(['delete', 'crd', ...extra, '--ignore-not-found']);
+  console.log(`[faults] ${results.length} injections:\n  ${results.join('\n  ')}`);
+});
+
+describe.sequential('uninstall: killed at each step boundary, then run again', () => {
+  it.each(INJECTION_POINTS.map((p) => [p]))('SIGKILL after %s', async (point) => {
+    await ensureCrds();
+    await installChart(REL, NS, CID);
+    const first = await cli(args, { env: { KUBECTL_INSIGHT_TEST_KILL_AFTER: point } });
+    // The point was reached and the process died there (no output, no exit code).
+    expect(first.signal, `${first.stdout}\n${first.stderr}`).toBe('SIGKILL');
+    const second = await cli(args);
+    expect(second.exitCode, second.stdout + second.stderr).toBe(0);
+    await assertClean();
+    const j = JSON.parse(second.stdout) as { result: string };
+    results.push(`kill after ${point}: killed after ${first.ms} ms; re-run ${j.result} in ${second.ms} ms; clean`);
+  });
+});
+
+describe.sequential('uninstall: API server away for a while at each step boundary, then run again', () => {
+  it.each(INJECTION_POINTS.map((p) => [p]))('API outage after %s', async (point) => {
+    await ensureCrds();
+    await installChart(REL, NS, CID);
+    const child = spawnCli(args, { kubeconfig: proxy.kubeconfig, env: { KUBECTL_INSIGHT_TEST_KILL_AFTER: point, KUBECTL_INSIGHT_TEST_KILL_SIGNAL: 'SIGSTOP' } });
+    const pid = child.pid!;
+    // Frozen at the point (state T), or already exited if something went wrong (then the test fails below).
+    await waitFor(`CLI stopped after ${point}`, () => procState(pid) === 'T' || procState(pid) === undefined || procState(pid) === 'Z', { timeoutMs: 120_000, intervalMs: 50 });
+    expect(procState(pid)).toBe('T');
+    await proxy.stop();
+    const t0 = Date.now();
+    process.kill(pid, 'SIGCONT');
+    await new Promise((r) => setTimeout(r, OUTAGE_MS));
+    await proxy.start();
+    const first = await child;
+    const firstMs = Date.now() - t0;
+    // Either it rode out the outage (retries, re-watches) or it failed with a classified error; never a bug.
+    expect(first.exitCode === 0 || [1, 3, 7].includes(first.exitCode ?? -1), `${first.stdout}\n${first.stderr}`).toBe(true);
+    if (first.exitCode !== 0) expect(String(first.stdout)).toMatch(/"kind": "(unreachable|server|timeout|failed)"/);
+    const second = await cli(args, { kubeconfig: proxy.kubeconfig });
+    expect(second.exitCode, second.stdout + second.stderr).toBe(0);
+    await assertClean();
+    const kind = first.exitCode === 0 ? 'finished after the API came back' : `failed (exit ${first.exitCode}: ${/"message": "([^"]*)"/.exec(String(first.stdout))?.[1] ?? '?'})`;
+    results.push(`API away ${OUTAGE_MS} ms after ${point}: first run ${kind} ${firstMs} ms after resume; re-run ${JSON.parse(second.stdout).result} in ${second.ms} ms; clean`);
+  });
+});
+
+it('reports every injection point', () => {
+  expect(results.filter((r) => r.startsWith('kill after')).length).toBe(INJECTION_POINTS.length);
+  expect(results.filter((r) => r.startsWith('API away')).length).toBe(INJECTION_POINTS.length);
+});
