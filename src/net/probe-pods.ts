@@ -71,6 +71,8 @@ export function probePodSpec(opts: { name: string; namespace: string; runId: str
       terminationGracePeriodSeconds: 0,
       automountServiceAccountToken: false,
       enableServiceLinks: false,
+      // Admissible under the "restricted" Pod Security Standard, which many namespaces enforce.
+      securityContext: { runAsNonRoot: true, runAsUser: 65534, runAsGroup: 65534, seccompProfile: { type: 'RuntimeDefault' } },
       // Pod network and cluster DNS, like the collectors that will talk to the endpoints.
       dnsPolicy: 'ClusterFirst',
       ...(Object.keys(hostAliases).length ? { hostAliases: Object.entries(hostAliases).map(([ip, hostnames]) => ({ ip, hostnames })) } : {}),

@@ -278,8 +278,13 @@ export function checksFor(input: ResolvedPreflightInput): Check<PreflightContext
  */
 export async function runPreflight(input: PreflightInput, observer?: Observer): Promise<Report> {
   const ctx = await buildContext(input);
+  const checks = checksFor(ctx.input);
+  const selected = input.only?.length ? checks.filter((c) => input.only!.some((p) => c.id.startsWith(p))) : checks;
+  // The engine runs categories in order; the probes (pods to schedule, images to pull) are by far the
+  // slowest and depend on nothing, so they start now and run while the other categories are checked.
+  if (ctx.input.region && selected.some((c) => c.category === 'network')) void ctx.probes().catch(() => undefined);
   try {
-    return await runChecks(checksFor(ctx.input), ctx, observer ?? {}, {
+    return await runChecks(checks, ctx, observer ?? {}, {
       timeoutMs: ctx.input.timeoutMs,
       ...(input.only ? { only: input.only } : {}),
       concurrency: input.concurrency ?? 8,

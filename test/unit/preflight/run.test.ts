@@ -47,4 +47,19 @@ describe('runPreflight', () => {
     expect(exitCodeFor({ ...report, results: report.results.filter((r) => r.id !== 'network.sls') }, 'fatal')).toBe(0);
     expect(exitCodeFor({ ...report, results: report.results.filter((r) => r.id !== 'network.sls') }, 'warning')).toBe(1);
   });
+
+  it('starts the network probes at once, concurrently with the cluster checks', async () => {
+    const events: string[] = [];
+    const slowKube = {
+      ...(fakeKube as object),
+      version: { getCodeWithHttpInfo: async () => (await new Promise((r) => setTimeout(r, 200)), events.push('version answered'), { data: { gitVersion: 'v1.30.0' }, headers: {} }) },
+    } as never;
+    await runPreflight({
+      region: 'cn-hangzhou',
+      fromLocal: true,
+      only: ['cluster.version', 'network.sls'],
+      deps: { kube: slowKube, helm: { version: async () => '3.21.0', list: async () => [] } as never, probes: { run: async () => (events.push('probes started'), { results: [], failures: [] }) } },
+    });
+    expect(events).toEqual(['probes started', 'version answered']);
+  });
 });
