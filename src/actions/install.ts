@@ -29,7 +29,7 @@ export interface ChartSource {
 }
 
 export type InstallHelm = Pick<Helm, 'run' | 'version' | 'list' | 'getValues'>;
-export type InstallKube = Pick<Kube, 'apps' | 'core' | 'apiext' | 'custom' | 'version' | 'server'>;
+export type InstallKube = Pick<Kube, 'apps' | 'core' | 'apiext' | 'custom' | 'version' | 'authz' | 'server'>;
 
 /** What helm is told about the chart: `<ref> [--repo url] [--version v]`. */
 export function chartArgs(src: ChartSource): string[] {
@@ -98,15 +98,43 @@ export interface RenderedChart {
   chart: { name: string; version: string; appVersion?: string };
 }
 
+/** Say which chart source failed, in the user's terms (helm's own line stays in details). */
+export function chartSourceError(e: unknown, src: ChartSource): unknown {
+  if (!(e instanceof InsightError)) return e;
+  const helmLine = String(e.details?.helm ?? e.message);
+  const where = src.chart ?? `${CHART.name} from ${src.repoUrl ?? CHART.repoUrl}`;
+  if (/is not a valid chart repository or cannot be reached|no such host|connection refused|i\/o timeout|TLS handshake|x509/i.test(helmLine)) {
+    return new InsightError('failed', `cannot fetch the chart ${where}: ${helmLine.replace(/^helm \w+ failed: /, '')}`, {
+      hint: 'Check the network to the chart repository, use --repo-url for a reachable mirror, or download the chart elsewhere (`helm pull`) and pass the .tgz with --chart. Nothing was changed.',
+      details: e.details,
+    });
+  }
+  if (e.kind === 'invalid-input' || /not found|no chart version|no chart name/i.test(helmLine)) {
+    return new InsightError('invalid-input', `chart not found: ${where}${src.version ? ` version ${src.version}` : ''} (${helmLine.replace(/^helm \w+ failed: /, '').replace(/^chart not found: /, '')})`, {
+      hint: 'Check --chart, --repo-url and --version (`helm search repo --versions` lists versions). Nothing was changed.',
+      details: e.details,
+    });
+  }
+  return e;
+}
+
+async function helmChart<T>(src: ChartSource, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    throw chartSourceError(e, src);
+  }
+}
+
 export async function chartMetadata(helm: Pick<Helm, 'run'>, src: ChartSource): Promise<{ name: string; version: string; appVersion?: string }> {
-  const { stdout } = await helm.run(['show', 'chart', ...chartArgs(src)]);
+  const { stdout } = await helmChart(src, () => helm.run(['show', 'chart', ...chartArgs(src)]));
   const meta = (parseAllDocuments(stdout)[0]?.toJSON() ?? {}) as { name?: string; version?: string; appVersion?: string };
   if (!meta.name || !meta.version) throw new InsightError('invalid-input', 'the chart has no name or version in Chart.yaml', { hint: 'Check --chart.' });
   return { name: meta.name, version: String(meta.version), ...(meta.appVersion ? { appVersion: String(meta.appVersion) } : {}) };
 }
 
 export async function chartDefaults(helm: Pick<Helm, 'run'>, src: ChartSource): Promise<Values> {
-  const { stdout } = await helm.run(['show', 'values', ...chartArgs(src)]);
+  const { stdout } = await helmChart(src, () => helm.run(['show', 'values', ...chartArgs(src)]));
   const v = parseAllDocuments(stdout)[0]?.toJSON() as unknown;
   return isMap(v) ? v : {};
 }
@@ -115,7 +143,7 @@ export async function chartDefaults(helm: Pick<Helm, 'run'>, src: ChartSource): 
 export async function renderChart(helm: Pick<Helm, 'run'>, src: ChartSource, release: string, namespace: string, values: Values, kubeVersion?: string): Promise<RenderedChart> {
   const args = ['template', release, ...chartArgs(src), '--namespace', namespace, '--include-crds'];
   if (kubeVersion) args.push('--kube-version', kubeVersion);
-  const { stdout } = await helm.run(args, { values });
+  const { stdout } = await helmChart(src, () => helm.run(args, { values }));
   const docs = parseManifests(stdout);
   const crds = docs.filter((d) => d.kind === 'CustomResourceDefinition' && d.metadata?.name);
   const fromDir = (d: ManifestDoc) => /(^|\/)crds\//.test(d.source ?? '') && !/\/templates\//.test(d.source ?? '');
@@ -186,14 +214,16 @@ export async function inspectCrds(kube: InstallKube, rendered: RenderedChart, re
   return out;
 }
 
-/** One line per CRD that someone else has or uses, for the user. */
+/** One line per CRD that someone else has or uses (and one for the rest that exist), for the user. */
 export function crdNotes(crds: readonly CrdFinding[], mode: 'install' | 'upgrade' = 'install'): string[] {
   const notes: string[] = [];
+  const quiet: string[] = [];
   for (const c of crds) {
-    if (c.state === 'foreign' || (c.state === 'unmanaged' && (c.owner || mode === 'install'))) {
-      notes.push(`CRD ${c.name} already exists (${c.owner ?? 'no other users found'}): kept as is, not taken over${c.managedBy === 'crds-dir' ? ' (helm does not touch CRDs that exist)' : ''}`);
-    }
+    if (c.state === 'foreign' || (c.state === 'unmanaged' && c.owner)) {
+      notes.push(`CRD ${c.name} already exists (${c.owner}): kept as is, not taken over${c.managedBy === 'crds-dir' ? ' (helm does not touch CRDs that exist)' : ''}`);
+    } else if (c.state === 'unmanaged') quiet.push(c.name);
   }
+  if (mode === 'install' && quiet.length) notes.push(`${quiet.length} of the chart's CRDs already exist with no other users (from an earlier install?): kept as they are`);
   return notes;
 }
 
@@ -228,6 +258,78 @@ export async function verifyInstall(kube: InstallKube, rendered: RenderedChart, 
     throw e;
   }
   return { crds, customResource: { name, present: true } };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Permissions
+
+export interface AccessNeed {
+  verb: string;
+  group: string;
+  resource: string;
+  namespace?: string;
+}
+
+/** API group of an apiVersion (`apps/v1` → `apps`, `v1` → core ''). */
+const groupOf = (apiVersion = '') => (apiVersion.includes('/') ? apiVersion.split('/')[0]! : '');
+/** The resource of every kind the chart renders (all are regular plurals: Deployment → deployments). */
+const resourceOf = (kind: string) => `${kind.toLowerCase()}s`;
+
+/**
+ * What helm will do to the cluster with these manifests: create (install) or create and patch
+ * (upgrade) each kind, in the release namespace or cluster-wide; plus helm's own release records
+ * (Secrets) and the namespace.
+ */
+export function accessNeeds(rendered: RenderedChart, namespace: string, verbs: readonly string[], opts: { createNamespace: boolean; skipCrds: boolean }): AccessNeed[] {
+  const seen = new Map<string, AccessNeed>();
+  const add = (n: AccessNeed) => seen.set(`${n.verb} ${n.group} ${n.resource} ${n.namespace ?? ''}`, n);
+  const clusterScoped = new Set(['Namespace', 'CustomResourceDefinition', 'ClusterRole', 'ClusterRoleBinding', 'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration', 'PriorityClass', 'StorageClass', 'ClusterAliyunPipelineConfig']);
+  for (const d of rendered.docs) {
+    if (!d.kind) continue;
+    if (d.kind === 'CustomResourceDefinition' && opts.skipCrds && !rendered.crdsTemplated.includes(d.metadata?.name ?? '')) continue;
+    const ns = clusterScoped.has(d.kind) ? undefined : (d.metadata?.namespace ?? namespace);
+    for (const verb of d.kind === 'CustomResourceDefinition' && !rendered.crdsTemplated.includes(d.metadata?.name ?? '') ? ['create'] : verbs) {
+      add({ verb, group: groupOf(d.apiVersion), resource: resourceOf(d.kind), ...(ns ? { namespace: ns } : {}) });
+    }
+  }
+  for (const verb of verbs) add({ verb, group: '', resource: 'secrets', namespace }); // helm's release records
+  if (opts.createNamespace) add({ verb: 'create', group: '', resource: 'namespaces' });
+  return [...seen.values()];
+}
+
+/** One SelfSubjectAccessReview per need; throws a forbidden error (exit 4) listing every denial. */
+export async function checkAccess(kube: Pick<Kube, 'authz' | 'server'>, needs: readonly AccessNeed[]): Promise<void> {
+  const denied: AccessNeed[] = [];
+  await Promise.all(
+    needs.map(async (n) => {
+      const r = await kubeCall(
+        { verb: 'create', resource: 'selfsubjectaccessreviews.authorization.k8s.io' },
+        () => kube.authz.createSelfSubjectAccessReview({ body: { spec: { resourceAttributes: { verb: n.verb, group: n.group, resource: n.resource, ...(n.namespace ? { namespace: n.namespace } : {}) } } } }),
+        { idempotent: true },
+        kube.server,
+      );
+      if (!r.status?.allowed) denied.push(n);
+    }),
+  );
+  if (!denied.length) return;
+  denied.sort((a, b) => `${a.group}/${a.resource}/${a.verb}`.localeCompare(`${b.group}/${b.resource}/${b.verb}`));
+  const text = (n: AccessNeed) => `${n.verb} ${n.resource}${n.group ? `.${n.group}` : ''}${n.namespace ? ` in ${n.namespace}` : ''}`;
+  const first = denied[0]!;
+  throw new InsightError('forbidden', `forbidden: you cannot ${text(first)}${denied.length > 1 ? ` (and ${denied.length - 1} more: ${denied.slice(1, 4).map(text).join(', ')}${denied.length > 4 ? ', …' : ''})` : ''}`, {
+    hint: `Ask a cluster admin for these permissions (\`kubectl insight preflight\` prints a ready-to-apply ClusterRole); check one with \`kubectl auth can-i ${first.verb} ${first.resource}${first.group ? `.${first.group}` : ''}${first.namespace ? ` -n ${first.namespace}` : ''}\`. Nothing was changed.`,
+    details: { denied },
+  });
+}
+
+/** Whether the namespace exists (helm --create-namespace creates it otherwise). */
+export async function namespaceExists(kube: Pick<Kube, 'core' | 'server'>, name: string): Promise<boolean> {
+  try {
+    await kubeCall({ verb: 'get', resource: 'namespaces', name }, () => kube.core.readNamespace({ name }), { idempotent: true }, kube.server);
+    return true;
+  } catch (e) {
+    if (e instanceof InsightError && e.kind === 'not-found') return false;
+    throw e;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -392,10 +494,12 @@ export interface InstallContext {
   customResource?: { name: string; present: boolean };
   revision?: number;
   kubeVersion?: string;
+  /** Every CRD of the chart's crds/ exists already: helm must not even try to create them. */
+  skipCrds: boolean;
 }
 
 export function newInstallContext(opts: InstallOptions, deps: InstallDeps): InstallContext {
-  return { opts, deps, started: Date.now(), values: opts.values, replace: false, crds: [], alertRuleDisabled: false, notes: [], workloads: [] };
+  return { opts, deps, started: Date.now(), values: opts.values, replace: false, crds: [], alertRuleDisabled: false, notes: [], workloads: [], skipCrds: false };
 }
 
 const kubeOf = (ctx: InstallContext): InstallKube => (ctx.kube ??= ctx.deps.kube());
@@ -497,12 +601,26 @@ export function installSteps(): Step<InstallContext>[] {
         report.title(`Rendered ${ctx.rendered.chart.name} ${ctx.rendered.chart.version}: ${ctx.rendered.workloads.length} workloads, ${ctx.rendered.docs.length} objects`);
       },
     },
+    // Permissions before helm: a 403 half-way through would leave a failed release and partial objects.
+    {
+      title: 'Check permissions',
+      async run(ctx, report) {
+        const kube = kubeOf(ctx);
+        ctx.skipCrds = ctx.rendered!.crdsDir.length > 0 && ctx.crds.filter((c) => c.managedBy === 'crds-dir').every((c) => c.state !== 'absent');
+        const needs = accessNeeds(ctx.rendered!, ctx.opts.namespace, ['create'], { createNamespace: !(await namespaceExists(kube, ctx.opts.namespace)), skipCrds: ctx.skipCrds });
+        await checkAccess(kube, needs);
+        report.title(`Permissions: all ${needs.length} create rights granted`);
+      },
+    },
     {
       title: 'Install the chart',
       skip: (ctx) => (ctx.opts.dryRun ? 'skipped (--dry-run)' : false),
       async run(ctx, report) {
         const args = ['install', ctx.opts.release, ...chartArgs(ctx.opts.chart), '--namespace', ctx.opts.namespace, '--create-namespace', '--timeout', baseArgsTimeout(ctx.opts.timeoutMs)];
         if (ctx.replace) args.push('--replace');
+        // helm asks to create each CRD of crds/ even when it exists (AlreadyExists is then ignored); a user
+        // without CRD create rights gets a 403 for nothing. They all exist: skip the call.
+        if (ctx.skipCrds) args.push('--skip-crds');
         await ctx.deps.helm.run(args, { values: ctx.values });
         const rel = (await ctx.deps.helm.list(ctx.opts.namespace)).find((r) => r.name === ctx.opts.release);
         ctx.revision = rel?.revision;

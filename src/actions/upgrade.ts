@@ -12,7 +12,9 @@ import type { Step, StepReporter } from './steps.js';
 import {
   chartArgs,
   chartDefaults,
+  accessNeeds,
   chartMetadata,
+  checkAccess,
   checkChartSource,
   connect,
   crdNotes,
@@ -174,6 +176,16 @@ export function upgradeSteps(): Step<UpgradeContext>[] {
         ctx.crds = await inspectCrds(kubeOf(ctx), ctx.rendered, ctx.opts.release, ctx.opts.namespace);
         ctx.notes.push(...crdNotes(ctx.crds, 'upgrade'));
         report.title(`Rendered ${ctx.rendered.chart.name} ${ctx.rendered.chart.version}: ${ctx.rendered.workloads.length} workloads`);
+      },
+    },
+    {
+      title: 'Check permissions',
+      skip: (ctx) => (ctx.upToDate ? 'nothing to upgrade' : false),
+      async run(ctx, report) {
+        // helm upgrade never touches crds/; it creates new objects and patches existing ones.
+        const needs = accessNeeds(ctx.rendered!, ctx.opts.namespace, ['create', 'patch'], { createNamespace: false, skipCrds: true });
+        await checkAccess(kubeOf(ctx), needs);
+        report.title(`Permissions: all ${needs.length} rights granted`);
       },
     },
     {

@@ -1,13 +1,24 @@
 // Helpers for the install/upgrade e2e tests: run the built CLI, package the fixture charts, take a
 // snapshot of everything an install could change, and clean a release up (CR first, as the chart needs).
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { stringify } from 'yaml';
 
 export const repoRoot = resolve(import.meta.dirname, '../../..');
-export const cli = join(repoRoot, 'bin/kubectl-insight.js');
+
+/**
+ * The built plugin, copied once per test file: other people rebuild dist/ while e2e files run, and a
+ * half-written dist/ fails a run for nothing. The bundle has no runtime dependencies outside dist/.
+ */
+function privateBuild(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'insight-build-'));
+  for (let i = 0; i < 50 && !existsSync(join(repoRoot, 'dist/cli.js')); i++) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+  for (const p of ['package.json', 'bin', 'dist']) cpSync(join(repoRoot, p), join(dir, p), { recursive: true });
+  return join(dir, 'bin/kubectl-insight.js');
+}
+export const cli = privateBuild();
 
 export interface CliResult {
   code: number;
