@@ -78,8 +78,24 @@ export function readState(name: string): ClusterState | undefined {
 
 async function writeState(s: ClusterState): Promise<void> {
   const f = stateFile(s.name);
-  await writeFile(`${f}.tmp`, JSON.stringify(s, null, 2));
-  await rename(`${f}.tmp`, f);
+  const tmp = `${f}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  await writeFile(tmp, JSON.stringify(s, null, 2));
+  await rename(tmp, f);
+}
+
+let stateLock: Promise<unknown> = Promise.resolve();
+
+/** Read-modify-write of a running cluster's state, one at a time within this process (tests run serially). */
+function updateState(name: string, mutate: (s: ClusterState) => void): Promise<ClusterState> {
+  const next = stateLock.then(async () => {
+    const s = readState(name);
+    if (!s) throw new Error(`no cluster ${name}`);
+    mutate(s);
+    await writeState(s);
+    return s;
+  });
+  stateLock = next.catch(() => {});
+  return next;
 }
 
 export function listClusters(): ClusterState[] {
@@ -349,11 +365,14 @@ async function createNodes(state: ClusterState, count: number, gpuNodes: number)
 }
 
 export async function applyNodes(state: ClusterState, specs: NodeSpec[]): Promise<void> {
-  // Chunks keep each request small; status is kept on create, so the InternalIP is there from the start.
-  for (let i = 0; i < specs.length; i += 200) {
-    const list = { apiVersion: 'v1', kind: 'List', items: specs.slice(i, i + 200).map(nodeManifest) };
-    await run(join(state.binDir, 'kubectl'), ['--kubeconfig', state.kubeconfig, 'create', '-f', '-'], { input: JSON.stringify(list) });
-  }
+  // kubectl creates a List's items one by one under its client rate limit, so 1000 nodes go as four
+  // kubectl processes in parallel. Status is kept on create: the InternalIP is there from the start.
+  const chunk = Math.max(50, Math.ceil(specs.length / 4));
+  const lists: NodeSpec[][] = [];
+  for (let i = 0; i < specs.length; i += chunk) lists.push(specs.slice(i, i + chunk));
+  await Promise.all(lists.map((l) => run(join(state.binDir, 'kubectl'), ['--kubeconfig', state.kubeconfig, 'create', '-f', '-'], {
+    input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: l.map(nodeManifest) }),
+  })));
 }
 
 /** Adds nodes to a running cluster (next free indexes); returns their names and IPs. */
@@ -365,9 +384,9 @@ export async function addNodes(name: string, count: number, extra: { labels?: Re
     const i = state.nextNodeIndex + k;
     specs.push({ name: nodeName(i), ip: nodeIp(state.net, i), labels: extra.labels, annotations: extra.annotations });
   }
+  // Claim the indexes first, so a concurrent addNodes never reuses them.
+  await updateState(name, (s) => void (s.nextNodeIndex = Math.max(s.nextNodeIndex, state.nextNodeIndex + count)));
   await applyNodes(state, specs);
-  state.nextNodeIndex += count;
-  await writeState(state);
   return specs;
 }
 
@@ -407,9 +426,6 @@ export function clusterRss(state: ClusterState): number {
   return rssMiB(state.processes.map((p) => p.pid));
 }
 
-export function writeStateForTests(state: ClusterState): Promise<void> {
-  return writeState(state);
-}
 
 // ---- services inside the network namespace -------------------------------------------------------------
 
@@ -453,7 +469,6 @@ export async function setNodeExporterTls(name: string, tls: boolean): Promise<vo
   if (!ne) throw new Error('prometheus-node-exporter is not installed: run `npm run setup`');
   const old = state.processes.filter((p) => p.name === 'node-exporter');
   await Promise.all(old.map((p) => stopProcess(p, 3000)));
-  state.processes = state.processes.filter((p) => p.name !== 'node-exporter');
   const args = [`--web.listen-address=:${NODE_EXPORTER_PORT}`];
   if (tls) {
     const { cert, key } = await selfSignedCert(state.pki.dir, 'node-exporter-selfsigned', 'node-exporter', [nodeIp(state.net, 0)]);
@@ -461,8 +476,8 @@ export async function setNodeExporterTls(name: string, tls: boolean): Promise<vo
     await writeFile(webConfig, `tls_server_config:\n  cert_file: ${cert}\n  key_file: ${key}\n`);
     args.push(`--web.config.file=${webConfig}`);
   }
-  state.processes.push(startInNetns(state.netns, 'node-exporter', ne, args, join(state.dir, 'logs', 'node-exporter.log')));
-  await writeState(state);
+  const p = startInNetns(state.netns, 'node-exporter', ne, args, join(state.dir, 'logs', 'node-exporter.log'));
+  await updateState(name, (s) => void (s.processes = [...s.processes.filter((x) => x.name !== 'node-exporter'), p]));
   await waitForPort(nodeIp(state.net, 0), NODE_EXPORTER_PORT);
 }
 
@@ -492,10 +507,7 @@ export async function startNetnsServer(name: string, spec: NetnsServerSpec): Pro
   if (spec.mode === 'https') tls = await selfSignedCert(state.pki.dir, tag, `insight-test-${spec.ip}`, [spec.ip]);
   const arg = JSON.stringify({ ...spec, certFile: tls?.cert, keyFile: tls?.key });
   const p = startInNetns(state.netns, tag, process.execPath, ['--import', tsxLoader(), join(here, 'netns-server.ts'), arg], join(state.dir, 'logs', `${tag}.log`));
-  // Re-read: another helper may have written the state meanwhile (tests run serially, but be safe).
-  const fresh = readState(name) ?? state;
-  fresh.processes.push(p);
-  await writeState(fresh);
+  await updateState(name, (s) => void s.processes.push(p));
   try {
     await waitForPort(spec.ip, spec.port, 20_000);
   } catch (e) {
@@ -512,8 +524,7 @@ export async function stopNetnsServer(name: string, pid: number): Promise<void> 
   const p = state.processes.find((x) => x.pid === pid);
   if (!p) return;
   await stopProcess(p, 2000);
-  state.processes = state.processes.filter((x) => x.pid !== pid);
-  await writeState(state);
+  await updateState(name, (s) => void (s.processes = s.processes.filter((x) => x.pid !== pid)));
 }
 
 /** A kubeconfig for another user (client certificate signed by the cluster CA), for RBAC tests. */

@@ -2,8 +2,9 @@
 // node, exporters reached through the API server's pod proxy, the operator finalizer stand-in, uninstall.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  FIXTURE_CHART_DIR, FIXTURE_VALUES, OPERATOR_FINALIZER, applyYaml, cluster, helm, kubectl, kubectlJson, nodeNames,
-  podProxyGet, readyNodeNames, setGpuNode, setNodeExporterTls, skipUnlessNetns, waitFor, waitForPods,
+  FIXTURE_CHART_DIR, FIXTURE_VALUES, OPERATOR_FINALIZER, applyYaml, cluster, events, helm, hostPortConflict, kubectl,
+  kubectlJson, mintKubeconfig, nodeInternalIp, nodeNames, podProxyGet, readyNodeNames, scenarioAnnotations, setGpuNode,
+  setNodeExporterTls, setNodeNotReady, setPodScenario, skipUnlessNetns, startNetnsServer, waitFor, waitForPods,
 } from './support/cluster.js';
 
 const NS = 'cms-monitoring';
@@ -121,5 +122,116 @@ describe('e2e harness smoke', () => {
     await new Promise((r) => setTimeout(r, 3000));
     const cr = await crState('smoke-orphan');
     expect(cr).toEqual({ exists: true, deleting: true, finalizers: [OPERATOR_FINALIZER] });
+  });
+});
+
+describe('e2e harness scenarios', () => {
+  const ns = 'insight-harness';
+  const containerStatus = async (pod: string, container = 'app') => {
+    const p = await kubectlJson<any>(['get', 'pod', pod, '-n', ns]);
+    return { phase: p.status?.phase as string | undefined, ready: p.status?.conditions?.find((c: any) => c.type === 'Ready')?.status, cs: (p.status?.containerStatuses ?? []).find((c: any) => c.name === container) };
+  };
+  const pod = (name: string, annotations: Record<string, string> = {}, image = 'example.invalid/app:1') => ({
+    apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: ns, annotations },
+    spec: { containers: [{ name: 'app', image }, { name: 'sidecar', image: 'example.invalid/sidecar:1' }] },
+  });
+
+  beforeAll(async () => {
+    await kubectl(['create', 'namespace', ns]);
+    await waitFor('default ServiceAccount', async () => (await kubectl(['get', 'sa', 'default', '-n', ns], { allowFail: true })).exitCode === 0);
+  });
+  afterAll(async () => {
+    await kubectl(['delete', 'namespace', ns, '--ignore-not-found', '--wait=false'], { allowFail: true });
+  });
+
+  it('plays crashloop and oomkilled with growing restart counts, limited to one container', async () => {
+    await applyYaml([
+      pod('crash', scenarioAnnotations('crashloop', { container: 'app', restartInterval: '1s' })),
+      pod('oom', scenarioAnnotations('oomkilled', { container: 'app', restartInterval: '1s' })),
+    ]);
+    const crash = await waitFor('crash restarted twice', async () => {
+      const s = await containerStatus('crash');
+      return s.cs?.restartCount >= 2 ? s : undefined;
+    }, { timeoutMs: 30_000 });
+    expect(crash.phase).toBe('Running');
+    expect(crash.ready).toBe('False');
+    expect(crash.cs.state.waiting.reason).toBe('CrashLoopBackOff');
+    expect(crash.cs.lastState.terminated).toMatchObject({ reason: 'Error', exitCode: 1 });
+    expect((await containerStatus('crash', 'sidecar')).cs).toMatchObject({ ready: true, restartCount: 0 });
+    const oom = await waitFor('oom restarted', async () => {
+      const s = await containerStatus('oom');
+      return s.cs?.restartCount >= 1 ? s : undefined;
+    }, { timeoutMs: 30_000 });
+    expect(oom.cs.lastState.terminated).toMatchObject({ reason: 'OOMKilled', exitCode: 137 });
+    expect((await events(ns, 'crash')).some((e) => e.reason === 'BackOff')).toBe(true);
+  });
+
+  it('plays imagepullbackoff naming the image, never-ready, and recovers when the annotation goes', async () => {
+    await applyYaml([pod('pull', scenarioAnnotations('imagepullbackoff', { container: 'app' }), 'registry.example.invalid/team/app:2'), pod('unready', scenarioAnnotations('never-ready'))]);
+    const pull = await waitFor('ImagePullBackOff', async () => {
+      const s = await containerStatus('pull');
+      return s.cs?.state?.waiting?.reason === 'ImagePullBackOff' ? s : undefined;
+    });
+    expect(pull.phase).toBe('Pending');
+    expect(pull.cs.state.waiting.message).toContain('"registry.example.invalid/team/app:2"');
+    const unready = await waitFor('never-ready', async () => {
+      const s = await containerStatus('unready');
+      return s.phase === 'Running' && s.ready === 'False' ? s : undefined;
+    });
+    expect(unready.cs.state.running).toBeDefined();
+
+    await setPodScenario(ns, 'pull', null);
+    await waitFor('pull Ready after the scenario is removed', async () => (await containerStatus('pull')).ready === 'True');
+    await setPodScenario(ns, 'unready', 'crashloop', { restartInterval: '1s' });
+    await waitFor('annotating a running pod switches its scenario', async () => (await containerStatus('unready')).cs?.state?.waiting?.reason === 'CrashLoopBackOff');
+  });
+
+  it('leaves a pod Pending with FailedScheduling when its hostPort is taken on the node', async () => {
+    const [node] = await nodeNames();
+    const r = await hostPortConflict({ node: node!, port: 19100, namespace: ns });
+    expect(r.message).toMatch(/didn't have free ports/);
+    expect((await containerStatus(r.pending)).phase).toBe('Pending');
+  });
+
+  it('turns a node NotReady and back', async () => {
+    const nodes = await nodeNames();
+    const node = nodes[0]!;
+    await setNodeNotReady(node, true, 'container runtime is down');
+    const cond = (await kubectlJson<any>(['get', 'node', node])).status.conditions.find((c: any) => c.type === 'Ready');
+    expect(cond).toMatchObject({ status: 'False', reason: 'KubeletNotReady', message: 'container runtime is down' });
+    await setNodeNotReady(node, false);
+    expect(await readyNodeNames()).toContain(node);
+  });
+
+  it('mints kubeconfigs for other users that RBAC limits', async (ctx) => {
+    if (!cluster().name) return ctx.skip('needs the local harness cluster');
+    const kc = await mintKubeconfig('insight-e2e-viewer', ['insight-e2e']);
+    const r = await kubectl(['--kubeconfig', kc, 'get', 'pods', '-n', ns], { allowFail: true });
+    expect(r.exitCode).not.toBe(0);
+    expect(r.stderr).toMatch(/forbidden.*User "insight-e2e-viewer"/);
+  });
+
+  it('runs stand-in exporters in the network namespace on a node IP: http, https, blackhole', async (ctx) => {
+    skipUnlessNetns(ctx);
+    const ip = await nodeInternalIp((await nodeNames())[0]!);
+    const http = await startNetnsServer({ ip, port: 18080, mode: 'http', body: 'custom_metric 42\n' });
+    const https = await startNetnsServer({ ip, port: 18443, mode: 'https' });
+    const hole = await startNetnsServer({ ip, port: 18999, mode: 'blackhole' });
+    try {
+      expect(await (await fetch(`${http.url}/metrics`)).text()).toBe('custom_metric 42\n');
+      // Self-signed: a verifying client refuses it.
+      await expect(fetch(`${https.url}/metrics`)).rejects.toThrow();
+      const started = Date.now();
+      await expect(fetch(`${hole.url}/metrics`, { signal: AbortSignal.timeout(1500) })).rejects.toThrow();
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1400);
+      // Also through the API server, as the product reaches exporters: a hostNetwork pod on that node.
+      await applyYaml({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'hostnet', namespace: ns }, spec: { hostNetwork: true, nodeName: (await nodeNames())[0], containers: [{ name: 'app', image: 'example.invalid/app:1' }] } });
+      await waitFor('hostnet Running', async () => (await containerStatus('hostnet')).phase === 'Running');
+      expect((await podProxyGet(ns, 'hostnet', 18080)).stdout.trim()).toBe('custom_metric 42');
+      expect((await podProxyGet(ns, 'hostnet', 18443, '/metrics', 'https')).stdout).toContain('insight_test_up 1');
+    } finally {
+      await Promise.all([http.stop(), https.stop(), hole.stop()]);
+    }
+    await expect(fetch(`${http.url}/metrics`)).rejects.toThrow();
   });
 });
