@@ -29,12 +29,12 @@ Exit 0 when no fatal check failed, 1 otherwise (--fail-on warning: also on warni
 
   static override flags = {
     region: Flags.string({ summary: 'Alibaba Cloud region of the workspace (e.g. cn-hangzhou). Without it, network and cloud checks are skipped.' }),
-    net: Flags.string({ summary: 'Network mode the chart will use.', options: ['Internet', 'Intranet'], default: 'Internet' }),
+    net: Flags.string({ summary: 'Network mode the chart will use (default: the values file\'s `net`, else Internet).', options: ['Internet', 'Intranet'] }),
     'access-key-id': Flags.string({ summary: `AccessKey ID (default: $${ENV.accessKeyId}). The secret comes from $${ENV.accessKeySecret} or --access-key-secret-stdin.`, env: ENV.accessKeyId }),
     'access-key-secret-stdin': Flags.boolean({ summary: 'Read the AccessKey secret from stdin (prompted without echo on a terminal).', default: false }),
     'project-name': Flags.string({ summary: 'SLS project of the workspace (entityCollector.projectName).' }),
     'prometheus-instance-id': Flags.string({ summary: 'Prometheus instance id (operator.prometheus.prometheusInstanceID).' }),
-    values: Flags.string({ char: 'f', summary: 'Values file the install will use (read for scheduling: nodeSelector, tolerations, *.enabled).', multiple: true }),
+    values: Flags.string({ char: 'f', summary: 'Values file(s) the install will use: scheduling (nodeSelector, tolerations, *.enabled), and region, net, keys, project and instance where no flag gives them.', multiple: true }),
     'from-local': Flags.boolean({ summary: 'Probe the endpoints from this machine instead of from probe pods on the nodes.', default: false }),
     sample: Flags.integer({ summary: 'Probe from N nodes (spread over zones) instead of all.', min: 1 }),
     'probe-image': Flags.string({ summary: 'Image for the probe pods (needs sh and curl). Default: see docs/preflight.md.' }),
@@ -51,7 +51,6 @@ Exit 0 when no fatal check failed, 1 otherwise (--fail-on warning: also on warni
     const c = this.chalkFor(flags);
     const failOn = flags['fail-on'] as 'fatal' | 'warning';
     const timeoutMs = parseTimeout(flags.timeout);
-    const region = flags.region ? await checkRegion(flags.region, flags['allow-unknown-region']) : undefined;
 
     // The secret: stdin or the environment, wrapped at once; children must not inherit it.
     const { Secret } = await import('../secret.js');
@@ -63,13 +62,29 @@ Exit 0 when no fatal check failed, 1 otherwise (--fail-on warning: also on warni
       accessKeySecret = new Secret(process.env[ENV.accessKeySecret]!);
     }
     delete process.env[ENV.accessKeySecret];
-    if (accessKeySecret && !flags['access-key-id']) throw usageError('an AccessKey secret was given without --access-key-id', `Pass --access-key-id or set ${ENV.accessKeyId}.`);
-
+    // A values file (the one install will use) also supplies what the flags leave out: region, net,
+    // key id, secret (wrapped at once), project, instance. Flags win.
     let values: Record<string, unknown> | undefined;
+    const fromValues: { region?: string; net?: string; accessKeyId?: string; projectName?: string; prometheusInstanceId?: string } = {};
     if (flags.values?.length) {
       const v = await import('../actions/values.js');
-      values = flags.values.reduce<Record<string, unknown>>((acc, f) => v.mergeValues(acc, v.readValuesFile(f)), {});
+      values = v.wrapSecret(flags.values.reduce<Record<string, unknown>>((acc, f) => v.mergeValues(acc, v.readValuesFile(f)), {}));
+      const str = (p: string) => {
+        const x = v.getPath(values!, p);
+        return typeof x === 'string' && x ? x : undefined;
+      };
+      const pairs = [['region', 'region'], ['net', 'net'], ['accessKeyId', 'accessKeyID'], ['projectName', 'entityCollector.projectName'], ['prometheusInstanceId', 'operator.prometheus.prometheusInstanceID']] as const;
+      for (const [k, path] of pairs) if (str(path)) fromValues[k] = str(path);
+      const sec = v.getPath(values, v.SECRET_PATH);
+      if (!accessKeySecret && sec instanceof Secret) accessKeySecret = sec;
     }
+
+    const keyId = flags['access-key-id'] ?? fromValues.accessKeyId;
+    const regionRaw = flags.region ?? fromValues.region;
+    const region = regionRaw ? await checkRegion(regionRaw, flags['allow-unknown-region']) : undefined;
+    const net = flags.net ?? fromValues.net ?? 'Internet';
+    if (net !== 'Internet' && net !== 'Intranet') throw usageError(`net must be Internet or Intranet, got "${net}"`);
+    if (accessKeySecret && !keyId) throw usageError('an AccessKey secret was given without --access-key-id', `Pass --access-key-id or set ${ENV.accessKeyId}.`);
 
     const { runPreflight, resolveInput } = await import('../checks/preflight/index.js');
     const { exitCodeFor } = await import('../checks/engine.js');
@@ -84,11 +99,11 @@ Exit 0 when no fatal check failed, 1 otherwise (--fail-on warning: also on warni
       release: flags.release,
       ...(flags['helm-binary'] ? { helmBinary: flags['helm-binary'] } : {}),
       ...(region ? { region } : {}),
-      net: flags.net as 'Internet' | 'Intranet',
-      ...(flags['access-key-id'] ? { accessKeyId: flags['access-key-id'] } : {}),
+      net: net as 'Internet' | 'Intranet',
+      ...(keyId ? { accessKeyId: keyId } : {}),
       ...(accessKeySecret ? { accessKeySecret } : {}),
-      ...(flags['project-name'] ? { projectName: flags['project-name'] } : {}),
-      ...(flags['prometheus-instance-id'] ? { prometheusInstanceId: flags['prometheus-instance-id'] } : {}),
+      ...((flags['project-name'] ?? fromValues.projectName) ? { projectName: flags['project-name'] ?? fromValues.projectName } : {}),
+      ...((flags['prometheus-instance-id'] ?? fromValues.prometheusInstanceId) ? { prometheusInstanceId: flags['prometheus-instance-id'] ?? fromValues.prometheusInstanceId } : {}),
       ...(values ? { values } : {}),
       fromLocal: flags['from-local'],
       ...(flags.sample ? { sample: flags.sample } : {}),
