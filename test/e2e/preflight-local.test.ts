@@ -1,6 +1,9 @@
 // The built CLI with --from-local and the cloud checks: endpoints and cloud APIs mapped to loopback
 // (the signing stand-in, a closed port) through KUBECTL_INSIGHT_ENDPOINT_OVERRIDES; the secret from
 // stdin or the environment, and never in the output; usage errors exit 2.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { aliyunNames, generatePki } from '../support/cloud-standin/pki.js';
@@ -75,6 +78,22 @@ describe('preflight --from-local with cloud checks (CLI)', () => {
     const out = `${r.stdout}${r.stderr}`;
     expect(out).toContain('SignatureDoesNotMatch');
     expect(out).not.toContain(wrong);
+  }, 60_000);
+
+  it('-f values.yaml supplies region, key, secret, project and instance; the secret is printed nowhere', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'insight-pf-values-'));
+    try {
+      const file = join(dir, 'values.yaml');
+      writeFileSync(file, `region: ${REGION}\naccessKeyID: ${USER.accessKeyId}\naccessKeySecret: ${USER.secret}\nentityCollector:\n  projectName: ${PROJECT}\n`, { mode: 0o600 });
+      const r = await run(['-f', file, '--only', 'cloud.credentials', '--only', 'cloud.sls-project', '-o', 'json']);
+      expect(r.exitCode).toBe(0);
+      const report = JSON.parse(String(r.stdout)) as { region: string; results: { id: string; status: string }[] };
+      expect(report.region).toBe(REGION);
+      expect(report.results.map((x) => [x.id, x.status])).toEqual([['cloud.credentials', 'passed'], ['cloud.sls-project', 'passed']]);
+      expect(`${r.stdout}${r.stderr}`).not.toContain(USER.secret);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 60_000);
 
   it('usage errors exit 2: a misspelt region (with a suggestion), a secret without a key id', async () => {
