@@ -117,3 +117,55 @@ describe('install', () => {
     expect(JSON.parse(await helm(['list', '-n', NS, '-a', '-o', 'json']))[0].status).toBe('deployed');
   });
 });
+
+describe('install alongside kube-prometheus-stack', () => {
+  const KPS_NS = 'e2e-install-kps';
+  const OURS_NS = 'e2e-install-withkps';
+  const OURS = 'insight-e2e-withkps';
+  const ID = 'e2e-install-kps-1';
+  const MON_CRDS = ['servicemonitors', 'podmonitors', 'prometheusrules', 'probes'].map((p) => `${p}.monitoring.coreos.com`);
+  const crdMeta = async () =>
+    Object.fromEntries(
+      await Promise.all(MON_CRDS.map(async (n) => [n, JSON.parse(await kubectl(['get', 'crd', n, '-o', 'json'])).metadata as { resourceVersion: string; annotations?: Record<string, string>; labels?: Record<string, string> }] as const)),
+    );
+
+  beforeAll(async () => {
+    await cleanup(OURS, OURS_NS, ID);
+    await helm(['uninstall', 'kps', '-n', KPS_NS, '--wait'], false);
+    await helm(['install', 'kps', await chartTgz('77.0.0', 'kube-prometheus-stack'), '-n', KPS_NS, '--create-namespace', '--wait', '--timeout', '90s']);
+    // The Prometheus Operator CRDs as a separate CRD chart leaves them: helm-owned by another release.
+    for (const n of MON_CRDS) {
+      await kubectl(['annotate', 'crd', n, '--overwrite', 'meta.helm.sh/release-name=prometheus-operator-crds', `meta.helm.sh/release-namespace=${KPS_NS}`]);
+      await kubectl(['label', 'crd', n, '--overwrite', 'app.kubernetes.io/managed-by=Helm']);
+    }
+  });
+  afterAll(async () => {
+    await cleanup(OURS, OURS_NS, ID);
+    for (const n of MON_CRDS) {
+      await kubectl(['annotate', 'crd', n, 'meta.helm.sh/release-name-', 'meta.helm.sh/release-namespace-'], { reject: false });
+      await kubectl(['label', 'crd', n, 'app.kubernetes.io/managed-by-'], { reject: false });
+    }
+    await helm(['uninstall', 'kps', '-n', KPS_NS, '--wait'], false);
+    await kubectl(['delete', 'namespace', KPS_NS, '--ignore-not-found', '--wait=false'], { reject: false });
+  });
+
+  it('installs without taking over the shared CRDs, says who has them, and leaves kps working', async () => {
+    const before = await crdMeta();
+    const kpsObjects = await kubectl(['get', 'servicemonitors,prometheusrules,podmonitors', '-n', KPS_NS, '-o', 'name']);
+    const values = writeValues(requiredValues(ID));
+    const r = await runCli(['install', '--release', OURS, '-n', OURS_NS, '--chart', await chartTgz('1.0.0'), '-f', values, '--skip-preflight', '-o', 'json'], { env });
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    const out = JSON.parse(r.stdout);
+    const sm = out.crds.find((c: { name: string }) => c.name === 'servicemonitors.monitoring.coreos.com');
+    expect(sm).toMatchObject({ state: 'foreign', owner: `helm release ${KPS_NS}/prometheus-operator-crds`, managedBy: 'crds-dir' });
+    expect(out.notes.join('\n')).toMatch(/CRD servicemonitors\.monitoring\.coreos\.com already exists \(helm release e2e-install-kps\/prometheus-operator-crds\): kept as is, not taken over/);
+    // Not one byte of the CRDs changed: same resourceVersion, same owner annotations.
+    expect(await crdMeta()).toEqual(before);
+    // Our ServiceMonitors exist next to kps's, and kps's release and objects are untouched.
+    expect(await kubectl(['get', 'servicemonitors', '-n', OURS_NS, '-o', 'name'])).toContain('servicemonitor');
+    expect(await kubectl(['get', 'servicemonitors,prometheusrules,podmonitors', '-n', KPS_NS, '-o', 'name'])).toBe(kpsObjects);
+    expect(JSON.parse(await helm(['list', '-n', KPS_NS, '-o', 'json']))[0].status).toBe('deployed');
+    // And kps can still upgrade over its CRDs.
+    await helm(['upgrade', 'kps', await chartTgz('77.0.0', 'kube-prometheus-stack'), '-n', KPS_NS, '--reuse-values', '--wait', '--timeout', '90s']);
+  });
+});
