@@ -77,6 +77,14 @@ export default class Doctor extends BaseCommand {
     const clearProgress = () => {
       if (tty) process.stderr.write('\r\x1b[2K');
     };
+    // Fail fast with the right exit code (3: unreachable or bad credentials) before any check runs.
+    const { kubeCall } = await import('../kube/errors.js');
+    try {
+      await kubeCall({ verb: 'get', resource: 'version' }, () => api.getJson('/version', { timeoutMs: 15_000 }), { idempotent: true, attempts: 2 }, api.server.toString());
+    } catch (e) {
+      api.close();
+      throw e;
+    }
     const started = Date.now();
     const meta = () => ({ context: kc.getCurrentContext(), server: api.server.toString(), namespace: flags.namespace, release: flags.release, durationMs: Date.now() - started });
 
