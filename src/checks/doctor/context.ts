@@ -192,8 +192,6 @@ export class DoctorContext {
   readonly probeCache = new Map<string, Promise<import('./probe.js').SchemeProbe>>();
   /** Progress for a TTY ("exporters: 412/1000 probed"); set by the command. */
   progress: (message: string) => void = () => {};
-  /** Pods pods.health explained, so pods.events does not repeat them. */
-  explainedPods: Set<string> | undefined;
   constructor(
     readonly api: DoctorApi,
     readonly opts: DoctorOptions,

@@ -89,7 +89,6 @@ export const podChecks: Check<DoctorContext>[] = [
         const p = explainPod(pod, events, { now: ctx.now });
         if (p) problems.push({ pod, p, w: ownerWorkload(pod, workloads) });
       }
-      ctx.explainedPods = new Set(problems.map((x) => x.pod.metadata?.name ?? ''));
       if (!problems.length) return { status: 'passed', message: `all ${pods.length} pods in ${ns} are Running and Ready` };
       // Group same-cause pods of one workload: 1,000 ImagePullBackOff node-exporters are one finding.
       const groups = new Map<string, typeof problems>();
@@ -208,11 +207,11 @@ export const podChecks: Check<DoctorContext>[] = [
     category: CATEGORY,
     description: 'no recent Warning events in the namespace',
     severity: 'warning',
-    needs: ['pods.health'],
     async run(ctx) {
-      const events = await ctx.events();
+      const [events, pods] = await Promise.all([ctx.events(), ctx.pods()]);
       const since = ctx.now.getTime() - ctx.opts.eventWindowMs;
-      const explained = ctx.explainedPods ?? new Set<string>();
+      // Events of pods that pods.health explains would only repeat its findings.
+      const explained = new Set(pods.filter((p) => explainPod(p, events, { now: ctx.now })).map((p) => p.metadata?.name ?? ''));
       const recent = events.filter((e) => eventTime(e) >= since && !(e.involvedObject?.kind === 'Pod' && explained.has(e.involvedObject.name ?? '')));
       if (!recent.length) return { status: 'passed', message: `no unexplained Warning events in the last ${Math.round(ctx.opts.eventWindowMs / 60000)} minutes` };
       const groups = new Map<string, CoreV1Event[]>();

@@ -240,3 +240,17 @@ describe('coexistence', () => {
     expect(byId('coexist.arms-prom')[0]).toMatchObject({ status: 'failed', severity: 'warning' });
   });
 });
+
+describe('pods.events', () => {
+  it('reports unexplained Warning events even when pods.health fails, and not those of explained pods', async () => {
+    const l = healthy();
+    const ev = (kind: string, name: string, reason: string, message: string) => ({ type: 'Warning', reason, message, count: 2, involvedObject: { kind, name, namespace: NS }, lastTimestamp: '2026-11-22T02:59:00Z', metadata: {} });
+    l[`/api/v1/namespaces/${NS}/pods`]!.push(pod('bad', {}, 'n1', [], { status: { phase: 'Pending', containerStatuses: [{ name: 'main', ready: false, restartCount: 0, state: { waiting: { reason: 'ErrImagePull' } } }] } }));
+    l[`/api/v1/namespaces/${NS}/events`] = [ev('Pod', 'bad', 'Failed', 'pull failed'), ev('DaemonSet', 'cms-node-exporter', 'FailedCreate', 'pods "x" is forbidden: exceeded quota')];
+    const { byId } = await doctor(l);
+    expect(byId('pods.health').some((r) => r.status === 'failed')).toBe(true);
+    const e = byId('pods.events');
+    expect(e.map((r) => r.message)).toEqual(['FailedCreate: pods "x" is forbidden: exceeded quota']);
+    expect(e[0]!.object).toBe('daemonset/cms-monitoring/cms-node-exporter');
+  });
+});
