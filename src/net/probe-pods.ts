@@ -9,6 +9,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import pLimit from 'p-limit';
 import type { CoreV1Api, V1Node, V1Pod, V1Toleration } from '@kubernetes/client-node';
 import { onExit } from '../cleanup.js';
 import { kubeCall, isNotFound } from '../kube/errors.js';
@@ -20,6 +21,8 @@ export const PROBE_LABELS = {
   managedBy: { key: 'app.kubernetes.io/managed-by', value: 'kubectl-insight' },
   run: 'insight.alibabacloud.com/probe-run',
 } as const;
+
+const LOG_EVERY_MS = 5000;
 
 /** Probe pods older than this are leftovers of a killed run. */
 export const STALE_MS = 10 * 60_000;
@@ -193,22 +196,28 @@ export async function runProbePods(o: ProbePodsOptions): Promise<ProbeReport> {
     await deleteStale(o, now());
     const deadlineS = Math.max(30, Math.ceil(o.timeoutMs / 1000) + 30);
     const names = new Map<string, string>(); // pod → node
-    await Promise.all(
-      o.nodes.map(async (n, i) => {
-        const node = n.metadata!.name!;
-        const name = probePodName(runId, i);
-        const body = probePodSpec({ name, namespace: ns, runId, node, image: o.image, tolerations: o.tolerations, targets: o.targets, deadlineS, ...(o.connectTimeoutS ? { connectTimeoutS: o.connectTimeoutS } : {}), ...(o.maxTimeS ? { maxTimeS: o.maxTimeS } : {}) });
-        created.push(name);
-        try {
+    // Bounded concurrency for big clusters; allSettled so no create is still in flight when the
+    // finally below deletes what was created.
+    const limit = pLimit(20);
+    const creates = await Promise.allSettled(
+      o.nodes.map((n, i) =>
+        limit(async () => {
+          const node = n.metadata!.name!;
+          const name = probePodName(runId, i);
+          const body = probePodSpec({ name, namespace: ns, runId, node, image: o.image, tolerations: o.tolerations, targets: o.targets, deadlineS, ...(o.connectTimeoutS ? { connectTimeoutS: o.connectTimeoutS } : {}), ...(o.maxTimeS ? { maxTimeS: o.maxTimeS } : {}) });
+          created.push(name);
           await kubeCall({ verb: 'create', resource: 'pods', namespace: ns }, () => o.core.createNamespacedPod({ namespace: ns, body }), { idempotent: false }, o.server);
           names.set(name, node);
-        } catch (e) {
-          created.splice(created.indexOf(name), 1);
-          throw e; // RBAC or quota problems are the same for every node: fail the whole run, clearly
-        }
-      }),
+        }),
+      ),
     );
+    // RBAC or quota problems are the same for every node: fail the whole run, clearly.
+    const failed = creates.find((c): c is PromiseRejectedResult => c.status === 'rejected');
+    if (failed) throw failed.reason;
     const pending = new Map(names);
+    // Logs of a running pod are a second channel: read each at most every LOG_EVERY_MS, so a
+    // thousand running pods do not mean a thousand log requests per poll.
+    const lastLogRead = new Map<string, number>();
     while (pending.size && now() < deadline && !o.signal?.aborted) {
       const list = await kubeCall({ verb: 'list', resource: 'pods', namespace: ns }, () => o.core.listNamespacedPod({ namespace: ns, labelSelector: `${PROBE_LABELS.run}=${runId}` }), { idempotent: true }, o.server);
       for (const pod of list.items) {
@@ -219,6 +228,9 @@ export async function runProbePods(o: ProbePodsOptions): Promise<ProbeReport> {
           now: now(),
           unschedulableGraceMs: o.unschedulableGraceMs ?? 20_000,
           readLog: async () => {
+            const running = pod.status?.containerStatuses?.[0]?.state?.running !== undefined;
+            if (running && now() - (lastLogRead.get(name) ?? 0) < LOG_EVERY_MS) return undefined;
+            lastLogRead.set(name, now());
             try {
               return await o.core.readNamespacedPodLog({ name, namespace: ns, container: 'probe' });
             } catch {

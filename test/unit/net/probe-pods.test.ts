@@ -138,6 +138,22 @@ describe('runProbePods', () => {
     await expect(runProbePods({ core: f.core as never, namespace: 'default', image: 'img', nodes: [node('a')], targets: [target], tolerations: [], timeoutMs: 1000, pollMs: 10, kubectl: { binary: '/bin/false' } })).rejects.toMatchObject({ kind: 'forbidden' });
     expect(f.pods.size).toBe(0);
   });
+  it('one create failing (quota) while others succeed: the error is raised and every created pod deleted', async () => {
+    const f = fakeCore(() => 'hang');
+    const create = f.core.createNamespacedPod;
+    let n = 0;
+    f.core.createNamespacedPod = async (req) => {
+      if (n++ === 1) {
+        await new Promise((r) => setTimeout(r, 5));
+        throw Object.assign(new Error('quota'), { code: 403, body: { message: 'exceeded quota' } });
+      }
+      await new Promise((r) => setTimeout(r, 30)); // still in flight when the other fails
+      return create(req);
+    };
+    await expect(runProbePods({ core: f.core as never, namespace: 'default', image: 'img', nodes: [node('a'), node('b'), node('c')], targets: [target], tolerations: [], timeoutMs: 1000, pollMs: 10, kubectl: { binary: '/bin/false' } })).rejects.toMatchObject({ kind: 'forbidden' });
+    expect(f.calls.created).toHaveLength(2);
+    expect(f.pods.size).toBe(0);
+  });
   it('falls back to `kubectl delete -l <run>` when the API delete fails', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'insight-kubectl-'));
     try {
