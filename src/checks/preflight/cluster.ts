@@ -87,7 +87,8 @@ export const clusterChecks: Check<PreflightContext>[] = [
         }
         throw err;
       }
-      return { status: 'passed', message: `API server ${ctx.kube.server} reachable and authenticated (context ${ctx.kube.context}, ${v.gitVersion})` };
+      const who = await ctx.whoami?.();
+      return { status: 'passed', message: `API server ${ctx.kube.server} reachable, authenticated${who ? ` as ${who}` : ''} (context ${ctx.kube.context}, ${v.gitVersion})` };
     },
   },
   {

@@ -59,6 +59,8 @@ export interface PreflightContext {
   now(): Date;
   /** GET /version once: the answer and the API server's Date header (for clock skew). */
   serverVersion(): Promise<ServerVersion>;
+  /** Who the API server says we are (SelfSubjectReview, Kubernetes >= 1.28); undefined when it cannot tell. */
+  whoami?(): Promise<string | undefined>;
   /** Every node, fetched once. */
   nodes(): Promise<V1Node[]>;
   /** Every pod in every namespace, fetched once. */

@@ -230,6 +230,19 @@ export async function buildContext(input: PreflightInput): Promise<PreflightCont
     const date = r.headers?.date ? new Date(r.headers.date) : undefined;
     return { gitVersion: r.data.gitVersion, rttMs, localMid: new Date(now().getTime() - Math.round(rttMs / 2)), ...(date ? { date } : {}) };
   });
+  // Only with a real client (tests pass narrow fakes): kc makes the authentication API client.
+  const kc = (k as Partial<Pick<import('../../kube/client.js').Kube, 'kc'>>).kc;
+  const whoami = kc
+    ? once(async () => {
+        try {
+          const { AuthenticationV1Api } = await import('@kubernetes/client-node');
+          const r = await kc.makeApiClient(AuthenticationV1Api).createSelfSubjectReview({ body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' } });
+          return r.status?.userInfo?.username;
+        } catch {
+          return undefined; // older than 1.28, or not allowed: the access review already proved authentication
+        }
+      })
+    : undefined;
   const nodes = once(async (): Promise<V1Node[]> => (await kubeCall({ verb: 'list', resource: 'nodes' }, () => k.core.listNode(), { idempotent: true }, k.server)).items);
   const pods = once(async (): Promise<V1Pod[]> => (await kubeCall({ verb: 'list', resource: 'pods' }, () => k.core.listPodForAllNamespaces(), { idempotent: true }, k.server)).items);
   const daemonSets = once(async () => (await kubeCall({ verb: 'list', resource: 'daemonsets.apps' }, () => k.apps.listDaemonSetForAllNamespaces(), { idempotent: true }, k.server)).items);
@@ -244,6 +257,7 @@ export async function buildContext(input: PreflightInput): Promise<PreflightCont
     helm,
     now,
     serverVersion,
+    ...(whoami ? { whoami } : {}),
     nodes,
     pods,
     daemonSets,
