@@ -5,7 +5,7 @@
 // /etc/hosts (hostAliases); resolv.conf points at 127.0.0.1 inside the namespace, where nothing
 // answers, so no name ever reaches a real DNS server.
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export const BLACKHOLE_IP = '10.123.0.99';
@@ -43,17 +43,31 @@ export function createTestNetns(name: string): TestNetns {
     /* not there */
   }
   ip('netns', 'add', name);
-  ip('-n', name, 'link', 'set', 'lo', 'up');
-  // The black hole: a veth whose peer has no address and a permanent neighbour entry for BLACKHOLE_IP
-  // with a MAC nobody owns, so SYNs leave without ARP and are silently dropped by the peer.
-  ip('-n', name, 'link', 'add', 'bh0', 'type', 'veth', 'peer', 'name', 'bh1');
-  ip('-n', name, 'addr', 'add', '10.123.0.1/24', 'dev', 'bh0');
-  ip('-n', name, 'link', 'set', 'bh0', 'up');
-  ip('-n', name, 'link', 'set', 'bh1', 'up');
-  ip('-n', name, 'neigh', 'add', BLACKHOLE_IP, 'lladdr', '02:00:00:00:00:99', 'dev', 'bh0', 'nud', 'permanent');
-  mkdirSync(etc, { recursive: true });
-  writeFileSync(`${etc}/resolv.conf`, 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n');
-  writeFileSync(`${etc}/hosts`, '127.0.0.1 localhost\n');
+  try {
+    setUp();
+  } catch (e) {
+    // A half-made namespace must not outlive the failed test.
+    try {
+      ip('netns', 'del', name);
+    } catch {
+      /* gone */
+    }
+    rmSync(etc, { recursive: true, force: true });
+    throw e;
+  }
+  function setUp(): void {
+    ip('-n', name, 'link', 'set', 'lo', 'up');
+    // The black hole: a veth whose peer has no address and a permanent neighbour entry for BLACKHOLE_IP
+    // with a MAC nobody owns, so SYNs leave without ARP and are silently dropped by the peer.
+    ip('-n', name, 'link', 'add', 'bh0', 'type', 'veth', 'peer', 'name', 'bh1');
+    ip('-n', name, 'addr', 'add', '10.123.0.1/24', 'dev', 'bh0');
+    ip('-n', name, 'link', 'set', 'bh0', 'up');
+    ip('-n', name, 'link', 'set', 'bh1', 'up');
+    ip('-n', name, 'neigh', 'add', BLACKHOLE_IP, 'lladdr', '02:00:00:00:00:99', 'dev', 'bh0', 'nud', 'permanent');
+    mkdirSync(etc, { recursive: true });
+    writeFileSync(`${etc}/resolv.conf`, 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n');
+    writeFileSync(`${etc}/hosts`, '127.0.0.1 localhost\n');
+  }
   const ns: TestNetns = {
     name,
     setHosts(map) {
@@ -97,6 +111,11 @@ export function createTestNetns(name: string): TestNetns {
         /* gone */
       }
       if (existsSync(etc)) rmSync(etc, { recursive: true, force: true });
+      try {
+        rmdirSync('/etc/netns'); // only when empty: other namespaces may have files there
+      } catch {
+        /* not empty, or gone */
+      }
     },
   };
   return ns;
