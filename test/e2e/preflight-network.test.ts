@@ -12,7 +12,7 @@ import { PROBE_LABELS } from '../../src/net/probe-pods.js';
 import { generatePki } from '../support/cloud-standin/pki.js';
 import { createTestNetns, netnsSkipReason, type TestNetns } from '../unit/net/helpers/netns.js';
 import { startProbeKubelet, type ProbeKubelet } from '../unit/net/helpers/probe-kubelet.js';
-import { cluster, kubectl, kubectlJson, nodeNames, waitFor } from './support/cluster.js';
+import { cluster, kubectl, kubectlJson, readyNodeNames, waitFor } from './support/cluster.js';
 
 // A fresh name per run: a namespace from a previous run may still be terminating.
 const NS = `insight-e2e-preflight-net-${Date.now().toString(36)}`;
@@ -32,7 +32,8 @@ describe.skipIf(skip)(`preflight network probes from probe pods${skip ? ` (skipp
   beforeAll(async () => {
     cluster();
     kube = createKube({ kubeconfig: cluster().kubeconfig });
-    nodes = await nodeNames();
+    // The nodes a probe can run on (other suites may leave a node NotReady).
+    nodes = (await readyNodeNames()).sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
     await kubectl(['create', 'namespace', NS], { allowFail: true });
     good = createTestNetns(`ipf-good-${process.pid}`);
     bad = createTestNetns(`ipf-bad-${process.pid}`);
