@@ -462,7 +462,9 @@ export async function deleteCustomResources(ctx: UninstallContext, progress: (m:
     }
     const live = await getCustomObject(kube, ref);
     if (!live) {
-      ctx.outcomes.push({ ...base, result: 'deleted', detail: 'deleted' });
+      // Gone before we looked: with its finalizer on, only the operator can have removed it.
+      const detail = operatorFinalizer(ref.finalizers) ? 'deleted; the operator removed its finalizer at once' : 'deleted';
+      ctx.outcomes.push({ ...base, result: 'deleted', detail });
       continue;
     }
     const ourFinalizer = operatorFinalizer(live.metadata?.finalizers);

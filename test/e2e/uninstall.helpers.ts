@@ -1,6 +1,6 @@
 // Helpers shared by the uninstall e2e files: installing the fixture charts, running the built CLI,
 // comparing cluster state, and a loopback TCP proxy that can take the API server away for a while.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +8,42 @@ import { execa, type ResultPromise } from 'execa';
 import YAML from 'yaml';
 import { FIXTURE_CHART_DIR, FIXTURE_VALUES, cluster, helm, kubectl, kubectlJson, waitFor, type RunResult } from './support/cluster.js';
 
-export const CLI = new URL('../../bin/kubectl-insight.js', import.meta.url).pathname;
+const REPO = new URL('../../', import.meta.url).pathname;
+/** The CLI as built in the repo (other e2e files import this). */
+export const CLI = join(REPO, 'bin/kubectl-insight.js');
+/** What `cli()` runs: CLI, or a private copy after usePrivateBuild(). */
+let cliPath = CLI;
+let privateDir: string | undefined;
+
+/**
+ * Run the CLI from a private copy of the build: these files run for minutes, and a teammate's
+ * `npm run build` empties dist/ meanwhile (the bundle needs no node_modules). Verified by a dry run.
+ */
+export async function usePrivateBuild(): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const dir = mkdtempSync(join(tmpdir(), 'uninstall-cli-'));
+    try {
+      for (const f of ['bin', 'dist', 'package.json', 'oclif.manifest.json']) cpSync(join(REPO, f), join(dir, f), { recursive: true });
+      cliPath = join(dir, 'bin/kubectl-insight.js');
+      const r = await cli(['uninstall', '--dry-run', '-n', 'uninst-probe', '--release', 'none', '-o', 'json']);
+      if (r.exitCode === 0 && JSON.parse(r.stdout).result === 'planned') {
+        privateDir = dir;
+        return;
+      }
+      throw new Error(r.stderr || r.stdout);
+    } catch (e) {
+      rmSync(dir, { recursive: true, force: true });
+      if (attempt >= 10) throw new Error(`no usable build in dist/ (run npm run build): ${String(e)}`);
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+  }
+}
+
+export function dropPrivateBuild(): void {
+  if (privateDir) rmSync(privateDir, { recursive: true, force: true });
+  privateDir = undefined;
+  cliPath = CLI;
+}
 export const KPS_CHART_DIR = new URL('../fixtures/charts/kube-prometheus-stack', import.meta.url).pathname;
 export const CRDS_DIR = new URL('../fixtures/charts/loongcollector-cluster-insight/crds', import.meta.url).pathname;
 
@@ -55,7 +90,7 @@ export interface CliRun extends RunResult {
 export async function cli(args: string[], opts: { env?: Record<string, string>; kubeconfig?: string; timeoutMs?: number } = {}): Promise<CliRun> {
   const c = cluster();
   const t0 = Date.now();
-  const r = await execa(process.execPath, [CLI, ...args], {
+  const r = await execa(process.execPath, [cliPath, ...args], {
     reject: false,
     timeout: opts.timeoutMs ?? 240_000,
     env: { KUBECONFIG: opts.kubeconfig ?? c.kubeconfig, PATH: process.env.PATH, NO_COLOR: '1', ...opts.env },
@@ -67,7 +102,7 @@ export async function cli(args: string[], opts: { env?: Record<string, string>; 
 
 /** Start the CLI without waiting (for SIGSTOP/outage scenarios). */
 export function spawnCli(args: string[], opts: { env?: Record<string, string>; kubeconfig: string }): ResultPromise<{ reject: false }> {
-  return execa(process.execPath, [CLI, ...args], {
+  return execa(process.execPath, [cliPath, ...args], {
     reject: false,
     timeout: 240_000,
     env: { KUBECONFIG: opts.kubeconfig, PATH: process.env.PATH, NO_COLOR: '1', ...opts.env },

@@ -8,6 +8,8 @@ import {
   SHARED_CRDS,
   cleanupInstall,
   cli,
+  dropPrivateBuild,
+  usePrivateBuild,
   ensureCrds,
   installChart,
   installKps,
@@ -56,6 +58,7 @@ let crdsAtStart: string[] = [];
 
 beforeAll(async () => {
   cluster();
+  await usePrivateBuild();
   crdsAtStart = await presentCrds();
   await cleanupInstall(REL, NS, CID);
   await helm(['uninstall', KPS_REL, '-n', KPS_NS, '--wait'], { allowFail: true });
@@ -64,6 +67,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  dropPrivateBuild();
   await cleanupInstall(REL, NS, CID);
   // kps's release manifest names ServiceMonitors: helm needs the CRDs to uninstall it.
   await ensureCrds();
