@@ -633,12 +633,24 @@ export function installSteps(): Step<InstallContext>[] {
       async run(ctx, report) {
         const refs = ctx.rendered!.workloads;
         const left = ctx.opts.timeoutMs - (Date.now() - ctx.started);
-        ctx.workloads = await waitForRollout(kubeOf(ctx), refs, {
-          timeoutMs: Math.max(left, 1000),
-          totalTimeoutMs: ctx.opts.timeoutMs,
-          onProgress: (s) => report.progress(`${s.filter((x) => x.ready).length}/${s.length} ready: ${s.filter((x) => !x.ready).map((x) => `${x.name} ${x.message}`).join('; ') || 'done'}`),
-          ...(ctx.opts.imageRegistry ? {} : { imageRegistryFlag: '--image-registry' }),
-        });
+        try {
+          ctx.workloads = await waitForRollout(kubeOf(ctx), refs, {
+            timeoutMs: Math.max(left, 1000),
+            totalTimeoutMs: ctx.opts.timeoutMs,
+            onProgress: (s) => report.progress(`${s.filter((x) => x.ready).length}/${s.length} ready: ${s.filter((x) => !x.ready).map((x) => `${x.name} ${x.message}`).join('; ') || 'done'}`),
+            ...(ctx.opts.imageRegistry ? {} : { imageRegistryFlag: '--image-registry' }),
+          });
+        } catch (e) {
+          // The release stays (helm recorded it): say so, so the next step is upgrade or uninstall, not install.
+          if (e instanceof InsightError && e.kind === 'timeout') {
+            const where = `-n ${ctx.opts.namespace}${ctx.opts.release !== CHART.release ? ` --release ${ctx.opts.release}` : ''}`;
+            throw new InsightError('timeout', `installed, but ${e.message}`, {
+              hint: `${e.hint ?? ''} The release is in place: after fixing the cause run \`kubectl insight upgrade ${where}\` (or \`kubectl insight uninstall ${where}\`).`.trim(),
+              details: e.details,
+            });
+          }
+          throw e;
+        }
         report.title(`${ctx.workloads.length} workloads ready`);
       },
     },

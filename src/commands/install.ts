@@ -20,7 +20,7 @@ export const valueFlags = {
   region: Flags.string({ summary: 'Region of the workspace, e.g. cn-hangzhou (region).', helpGroup: 'VALUES' }),
   'prometheus-instance-id': Flags.string({ summary: 'Prometheus instance ID (operator.prometheus.prometheusInstanceID).', helpGroup: 'VALUES' }),
   'project-name': Flags.string({ summary: "The workspace's entity store SLS project (entityCollector.projectName).", helpGroup: 'VALUES' }),
-  net: Flags.string({ summary: 'Reach Alibaba Cloud over the Internet or the VPC (Intranet).', options: ['Internet', 'Intranet', 'internet', 'intranet'], helpGroup: 'VALUES' }),
+  net: Flags.string({ summary: 'Reach Alibaba Cloud over the Internet or the VPC (Intranet).', options: ['Internet', 'Intranet'], helpGroup: 'VALUES' }),
   'disable-alert-rule': Flags.boolean({ summary: 'Do not sync PrometheusRules to cloud alert rules (operator.enableAlertRule=false).', helpGroup: 'VALUES' }),
   'entity-collector': Flags.boolean({ summary: 'Install the entity collector (--no-entity-collector to leave it out).', allowNo: true, helpGroup: 'COMPONENTS' }),
   'kube-state-metrics': Flags.boolean({ summary: 'Install kube-state-metrics.', allowNo: true, helpGroup: 'COMPONENTS' }),

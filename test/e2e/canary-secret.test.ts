@@ -152,6 +152,43 @@ describe('canary secret', () => {
     expect(dry).toContain('[REDACTED]');
   });
 
+  it('prompts for the secret on a TTY without echoing it', async (ctx) => {
+    const py = await execa('python3', ['--version'], { reject: false });
+    if (py.exitCode !== 0) ctx.skip('python3 (for a pseudo-terminal) is not installed');
+    const PROMPTED = canary('D');
+    await cleanup(RELEASE, NS, CLUSTER_ID); // the failed install above would make this one refuse
+    // A pseudo-terminal from Python's pty module: Node has none built in.
+    const script = [
+      'import os, pty, select, sys, time',
+      'pid, fd = pty.fork()',
+      'if pid == 0:',
+      '    os.execvp(sys.argv[1], sys.argv[1:])',
+      'out = b""',
+      'def pump(t, until=None):',
+      '    global out',
+      '    end = time.time() + t',
+      '    while time.time() < end and (until is None or until not in out):',
+      '        r, _, _ = select.select([fd], [], [], 0.1)',
+      '        if r:',
+      '            try: out += os.read(fd, 65536)',
+      '            except OSError: return',
+      'pump(20, b"input hidden")',
+      'os.write(fd, os.environ["PROMPT_SECRET"].encode() + b"\\r")',
+      'pump(60)',
+      'os.waitpid(pid, 0)',
+      'sys.stdout.write(out.decode(errors="replace"))',
+    ].join('\n');
+    const { cli } = await import('./support/install.js');
+    const r = await execa('python3', ['-c', script, process.execPath, cli, 'install', '--release', 'insight-e2e-prompt', '-n', 'e2e-canary-prompt', '--chart', await chartTgz('1.0.0'), '-f', writeValues(requiredValues('e2e-prompt-1')), '--dry-run', '-o', 'json'], {
+      env: { PROMPT_SECRET: PROMPTED, TMPDIR: tmp, NO_COLOR: '1', NODE_ENV: undefined, ALIBABA_CLOUD_ACCESS_KEY_SECRET: undefined },
+      extendEnv: true,
+      reject: false,
+    });
+    expect(r.stdout).toContain('AccessKey secret (input hidden)');
+    expect(r.stdout).toContain('"dryRun": true');
+    for (const f of forms(PROMPTED)) expect(r.stdout).not.toContain(f);
+  });
+
   it('leaves no file behind in TMPDIR', () => {
     const left = walk(tmp);
     for (const f of left) {

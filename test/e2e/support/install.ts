@@ -29,7 +29,8 @@ export interface CliResult {
 /** Run the built plugin. `env` is added to (and may unset keys of) the current environment. */
 export async function runCli(args: string[], opts: { env?: Record<string, string | undefined>; input?: string; timeoutMs?: number } = {}): Promise<CliResult> {
   const r = await execa(process.execPath, [cli, ...args], {
-    env: { NO_COLOR: '1', CI: '1', ...opts.env },
+    // vitest sets NODE_ENV=test, which makes oclif look for TypeScript sources: run as users do.
+    env: { NO_COLOR: '1', CI: '1', NODE_ENV: undefined, ...opts.env },
     extendEnv: true,
     reject: false,
     timeout: opts.timeoutMs ?? 240_000,
