@@ -156,8 +156,16 @@ export async function inspectPod(pod: V1Pod, opts: { image: string; now: number;
 
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((r) => {
-    const t = setTimeout(r, ms);
-    signal?.addEventListener('abort', () => (clearTimeout(t), r()), { once: true });
+    const onAbort = () => {
+      clearTimeout(t);
+      r();
+    };
+    // The listener goes when the timer fires: one per poll would pile up on a long run.
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      r();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
 
 /** Delete probe pods that killed runs left behind. Best-effort: a failure here must not stop the probe. */

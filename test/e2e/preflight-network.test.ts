@@ -112,7 +112,13 @@ describe.skipIf(skip)(`preflight network probes from probe pods${skip ? ` (skipp
       reject: false,
       env: { KUBECONFIG: cluster().kubeconfig, KUBECTL_INSIGHT_ENDPOINT_OVERRIDES: JSON.stringify(overrides), PATH: process.env.PATH },
     });
-    await waitFor('probe pods created', async () => (await probePods()).length === nodes.length, { timeoutMs: 60_000 });
+    let output = '';
+    child.stdout?.on('data', (d: Buffer) => (output += String(d)));
+    child.stderr?.on('data', (d: Buffer) => (output += String(d)));
+    await waitFor('probe pods created', async () => (await probePods()).length === nodes.length, { timeoutMs: 60_000 }).catch((e: Error) => {
+      child.kill('SIGKILL');
+      throw new Error(`${e.message}; CLI output: ${output.slice(0, 2000)}`);
+    });
     child.kill('SIGINT');
     const r = await child;
     expect(r.exitCode).toBe(130);
