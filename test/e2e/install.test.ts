@@ -169,3 +169,61 @@ describe('install alongside kube-prometheus-stack', () => {
     await helm(['upgrade', 'kps', await chartTgz('77.0.0', 'kube-prometheus-stack'), '-n', KPS_NS, '--reuse-values', '--wait', '--timeout', '90s']);
   });
 });
+
+describe('install runs the preflight gate', () => {
+  const GATE_NS = 'e2e-install-gate';
+  const GATE = 'insight-e2e-gate';
+  const ID = 'e2e-install-gate-1';
+  const REGION = 'cn-hangzhou';
+  const USER = { accessKeyId: 'LTAI5tInstallGate0001', secret: 'InstallGateSecret0123456789abcd' };
+  let standin: { overrides(): Record<string, unknown>; close(): Promise<void> };
+  let gateEnv: Record<string, string>;
+  const args = async () => [
+    'install', '--release', GATE, '-n', GATE_NS, '--chart', await chartTgz('1.0.0'), '-f', writeValues(requiredValues(ID)),
+    '--access-key-id', USER.accessKeyId, '--net', 'Intranet', '--preflight-from-local', '--timeout', '90s',
+  ];
+
+  beforeAll(async () => {
+    await cleanup(GATE, GATE_NS, ID);
+    const { startCloudStandin } = await import('../support/cloud-standin/server.js');
+    const { aliyunNames, generatePki } = await import('../support/cloud-standin/pki.js');
+    const v = requiredValues(ID) as { entityCollector: { projectName: string }; operator: { prometheus: { prometheusInstanceID: string } } };
+    standin = await startCloudStandin({
+      pki: generatePki(aliyunNames([REGION])),
+      users: [{ ...USER, allowedActions: ['log:*', 'cms:*'], accountId: '1234567890123456', userName: 'gate' }],
+      projects: [{ name: v.entityCollector.projectName, region: REGION }],
+      prometheusInstances: [{ id: v.operator.prometheus.prometheusInstanceID, region: REGION, name: 'gate-prom' }],
+    });
+    // Every Alibaba Cloud host goes to the loopback stand-in; cms-vpc (alert-rule sync) to a closed port.
+    gateEnv = {
+      ALIBABA_CLOUD_ACCESS_KEY_SECRET: USER.secret,
+      KUBECTL_INSIGHT_ENDPOINT_OVERRIDES: JSON.stringify({ ...standin.overrides(), [`cms-vpc.${REGION}.aliyuncs.com`]: { address: '127.0.0.1', port: 9 } }),
+    };
+  });
+  afterAll(async () => {
+    await cleanup(GATE, GATE_NS, ID);
+    await standin?.close();
+  });
+
+  it('Intranet with cms-vpc unreachable and no terminal: stops and says to disable alert-rule sync', async () => {
+    const before = await snapshot([GATE_NS]);
+    const r = await runCli(await args(), { env: gateEnv });
+    expect(r.code, r.stderr).toBe(6);
+    expect(r.stderr).toMatch(/^Error: cms-vpc is not reachable from the cluster in Intranet mode: alert-rule sync would fail$/m);
+    expect(r.stderr).toContain('--disable-alert-rule');
+    expect(await snapshot([GATE_NS])).toBe(before);
+  });
+
+  it('with --yes: installs with operator.enableAlertRule=false and says so', async () => {
+    const r = await runCli([...(await args()), '--yes', '-o', 'json'], { env: gateEnv });
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.alertRuleDisabled).toBe(true);
+    expect(out.preflight.warnings).toBeGreaterThanOrEqual(1); // network.cms is a warning; nothing fatal
+    expect(out.notes.join('\n')).toContain('alert-rule sync disabled');
+    const cm = JSON.parse(await kubectl(['get', 'configmap', 'cms-cluster-insight-config', '-n', GATE_NS, '-o', 'json'])).data;
+    expect(cm.ENABLE_ALERT_RULE).toBe('false');
+    expect(cm.NET).toBe('Intranet');
+    expect(r.stdout + r.stderr).not.toContain(USER.secret);
+  });
+});
