@@ -40,6 +40,14 @@ describe('install', () => {
     expect(out.values.accessKeySecret).toBe('[REDACTED]');
     expect(j.stdout).not.toContain(SECRET);
     expect(await snapshot([NS])).toBe(before);
+
+    // --image-registry moves every component image to the mirror, keeping its path.
+    const m = await runCli([...base(), '--dry-run', '--image-registry', 'mirror.example.com:5000'], { env });
+    expect(m.code, m.stderr).toBe(0);
+    const images = [...m.stdout.matchAll(/image: "?([^"\s]+)"?/g)].map((x) => x[1]!);
+    expect(images.length).toBeGreaterThan(4);
+    expect(images.filter((i) => !i.startsWith('mirror.example.com:5000/'))).toEqual([]);
+    expect(images).toContain('mirror.example.com:5000/acs/loongcollector-operator:v0.0.1-rc.1');
   });
 
   it('installs the chart: pods Running, CR present, JSON result', async () => {
