@@ -1,4 +1,4 @@
-// npm run bench:doctor [-- --nodes 1000 --other-pods 3000 --runs 3 --blackhole 0.05 --keep]
+// npm run bench:doctor [-- --nodes 1000 --other-pods 3000 --runs 5 --blackhole 0.05 --keep]
 //
 // On a local control plane with N kwok nodes (the test harness): the fixture chart (node-exporter on every
 // node, answered by the real node_exporter in the harness's network namespace), a few thousand other pods,
@@ -7,7 +7,7 @@
 // same cluster, their ratio, and what the black-holed exporters cost (doctor with vs without them).
 // Targets (issue 7): ratio <= 2, black-hole cost <= probe timeout + 2 s, peak RSS < 250 MB.
 import { execa } from 'execa';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -20,7 +20,7 @@ const { values } = parseArgs({
   options: {
     nodes: { type: 'string', default: '1000' },
     'other-pods': { type: 'string', default: '3000' },
-    runs: { type: 'string', default: '3' },
+    runs: { type: 'string', default: '5' },
     blackhole: { type: 'string', default: '0.05' },
     'probe-timeout': { type: 'string', default: '3s' },
     name: { type: 'string', default: 'bench-doctor' },
@@ -31,6 +31,17 @@ const N = Number(values.nodes);
 const OTHER = Number(values['other-pods']);
 const RUNS = Number(values.runs);
 const log = (m: string) => process.stderr.write(`[bench:doctor] ${m}\n`);
+/**
+ * A private copy of the built CLI: other people rebuild dist/ while the bench runs, and a half-written
+ * dist/ would fail a run. node_modules is linked, not copied.
+ */
+function privateCli(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-doctor-cli-'));
+  for (const f of ['bin', 'dist', 'package.json']) cpSync(join(root, f), join(dir, f), { recursive: true });
+  symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'));
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return join(dir, 'bin/kubectl-insight.js');
+}
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main(): Promise<void> {
@@ -84,7 +95,7 @@ async function main(): Promise<void> {
       await ipn(['rule', 'add', 'pref', '50', 'lookup', '150']);
     };
 
-    const cli = join(root, 'bin/kubectl-insight.js');
+    const cli = privateCli();
     const rssDir = mkdtempSync(join(tmpdir(), 'bench-doctor-'));
     const doctorOnce = async (i: number) => {
       const rssFile = join(rssDir, `rss-${i}`);
@@ -93,7 +104,12 @@ async function main(): Promise<void> {
         env: { ...env, INSIGHT_BENCH_RSS_FILE: rssFile }, reject: false, timeout: 300_000,
       });
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      const doc = JSON.parse(r.stdout);
+      let doc;
+      try {
+        doc = JSON.parse(r.stdout);
+      } catch {
+        throw new Error(`doctor printed no JSON (exit ${r.exitCode}): ${r.stderr.slice(0, 500)}`);
+      }
       return { ms, rssMB: Number(readFileSync(rssFile, 'utf8')) / 1024, doc };
     };
     const kubectlOnce = async () => {
@@ -104,14 +120,17 @@ async function main(): Promise<void> {
 
     await setHoles(false);
     await doctorOnce(-1); // warm the API server's caches and the page cache
+    // Interleaved, so load from anything else on the machine hits all three series alike.
     const clean: number[] = [];
-    for (let i = 0; i < RUNS; i++) clean.push((await doctorOnce(100 + i)).ms);
-    await setHoles(true);
     const runs: Array<{ ms: number; rssMB: number; doc: { findings: Array<{ id: string; status: string; message: string }> } }> = [];
-    for (let i = 0; i < RUNS; i++) runs.push(await doctorOnce(i));
     const kubectlMs: number[] = [];
-    for (let i = 0; i < RUNS; i++) kubectlMs.push(await kubectlOnce());
-    await setHoles(false);
+    for (let i = 0; i < RUNS; i++) {
+      kubectlMs.push(await kubectlOnce());
+      clean.push((await doctorOnce(100 + i)).ms);
+      await setHoles(true);
+      runs.push(await doctorOnce(i));
+      await setHoles(false);
+    }
     rmSync(rssDir, { recursive: true, force: true });
 
     const podCount = JSON.parse((await sh('kubectl', ['get', 'pods', '-A', '-o', 'json'])).stdout).items.length;

@@ -56,8 +56,8 @@ export default class Doctor extends BaseCommand {
 
     const kc = loadKubeconfig({ ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}) });
     if (flags.context) kc.setCurrentContext(flags.context);
-    // One socket per in-flight probe, plus a few for the lists that run beside them.
-    const api = await ApiClient.create(kc, { maxSockets: flags.concurrency + 8 });
+    // One socket per in-flight probe (fast and slow pools), plus a few for the lists that run beside them.
+    const api = await ApiClient.create(kc, { maxSockets: flags.concurrency + DEFAULT_OPTIONS.slowPool + 8 });
     const opts = {
       ...DEFAULT_OPTIONS,
       namespace: flags.namespace,

@@ -21,6 +21,8 @@ export interface DoctorOptions {
   probeTimeoutMs: number;
   /** Concurrent proxied probes. */
   concurrency: number;
+  /** Probes slower than a tenth of the timeout (black-holed, most likely) wait here instead of holding a slot. */
+  slowPool: number;
   /** DaemonSet exporters: fetch and validate full /metrics on this many pods per component (all with --full-scrape). */
   scrapeSample: number;
   /** Kubelet endpoints are probed on this many Ready nodes. */
@@ -38,6 +40,7 @@ export const DEFAULT_OPTIONS: DoctorOptions = {
   logLines: 20,
   probeTimeoutMs: 3000,
   concurrency: 48,
+  slowPool: 256,
   scrapeSample: 3,
   kubeletNodes: 3,
   eventWindowMs: 60 * 60 * 1000,
@@ -190,6 +193,11 @@ export class DoctorContext {
   readonly fixes: Fix[] = [];
   /** Scheme probes shared by the exporter and scrape-chain checks (see probe.ts). */
   readonly probeCache = new Map<string, Promise<import('./probe.js').SchemeProbe>>();
+  /** Pods (`ns/pod:port`) that answered an exporter probe, with the scheme: the scrape chain probes those first. */
+  readonly answered = new Map<string, 'http' | 'https'>();
+  /** Nodes whose exporter answered, and nodes where a probe timed out or found no route: the kubelet check picks from the first. */
+  readonly nodesAnswering = new Set<string>();
+  readonly nodesSilent = new Set<string>();
   /** Progress for a TTY ("exporters: 412/1000 probed"); set by the command. */
   progress: (message: string) => void = () => {};
   constructor(

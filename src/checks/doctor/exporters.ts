@@ -98,6 +98,65 @@ async function declaredScheme(ctx: DoctorContext, c: Component): Promise<Scheme>
   }
 }
 
+/** Remember who answered (for the scrape chain) and which nodes are silent (for the kubelet sample). */
+function note(ctx: DoctorContext, ns: string, p: V1Pod, port: number, r: SchemeProbe): void {
+  const node = p.spec?.nodeName;
+  if (r.speaks !== 'none') {
+    ctx.answered.set(`${ns}/${p.metadata!.name}:${port}`, r.speaks);
+    if (node) ctx.nodesAnswering.add(node);
+  } else if (node && (r.best.outcome === 'timeout' || r.best.outcome === 'unreachable')) {
+    ctx.nodesSilent.add(node);
+  }
+}
+
+/** The scheme of the first sampled probe that got an HTTP answer; undefined when none did. */
+async function firstAnswer(probes: Array<Promise<SchemeProbe>>): Promise<Scheme | undefined> {
+  return new Promise((resolve) => {
+    let left = probes.length;
+    if (!left) resolve(undefined);
+    for (const p of probes) {
+      void p.then((r) => {
+        if (r.speaks !== 'none') resolve(r.speaks);
+        if (--left === 0) resolve(undefined);
+      });
+    }
+  });
+}
+
+/** A probe still unanswered after this long is probably black-holed: it moves to the slow pool. */
+export const slowAfterMs = (timeoutMs: number) => Math.min(1000, Math.max(100, Math.floor(timeoutMs / 10)));
+
+/**
+ * Run fn over items with `concurrency` probes in flight, where a probe that is slower than
+ * `slowAfter` gives its slot to the next one and waits out its own timeout in a pool of at most
+ * `slowPool`. So 50 black-holed exporters among 1,000 cost about one probe timeout in total, not
+ * 50/concurrency timeouts in a row; and in-flight requests stay bounded by concurrency + slowPool.
+ */
+export async function probeBounded<T>(items: T[], concurrency: number, slowPool: number, slowAfter: number, fn: (item: T) => Promise<void>): Promise<void> {
+  const limit = pLimit(Math.max(1, concurrency));
+  let slow = 0;
+  const all: Array<Promise<void>> = [];
+  await Promise.all(
+    items.map((item) =>
+      limit(async () => {
+        const p = fn(item);
+        all.push(p);
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<'late'>((r) => {
+          timer = setTimeout(() => r('late'), slowAfter);
+        });
+        const first = await Promise.race([p.then(() => 'done' as const), late]);
+        clearTimeout(timer);
+        if (first === 'done') return;
+        if (slow >= slowPool) return p; // the slow pool is full: keep the slot until this one ends
+        slow++;
+        void p.finally(() => slow--);
+      }),
+    ),
+  );
+  await Promise.all(all);
+}
+
 export function exporterCheck(c: Component): Check<DoctorContext> {
   return {
     id: `exporters.${c.key}`,
@@ -121,23 +180,25 @@ export function exporterCheck(c: Component): Check<DoctorContext> {
       const port = metricsPort(running[0]!, c);
       let first = await declaredScheme(ctx, c);
       const verdicts: PodVerdict[] = [];
-      // The sample first: it teaches which scheme the rest speak, so they need one request each.
-      const sampled = await Promise.all(sample.map(async (p) => ({ p, r: await cachedProbe(ctx, ns, p.metadata!.name!, metricsPort(p, c), c.path, first) })));
-      for (const { p, r } of sampled) verdicts.push(judgeProbe(c, p.metadata!.name!, targetNode(p), r, true));
-      const learned = sampled.find((x) => x.r.speaks !== 'none')?.r.speaks;
-      if (learned && learned !== 'none') first = learned;
-      const limit = pLimit(ctx.opts.concurrency);
+      // The sample first: it teaches which scheme the rest speak, so they need one request each. The
+      // rest start as soon as one sampled pod answers (a black-holed sample must not hold them back).
+      const sampling = sample.map(async (p) => {
+        const r = await cachedProbe(ctx, ns, p.metadata!.name!, metricsPort(p, c), c.path, first);
+        note(ctx, ns, p, metricsPort(p, c), r);
+        verdicts.push(judgeProbe(c, p.metadata!.name!, targetNode(p), r, true));
+        return r;
+      });
+      const learned = await firstAnswer(sampling);
+      if (learned) first = learned;
       let done = sample.length;
-      await Promise.all(
-        rest.map((p) =>
-          limit(async () => {
-            const r = await probeScheme(ctx, ns, p.metadata!.name!, metricsPort(p, c), '/', first, 64 * 1024);
-            verdicts.push(judgeProbe(c, p.metadata!.name!, targetNode(p), r, false));
-            done++;
-            if (done % 50 === 0) ctx.progress(`${c.title}: ${done}/${running.length} pods probed`);
-          }),
-        ),
-      );
+      await probeBounded(rest, ctx.opts.concurrency, ctx.opts.slowPool, slowAfterMs(ctx.opts.probeTimeoutMs), async (p) => {
+        const r = await probeScheme(ctx, ns, p.metadata!.name!, metricsPort(p, c), '/', first, 64 * 1024);
+        note(ctx, ns, p, metricsPort(p, c), r);
+        verdicts.push(judgeProbe(c, p.metadata!.name!, targetNode(p), r, false));
+        done++;
+        if (done % 50 === 0) ctx.progress(`${c.title}: ${done}/${running.length} pods probed`);
+      });
+      await Promise.all(sampling);
       // Probes finish in any order; the report must not.
       verdicts.sort((a, b) => (a.node ?? a.pod).localeCompare(b.node ?? b.pod, 'en', { numeric: true }) || a.pod.localeCompare(b.pod));
       const findings: Finding[] = [];
@@ -148,7 +209,7 @@ export function exporterCheck(c: Component): Check<DoctorContext> {
         const schemes = [...new Set(ok.map((v) => v.scheme))].join('/');
         findings.push({
           status: 'passed',
-          message: `${c.title} answers over ${schemes} on ${ok.length} of ${running.length} pods${sampleSize < running.length ? ` (metrics validated on ${sampled.length})` : ''}`,
+          message: `${c.title} answers over ${schemes} on ${ok.length} of ${running.length} pods${sampleSize < running.length ? ` (metrics validated on ${sample.length})` : ''}`,
           object: `${wkind}/${ns}/${wname}`,
           evidence: ok.filter((v) => v.detail.includes('samples')).slice(0, 3).map((v) => `${v.pod}${v.node ? ` on ${v.node}` : ''}: ${v.detail}`),
         });

@@ -39,7 +39,10 @@ function kubeletCheck(id: string, path: string, families: string[]): Check<Docto
     severity: 'fatal',
     timeoutMs: 60_000,
     async run(ctx) {
-      const nodes = (await ctx.nodes()).filter(isReady).slice(0, Math.max(1, ctx.opts.kubeletNodes));
+      // Prefer nodes whose exporter answered: a node that black-holes traffic is already reported, and
+      // asking its kubelet would only add a timeout.
+      const rank = (n: V1Node) => (ctx.nodesAnswering.has(n.metadata?.name ?? '') ? 0 : ctx.nodesSilent.has(n.metadata?.name ?? '') ? 2 : 1);
+      const nodes = (await ctx.nodes()).filter(isReady).sort((a, b) => rank(a) - rank(b)).slice(0, Math.max(1, ctx.opts.kubeletNodes));
       if (!nodes.length) return { status: 'skipped', message: 'no Ready node to probe' };
       const results = await Promise.all(nodes.map(async (n) => ({ n: n.metadata!.name!, r: await ctx.probe({ kind: 'node', name: n.metadata!.name! }, path, { maxBytes: 32 * 1024 * 1024 }) })));
       const findings: Finding[] = [];

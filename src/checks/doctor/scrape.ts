@@ -172,7 +172,10 @@ export async function checkServiceMonitor(ctx: DoctorContext, sm: ServiceMonitor
       continue;
     }
     // Ask one ready pod in both schemes; pods of one Service serve alike.
-    ready = ready.sort((a, b) => (a.pod ? 0 : 1) - (b.pod ? 0 : 1));
+    // Prefer a pod already known to answer: one black-holed node must not cost this check a timeout
+    // (the exporter checks report that node); the scheme question is the same for every pod.
+    const rank = (x: (typeof ready)[number]) => (!x.pod ? 2 : ctx.answered.has(`${x.pod.ns}/${x.pod.name}:${x.port}`) ? 0 : 1);
+    ready = ready.sort((a, b) => rank(a) - rank(b));
     const target = ready[0]!;
     if (!target.pod || !target.port) {
       findings.push(f({ status: 'passed', message: `${epName}: ${ready.length} ready endpoints (scheme not probed: no pod behind ${target.addr})` }));
@@ -210,7 +213,7 @@ export async function checkPodMonitor(ctx: DoctorContext, pm: PodMonitor): Promi
       findings.push(f({ status: 'failed', message: `${epName}: none of the ${withPort.length} selected pods is Ready`, hint: 'See pods.health.' }));
       continue;
     }
-    const p = ready[0]!;
+    const p = ready.find((x) => ctx.answered.has(`${x.metadata!.namespace}/${x.metadata!.name}:${portOf(x)!.containerPort}`)) ?? ready[0]!;
     const r = await cachedProbe(ctx, p.metadata!.namespace!, p.metadata!.name!, portOf(p)!.containerPort, ep.path ?? '/metrics', ep.scheme === 'https' ? 'https' : 'http');
     for (const j of judgeScheme(epName, ep, r, `${p.metadata!.name}:${portOf(p)!.containerPort}`)) findings.push(f({ ...j, ...(j.status === 'passed' ? { message: `${j.message} (${ready.length} ready pods)` } : {}) }));
   }

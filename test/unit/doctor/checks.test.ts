@@ -254,3 +254,32 @@ describe('pods.events', () => {
     expect(e[0]!.object).toBe('daemonset/cms-monitoring/cms-node-exporter');
   });
 });
+
+describe('probeBounded', () => {
+  it('lets slow (black-holed) probes wait outside the concurrency limit, bounded by the slow pool', async () => {
+    const { probeBounded } = await import('../../../src/checks/doctor/exporters.js');
+    const items = Array.from({ length: 40 }, (_, i) => i);
+    const hung = new Set([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    let inFlight = 0;
+    let peak = 0;
+    const t0 = Date.now();
+    await probeBounded(items, 4, 100, 20, async (i) => {
+      inFlight++;
+      peak = Math.max(peak, inFlight);
+      await new Promise((r) => setTimeout(r, hung.has(i) ? 300 : 5));
+      inFlight--;
+    });
+    // 10 hung probes with 4 slots would take 3 x 300 ms in a plain pool; here about one timeout.
+    expect(Date.now() - t0).toBeLessThan(550);
+    const t1 = Date.now();
+    peak = 0;
+    await probeBounded(items, 4, 2, 20, async (i) => {
+      inFlight++;
+      peak = Math.max(peak, inFlight);
+      await new Promise((r) => setTimeout(r, hung.has(i) ? 100 : 5));
+      inFlight--;
+    });
+    expect(peak).toBeLessThanOrEqual(6); // 4 slots + a slow pool of 2
+    expect(Date.now() - t1).toBeGreaterThanOrEqual(100);
+  });
+});
