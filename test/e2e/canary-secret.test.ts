@@ -189,6 +189,34 @@ describe('canary secret', () => {
     for (const f of forms(PROMPTED)) expect(r.stdout).not.toContain(f);
   });
 
+  it('Ctrl-C while helm runs removes the values file and exits 130', async () => {
+    await cleanup(RELEASE, NS, CLUSTER_ID);
+    const sigTmp = join(work, 'tmp-sigint');
+    mkdirSync(sigTmp);
+    const { cli } = await import('./support/install.js');
+    const child = execa(process.execPath, [cli, 'install', ...base(), '--chart', await chartTgz('1.0.0'), '-f', writeValues(requiredValues(CLUSTER_ID)), '--skip-preflight', '--timeout', '60s'], {
+      env: { ALIBABA_CLOUD_ACCESS_KEY_SECRET: SECRET, TMPDIR: sigTmp, NO_COLOR: '1', CI: '1', NODE_ENV: undefined },
+      extendEnv: true,
+      reject: false,
+      stdin: 'ignore',
+    });
+    // Wait for the values file (it exists only while helm runs), then interrupt.
+    const valuesFile = () => walk(sigTmp).find((f) => f.endsWith('values.yaml'));
+    const end = Date.now() + 60_000;
+    let seenFile: string | undefined;
+    while (!seenFile && Date.now() < end && child.exitCode === null) {
+      seenFile = valuesFile();
+      if (!seenFile) await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(seenFile, 'the values file never appeared').toBeDefined();
+    expect(statSync(seenFile!).mode & 0o777).toBe(0o600);
+    child.kill('SIGINT');
+    const r = await child;
+    expect(r.exitCode).toBe(130);
+    expect(walk(sigTmp)).toEqual([]);
+    for (const f of forms(SECRET)) expect(`${r.stdout}${r.stderr}`).not.toContain(f);
+  });
+
   it('leaves no file behind in TMPDIR', () => {
     const left = walk(tmp);
     for (const f of left) {
