@@ -1,13 +1,10 @@
 // Bad input to install: each case asserts the exit code, the one-line error message, and that the
 // cluster is exactly as before (snapshot of releases, namespaces, CRDs, cluster RBAC, CRs, objects).
 import { mkdtempSync, writeFileSync, chmodSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import { readFile } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { chartTgz, fixtureCharts, kubectl, requiredValues, runCli, snapshot, writeValues } from './support/install.js';
+import { chartTgz, kubectl, requiredValues, runCli, serveCharts, snapshot, writeValues } from './support/install.js';
 
 const NS = 'e2e-bad-input';
 const RELEASE = 'insight-e2e-bad';
@@ -37,7 +34,7 @@ describe('install with bad input changes nothing', () => {
   let before: string;
   let work: string;
   let readerKubeconfig: string | undefined;
-  let repo: Server;
+  let repo: { url: string; close(): Promise<void> } | undefined;
   let repoUrl: string;
   const cluster = inject('insightCluster');
   const withValues = (release = RELEASE) => ['install', '--release', release, '-n', NS, '--chart', chart, '-f', values, '--skip-preflight'];
@@ -53,17 +50,8 @@ describe('install with bad input changes nothing', () => {
     writeFileSync(join(work, 'helm2'), '#!/bin/sh\necho \'Client: &version.Version{SemVer:"v2.17.0", GitCommit:"a690bad", GitTreeState:"clean"}\'\necho "Error: unknown flag: --template" >&2\nexit 1\n');
     chmodSync(join(work, 'helm2'), 0o755);
     // A chart repository on loopback serving the packaged fixtures.
-    const { dir } = await fixtureCharts();
-    repo = createServer(async (req, res) => {
-      try {
-        const body = await readFile(join(dir, (req.url ?? '/').replace(/\.\./g, '')));
-        res.writeHead(200).end(body);
-      } catch {
-        res.writeHead(404).end('not found');
-      }
-    });
-    await new Promise<void>((r) => repo.listen(0, '127.0.0.1', r));
-    repoUrl = `http://127.0.0.1:${(repo.address() as AddressInfo).port}`;
+    repo = await serveCharts();
+    repoUrl = repo.url;
     // A user who may read everything and create nothing.
     if (cluster.name) {
       await kubectl(['create', 'clusterrole', READER_ROLE, '--verb=get,list,watch', '--resource=*.*'], { reject: false });
@@ -76,7 +64,7 @@ describe('install with bad input changes nothing', () => {
   });
 
   afterAll(async () => {
-    await new Promise<void>((r) => repo?.close(() => r()));
+    await repo?.close();
     await kubectl(['delete', 'clusterrolebinding,clusterrole', READER_ROLE, '--ignore-not-found'], { reject: false });
   });
 

@@ -1,6 +1,6 @@
 // upgrade end to end: 1.0.0 → 1.1.0 keeps the user's values; 1.2.0 (pods never ready) rolls back.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chartTgz, cleanup, helm, kubectl, requiredValues, runCli, snapshot, writeValues } from './support/install.js';
+import { chartTgz, cleanup, helm, kubectl, requiredValues, runCli, serveCharts, snapshot, writeValues } from './support/install.js';
 
 const NS = 'e2e-upgrade';
 const RELEASE = 'insight-e2e-upgrade';
@@ -42,6 +42,19 @@ describe('upgrade', () => {
     expect(r.stdout).toContain('Dry run: nothing was changed.');
     expect(r.stdout).not.toContain(SECRET);
     expect(await snapshot([NS])).toBe(before);
+  });
+
+  it('targets the newest version in the repository when --version is not given', async () => {
+    const repo = await serveCharts();
+    try {
+      const r = await runCli(['upgrade', ...common, '--repo-url', repo.url, '--dry-run', '-o', 'json']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout)).toMatchObject({ from: { version: '1.0.0' }, to: { version: '1.2.0' }, dryRun: true });
+      const pinned = await runCli(['upgrade', ...common, '--repo-url', repo.url, '--version', '1.1.0', '--dry-run', '-o', 'json']);
+      expect(JSON.parse(pinned.stdout).to.version).toBe('1.1.0');
+    } finally {
+      await repo.close();
+    }
   });
 
   it('upgrades to 1.1.0 keeping the user values and taking the new chart defaults', async () => {

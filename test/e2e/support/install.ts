@@ -5,6 +5,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { stringify } from 'yaml';
+import { createServer } from 'node:http';
+import { readFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
 
 export const repoRoot = resolve(import.meta.dirname, '../../..');
 
@@ -131,4 +134,21 @@ export async function until(fn: () => Promise<boolean>, timeoutMs = 30_000): Pro
     await new Promise((r) => setTimeout(r, 300));
   }
   throw new Error('condition not met in time');
+}
+
+/** Serve the packaged fixture charts as a helm chart repository on loopback. */
+export async function serveCharts(): Promise<{ url: string; close(): Promise<void> }> {
+  const { dir } = await fixtureCharts();
+  const server = createServer(async (req, res) => {
+    try {
+      res.writeHead(200).end(await readFile(join(dir, (req.url ?? '/').split('?')[0]!.replace(/\.\./g, ''))));
+    } catch {
+      res.writeHead(404).end('not found');
+    }
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
 }
