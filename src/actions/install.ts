@@ -272,8 +272,18 @@ export interface AccessNeed {
 
 /** API group of an apiVersion (`apps/v1` → `apps`, `v1` → core ''). */
 const groupOf = (apiVersion = '') => (apiVersion.includes('/') ? apiVersion.split('/')[0]! : '');
-/** The resource of every kind the chart renders (all are regular plurals: Deployment → deployments). */
-const resourceOf = (kind: string) => `${kind.toLowerCase()}s`;
+/**
+ * The resource name of a kind, with the API server's own pluralisation rules (k8s.io/gengo namer):
+ * NetworkPolicy → networkpolicies, Ingress → ingresses, Endpoints stays. Discovery would be exact but
+ * costs a round trip per group; the chart only uses regular kinds.
+ */
+export function resourceOf(kind: string): string {
+  const k = kind.toLowerCase();
+  if (k === 'endpoints') return k;
+  if (/[^aeiou]y$/.test(k)) return `${k.slice(0, -1)}ies`;
+  if (/(s|x|z|ch|sh)$/.test(k)) return `${k}es`;
+  return `${k}s`;
+}
 
 /**
  * What helm will do to the cluster with these manifests: create (install) or create and patch

@@ -8,6 +8,7 @@ import {
   gate,
   judgeExisting,
   parseManifests,
+  resourceOf,
   type ExistingRelease,
   type InstallResult,
   type PreflightGate,
@@ -134,6 +135,12 @@ describe('manifests and permissions', () => {
     const skip = accessNeeds(rendered(text), 'ns1', ['create', 'patch'], { createNamespace: false, skipCrds: true });
     expect(skip.some((n) => n.resource === 'customresourcedefinitions' || n.resource === 'namespaces')).toBe(false);
     expect(skip.filter((n) => n.resource === 'daemonsets').map((n) => n.verb)).toEqual(['create', 'patch']);
+  });
+
+  it('names resources as the API server does', () => {
+    expect(['Deployment', 'NetworkPolicy', 'Ingress', 'PriorityClass', 'Endpoints', 'ClusterAliyunPipelineConfig', 'Gateway'].map(resourceOf)).toEqual([
+      'deployments', 'networkpolicies', 'ingresses', 'priorityclasses', 'endpoints', 'clusteraliyunpipelineconfigs', 'gateways',
+    ]);
   });
 
   it('reports CRDs someone else has, one line each', () => {
