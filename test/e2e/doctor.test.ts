@@ -48,6 +48,8 @@ async function podOf(app: string): Promise<{ name: string; podIP?: string; node?
 describe.skipIf(Boolean(netnsSkipReason()))('doctor', () => {
   let nodes: string[] = [];
   let ksmServer: (NetnsServer & { stop: () => Promise<void> }) | undefined;
+  let kubeletServer: (NetnsServer & { stop: () => Promise<void> }) | undefined;
+  let kubeletIp = '';
 
   beforeAll(async () => {
     nodes = await nodeNames();
@@ -63,7 +65,9 @@ describe.skipIf(Boolean(netnsSkipReason()))('doctor', () => {
     ksmServer = await startNetnsServer({ ip: ksm.podIP!, port: 8080, mode: 'http', body: KSM_BODY });
     servers.push(ksmServer, await startNetnsServer({ ip: op.podIP!, port: 8888, mode: 'http', body: OP_BODY }));
     const nodeIps = (await pods(NS, 'app.kubernetes.io/name=node-exporter')).map((p) => p.podIP!);
-    for (const ip of nodeIps.slice(0, 1)) servers.push(await startNetnsServer({ ip, port: 10250, mode: 'https', body: KUBELET_BODY }));
+    kubeletIp = nodeIps[0]!;
+    kubeletServer = await startNetnsServer({ ip: kubeletIp, port: 10250, mode: 'https', body: KUBELET_BODY });
+    servers.push(kubeletServer);
     // The operator stand-in does not report status; the real operator sets status.success.
     await kubectl(['patch', 'clusteraliyunpipelineconfigs', CR, '--subresource=status', '--type=merge', '-p', '{"status":{"success":true,"message":"ok"}}']);
   });
@@ -219,6 +223,30 @@ describe.skipIf(Boolean(netnsSkipReason()))('doctor', () => {
     servers.splice(servers.indexOf(hole), 1);
     ksmServer = await startNetnsServer({ ip: ksm.podIP!, port: 8080, mode: 'http', body: KSM_BODY });
     servers.push(ksmServer);
+  });
+
+  it('tells a kubelet answering 401 (token webhook off) from one answering 403 (RBAC nodes/metrics)', async () => {
+    const swap = async (status: number) => {
+      await kubeletServer!.stop();
+      servers.splice(servers.indexOf(kubeletServer!), 1);
+      kubeletServer = await startNetnsServer({ ip: kubeletIp, port: 10250, mode: 'https', status, body: status === 200 ? KUBELET_BODY : 'Unauthorized' });
+      servers.push(kubeletServer);
+    };
+    try {
+      await swap(401);
+      let r = await doctor(['--only', 'kubelet', '--kubelet-nodes', '1']);
+      let f = find(r.doc, 'kubelet.cadvisor', /401 Unauthorized/);
+      expect(f, JSON.stringify(failed(r.doc))).toBeDefined();
+      expect(f!.hint).toContain('--authentication-token-webhook=true --authorization-mode=Webhook');
+      expect(r.code).toBe(1);
+      await swap(403);
+      r = await doctor(['--only', 'kubelet', '--kubelet-nodes', '1']);
+      f = find(r.doc, 'kubelet.metrics', /403 Forbidden/);
+      expect(f, JSON.stringify(failed(r.doc))).toBeDefined();
+      expect(f!.hint).toContain('nodes/metrics');
+    } finally {
+      await swap(200);
+    }
   });
 
   it('names a CR stuck Terminating with the operator gone, and --fix --yes clears it', async () => {
