@@ -92,37 +92,58 @@ describe('install', () => {
     expect(await snapshot([NS, 'e2e-install-other'])).toBe(before);
   });
 
-  it('detects a release stuck in pending-install and gives the fixing command', async () => {
-    // Make helm's release record say pending-install, as an interrupted install leaves it.
+  /** Rewrite helm's release record to another status (as an interrupted or failed helm leaves it); returns a restore function. */
+  async function setReleaseStatus(status: string): Promise<() => Promise<void>> {
     const secretName = (await kubectl(['get', 'secrets', '-n', NS, '-l', `owner=helm,name=${RELEASE}`, '-o', 'jsonpath={.items[0].metadata.name}'])).trim();
     const raw = JSON.parse(await kubectl(['get', 'secret', secretName, '-n', NS, '-o', 'json']));
     const { gunzipSync, gzipSync } = await import('node:zlib');
-    const rel = JSON.parse(gunzipSync(Buffer.from(Buffer.from(raw.data.release, 'base64').toString(), 'base64')).toString());
-    const original = raw.data.release;
-    rel.info.status = 'pending-install';
-    raw.metadata.labels.status = 'pending-install';
-    raw.data.release = Buffer.from(Buffer.from(gzipSync(Buffer.from(JSON.stringify(rel)))).toString('base64')).toString('base64');
     const { writeFileSync, mkdtempSync } = await import('node:fs');
     const { join } = await import('node:path');
     const { tmpdir } = await import('node:os');
+    const rel = JSON.parse(gunzipSync(Buffer.from(Buffer.from(raw.data.release, 'base64').toString(), 'base64')).toString());
+    const original = { release: raw.data.release, status: raw.metadata.labels.status };
+    rel.info.status = status;
+    raw.metadata.labels.status = status;
+    raw.data.release = Buffer.from(gzipSync(Buffer.from(JSON.stringify(rel))).toString('base64')).toString('base64');
     const f = join(mkdtempSync(join(tmpdir(), 'insight-rel-')), 'r.json');
     delete raw.metadata.resourceVersion;
     writeFileSync(f, JSON.stringify(raw));
     await kubectl(['replace', '-f', f]);
+    expect(JSON.parse(await helm(['list', '-n', NS, '-a', '-o', 'json']))[0].status).toBe(status);
+    return async () => {
+      raw.data.release = original.release;
+      raw.metadata.labels.status = original.status;
+      writeFileSync(f, JSON.stringify(raw));
+      await kubectl(['replace', '-f', f]);
+    };
+  }
+
+  it('detects a release stuck in pending-install and gives the fixing command', async () => {
+    const restore = await setReleaseStatus('pending-install');
     try {
-      const status = JSON.parse(await helm(['list', '-n', NS, '-a', '-o', 'json']))[0].status;
-      expect(status).toBe('pending-install');
+      const before = await snapshot([NS]);
       const r = await runCli(base(), { env });
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(/Error: release insight-e2e-install is stuck in pending-install/);
       expect(r.stderr).toContain('kubectl insight uninstall');
+      expect(await snapshot([NS])).toBe(before);
     } finally {
-      raw.data.release = original;
-      raw.metadata.labels.status = 'deployed';
-      writeFileSync(f, JSON.stringify(raw));
-      await kubectl(['replace', '-f', f]);
+      await restore();
     }
     expect(JSON.parse(await helm(['list', '-n', NS, '-a', '-o', 'json']))[0].status).toBe('deployed');
+  });
+
+  it('explains a failed first install and installs over it with --replace', async () => {
+    await setReleaseStatus('failed');
+    const r = await runCli(base(), { env });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/Error: a previous install of insight-e2e-install failed/);
+    expect(r.stderr).toContain('--replace');
+    const again = await runCli([...base(), '--replace', '-o', 'json'], { env });
+    expect(again.code, again.stderr + again.stdout).toBe(0);
+    expect(JSON.parse(again.stdout)).toMatchObject({ revision: 2, workloads: expect.arrayContaining([expect.objectContaining({ ready: true })]) });
+    const rel = JSON.parse(await helm(['list', '-n', NS, '-a', '-o', 'json']))[0];
+    expect(rel).toMatchObject({ status: 'deployed', revision: '2' }); // helm list prints revisions as strings
   });
 });
 
