@@ -100,6 +100,22 @@ export async function cli(args: string[], opts: { env?: Record<string, string>; 
   return { stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? ''), exitCode: r.exitCode ?? -1, ...(r.signal ? { signal: r.signal } : {}), ms: Date.now() - t0 };
 }
 
+/** Run the CLI on a pseudo-terminal (util-linux `script`), typing `input`. */
+export async function cliOnTty(args: string[], input: string): Promise<CliRun> {
+  const c = cluster();
+  const quote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
+  const cmd = [process.execPath, cliPath, ...args].map(quote).join(' ');
+  const t0 = Date.now();
+  const r = await execa('script', ['-qec', cmd, '/dev/null'], {
+    reject: false,
+    timeout: 120_000,
+    input,
+    env: { KUBECONFIG: c.kubeconfig, PATH: process.env.PATH, NO_COLOR: '1' },
+    extendEnv: true,
+  });
+  return { stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? ''), exitCode: r.exitCode ?? -1, ms: Date.now() - t0 };
+}
+
 /** Start the CLI without waiting (for SIGSTOP/outage scenarios). */
 export function spawnCli(args: string[], opts: { env?: Record<string, string>; kubeconfig: string }): ResultPromise<{ reject: false }> {
   return execa(process.execPath, [cliPath, ...args], {

@@ -8,6 +8,7 @@ import {
   SHARED_CRDS,
   cleanupInstall,
   cli,
+  cliOnTty,
   dropPrivateBuild,
   usePrivateBuild,
   ensureCrds,
@@ -92,6 +93,17 @@ describe.sequential('uninstall', () => {
     expect(r.stderr).toContain('--yes');
     // It showed the plan before refusing.
     expect(r.stdout).toContain(`delete ClusterAliyunPipelineConfig ${CR_NAME}`);
+    expect(await releaseExists()).toBe(true);
+    expect(await crState()).toMatchObject({ exists: true, deleting: false });
+  });
+
+  it('on a terminal, shows the plan and asks; "n" cancels and changes nothing', async () => {
+    if (!(await releaseExists())) await installChart(REL, NS, CID);
+    const r = await cliOnTty(base, 'n\n');
+    expect(r.exitCode, r.stdout).toBe(6);
+    expect(r.stdout).toContain(`delete ClusterAliyunPipelineConfig ${CR_NAME}`);
+    expect(r.stdout).toContain('Proceed with this plan? [y/N]');
+    expect(r.stdout).toMatch(/uninstall cancelled; nothing was changed/);
     expect(await releaseExists()).toBe(true);
     expect(await crState()).toMatchObject({ exists: true, deleting: false });
   });
