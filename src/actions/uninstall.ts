@@ -241,7 +241,7 @@ export async function operatorState(kube: Pick<Kube, 'apps' | 'server'>, namespa
  * "/suffix". So we accept exactly that name or that name + "/<anything>", and remove only that entry.
  */
 export function operatorFinalizer(finalizers: readonly string[] | undefined): string | undefined {
-  return (finalizers ?? []).find((f) => f === CR.finalizer || f.startsWith(`${CR.finalizer}/`));
+  return (finalizers ?? []).find((f) => CR.isOperatorFinalizer(f));
 }
 
 const instanceSelector = (release: string) => `app.kubernetes.io/instance=${release}`;
