@@ -183,8 +183,11 @@ export function classifyHelmError(e: ExecaError, binary: string, verb: string): 
   // helm prints its error as the last "Error: ..." line; secrets never reach it, redact anyway.
   const stderr = redact(String(e.stderr ?? ''));
   const line = stderr.split('\n').reverse().find((l) => l.startsWith('Error:'))?.slice(7) ?? stderr.split('\n').filter(Boolean).pop() ?? e.shortMessage;
+  // helm wraps some causes in multi-line errors ("1 error occurred:\n\t* ... is forbidden"): look at
+  // every line, the last "Error:" line first.
+  const lines = [line, ...stderr.split('\n').map((l) => l.replace(/^\s*\*\s*/, '').trim()).filter(Boolean)];
   for (const [re, make] of PATTERNS) {
-    const m = line.match(re);
+    const m = lines.map((l) => l.match(re)).find(Boolean);
     if (m) {
       const err = make(m);
       return new InsightError(err.kind, err.message, { hint: err.hint, exitCode: err.exitCode, details: { helm: line } });

@@ -97,3 +97,19 @@ describe('Helm wrapper', () => {
     expect(r).toMatchObject({ status: 'deployed', revision: 2, chart: 'loongcollector-cluster-insight-1.0.0' });
   });
 });
+
+describe('helm multi-line errors', () => {
+  it('finds the cause inside "N errors occurred"', async () => {
+    const script = join(dir, 'helm-multi');
+    writeFileSync(script, `#!/usr/bin/env bash
+echo 'Error: INSTALLATION FAILED: 1 error occurred:' >&2
+printf '\\t* clusterroles.rbac.authorization.k8s.io is forbidden: User "dev" cannot create resource "clusterroles" in API group "rbac.authorization.k8s.io" at the cluster scope\\n' >&2
+exit 1
+`);
+    chmodSync(script, 0o755);
+    await expect(new Helm({ binary: script }).run(['install'])).rejects.toMatchObject({
+      kind: 'forbidden',
+      message: 'forbidden: user dev cannot create clusterroles.rbac.authorization.k8s.io',
+    });
+  });
+});
