@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 
 # openssl: cluster certificates; iproute2: the network namespace for fake nodes' IPs;
 # prometheus-node-exporter: the real exporter answering on every fake node's IP.
-packages=(openssl iproute2 prometheus-node-exporter ca-certificates)
+# curl: the preflight probe script, run in test network namespaces as the probe pods run it.
+packages=(openssl iproute2 prometheus-node-exporter ca-certificates curl)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
