@@ -186,9 +186,9 @@ export interface SlsInput {
   date: Date;
 }
 
-export function signSlsV1(input: SlsInput, creds: SigningCredentials, method: SlsV1Method = 'hmac-sha1'): SignedRequest {
-  const body = toBytes(input.body);
-  const headers: Record<string, string> = {
+/** The headers both SLS schemes send and sign. */
+function slsHeaders(input: SlsInput, body: Uint8Array, method: string): Record<string, string> {
+  return {
     ...input.headers,
     host: input.host,
     date: rfc1123(input.date),
@@ -196,12 +196,22 @@ export function signSlsV1(input: SlsInput, creds: SigningCredentials, method: Sl
     'x-log-signaturemethod': method,
     'x-log-bodyrawsize': String(body.length),
   };
+}
+
+/** The request line's path with its query string. */
+function slsPath(input: SlsInput): string {
+  const qs = queryString(input.query);
+  const path = encodePath(input.resource);
+  return qs ? `${path}?${qs}` : path;
+}
+
+export function signSlsV1(input: SlsInput, creds: SigningCredentials, method: SlsV1Method = 'hmac-sha1'): SignedRequest {
+  const body = toBytes(input.body);
+  const headers = slsHeaders(input, body, method);
   if (body.length > 0) headers['content-md5'] = createHash('md5').update(body).digest('hex').toUpperCase();
   const stringToSign = slsV1StringToSign(input.method, headers, input.resource, input.query);
   headers.authorization = `LOG ${creds.accessKeyId}:${slsV1Signature(creds.accessKeySecret, stringToSign, method)}`;
-  const qs = queryString(input.query);
-  const path = encodePath(input.resource);
-  return { method: input.method.toUpperCase(), path: qs ? `${path}?${qs}` : path, headers, stringToSign };
+  return { method: input.method.toUpperCase(), path: slsPath(input), headers, stringToSign };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -254,20 +264,11 @@ export function slsV4Authorization(
 
 export function signSlsV4(input: SlsInput & { region: string }, creds: SigningCredentials): SignedRequest {
   const body = toBytes(input.body);
-  const headers: Record<string, string> = {
-    ...input.headers,
-    host: input.host,
-    date: rfc1123(input.date),
-    'x-log-apiversion': SLS_API_VERSION,
-    'x-log-signaturemethod': 'hmac-sha256',
-    'x-log-bodyrawsize': String(body.length),
-  };
+  const headers = slsHeaders(input, body, 'hmac-sha256');
   const signed = slsV4Authorization(
     { method: input.method, resource: input.resource, query: input.query, headers, body, region: input.region, dateTime: isoBasic(input.date) },
     creds,
   );
   headers.authorization = signed.authorization;
-  const qs = queryString(input.query);
-  const path = encodePath(input.resource);
-  return { method: input.method.toUpperCase(), path: qs ? `${path}?${qs}` : path, headers, stringToSign: signed.stringToSign, canonicalRequest: signed.canonicalRequest };
+  return { method: input.method.toUpperCase(), path: slsPath(input), headers, stringToSign: signed.stringToSign, canonicalRequest: signed.canonicalRequest };
 }

@@ -20,6 +20,7 @@ import type { CheckResult, Report } from '../../../src/checks/engine.js';
 import { InsightError } from '../../../src/errors.js';
 import { workloadStatus, waitForRollout, selectorString, type RolloutKube } from '../../../src/kube/rollout.js';
 import { parseDuration } from '../../../src/commands/install.js';
+import { insightErrorOf } from '../../support/errors.js';
 
 const rel = (over: Partial<ExistingRelease>): ExistingRelease => ({
   name: 'aliyun-loongcollector-cluster-insight',
@@ -33,15 +34,7 @@ const rel = (over: Partial<ExistingRelease>): ExistingRelease => ({
 });
 const opts = { release: 'aliyun-loongcollector-cluster-insight', namespace: 'cms-monitoring', replace: false };
 
-function err(fn: () => unknown): InsightError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof InsightError) return e;
-    throw e;
-  }
-  throw new Error('expected an InsightError');
-}
+const err = insightErrorOf;
 
 describe('existing releases', () => {
   it('proceeds when there is none', () => {

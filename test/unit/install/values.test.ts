@@ -16,6 +16,7 @@ import {
 } from '../../../src/actions/values.js';
 import { InsightError } from '../../../src/errors.js';
 import { REDACTED, Secret } from '../../../src/secret.js';
+import { insightErrorOf } from '../../support/errors.js';
 
 const SECRET = 'Zq8uNfW3kTq0aBcDeFgHiJkLmNoPqR';
 
@@ -39,15 +40,7 @@ function set(...exprs: string[]): Values {
   return t;
 }
 
-function errorOf(fn: () => unknown): InsightError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof InsightError) return e;
-    throw e;
-  }
-  throw new Error('expected an InsightError');
-}
+const errorOf = insightErrorOf;
 
 describe('--set parsing (helm strvals)', () => {
   it('nests dotted keys and types values like helm', () => {
