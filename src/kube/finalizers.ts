@@ -152,6 +152,82 @@ export interface WaitGoneOptions {
   onEvent?: (obj: LiveObject | undefined) => void;
 }
 
+type Round = 'gone' | 'timeout' | 'ended' | 'error';
+
+/**
+ * One watch from `resourceVersion` until `onEvent` says the wait is over, the deadline or abort, or the
+ * watch ends. The waits below loop over rounds: re-list, then watch from the list's resourceVersion.
+ */
+function watchRound(
+  watch: Watch,
+  path: string,
+  query: Record<string, string | undefined>,
+  resourceVersion: string | undefined,
+  remaining: number,
+  signal: AbortSignal | undefined,
+  onEvent: (phase: string, obj: LiveObject) => boolean,
+): Promise<Round> {
+  return new Promise<Round>((resolve) => {
+    let settled = false;
+    let ctrl: AbortController | undefined;
+    const finish = (v: Round) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      ctrl?.abort();
+      resolve(v);
+    };
+    const onAbort = () => finish('timeout');
+    const timer = setTimeout(() => finish('timeout'), remaining);
+    signal?.addEventListener('abort', onAbort);
+    watch
+      .watch(
+        path,
+        { ...query, resourceVersion, allowWatchBookmarks: true, timeoutSeconds: Math.max(1, Math.ceil(remaining / 1000)) },
+        (phase, obj: LiveObject) => {
+          if (phase === 'ERROR') finish('ended');
+          else if (phase !== 'BOOKMARK' && onEvent(phase, obj)) finish('gone');
+        },
+        (err: unknown) => finish(err ? 'error' : 'ended'),
+      )
+      .then((c) => {
+        ctrl = c;
+        if (settled) c.abort();
+      })
+      .catch(() => finish('error'));
+  });
+}
+
+/** Re-list and watch until `check` (on each list) or a watch event says everything is gone. */
+async function untilGone<L extends { resourceVersion?: string }>(
+  kc: Kube['kc'],
+  path: string,
+  query: Record<string, string | undefined>,
+  list: () => Promise<L>,
+  isGone: (cur: L) => boolean,
+  onEvent: (phase: string, obj: LiveObject) => boolean,
+  opts: { timeoutMs: number; signal?: AbortSignal },
+): Promise<'gone' | 'timeout'> {
+  const deadline = Date.now() + opts.timeoutMs;
+  const watch = new Watch(kc);
+  let failures = 0;
+  for (;;) {
+    const cur = await list();
+    if (isGone(cur)) return 'gone';
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) return 'timeout';
+    const outcome = await watchRound(watch, path, query, cur.resourceVersion, remaining, opts.signal, onEvent);
+    if (outcome === 'gone' || outcome === 'timeout') return outcome;
+    // A failing watch (API server away): back off a little; the next list raises a classified
+    // error once kubeCall's own retries are used up.
+    if (outcome === 'error') {
+      failures++;
+      await new Promise((r) => setTimeout(r, Math.min(200 * 2 ** failures, 2000)));
+    } else failures = 0;
+  }
+}
+
 /**
  * Wait until a named object no longer exists, by watch. Reads it, watches from its resourceVersion
  * with a field selector on its name, and re-reads whenever the watch ends (server timeout, dropped
@@ -164,59 +240,23 @@ export async function waitForGone(
   get: () => Promise<LiveObject | undefined>,
   opts: WaitGoneOptions,
 ): Promise<'gone' | 'timeout'> {
-  const deadline = Date.now() + opts.timeoutMs;
-  const watch = new Watch(kc);
-  let failures = 0;
-  for (;;) {
-    const cur = await get();
-    opts.onEvent?.(cur);
-    if (!cur) return 'gone';
-    const remaining = deadline - Date.now();
-    if (remaining <= 0) return 'timeout';
-    const outcome = await new Promise<'gone' | 'timeout' | 'ended' | 'error'>((resolve) => {
-      let settled = false;
-      let ctrl: AbortController | undefined;
-      const finish = (v: 'gone' | 'timeout' | 'ended' | 'error') => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        opts.signal?.removeEventListener('abort', onAbort);
-        ctrl?.abort();
-        resolve(v);
-      };
-      const onAbort = () => finish('timeout');
-      const timer = setTimeout(() => finish('timeout'), remaining);
-      opts.signal?.addEventListener('abort', onAbort);
-      watch
-        .watch(
-          path,
-          {
-            fieldSelector: `metadata.name=${name}`,
-            resourceVersion: cur.metadata?.resourceVersion,
-            allowWatchBookmarks: true,
-            timeoutSeconds: Math.max(1, Math.ceil(remaining / 1000)),
-          },
-          (phase, obj: LiveObject) => {
-            if (phase === 'DELETED') finish('gone');
-            else if (phase === 'ERROR') finish('ended');
-            else if (phase !== 'BOOKMARK') opts.onEvent?.(obj);
-          },
-          (err: unknown) => finish(err ? 'error' : 'ended'),
-        )
-        .then((c) => {
-          ctrl = c;
-          if (settled) c.abort();
-        })
-        .catch(() => finish('error'));
-    });
-    if (outcome === 'gone' || outcome === 'timeout') return outcome;
-    // A failing watch (API server away): back off a little; the next get() raises a classified
-    // error once kubeCall's own retries are used up.
-    if (outcome === 'error') {
-      failures++;
-      await new Promise((r) => setTimeout(r, Math.min(200 * 2 ** failures, 2000)));
-    } else failures = 0;
-  }
+  return untilGone(
+    kc,
+    path,
+    { fieldSelector: `metadata.name=${name}` },
+    async () => {
+      const obj = await get();
+      opts.onEvent?.(obj);
+      return { obj, resourceVersion: obj?.metadata?.resourceVersion };
+    },
+    (cur) => !cur.obj,
+    (phase, obj) => {
+      if (phase === 'DELETED') return true;
+      opts.onEvent?.(obj);
+      return false;
+    },
+    opts,
+  );
 }
 
 /** Wait for a custom object to be gone. */
@@ -235,55 +275,26 @@ export async function waitForNone(
   list: () => Promise<{ names: string[]; resourceVersion?: string }>,
   opts: { timeoutMs: number; signal?: AbortSignal; onProgress?: (left: string[]) => void },
 ): Promise<'gone' | 'timeout'> {
-  const deadline = Date.now() + opts.timeoutMs;
-  const watch = new Watch(kc);
-  let failures = 0;
-  for (;;) {
-    const cur = await list();
-    const left = new Set(cur.names);
-    opts.onProgress?.([...left]);
-    if (left.size === 0) return 'gone';
-    const remaining = deadline - Date.now();
-    if (remaining <= 0) return 'timeout';
-    const outcome = await new Promise<'gone' | 'timeout' | 'ended' | 'error'>((resolve) => {
-      let settled = false;
-      let ctrl: AbortController | undefined;
-      const finish = (v: 'gone' | 'timeout' | 'ended' | 'error') => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        opts.signal?.removeEventListener('abort', onAbort);
-        ctrl?.abort();
-        resolve(v);
-      };
-      const onAbort = () => finish('timeout');
-      const timer = setTimeout(() => finish('timeout'), remaining);
-      opts.signal?.addEventListener('abort', onAbort);
-      watch
-        .watch(
-          path,
-          { ...query, resourceVersion: cur.resourceVersion, allowWatchBookmarks: true, timeoutSeconds: Math.max(1, Math.ceil(remaining / 1000)) },
-          (phase, obj: LiveObject) => {
-            const n = obj?.metadata?.name;
-            if (phase === 'ERROR') return finish('ended');
-            if (!n) return;
-            if (phase === 'DELETED') left.delete(n);
-            else if (phase === 'ADDED' || phase === 'MODIFIED') left.add(n);
-            opts.onProgress?.([...left]);
-            if (left.size === 0) finish('gone');
-          },
-          (err: unknown) => finish(err ? 'error' : 'ended'),
-        )
-        .then((c) => {
-          ctrl = c;
-          if (settled) c.abort();
-        })
-        .catch(() => finish('error'));
-    });
-    if (outcome === 'gone' || outcome === 'timeout') return outcome;
-    if (outcome === 'error') {
-      failures++;
-      await new Promise((r) => setTimeout(r, Math.min(200 * 2 ** failures, 2000)));
-    } else failures = 0;
-  }
+  let left = new Set<string>();
+  return untilGone(
+    kc,
+    path,
+    query,
+    async () => {
+      const cur = await list();
+      left = new Set(cur.names);
+      opts.onProgress?.([...left]);
+      return cur;
+    },
+    () => left.size === 0,
+    (phase, obj) => {
+      const n = obj?.metadata?.name;
+      if (!n) return false;
+      if (phase === 'DELETED') left.delete(n);
+      else if (phase === 'ADDED' || phase === 'MODIFIED') left.add(n);
+      opts.onProgress?.([...left]);
+      return left.size === 0;
+    },
+    opts,
+  );
 }

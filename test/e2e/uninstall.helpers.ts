@@ -73,7 +73,14 @@ export async function installKps(release: string, namespace: string): Promise<vo
 
 export async function ensureCrds(): Promise<void> {
   await kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=insight-e2e', '-f', CRDS_DIR]);
-  for (const c of ALL_CRDS) await kubectl(['wait', '--for=condition=Established', `crd/${c}`, '--timeout=60s']);
+  // Not `kubectl wait`: on a CRD created a moment ago it fails ("status.conditions accessor error")
+  // until the API server has written any condition at all.
+  for (const c of ALL_CRDS) {
+    await waitFor(`CRD ${c} Established`, async () => {
+      const crd = await kubectlJson<{ status?: { conditions?: { type: string; status: string }[] } }>(['get', 'crd', c]);
+      return crd.status?.conditions?.some((x) => x.type === 'Established' && x.status === 'True');
+    });
+  }
 }
 
 export async function presentCrds(): Promise<string[]> {
