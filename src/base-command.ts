@@ -6,7 +6,6 @@ import type { ChalkInstance } from 'chalk';
 import { CHART } from './defaults.js';
 import { ExitCode, InsightError } from './errors.js';
 import { renderError } from './output/errors.js';
-import { makeChalk } from './output/style.js';
 
 /** Flags every command takes, with kubectl's meaning. */
 export const sharedFlags = {
@@ -36,7 +35,9 @@ export abstract class BaseCommand extends Command {
     noColor: process.argv.includes('--no-color'),
   };
 
-  protected chalkFor(flags: Pick<SharedFlags, 'no-color'>, stream: NodeJS.WriteStream = process.stdout): ChalkInstance {
+  /** Loaded on use: `--help` and `version` never pay for chalk. */
+  protected async chalkFor(flags: Pick<SharedFlags, 'no-color'>, stream: NodeJS.WriteStream = process.stdout): Promise<ChalkInstance> {
+    const { makeChalk } = await import('./output/style.js');
     return makeChalk({ noColor: flags['no-color'], isTTY: Boolean(stream.isTTY) });
   }
 
@@ -55,6 +56,7 @@ export abstract class BaseCommand extends Command {
     if (err instanceof Errors.CLIError && !(err instanceof InsightError)) {
       e = new InsightError('usage', err.message.split('\n')[0] ?? 'bad usage', { hint: `See \`kubectl insight ${this.id ?? ''} --help\`.`.replace('  ', ' ') });
     }
+    const { makeChalk } = await import('./output/style.js');
     const c = makeChalk({ noColor: this.flagsForError.noColor, isTTY: Boolean(process.stderr.isTTY) });
     const r = renderError(e, c, { json: this.flagsForError.json, verbose: this.flagsForError.verbose });
     // JSON errors go to stdout so a pipe into jq sees them; text errors to stderr.

@@ -42,7 +42,7 @@ export default class Doctor extends BaseCommand {
   async run(): Promise<void> {
     const { flags } = await this.parse(Doctor);
     const json = flags.output === 'json';
-    const c = this.chalkFor(flags);
+    const c = await this.chalkFor(flags);
     const probeTimeoutMs = parseDuration(flags['probe-timeout']);
     const watchTimeoutMs = parseDuration(flags['watch-timeout']);
     const watchIntervalMs = parseDuration(flags['watch-interval']);

@@ -215,14 +215,14 @@ prompt on a TTY. It is refused on the command line (--set accessKeySecret=... sh
       await runStepsWithProgress(installSteps(), ctx, renderer, flags['no-color']);
     } catch (e) {
       if (!json) {
-        const detail = out.renderNotReady(e, this.chalkFor(flags, process.stderr));
+        const detail = out.renderNotReady(e, await this.chalkFor(flags, process.stderr));
         if (detail) process.stderr.write(`${detail}\n`);
       }
       throw e;
     }
     const result = installResult(ctx);
     if (json) this.out(JSON.stringify(out.installJson(result), null, 2));
-    else this.out(out.renderInstallText(result, this.chalkFor(flags)));
+    else this.out(out.renderInstallText(result, await this.chalkFor(flags)));
   }
 }
 

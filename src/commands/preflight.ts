@@ -48,7 +48,7 @@ Exit 0 when no fatal check failed, 1 otherwise (--fail-on warning: also on warni
   async run(): Promise<void> {
     const { flags } = await this.parse(Preflight);
     const json = flags.output === 'json';
-    const c = this.chalkFor(flags);
+    const c = await this.chalkFor(flags);
     const failOn = flags['fail-on'] as 'fatal' | 'warning';
     const timeoutMs = parseTimeout(flags.timeout);
 

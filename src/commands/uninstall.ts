@@ -38,7 +38,7 @@ else uses (and says what would be lost otherwise). Running it again after an int
     const { flags } = await this.parse(Uninstall);
     const json = flags.output === 'json';
     const timeoutMs = parseDuration(flags.timeout);
-    const c = this.chalkFor(flags);
+    const c = await this.chalkFor(flags);
     const [{ createKube }, { Helm }, act, out] = await Promise.all([
       import('../kube/client.js'),
       import('../helm/helm.js'),

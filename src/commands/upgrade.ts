@@ -60,13 +60,13 @@ variables are not read by upgrade, so a stale shell variable cannot replace a wo
     } catch (e) {
       const err = upgradeFailure(ctx, e);
       if (!json) {
-        const detail = out.renderNotReady(err, this.chalkFor(flags, process.stderr));
+        const detail = out.renderNotReady(err, await this.chalkFor(flags, process.stderr));
         if (detail) process.stderr.write(`${detail}\n`);
       }
       throw err;
     }
     const result = upgradeResult(ctx);
     if (json) this.out(JSON.stringify(out.upgradeJson(result), null, 2));
-    else this.out(out.renderUpgradeText(result, this.chalkFor(flags)));
+    else this.out(out.renderUpgradeText(result, await this.chalkFor(flags)));
   }
 }
