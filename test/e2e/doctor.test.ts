@@ -8,6 +8,7 @@ import {
   netnsSkipReason, occupyHostPort, pods, setNodeExporterTls, setPodScenario, startNetnsServer, waitFor, waitForPods,
   type NetnsServer,
 } from './support/cluster.js';
+import { STANDIN_METRICS } from '../cluster/standin-metrics.js';
 
 const NS = 'doctor-e2e';
 const RELEASE = 'doctor-e2e';
@@ -34,11 +35,8 @@ async function doctor(args: string[] = []): Promise<{ code: number; doc: Doc; ms
 const failed = (d: Doc) => d.findings.filter((f) => f.status === 'failed');
 const find = (d: Doc, id: string, re: RegExp) => d.findings.find((f) => f.id === id && f.status === 'failed' && re.test(f.message));
 
+const { kubeStateMetrics: KSM_BODY, operator: OP_BODY, gpuExporter: GPU_BODY, kubelet: KUBELET_BODY } = STANDIN_METRICS;
 const servers: Array<NetnsServer & { stop: () => Promise<void> }> = [];
-const KSM_BODY = '# TYPE kube_pod_info gauge\nkube_pod_info{namespace="a",pod="b"} 1\n# TYPE kube_node_info gauge\nkube_node_info{node="n"} 1\n';
-const OP_BODY = '# TYPE controller_runtime_reconcile_total counter\ncontroller_runtime_reconcile_total{controller="c",result="success"} 3\n';
-const GPU_BODY = '# TYPE DCGM_FI_DEV_GPU_UTIL gauge\nDCGM_FI_DEV_GPU_UTIL{gpu="0"} 12\n';
-const KUBELET_BODY = 'kubelet_node_name{node="n"} 1\ncontainer_cpu_usage_seconds_total{id="/"} 10\n';
 
 async function podOf(app: string): Promise<{ name: string; podIP?: string; node?: string }> {
   const [p] = await waitForPods(NS, `app.kubernetes.io/name=${app}`, 1);
