@@ -28,7 +28,7 @@ export interface ChartSource {
   version?: string;
 }
 
-export type InstallHelm = Pick<Helm, 'run' | 'version' | 'list' | 'getValues'>;
+export type InstallHelm = Pick<Helm, 'version' | 'features' | 'list' | 'listAllNamespaces' | 'getValues' | 'getManifest' | 'showChart' | 'showValues' | 'template' | 'install' | 'upgrade' | 'rollback'>;
 export type InstallKube = Pick<Kube, 'apps' | 'core' | 'apiext' | 'custom' | 'version' | 'authz' | 'server'>;
 
 /** What helm is told about the chart: `<ref> [--repo url] [--version v]`. */
@@ -126,24 +126,22 @@ async function helmChart<T>(src: ChartSource, fn: () => Promise<T>): Promise<T> 
   }
 }
 
-export async function chartMetadata(helm: Pick<Helm, 'run'>, src: ChartSource): Promise<{ name: string; version: string; appVersion?: string }> {
-  const { stdout } = await helmChart(src, () => helm.run(['show', 'chart', ...chartArgs(src)]));
+export async function chartMetadata(helm: Pick<Helm, 'showChart'>, src: ChartSource): Promise<{ name: string; version: string; appVersion?: string }> {
+  const stdout = await helmChart(src, () => helm.showChart(chartArgs(src)));
   const meta = (parseAllDocuments(stdout)[0]?.toJSON() ?? {}) as { name?: string; version?: string; appVersion?: string };
   if (!meta.name || !meta.version) throw new InsightError('invalid-input', 'the chart has no name or version in Chart.yaml', { hint: 'Check --chart.' });
   return { name: meta.name, version: String(meta.version), ...(meta.appVersion ? { appVersion: String(meta.appVersion) } : {}) };
 }
 
-export async function chartDefaults(helm: Pick<Helm, 'run'>, src: ChartSource): Promise<Values> {
-  const { stdout } = await helmChart(src, () => helm.run(['show', 'values', ...chartArgs(src)]));
+export async function chartDefaults(helm: Pick<Helm, 'showValues'>, src: ChartSource): Promise<Values> {
+  const stdout = await helmChart(src, () => helm.showValues(chartArgs(src)));
   const v = parseAllDocuments(stdout)[0]?.toJSON() as unknown;
   return isMap(v) ? v : {};
 }
 
 /** `helm template` with the user's values: the manifests, workloads and CRDs the install will create. */
-export async function renderChart(helm: Pick<Helm, 'run'>, src: ChartSource, release: string, namespace: string, values: Values, kubeVersion?: string): Promise<RenderedChart> {
-  const args = ['template', release, ...chartArgs(src), '--namespace', namespace, '--include-crds'];
-  if (kubeVersion) args.push('--kube-version', kubeVersion);
-  const { stdout } = await helmChart(src, () => helm.run(args, { values }));
+export async function renderChart(helm: Pick<Helm, 'template' | 'showChart'>, src: ChartSource, release: string, namespace: string, values: Values, kubeVersion?: string): Promise<RenderedChart> {
+  const stdout = await helmChart(src, () => helm.template({ release, namespace, chart: chartArgs(src), values, ...(kubeVersion ? { kubeVersion } : {}) }));
   const docs = parseManifests(stdout);
   const crds = docs.filter((d) => d.kind === 'CustomResourceDefinition' && d.metadata?.name);
   const fromDir = (d: ManifestDoc) => /(^|\/)crds\//.test(d.source ?? '') && !/\/templates\//.test(d.source ?? '');
@@ -227,10 +225,33 @@ export function crdNotes(crds: readonly CrdFinding[], mode: 'install' | 'upgrade
   return notes;
 }
 
-/** Wait until the CRDs are Established and the entity collector's custom resource exists. */
-export async function verifyInstall(kube: InstallKube, rendered: RenderedChart, values: Values, deadline: number, report: StepReporter): Promise<{ crds: string[]; customResource?: { name: string; present: boolean } }> {
-  const crds = [...rendered.crdsDir, ...rendered.crdsTemplated];
-  const pending = new Set(crds);
+/**
+ * When some of the chart's crds/ CRDs exist already, helm is told to skip crds/ and the absent ones
+ * are created here, with a plain create: helm 4 applies crds/ server-side, and an apply to an existing
+ * CRD (kube-prometheus-stack's ServiceMonitor, say) would change it or fail on a field-manager
+ * conflict. helm 3 would only create; doing the same on both majors keeps one behaviour. A CRD that
+ * appears in the meantime is left as it is (AlreadyExists).
+ */
+export async function createAbsentCrds(kube: InstallKube, rendered: RenderedChart, crds: readonly CrdFinding[], deadline: number, report: StepReporter): Promise<string[]> {
+  const absent = new Set(crds.filter((c) => c.managedBy === 'crds-dir' && c.state === 'absent').map((c) => c.name));
+  const created: string[] = [];
+  for (const d of rendered.docs) {
+    const name = d.metadata?.name;
+    if (d.kind !== 'CustomResourceDefinition' || !name || !absent.has(name) || !rendered.crdsDir.includes(name)) continue;
+    const { source: _source, ...body } = d;
+    try {
+      await kubeCall({ verb: 'create', resource: 'customresourcedefinitions.apiextensions.k8s.io', name }, () => kube.apiext.createCustomResourceDefinition({ body: body as never }), { idempotent: false }, kube.server);
+      created.push(name);
+    } catch (e) {
+      if (!(e instanceof InsightError && e.kind === 'conflict')) throw e;
+    }
+  }
+  if (created.length) await waitEstablished(kube, created, deadline, report);
+  return created;
+}
+
+async function waitEstablished(kube: InstallKube, names: readonly string[], deadline: number, report: StepReporter): Promise<void> {
+  const pending = new Set(names);
   while (pending.size) {
     for (const name of [...pending]) {
       try {
@@ -245,6 +266,12 @@ export async function verifyInstall(kube: InstallKube, rendered: RenderedChart, 
     report.progress(`waiting for ${pending.size} CRD(s) to be established`);
     await new Promise((r) => setTimeout(r, 500));
   }
+}
+
+/** Wait until the CRDs are Established and the entity collector's custom resource exists. */
+export async function verifyInstall(kube: InstallKube, rendered: RenderedChart, values: Values, deadline: number, report: StepReporter): Promise<{ crds: string[]; customResource?: { name: string; present: boolean } }> {
+  const crds = [...rendered.crdsDir, ...rendered.crdsTemplated];
+  await waitEstablished(kube, crds, deadline, report);
   const hasCr = rendered.docs.some((d) => d.kind === CR.kind);
   if (!hasCr) return { crds };
   const clusterID = String(getPath(values, 'clusterID') ?? '');
@@ -354,8 +381,7 @@ export interface ExistingRelease extends HelmRelease {
 export async function findReleases(helm: InstallHelm, release: string, namespace: string): Promise<ExistingRelease[]> {
   let rows: HelmRelease[];
   try {
-    const { stdout } = await helm.run(['list', '-A', '-a', '-o', 'json']);
-    rows = (JSON.parse(stdout || '[]') as Array<HelmRelease & { revision: string | number }>).map((r) => ({ ...r, revision: Number(r.revision) }));
+    rows = await helm.listAllNamespaces();
   } catch (e) {
     if (!(e instanceof InsightError && e.kind === 'forbidden')) throw e;
     rows = await helm.list(namespace);
@@ -504,12 +530,14 @@ export interface InstallContext {
   customResource?: { name: string; present: boolean };
   revision?: number;
   kubeVersion?: string;
-  /** Every CRD of the chart's crds/ exists already: helm must not even try to create them. */
+  /** Some CRD of the chart's crds/ exists already: helm skips crds/ and never sends an existing CRD. */
   skipCrds: boolean;
+  /** crds/ CRDs that are absent while others exist: created by createAbsentCrds before helm runs. */
+  crdsToCreate: string[];
 }
 
 export function newInstallContext(opts: InstallOptions, deps: InstallDeps): InstallContext {
-  return { opts, deps, started: Date.now(), values: opts.values, replace: false, crds: [], alertRuleDisabled: false, notes: [], workloads: [], skipCrds: false };
+  return { opts, deps, started: Date.now(), values: opts.values, replace: false, crds: [], alertRuleDisabled: false, notes: [], workloads: [], skipCrds: false, crdsToCreate: [] };
 }
 
 const kubeOf = (ctx: InstallContext): InstallKube => (ctx.kube ??= ctx.deps.kube());
@@ -555,10 +583,6 @@ export async function gate(
     });
   }
   report.title(`Preflight: ${r.summary.passed} passed, ${r.summary.warnings} warning(s)`);
-}
-
-function baseArgsTimeout(ms: number): string {
-  return `${Math.max(1, Math.ceil(ms / 1000))}s`;
 }
 
 export function installSteps(): Step<InstallContext>[] {
@@ -616,8 +640,10 @@ export function installSteps(): Step<InstallContext>[] {
       title: 'Check permissions',
       async run(ctx, report) {
         const kube = kubeOf(ctx);
-        ctx.skipCrds = ctx.rendered!.crdsDir.length > 0 && ctx.crds.filter((c) => c.managedBy === 'crds-dir').every((c) => c.state !== 'absent');
-        const needs = accessNeeds(ctx.rendered!, ctx.opts.namespace, ['create'], { createNamespace: !(await namespaceExists(kube, ctx.opts.namespace)), skipCrds: ctx.skipCrds });
+        const fromDir = ctx.crds.filter((c) => c.managedBy === 'crds-dir');
+        ctx.skipCrds = fromDir.some((c) => c.state !== 'absent');
+        ctx.crdsToCreate = ctx.skipCrds ? fromDir.filter((c) => c.state === 'absent').map((c) => c.name) : [];
+        const needs = accessNeeds(ctx.rendered!, ctx.opts.namespace, ['create'], { createNamespace: !(await namespaceExists(kube, ctx.opts.namespace)), skipCrds: ctx.skipCrds && ctx.crdsToCreate.length === 0 });
         await checkAccess(kube, needs);
         report.title(`Permissions: all ${needs.length} create rights granted`);
       },
@@ -626,12 +652,22 @@ export function installSteps(): Step<InstallContext>[] {
       title: 'Install the chart',
       skip: (ctx) => (ctx.opts.dryRun ? 'skipped (--dry-run)' : false),
       async run(ctx, report) {
-        const args = ['install', ctx.opts.release, ...chartArgs(ctx.opts.chart), '--namespace', ctx.opts.namespace, '--create-namespace', '--timeout', baseArgsTimeout(ctx.opts.timeoutMs)];
-        if (ctx.replace) args.push('--replace');
-        // helm asks to create each CRD of crds/ even when it exists (AlreadyExists is then ignored); a user
-        // without CRD create rights gets a 403 for nothing. They all exist: skip the call.
-        if (ctx.skipCrds) args.push('--skip-crds');
-        await ctx.deps.helm.run(args, { values: ctx.values });
+        // Existing crds/ CRDs must never reach helm: helm 3 asks to create each (a 403 for nothing without
+        // CRD rights), helm 4 applies each server-side (another owner's CRD changed or a conflict).
+        if (ctx.crdsToCreate.length) {
+          report.progress(`creating ${ctx.crdsToCreate.length} absent CRD(s) of the chart's crds/`);
+          const made = await createAbsentCrds(kubeOf(ctx), ctx.rendered!, ctx.crds, ctx.started + ctx.opts.timeoutMs, report);
+          if (made.length) ctx.notes.push(`created CRD ${made.join(', ')} (the others of crds/ existed and were left untouched)`);
+        }
+        await ctx.deps.helm.install({
+          release: ctx.opts.release,
+          namespace: ctx.opts.namespace,
+          chart: chartArgs(ctx.opts.chart),
+          timeoutMs: ctx.opts.timeoutMs,
+          values: ctx.values,
+          replace: ctx.replace,
+          skipCrds: ctx.skipCrds,
+        });
         const rel = (await ctx.deps.helm.list(ctx.opts.namespace)).find((r) => r.name === ctx.opts.release);
         ctx.revision = rel?.revision;
         report.title(`Installed release ${ctx.opts.release} (revision ${ctx.revision ?? 1})`);

@@ -69,7 +69,7 @@ export const INJECTION_POINTS = [
 export type InjectionPoint = (typeof INJECTION_POINTS)[number];
 
 export type UninstallKube = Pick<Kube, 'core' | 'apps' | 'apiext' | 'custom' | 'kc' | 'server'>;
-export type UninstallHelm = Pick<Helm, 'list' | 'getValues' | 'run'>;
+export type UninstallHelm = Pick<Helm, 'list' | 'getValues' | 'uninstall'>;
 
 export type StepId = 'custom-resources' | 'helm-release' | 'workloads' | 'crds' | 'namespace';
 
@@ -509,9 +509,9 @@ export async function uninstallRelease(ctx: UninstallContext, progress: (m: stri
     ctx.outcomes.push({ ...base, result: 'already-gone', detail: 'no such release (already uninstalled)' });
     return;
   }
-  progress(`helm uninstall ${opts.release} -n ${opts.namespace} --wait`);
+  progress(`helm uninstall ${opts.release} -n ${opts.namespace}, waiting until its objects are gone`);
   try {
-    await helm.run(['uninstall', opts.release, '-n', opts.namespace, '--wait', '--timeout', `${Math.max(1, Math.round(opts.timeoutMs / 1000))}s`]);
+    await helm.uninstall({ release: opts.release, namespace: opts.namespace, timeoutMs: opts.timeoutMs });
   } catch (e) {
     if (e instanceof InsightError && e.kind === 'not-found') {
       ctx.outcomes.push({ ...base, result: 'already-gone', detail: 'no such release (already uninstalled)' });

@@ -44,6 +44,8 @@ export interface UpgradeOptions {
   timeoutMs: number;
   dryRun?: boolean;
   noRollback?: boolean;
+  /** helm 4: take back fields of the release's objects that another field manager changed. */
+  forceConflicts?: boolean;
 }
 
 export interface UpgradeDeps {
@@ -99,17 +101,16 @@ export function chartVersionOf(chart: string, name: string = CHART.name): string
 }
 
 const kubeOf = (ctx: UpgradeContext): InstallKube => (ctx.kube ??= ctx.deps.kube());
-const secs = (ms: number) => `${Math.max(1, Math.ceil(ms / 1000))}s`;
 
 async function rollback(ctx: UpgradeContext, report: StepReporter): Promise<void> {
   if (!ctx.upgraded || ctx.rolledBackTo !== undefined || ctx.opts.noRollback || !ctx.current) return;
   const to = ctx.current.revision;
   report.title(`Rolling back to revision ${to}`);
   try {
-    await ctx.deps.helm.run(['rollback', ctx.opts.release, String(to), '--namespace', ctx.opts.namespace, '--timeout', secs(ctx.opts.timeoutMs)]);
+    await ctx.deps.helm.rollback({ release: ctx.opts.release, namespace: ctx.opts.namespace, revision: to, timeoutMs: ctx.opts.timeoutMs, forceConflicts: ctx.opts.forceConflicts });
     ctx.rolledBackTo = to;
     // Wait for the old workloads to come back, so "rolled back" means running again.
-    const { stdout } = await ctx.deps.helm.run(['get', 'manifest', ctx.opts.release, '--namespace', ctx.opts.namespace, '--revision', String(to)]);
+    const stdout = await ctx.deps.helm.getManifest(ctx.opts.release, ctx.opts.namespace, to);
     const refs = workloadsInManifests(parseManifests(stdout), ctx.opts.namespace);
     await waitForRollout(kubeOf(ctx), refs, { timeoutMs: ctx.opts.timeoutMs, onProgress: (s) => report.progress(`rollback: ${s.filter((x) => x.ready).length}/${s.length} ready`) });
     report.title(`Rolled back to revision ${to}`);
@@ -193,9 +194,15 @@ export function upgradeSteps(): Step<UpgradeContext>[] {
       skip: (ctx) => (ctx.upToDate ? 'nothing to upgrade' : ctx.opts.dryRun ? 'skipped (--dry-run)' : false),
       async run(ctx, report) {
         // The full merged values go in the file; without --reuse-values helm applies the new chart's defaults under them.
-        const args = ['upgrade', ctx.opts.release, ...chartArgs(ctx.opts.chart), '--namespace', ctx.opts.namespace, '--timeout', secs(ctx.opts.timeoutMs)];
         ctx.upgraded = true; // helm may have changed the release even when it fails
-        await ctx.deps.helm.run(args, { values: ctx.values });
+        await ctx.deps.helm.upgrade({
+          release: ctx.opts.release,
+          namespace: ctx.opts.namespace,
+          chart: chartArgs(ctx.opts.chart),
+          timeoutMs: ctx.opts.timeoutMs,
+          values: ctx.values,
+          forceConflicts: ctx.opts.forceConflicts,
+        });
         ctx.revision = (await ctx.deps.helm.list(ctx.opts.namespace)).find((r) => r.name === ctx.opts.release)?.revision;
         report.title(`Upgraded to revision ${ctx.revision ?? '?'}`);
       },

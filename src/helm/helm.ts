@@ -66,10 +66,73 @@ export function writeValuesFile(values: Record<string, unknown>): { path: string
   return { path, remove };
 }
 
+/**
+ * What the tool relies on that differs between helm majors, decided from the version helm reports
+ * (never by trying a flag on the user's cluster). docs/helm.md lists each behaviour and why.
+ */
+export interface HelmFeatures {
+  version: string;
+  major: number;
+  /** `helm list` flags that show releases in every state: helm 4 has no -a/--all. */
+  listAllStates: string[];
+  /** `helm uninstall` waiting until every object is gone: helm 4's --wait takes a strategy. */
+  uninstallWait: string[];
+  /** `--cascade foreground` (helm >= 3.12): owners stay until their dependents (ReplicaSets, pods) are gone. */
+  cascadeForeground: boolean;
+  /** New installs apply server-side (helm 4): field managers, and crds/ CRDs that exist are applied, not skipped. */
+  serverSideApply: boolean;
+  /** The end of security fixes for this major, when announced (helm 3: 2027-02-10). */
+  securitySupportEnds?: string;
+}
+
+export const HELM3_SECURITY_SUPPORT_ENDS = '2027-02-10';
+
+export function helmFeatures(version: string): HelmFeatures {
+  const v = semver.parse(version, { loose: true }) ?? semver.coerce(version);
+  if (!v) throw new InsightError('tool', `cannot read helm's version from "${version.slice(0, 60)}"`, { hint: `Install helm >= ${MIN_VERSIONS.helm} or pass --helm-binary.` });
+  const major = v.major;
+  return {
+    version: v.version,
+    major,
+    listAllStates: major >= 4 ? ['--deployed', '--failed', '--pending', '--superseded', '--uninstalled', '--uninstalling'] : ['--all'],
+    uninstallWait: major >= 4 ? ['--wait=watcher'] : ['--wait'],
+    cascadeForeground: semver.gte(v, '3.12.0'),
+    serverSideApply: major >= 4,
+    ...(major === 3 ? { securitySupportEnds: HELM3_SECURITY_SUPPORT_ENDS } : {}),
+  };
+}
+
+/** The chart a command installs, as helm's arguments: `<ref> [--repo url] [--version v]`. */
+export type ChartRef = readonly string[];
+
+export interface InstallArgs {
+  release: string;
+  namespace: string;
+  chart: ChartRef;
+  timeoutMs: number;
+  values: Record<string, unknown>;
+  /** Reuse the name of a failed or uninstalled release (helm --replace). */
+  replace?: boolean;
+  skipCrds?: boolean;
+}
+
+export interface UpgradeArgs {
+  release: string;
+  namespace: string;
+  chart: ChartRef;
+  timeoutMs: number;
+  values: Record<string, unknown>;
+  /** helm 4, server-side apply: take fields back from other field managers (our own objects only). */
+  forceConflicts?: boolean;
+}
+
+const secs = (ms: number) => `${Math.max(1, Math.ceil(ms / 1000))}s`;
+
 /** The helm binary, with typed results and domain errors. Secrets can only reach it through values files. */
 export class Helm {
   readonly binary: string;
   private readonly opts: HelmOptions;
+  private featuresOnce?: Promise<HelmFeatures>;
 
   constructor(opts: HelmOptions = {}) {
     this.opts = opts;
@@ -109,15 +172,27 @@ export class Helm {
     }
   }
 
+  /** helm's version and what that major does differently; read once per Helm. */
+  features(): Promise<HelmFeatures> {
+    this.featuresOnce ??= this.readVersion().then(helmFeatures);
+    // A failed read is not cached: the next call reports the same error afresh.
+    this.featuresOnce.catch(() => (this.featuresOnce = undefined));
+    return this.featuresOnce;
+  }
+
   /** helm's version; a missing binary or helm 2 is a tool error. */
   async version(): Promise<string> {
+    return (await this.features()).version;
+  }
+
+  private async readVersion(): Promise<string> {
     let out: string;
     try {
       out = (await this.run(['version', '--template', '{{.Version}}'])).stdout.trim();
     } catch (e) {
       if (e instanceof InsightError && e.kind === 'tool') throw e;
       // helm 2 has no --template for version and answers with an error.
-      throw new InsightError('tool', `${this.binary} does not look like helm 3 (\`helm version\` failed)`, {
+      throw new InsightError('tool', `${this.binary} does not look like helm 3 or 4 (\`helm version\` failed)`, {
         hint: `Install helm >= ${MIN_VERSIONS.helm} (https://helm.sh/docs/intro/install/) or pass --helm-binary.`,
         cause: e,
       });
@@ -131,7 +206,7 @@ export class Helm {
     }
     if (semver.lt(v, MIN_VERSIONS.helm)) {
       throw new InsightError('tool', `helm ${out} is too old: kubectl insight needs helm >= ${MIN_VERSIONS.helm}`, {
-        hint: 'Install helm 3 (https://helm.sh/docs/intro/install/) or pass --helm-binary.',
+        hint: 'Install helm 4 (https://helm.sh/docs/intro/install/) or pass --helm-binary.',
       });
     }
     return v.version;
@@ -144,11 +219,16 @@ export class Helm {
 
   /** Releases in a namespace in every state (deployed, failed, pending-*, uninstalling). */
   async list(namespace: string, filter?: string): Promise<HelmRelease[]> {
-    const args = ['list', '-n', namespace, '-a', '-o', 'json'];
+    const f = await this.features();
+    const args = ['list', '-n', namespace, ...f.listAllStates, '-o', 'json'];
     if (filter) args.push('--filter', `^${filter.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
-    const { stdout } = await this.run(args);
-    const rows = JSON.parse(stdout || '[]') as Array<Omit<HelmRelease, 'revision'> & { revision: string | number }>;
-    return rows.map((r) => ({ ...r, revision: Number(r.revision) }));
+    return parseList((await this.run(args)).stdout);
+  }
+
+  /** Releases in every namespace and state; needs the right to list helm's storage cluster-wide. */
+  async listAllNamespaces(): Promise<HelmRelease[]> {
+    const f = await this.features();
+    return parseList((await this.run(['list', '--all-namespaces', ...f.listAllStates, '-o', 'json'])).stdout);
   }
 
   /** The user-supplied values of a release (`all` adds the chart defaults). */
@@ -158,12 +238,103 @@ export class Helm {
     const { stdout } = await this.run(args);
     return (JSON.parse(stdout || '{}') ?? {}) as Record<string, unknown>;
   }
+
+  /** The manifest helm recorded for a revision (the latest when none is given). */
+  async getManifest(release: string, namespace: string, revision?: number): Promise<string> {
+    const args = ['get', 'manifest', release, '--namespace', namespace];
+    if (revision !== undefined) args.push('--revision', String(revision));
+    return (await this.run(args)).stdout;
+  }
+
+  async showChart(chart: ChartRef): Promise<string> {
+    return (await this.run(['show', 'chart', ...chart])).stdout;
+  }
+
+  async showValues(chart: ChartRef): Promise<string> {
+    return (await this.run(['show', 'values', ...chart])).stdout;
+  }
+
+  /** Renders the chart on this machine (both majors default to a client-only dry run), CRDs included. */
+  async template(o: { release: string; namespace: string; chart: ChartRef; values: Record<string, unknown>; kubeVersion?: string }): Promise<string> {
+    const args = ['template', o.release, ...o.chart, '--namespace', o.namespace, '--include-crds'];
+    if (o.kubeVersion) args.push('--kube-version', o.kubeVersion);
+    return (await this.run(args, { values: o.values })).stdout;
+  }
+
+  /**
+   * Installs without helm's own wait or rollback (the action waits and explains). Never passes
+   * --take-ownership or --force-conflicts: an object that another release or field manager owns stops
+   * the install instead of being taken over.
+   */
+  async install(o: InstallArgs): Promise<void> {
+    await this.features();
+    const args = ['install', o.release, ...o.chart, '--namespace', o.namespace, '--create-namespace', '--timeout', secs(o.timeoutMs)];
+    if (o.replace) args.push('--replace');
+    if (o.skipCrds) args.push('--skip-crds');
+    await this.run(args, { values: o.values });
+  }
+
+  /** Upgrades with the full values in the file; helm 4 keeps the apply method the release last used. */
+  async upgrade(o: UpgradeArgs): Promise<void> {
+    const f = await this.features();
+    const args = ['upgrade', o.release, ...o.chart, '--namespace', o.namespace, '--timeout', secs(o.timeoutMs)];
+    if (o.forceConflicts && f.serverSideApply) args.push('--force-conflicts');
+    await this.run(args, { values: o.values });
+  }
+
+  async rollback(o: { release: string; namespace: string; revision: number; timeoutMs: number; forceConflicts?: boolean }): Promise<void> {
+    const f = await this.features();
+    const args = ['rollback', o.release, String(o.revision), '--namespace', o.namespace, '--timeout', secs(o.timeoutMs)];
+    if (o.forceConflicts && f.serverSideApply) args.push('--force-conflicts');
+    await this.run(args);
+  }
+
+  /** Uninstalls and waits until the release's objects are deleted (foreground where helm has it). */
+  async uninstall(o: { release: string; namespace: string; timeoutMs: number }): Promise<void> {
+    const f = await this.features();
+    const args = ['uninstall', o.release, '-n', o.namespace, ...f.uninstallWait, '--timeout', secs(o.timeoutMs)];
+    if (f.cascadeForeground) args.push('--cascade', 'foreground');
+    await this.run(args);
+  }
+}
+
+/** `helm list -o json` (both majors: revision as a string, app_version in snake case). */
+export function parseList(stdout: string): HelmRelease[] {
+  let rows: unknown;
+  try {
+    rows = JSON.parse(stdout || '[]');
+  } catch {
+    throw new InsightError('tool', `helm list printed something other than JSON: "${redact(stdout).slice(0, 80)}"`, {
+      hint: 'Check --helm-binary points at helm itself (not a wrapper that prints to stdout).',
+    });
+  }
+  if (!Array.isArray(rows)) throw new InsightError('tool', 'helm list did not print a JSON list', { hint: 'Check --helm-binary.' });
+  return (rows as Array<Omit<HelmRelease, 'revision'> & { revision: string | number }>).map((r) => ({ ...r, revision: Number(r.revision) }));
 }
 
 const PATTERNS: Array<[RegExp, (m: RegExpMatchArray) => InsightError]> = [
   [/Kubernetes cluster unreachable: (.*)/i, (m) => new InsightError('unreachable', `helm cannot reach the cluster: ${m[1]}`, { hint: 'Check kubeconfig and `kubectl cluster-info`.' })],
   [/release: not found|release .* not found/i, () => new InsightError('not-found', 'helm release not found')],
-  [/cannot re-use a name that is still in use/i, () => new InsightError('conflict', 'a helm release with this name already exists', { hint: 'Use `kubectl insight upgrade`, or uninstall it first.' })],
+  // helm 3: "re-use", helm 4: "reuse".
+  [/cannot re-?use a name that is still in use/i, () => new InsightError('conflict', 'a helm release with this name already exists', { hint: 'Use `kubectl insight upgrade`, or uninstall it first.' })],
+  [/another operation \(install\/upgrade\/rollback\) is in progress/i, () =>
+    new InsightError('conflict', 'another helm operation on this release is in progress, or one was interrupted (the release is pending)', {
+      hint: 'Wait for it to finish; if nothing is running, `kubectl insight doctor` names the stuck state and the command that clears it.',
+    })],
+  [/has no deployed releases/i, () =>
+    new InsightError('conflict', 'the release has no deployed revision (its first install failed)', { hint: 'Install over it with `kubectl insight install --replace ...`.' })],
+  // Both majors refuse to adopt an object that another release (or nobody) owns; we never pass --take-ownership.
+  [/(\w+) "([^"]+)"(?: in namespace "([^"]*)")? exists and cannot be imported into the current release: (.*)/i, (m) => {
+    const owner = m[4]!.match(/release-name" must equal "[^"]*": current value is "([^"]*)"/)?.[1];
+    return new InsightError('conflict', `${m[1]} ${m[3] ? `${m[3]}/` : ''}${m[2]} already exists and ${owner ? `belongs to helm release ${owner}` : 'is not managed by helm'}`, {
+      hint: 'kubectl insight never takes over objects it does not own (helm --take-ownership): remove or rename that object, or install where it does not exist. Nothing was changed.',
+    });
+  }],
+  // helm 4 applies server-side: a field another manager set (kubectl edit/scale, a controller) conflicts.
+  [/conflict occurred while applying object (\S*) (\S+), Kind=(\w+): Apply failed with \d+ conflicts?: conflicts? with "([^"]+)"(?: using [^:]+)?:?\s*(.*)/i, (m) =>
+    new InsightError('conflict', `${m[3]} ${m[1]!.replace(/^\//, '')}: field manager "${m[4]}" owns ${m[5] ? `field ${m[5].trim()}` : 'fields'} that helm's server-side apply would change`, {
+      hint: 'Someone changed this object outside helm (kubectl edit, scale, apply, or a controller). Undo that change, or run `kubectl insight upgrade --force-conflicts` to take the fields back for the release.',
+    })],
   [/is forbidden: User "([^"]*)" cannot (\w+) resource "([^"]*)"(?: in API group "([^"]*)")?/i, (m) =>
     new InsightError('forbidden', `forbidden: user ${m[1]} cannot ${m[2]} ${m[3]}${m[4] ? `.${m[4]}` : ''}`, {
       hint: `Ask a cluster admin for an RBAC rule with apiGroups: ["${m[4] ?? ''}"], resources: ["${m[3]}"], verbs: ["${m[2]}"].`,

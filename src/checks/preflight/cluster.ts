@@ -8,6 +8,7 @@ import { InsightError } from '../../errors.js';
 import { classifyKubeError, kubeCall } from '../../kube/errors.js';
 import type { Check, Finding } from '../engine.js';
 import type { PreflightContext } from './context.js';
+import type { HelmFeatures } from '../../helm/helm.js';
 
 export const CATEGORY = 'cluster';
 
@@ -109,9 +110,8 @@ export const clusterChecks: Check<PreflightContext>[] = [
     severity: 'fatal',
     hint: `Install helm >= ${MIN_VERSIONS.helm} (https://helm.sh/docs/intro/install/) or pass --helm-binary.`,
     async run(ctx) {
-      // Helm.version() already turns "missing", "helm 2" and "too old" into tool errors with hints.
-      const v = await ctx.helm.version();
-      return { status: 'passed', message: `helm ${v}` };
+      // Helm.features() already turns "missing", "helm 2" and "too old" into tool errors with hints.
+      return decideHelm(await ctx.helm.features(), ctx.now());
     },
   },
   {
@@ -127,3 +127,20 @@ export const clusterChecks: Check<PreflightContext>[] = [
     },
   },
 ];
+
+/** The helm in use, by major; helm 3's end of security fixes as an info finding (a warning once past). */
+export function decideHelm(f: Pick<HelmFeatures, 'version' | 'major' | 'securitySupportEnds' | 'serverSideApply'>, now: Date): Finding[] {
+  const out: Finding[] = [{ status: 'passed', message: `helm ${f.version} (helm ${f.major}${f.serverSideApply ? ', server-side apply' : ''})` }];
+  if (f.securitySupportEnds) {
+    const ended = now.getTime() >= Date.parse(`${f.securitySupportEnds}T00:00:00Z`);
+    out.push({
+      status: 'failed',
+      severity: ended ? 'warning' : 'info',
+      message: ended
+        ? `helm ${f.major} no longer gets security fixes (they ended ${f.securitySupportEnds})`
+        : `helm ${f.major} gets security fixes only until ${f.securitySupportEnds}`,
+      hint: 'Move to helm 4 (https://helm.sh/docs/intro/install/); kubectl insight works with both (docs/helm.md).',
+    });
+  }
+  return out;
+}

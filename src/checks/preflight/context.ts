@@ -11,7 +11,7 @@ import type { ProbeReport } from '../../net/types.js';
 
 /** The API clients preflight uses; tests pass small fakes of these. */
 export type PreflightKube = Pick<Kube, 'core' | 'apps' | 'apiext' | 'authz' | 'version' | 'custom' | 'server' | 'context'>;
-export type PreflightHelm = Pick<Helm, 'version' | 'list'>;
+export type PreflightHelm = Pick<Helm, 'features' | 'list'>;
 
 /** The answers of the cloud checks (src/cloud), behind a narrow interface so tests can fake it. */
 export interface ProbeSource {

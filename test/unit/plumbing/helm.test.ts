@@ -2,7 +2,8 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, writeFil
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Helm } from '../../../src/helm/helm.js';
+import type { ExecaError } from 'execa';
+import { classifyHelmError, Helm, helmFeatures } from '../../../src/helm/helm.js';
 import { Secret } from '../../../src/secret.js';
 
 // A fake helm that records its argv, the mode and content of any --values file, and answers
@@ -31,7 +32,7 @@ case "$FAKE_HELM_MODE" in
   forbidden) echo 'Error: INSTALLATION FAILED: clusterroles.rbac.authorization.k8s.io is forbidden: User "dev" cannot create resource "clusterroles" in API group "rbac.authorization.k8s.io" at the cluster scope' >&2; exit 1 ;;
 esac
 case "$1" in
-  version) echo "v3.21.4" ;;
+  version) echo "\${FAKE_HELM_VERSION:-v3.21.4}" ;;
   list) echo '[{"name":"aliyun-loongcollector-cluster-insight","namespace":"cms-monitoring","revision":"2","updated":"x","status":"deployed","chart":"loongcollector-cluster-insight-1.0.0","app_version":"1.0.0"}]' ;;
   *) echo ok ;;
 esac
@@ -111,5 +112,97 @@ exit 1
       kind: 'forbidden',
       message: 'forbidden: user dev cannot create clusterroles.rbac.authorization.k8s.io',
     });
+  });
+});
+
+describe('helm 3 and helm 4: flags chosen by the version helm reports', () => {
+  const as = (version: string) => new Helm({ binary: fake, env: { FAKE_HELM_MODE: '', FAKE_HELM_VERSION: version } });
+  const argv = () => readFileSync(log, 'utf8').split('\n').filter((l) => /^(list|install|upgrade|rollback|uninstall) /.test(l));
+
+  it('lists every state: -a/--all on helm 3, the six state flags on helm 4', async () => {
+    writeFileSync(log, '');
+    await as('v3.21.4').list('ns', 'rel');
+    await as('v4.3.1').list('ns', 'rel');
+    await as('v4.3.1').listAllNamespaces();
+    const [h3, h4, h4all] = argv();
+    expect(h3).toBe('list -n ns --all -o json --filter ^rel$');
+    expect(h4).toBe('list -n ns --deployed --failed --pending --superseded --uninstalled --uninstalling -o json --filter ^rel$');
+    expect(h4all).toBe('list --all-namespaces --deployed --failed --pending --superseded --uninstalled --uninstalling -o json');
+  });
+
+  it('uninstall waits with the watcher on helm 4, plain --wait on helm 3; foreground cascade from 3.12', async () => {
+    writeFileSync(log, '');
+    for (const v of ['v3.11.3', 'v3.21.4', 'v4.3.1']) await as(v).uninstall({ release: 'r', namespace: 'n', timeoutMs: 90_000 });
+    expect(argv()).toEqual([
+      'uninstall r -n n --wait --timeout 90s',
+      'uninstall r -n n --wait --timeout 90s --cascade foreground',
+      'uninstall r -n n --wait=watcher --timeout 90s --cascade foreground',
+    ]);
+  });
+
+  it('passes --force-conflicts only to helm 4 (helm 3 has no server-side apply to conflict)', async () => {
+    writeFileSync(log, '');
+    const up = { release: 'r', namespace: 'n', chart: ['./c'], timeoutMs: 1000, values: {}, forceConflicts: true };
+    await as('v3.21.4').upgrade(up);
+    await as('v4.3.1').upgrade(up);
+    await as('v4.3.1').rollback({ release: 'r', namespace: 'n', revision: 2, timeoutMs: 1000, forceConflicts: true });
+    const [h3, h4, rb] = argv();
+    expect(h3).not.toContain('--force-conflicts');
+    expect(h4).toMatch(/^upgrade r \.\/c --namespace n --timeout 1s --force-conflicts --values /);
+    expect(rb).toBe('rollback r 2 --namespace n --timeout 1s --force-conflicts');
+  });
+
+  it('never asks helm to take ownership, on either major', async () => {
+    writeFileSync(log, '');
+    for (const v of ['v3.21.4', 'v4.3.1']) await as(v).install({ release: 'r', namespace: 'n', chart: ['./c'], timeoutMs: 1000, values: {}, replace: true, skipCrds: true });
+    for (const l of argv()) {
+      expect(l).toMatch(/^install r \.\/c --namespace n --create-namespace --timeout 1s --replace --skip-crds --values /);
+      expect(l).not.toMatch(/take-ownership|force-conflicts|--atomic|rollback-on-failure|--wait/);
+    }
+  });
+
+  it('reads the version once per Helm', async () => {
+    writeFileSync(log, '');
+    const h = as('v4.3.1');
+    await Promise.all([h.list('a'), h.list('b'), h.version()]);
+    expect(readFileSync(log, 'utf8').split('\n').filter((l) => l.startsWith('version ')).length).toBe(1);
+  });
+
+  it('knows what each major does', () => {
+    expect(helmFeatures('v3.0.0')).toMatchObject({ major: 3, cascadeForeground: false, serverSideApply: false, securitySupportEnds: '2027-02-10' });
+    expect(helmFeatures('v4.0.0')).toMatchObject({ major: 4, cascadeForeground: true, serverSideApply: true });
+    expect(helmFeatures('v4.0.0').securitySupportEnds).toBeUndefined();
+  });
+});
+
+describe('helm error texts of both majors', () => {
+  const fail = (stderr: string) => classifyHelmError({ stderr, exitCode: 1, shortMessage: 'x' } as unknown as ExecaError, 'helm', 'install');
+  it('"cannot re-use" (helm 3) and "cannot reuse" (helm 4) are the same conflict', () => {
+    expect(fail('Error: INSTALLATION FAILED: cannot re-use a name that is still in use')).toMatchObject({ kind: 'conflict', message: 'a helm release with this name already exists' });
+    expect(fail('Error: INSTALLATION FAILED: cannot reuse a name that is still in use')).toMatchObject({ kind: 'conflict', message: 'a helm release with this name already exists' });
+  });
+  it('"kubernetes cluster unreachable" in either case', () => {
+    expect(fail('Error: kubernetes cluster unreachable: Get "https://127.0.0.1:1/version": dial tcp 127.0.0.1:1: connect: connection refused')).toMatchObject({ kind: 'unreachable', exitCode: 3 });
+  });
+  it('a server-side apply conflict names the object, the manager and the field', () => {
+    const e = fail('Error: UPGRADE FAILED: conflict occurred while applying object cms-monitoring/kube-state-metrics apps/v1, Kind=Deployment: Apply failed with 1 conflict: conflict with "kubectl-edit" using apps/v1: .spec.replicas');
+    expect(e).toMatchObject({ kind: 'conflict' });
+    expect(e.message).toBe('Deployment cms-monitoring/kube-state-metrics: field manager "kubectl-edit" owns field .spec.replicas that helm\'s server-side apply would change');
+    expect(e.hint).toContain('--force-conflicts');
+  });
+  it('an object owned by another release is named with its owner, and never taken over', () => {
+    const e = fail('Error: INSTALLATION FAILED: Unable to continue with install: ServiceMonitor "node-exporter" in namespace "cms-monitoring" exists and cannot be imported into the current release: invalid ownership metadata; annotation validation error: key "meta.helm.sh/release-name" must equal "aliyun-loongcollector-cluster-insight": current value is "kps"');
+    expect(e).toMatchObject({ kind: 'conflict', message: 'ServiceMonitor cms-monitoring/node-exporter already exists and belongs to helm release kps' });
+    expect(e.hint).toContain('never takes over');
+  });
+  it('a pending operation and a release without a deployed revision', () => {
+    expect(fail('Error: UPGRADE FAILED: another operation (install/upgrade/rollback) is in progress')).toMatchObject({ kind: 'conflict' });
+    expect(fail('Error: UPGRADE FAILED: "r" has no deployed releases').hint).toContain('--replace');
+  });
+  it('helm list printing something other than JSON is a tool error, not a crash', async () => {
+    const { parseList } = await import('../../../src/helm/helm.js');
+    expect(() => parseList('WARNING: plugin x\n[]')).toThrow(expect.objectContaining({ kind: 'tool' }));
+    expect(() => parseList('{}')).toThrow(expect.objectContaining({ kind: 'tool' }));
+    expect(parseList('')).toEqual([]);
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { clusterChecks, decideSkew, decideVersion, SKEW_FATAL_MS } from '../../../src/checks/preflight/cluster.js';
+import { clusterChecks, decideHelm, decideSkew, decideVersion, SKEW_FATAL_MS } from '../../../src/checks/preflight/cluster.js';
+import { helmFeatures } from '../../../src/helm/helm.js';
 import { runChecks } from '../../../src/checks/engine.js';
 import { InsightError } from '../../../src/errors.js';
 import { fakeCtx } from './helpers.js';
@@ -50,7 +51,7 @@ describe('cluster checks through the engine', () => {
   it('names a missing helm with the tool hint', async () => {
     const ctx = fakeCtx({}, {
       kube: { authz: { createSelfSubjectAccessReview: async () => ({ status: { allowed: true } }) } as never },
-      helm: { version: async () => Promise.reject(new InsightError('tool', 'helm not found (helm)', { hint: 'Install helm >= 3.0.0' })) },
+      helm: { features: async () => Promise.reject(new InsightError('tool', 'helm not found (helm)', { hint: 'Install helm >= 3.0.0' })) },
     });
     const r = await runChecks(clusterChecks, ctx);
     const helm = r.results.find((x) => x.id === 'cluster.helm')!;
@@ -58,5 +59,25 @@ describe('cluster checks through the engine', () => {
     expect(helm.message).toContain('helm not found');
     expect(helm.hint).toContain('Install helm');
     expect(r.results.find((x) => x.id === 'cluster.version')!.status).toBe('passed');
+  });
+});
+
+describe('decideHelm', () => {
+  const now = new Date('2026-12-01T00:00:00Z');
+  it('names the major; helm 4 has nothing more to say', () => {
+    const r = decideHelm(helmFeatures('v4.3.1'), now);
+    expect(r).toHaveLength(1);
+    expect(r[0]).toMatchObject({ status: 'passed', message: 'helm 4.3.1 (helm 4, server-side apply)' });
+  });
+  it('on helm 3 adds an info finding with the end of security fixes', () => {
+    const r = decideHelm(helmFeatures('v3.21.4'), now);
+    expect(r[0]!.message).toBe('helm 3.21.4 (helm 3)');
+    expect(r[1]).toMatchObject({ status: 'failed', severity: 'info' });
+    expect(r[1]!.message).toContain('until 2027-02-10');
+  });
+  it('turns it into a warning once the date has passed', () => {
+    const r = decideHelm(helmFeatures('3.21.4'), new Date('2027-02-10T00:00:01Z'));
+    expect(r[1]).toMatchObject({ status: 'failed', severity: 'warning' });
+    expect(r[1]!.message).toContain('no longer gets security fixes');
   });
 });

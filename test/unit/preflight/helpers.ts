@@ -1,3 +1,4 @@
+import { helmFeatures } from '../../../src/helm/helm.js';
 // Small fakes for preflight unit tests: a context whose lists and clients are plain data.
 import type { V1DaemonSet, V1Deployment, V1Node, V1Pod } from '@kubernetes/client-node';
 import type { PreflightContext, PreflightKube } from '../../../src/checks/preflight/context.js';
@@ -39,7 +40,7 @@ export function fakeCtx(input: PreflightInput = {}, d: FakeData = {}): Preflight
   return {
     input: resolveInput(input, {}),
     kube: { server: 'https://127.0.0.1:6443', context: 'test', ...d.kube } as PreflightKube,
-    helm: { version: async () => '3.21.4', list: async () => [], ...d.helm } as PreflightContext['helm'],
+    helm: { features: async () => helmFeatures('4.3.1'), list: async () => [], ...d.helm } as PreflightContext['helm'],
     now: () => d.now ?? new Date('2026-01-01T00:00:00Z'),
     serverVersion: async () => ({ gitVersion: 'v1.36.3', rttMs: 10 }),
     nodes: async () => d.nodes ?? [],
