@@ -10,6 +10,9 @@ export const CHART = {
   namespace: 'cms-monitoring',
 } as const;
 
+/** The field manager of every object kubectl-insight writes itself, so managedFields and conflicts name it. */
+export const FIELD_MANAGER = 'kubectl-insight';
+
 export const CR = {
   group: 'telemetry.alibabacloud.com',
   version: 'v1alpha1',

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
 import type { Kube } from '../kube/client.js';
 import type { Helm, HelmRelease } from '../helm/helm.js';
-import { CHART, CR } from '../defaults.js';
+import { CHART, CR, FIELD_MANAGER } from '../defaults.js';
 import { InsightError } from '../errors.js';
 import { kubeCall } from '../kube/errors.js';
 import { waitForRollout, workloadsInManifests, type WorkloadRef, type WorkloadStatus } from '../kube/rollout.js';
@@ -240,7 +240,7 @@ export async function createAbsentCrds(kube: InstallKube, rendered: RenderedChar
     if (d.kind !== 'CustomResourceDefinition' || !name || !absent.has(name) || !rendered.crdsDir.includes(name)) continue;
     const { source: _source, ...body } = d;
     try {
-      await kubeCall({ verb: 'create', resource: 'customresourcedefinitions.apiextensions.k8s.io', name }, () => kube.apiext.createCustomResourceDefinition({ body: body as never }), { idempotent: false }, kube.server);
+      await kubeCall({ verb: 'create', resource: 'customresourcedefinitions.apiextensions.k8s.io', name }, () => kube.apiext.createCustomResourceDefinition({ body: body as never, fieldManager: FIELD_MANAGER }), { idempotent: false }, kube.server);
       created.push(name);
     } catch (e) {
       if (!(e instanceof InsightError && e.kind === 'conflict')) throw e;

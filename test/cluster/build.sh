@@ -35,7 +35,9 @@ build_install() { # name version package ldflags
 mkdir -p "$cache"
 build_k8s
 build_install kwok "$KWOK_VERSION" sigs.k8s.io/kwok/cmd/kwok "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=${KWOK_VERSION#v}"
-build_install helm "$HELM_VERSION" helm.sh/helm/v3/cmd/helm "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
+# Both helm majors: helm 4 is what users install today, helm 3 gets security fixes until 2027-02-10.
+build_install helm "$HELM3_VERSION" helm.sh/helm/v3/cmd/helm "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM3_VERSION -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
+build_install helm "$HELM4_VERSION" helm.sh/helm/v4/cmd/helm "-s -w -X helm.sh/helm/v4/internal/version.version=$HELM4_VERSION -X helm.sh/helm/v4/internal/version.gitTreeState=clean"
 
 # kwok's stage YAMLs ship inside its module download.
 stages="$cache/kwok-$KWOK_VERSION/stages"
@@ -49,6 +51,8 @@ bin="$cache/bin"
 mkdir -p "$bin"
 for f in kube-apiserver kube-controller-manager kube-scheduler kubectl etcd; do ln -sf "$cache/kubernetes-$K8S_VERSION/$f" "$bin/$f"; done
 ln -sf "$cache/kwok-$KWOK_VERSION/kwok" "$bin/kwok"
-ln -sf "$cache/helm-$HELM_VERSION/helm" "$bin/helm"
+ln -sf "$cache/helm-$HELM3_VERSION/helm" "$bin/helm3"
+ln -sf "$cache/helm-$HELM4_VERSION/helm" "$bin/helm4"
+ln -sf "$cache/helm-$HELM4_VERSION/helm" "$bin/helm"
 ln -sfn "$stages" "$cache/stages"
 echo "$bin"

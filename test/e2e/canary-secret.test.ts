@@ -9,6 +9,7 @@ import { delimiter, join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chartTgz, cleanup, requiredValues, runCli, writeValues, type CliResult } from './support/install.js';
+import { helmLabel } from './support/helm.js';
 
 const NS = 'e2e-canary';
 const RELEASE = 'insight-e2e-canary';
@@ -33,7 +34,7 @@ function walk(dir: string): string[] {
   return out;
 }
 
-describe('canary secret', () => {
+describe(`canary secret (${helmLabel()})`, () => {
   const outputs: Array<{ what: string; r: CliResult }> = [];
   let work: string;
   let wrapperDir: string;

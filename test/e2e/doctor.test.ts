@@ -4,11 +4,12 @@
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  FIXTURE_CHART_DIR, FIXTURE_VALUES, OPERATOR_FINALIZER, applyYaml, cluster, deleteYaml, helm, kubectl, kubectlJson, nodeNames,
+  FIXTURE_CHART_DIR, FIXTURE_VALUES, OPERATOR_FINALIZER, applyYaml, fixtureCrdFlags, cluster, deleteYaml, helm, kubectl, kubectlJson, nodeNames,
   netnsSkipReason, occupyHostPort, pods, setNodeExporterTls, setPodScenario, startNetnsServer, waitFor, waitForPods,
   type NetnsServer,
 } from './support/cluster.js';
 import { STANDIN_METRICS } from '../cluster/standin-metrics.js';
+import { helmLabel } from './support/helm.js';
 
 const NS = 'doctor-e2e';
 const RELEASE = 'doctor-e2e';
@@ -43,7 +44,7 @@ async function podOf(app: string): Promise<{ name: string; podIP?: string; node?
   return p!;
 }
 
-describe.skipIf(Boolean(netnsSkipReason()))('doctor', () => {
+describe.skipIf(Boolean(netnsSkipReason()))(`doctor (${helmLabel()})`, () => {
   let nodes: string[] = [];
   let ksmServer: (NetnsServer & { stop: () => Promise<void> }) | undefined;
   let kubeletServer: (NetnsServer & { stop: () => Promise<void> }) | undefined;
@@ -53,7 +54,7 @@ describe.skipIf(Boolean(netnsSkipReason()))('doctor', () => {
     nodes = await nodeNames();
     await helm(
       ['install', RELEASE, FIXTURE_CHART_DIR, '-n', NS, '--create-namespace', '-f', FIXTURE_VALUES, '-f', '-',
-        '--set', 'kubeProxy.enabled=false', '--set', 'gpuExporter.enabled=false', '--set', `clusterID=${CLUSTER_ID}`, '--wait', '--timeout', '3m'],
+        '--set', 'kubeProxy.enabled=false', '--set', 'gpuExporter.enabled=false', '--set', `clusterID=${CLUSTER_ID}`, '--wait', '--timeout', '3m', ...(await fixtureCrdFlags())],
       { input: 'accessKeySecret: fixture-not-a-secret\n', timeoutMs: 240_000 },
     );
     await waitForPods(NS, 'app.kubernetes.io/name=node-exporter', nodes.length);
@@ -81,7 +82,7 @@ describe.skipIf(Boolean(netnsSkipReason()))('doctor', () => {
       await kubectl(['delete', 'clusteraliyunpipelineconfigs', name, '--ignore-not-found', '--wait=false'], { allowFail: true });
     }
     await kubectl(['delete', 'pod', '-n', 'default', '--ignore-not-found', '--wait=false', '-l', 'app.kubernetes.io/name=hostport-holder'], { allowFail: true });
-    await kubectl(['delete', 'namespace', NS, '--ignore-not-found', '--wait=false'], { allowFail: true });
+    await kubectl(['delete', 'namespace', NS, '--ignore-not-found', '--wait=true', '--timeout=90s'], { allowFail: true });
   });
 
   it('gives a healthy install a clean report and exit 0', async () => {

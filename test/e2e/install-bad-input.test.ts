@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { chartTgz, kubectl, requiredValues, runCli, serveCharts, snapshot, writeValues } from './support/install.js';
+import { helmLabel } from './support/helm.js';
 
 const NS = 'e2e-bad-input';
 const RELEASE = 'insight-e2e-bad';
@@ -28,7 +29,7 @@ function errorLine(stderr: string): string {
   return lines[0]!;
 }
 
-describe('install with bad input changes nothing', () => {
+describe(`install with bad input changes nothing (${helmLabel()})`, () => {
   let chart: string;
   let values: string;
   let before: string;

@@ -1,6 +1,7 @@
 // install end to end: the real helm, the local control plane, the fixture chart.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chartTgz, cleanup, helm, kubectl, requiredValues, runCli, snapshot, writeValues } from './support/install.js';
+import { HELM_LIST_ALL, helmLabel } from './support/helm.js';
 
 const NS = 'e2e-install';
 const RELEASE = 'insight-e2e-install';
@@ -8,7 +9,7 @@ const CLUSTER_ID = 'e2e-install-1';
 const SECRET = 'InstallE2eSecretValue0123456789';
 const env = { ALIBABA_CLOUD_ACCESS_KEY_SECRET: SECRET };
 
-describe('install', () => {
+describe(`install (${helmLabel()})`, () => {
   let chart: string;
   let values: string;
   const base = () => ['install', '--release', RELEASE, '-n', NS, '--chart', chart, '-f', values, '--timeout', '90s', '--skip-preflight'];
@@ -109,7 +110,7 @@ describe('install', () => {
     delete raw.metadata.resourceVersion;
     writeFileSync(f, JSON.stringify(raw));
     await kubectl(['replace', '-f', f]);
-    expect(JSON.parse(await helm(['list', '-n', NS, '-a', '-o', 'json']))[0].status).toBe(status);
+    expect(JSON.parse(await helm(['list', '-n', NS, ...HELM_LIST_ALL, '-o', 'json']))[0].status).toBe(status);
     return async () => {
       raw.data.release = original.release;
       raw.metadata.labels.status = original.status;
@@ -130,7 +131,7 @@ describe('install', () => {
     } finally {
       await restore();
     }
-    expect(JSON.parse(await helm(['list', '-n', NS, '-a', '-o', 'json']))[0].status).toBe('deployed');
+    expect(JSON.parse(await helm(['list', '-n', NS, ...HELM_LIST_ALL, '-o', 'json']))[0].status).toBe('deployed');
   });
 
   it('explains a failed first install and installs over it with --replace', async () => {
@@ -142,17 +143,18 @@ describe('install', () => {
     const again = await runCli([...base(), '--replace', '-o', 'json'], { env });
     expect(again.code, again.stderr + again.stdout).toBe(0);
     expect(JSON.parse(again.stdout)).toMatchObject({ revision: 2, workloads: expect.arrayContaining([expect.objectContaining({ ready: true })]) });
-    const rel = JSON.parse(await helm(['list', '-n', NS, '-a', '-o', 'json']))[0];
+    const rel = JSON.parse(await helm(['list', '-n', NS, ...HELM_LIST_ALL, '-o', 'json']))[0];
     expect(rel).toMatchObject({ status: 'deployed', revision: '2' }); // helm list prints revisions as strings
   });
 });
 
-describe('install alongside kube-prometheus-stack', () => {
+describe(`install alongside kube-prometheus-stack (${helmLabel()})`, () => {
   const KPS_NS = 'e2e-install-kps';
   const OURS_NS = 'e2e-install-withkps';
   const OURS = 'insight-e2e-withkps';
   const ID = 'e2e-install-kps-1';
   const MON_CRDS = ['servicemonitors', 'podmonitors', 'prometheusrules', 'probes'].map((p) => `${p}.monitoring.coreos.com`);
+  const OWN_CRDS = ['clusteraliyunpipelineconfigs.telemetry.alibabacloud.com', 'aliyunlogconfigs.log.alibabacloud.com'];
   const crdMeta = async () =>
     Object.fromEntries(
       await Promise.all(MON_CRDS.map(async (n) => [n, JSON.parse(await kubectl(['get', 'crd', n, '-o', 'json'])).metadata as { resourceVersion: string; annotations?: Record<string, string>; labels?: Record<string, string> }] as const)),
@@ -162,6 +164,9 @@ describe('install alongside kube-prometheus-stack', () => {
     await cleanup(OURS, OURS_NS, ID);
     await helm(['uninstall', 'kps', '-n', KPS_NS, '--wait'], false);
     await helm(['install', 'kps', await chartTgz('77.0.0', 'kube-prometheus-stack'), '-n', KPS_NS, '--create-namespace', '--wait', '--timeout', '90s']);
+    // Our own CRDs absent while the shared ones exist: helm must not be the one to create crds/ then
+    // (helm 4 would apply kps's CRDs server-side). No custom resources are left after cleanup.
+    for (const n of OWN_CRDS) await kubectl(['delete', 'crd', n, '--ignore-not-found', '--wait=true', '--timeout=60s']);
     // The Prometheus Operator CRDs as a separate CRD chart leaves them: helm-owned by another release.
     for (const n of MON_CRDS) {
       await kubectl(['annotate', 'crd', n, '--overwrite', 'meta.helm.sh/release-name=prometheus-operator-crds', `meta.helm.sh/release-namespace=${KPS_NS}`]);
@@ -175,7 +180,7 @@ describe('install alongside kube-prometheus-stack', () => {
       await kubectl(['label', 'crd', n, 'app.kubernetes.io/managed-by-'], { reject: false });
     }
     await helm(['uninstall', 'kps', '-n', KPS_NS, '--wait'], false);
-    await kubectl(['delete', 'namespace', KPS_NS, '--ignore-not-found', '--wait=false'], { reject: false });
+    await kubectl(['delete', 'namespace', KPS_NS, '--ignore-not-found', '--wait=true', '--timeout=90s'], { reject: false });
   });
 
   it('installs without taking over the shared CRDs, says who has them, and leaves kps working', async () => {
@@ -188,8 +193,12 @@ describe('install alongside kube-prometheus-stack', () => {
     const sm = out.crds.find((c: { name: string }) => c.name === 'servicemonitors.monitoring.coreos.com');
     expect(sm).toMatchObject({ state: 'foreign', owner: `helm release ${KPS_NS}/prometheus-operator-crds`, managedBy: 'crds-dir' });
     expect(out.notes.join('\n')).toMatch(/CRD servicemonitors\.monitoring\.coreos\.com already exists \(helm release e2e-install-kps\/prometheus-operator-crds\): kept as is, not taken over/);
-    // Not one byte of the CRDs changed: same resourceVersion, same owner annotations.
+    // Not one byte of the CRDs changed: same resourceVersion, owner annotations and field managers.
     expect(await crdMeta()).toEqual(before);
+    // The absent ones of crds/ were created by kubectl-insight, not applied by helm over the rest.
+    const created = out.notes.find((n: string) => n.startsWith('created CRD ')) ?? '';
+    for (const n of OWN_CRDS) expect(created).toContain(n);
+    for (const n of OWN_CRDS) expect(await kubectl(['get', 'crd', n, '-o', 'jsonpath={.status.conditions[?(@.type=="Established")].status}'])).toBe('True');
     // Our ServiceMonitors exist next to kps's, and kps's release and objects are untouched.
     expect(await kubectl(['get', 'servicemonitors', '-n', OURS_NS, '-o', 'name'])).toContain('servicemonitor');
     expect(await kubectl(['get', 'servicemonitors,prometheusrules,podmonitors', '-n', KPS_NS, '-o', 'name'])).toBe(kpsObjects);
@@ -199,7 +208,7 @@ describe('install alongside kube-prometheus-stack', () => {
   });
 });
 
-describe('install runs the preflight gate', () => {
+describe(`install runs the preflight gate (${helmLabel()})`, () => {
   const GATE_NS = 'e2e-install-gate';
   const GATE = 'insight-e2e-gate';
   const ID = 'e2e-install-gate-1';

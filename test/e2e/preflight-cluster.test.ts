@@ -32,7 +32,7 @@ beforeAll(async () => {
   await kubectl(['create', 'namespace', NS]);
 });
 afterAll(async () => {
-  await kubectl(['delete', 'namespace', NS, '--wait=false', '--ignore-not-found'], { allowFail: true });
+  await kubectl(['delete', 'namespace', NS, '--wait=true', '--timeout=90s', '--ignore-not-found'], { allowFail: true });
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -143,7 +143,7 @@ describe('preflight on the local control plane', () => {
       expect(strict.exitCode).toBe(1);
     } finally {
       await helm(['uninstall', 'kps', '-n', KPS_NS, '--wait', '--timeout', '60s'], { allowFail: true });
-      await kubectl(['delete', 'namespace', KPS_NS, '--wait=false', '--ignore-not-found'], { allowFail: true });
+      await kubectl(['delete', 'namespace', KPS_NS, '--wait=true', '--timeout=90s', '--ignore-not-found'], { allowFail: true });
       const added = SHARED_CRDS.filter((c) => !crdsBefore.includes(c));
       if (added.length) await kubectl(['delete', 'crd', ...added, '--ignore-not-found'], { allowFail: true });
     }

@@ -46,7 +46,7 @@ describe.skipIf(skip)(`preflight network probes from probe pods${skip ? ` (skipp
   }, 120_000);
 
   afterAll(async () => {
-    await kubectl(['delete', 'namespace', NS, '--wait=false', '--ignore-not-found'], { allowFail: true });
+    await kubectl(['delete', 'namespace', NS, '--wait=true', '--timeout=90s', '--ignore-not-found'], { allowFail: true });
     good?.destroy();
     bad?.destroy();
   });

@@ -2,10 +2,11 @@
 // node, exporters reached through the API server's pod proxy, the operator finalizer stand-in, uninstall.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  FIXTURE_CHART_DIR, FIXTURE_VALUES, OPERATOR_FINALIZER, applyYaml, cluster, events, helm, hostPortConflict, kubectl,
+  FIXTURE_CHART_DIR, FIXTURE_VALUES, OPERATOR_FINALIZER, applyYaml, cluster, events, fixtureCrdFlags, helm, hostPortConflict, kubectl,
   kubectlJson, mintKubeconfig, nodeInternalIp, nodeNames, podProxyGet, readyNodeNames, scenarioAnnotations, setGpuNode,
   setNodeExporterTls, setNodeNotReady, setPodScenario, skipUnlessNetns, startNetnsServer, waitFor, waitForPods,
 } from './support/cluster.js';
+import { HELM_LIST_ALL, helmLabel } from './support/helm.js';
 
 const NS = 'cms-monitoring';
 const RELEASE = 'aliyun-loongcollector-cluster-insight';
@@ -26,7 +27,7 @@ async function crState(name: string): Promise<{ exists: boolean; finalizers: str
   return { exists: true, finalizers: o.metadata.finalizers ?? [], deleting: Boolean(o.metadata.deletionTimestamp) };
 }
 
-describe('e2e harness smoke', () => {
+describe(`e2e harness smoke (${helmLabel()})`, () => {
   let nodes: string[] = [];
   let gpuNode = '';
 
@@ -42,7 +43,7 @@ describe('e2e harness smoke', () => {
       await kubectl(['patch', 'clusteraliyunpipelineconfigs', name, '--type=merge', '-p', '{"metadata":{"finalizers":null}}'], { allowFail: true });
       await kubectl(['delete', 'clusteraliyunpipelineconfigs', name, '--ignore-not-found', '--wait=false'], { allowFail: true });
     }
-    await kubectl(['delete', 'namespace', NS, '--ignore-not-found', '--wait=false'], { allowFail: true });
+    await kubectl(['delete', 'namespace', NS, '--ignore-not-found', '--wait=true', '--timeout=90s'], { allowFail: true });
     if (gpuNode) await setGpuNode(gpuNode, false).catch(() => {});
     if (!cluster().netnsSkipReason) await setNodeExporterTls(false).catch(() => {});
   });
@@ -61,7 +62,7 @@ describe('e2e harness smoke', () => {
     // The secret goes through stdin, never argv.
     await helm(
       ['install', RELEASE, FIXTURE_CHART_DIR, '-n', NS, '--create-namespace', '-f', FIXTURE_VALUES, '-f', '-',
-        '--set', 'kubeProxy.enabled=false', '--wait', '--timeout', '3m'],
+        '--set', 'kubeProxy.enabled=false', '--wait', '--timeout', '3m', ...(await fixtureCrdFlags())],
       { input: 'accessKeySecret: fixture-not-a-secret\n', timeoutMs: 240_000 },
     );
     const crds = await kubectl(['get', 'crd', ...CRDS, '-o', 'name']);
@@ -106,7 +107,7 @@ describe('e2e harness smoke', () => {
     await waitFor('CR deleted by the operator stand-in', async () => !(await crState(CR)).exists, { timeoutMs: 30_000 });
 
     await helm(['uninstall', RELEASE, '-n', NS, '--wait', '--timeout', '2m'], { timeoutMs: 150_000 });
-    const list = await helm(['list', '-n', NS, '-a', '-o', 'json']);
+    const list = await helm(['list', '-n', NS, ...HELM_LIST_ALL, '-o', 'json']);
     expect(JSON.parse(list.stdout)).toEqual([]);
     const ds = await kubectlJson<{ items: unknown[] }>(['get', 'daemonsets', '-n', NS]);
     expect(ds.items).toEqual([]);
@@ -125,7 +126,7 @@ describe('e2e harness smoke', () => {
   });
 });
 
-describe('e2e harness scenarios', () => {
+describe(`e2e harness scenarios (${helmLabel()})`, () => {
   const ns = 'insight-harness';
   const containerStatus = async (pod: string, container = 'app') => {
     const p = await kubectlJson<any>(['get', 'pod', pod, '-n', ns]);
@@ -141,7 +142,8 @@ describe('e2e harness scenarios', () => {
     await waitFor('default ServiceAccount', async () => (await kubectl(['get', 'sa', 'default', '-n', ns], { allowFail: true })).exitCode === 0);
   });
   afterAll(async () => {
-    await kubectl(['delete', 'namespace', ns, '--ignore-not-found', '--wait=false'], { allowFail: true });
+    // Wait: a namespace still terminating when the next file starts shows up in its before/after snapshots.
+    await kubectl(['delete', 'namespace', ns, '--ignore-not-found', '--wait=true', '--timeout=90s'], { allowFail: true, timeoutMs: 120_000 });
   });
 
   it('plays crashloop and oomkilled with growing restart counts, limited to one container', async () => {

@@ -24,6 +24,7 @@ import {
   startApiProxy,
   type ApiProxy,
 } from './uninstall.helpers.js';
+import { HELM_LIST_ALL, helmLabel } from './support/helm.js';
 
 const NS = 'uninst-faults';
 const REL = 'uninst-faults-rel';
@@ -43,7 +44,7 @@ const results: string[] = [];
 const kpsState = () => snapshot((o) => o.namespace === KPS_NS || (o.kind === 'CustomResourceDefinition' && SHARED_CRDS.includes(String(o.name))));
 
 async function assertClean(): Promise<void> {
-  const rel = JSON.parse((await helm(['list', '-n', NS, '-a', '-o', 'json'])).stdout) as unknown[];
+  const rel = JSON.parse((await helm(['list', '-n', NS, ...HELM_LIST_ALL, '-o', 'json'])).stdout) as unknown[];
   expect(rel).toEqual([]);
   expect((await kubectl(['get', 'ns', NS], { allowFail: true })).exitCode).not.toBe(0);
   // The two CRDs only we use are gone; the shared ones stay because kps uses them.
@@ -76,7 +77,7 @@ afterAll(async () => {
   console.log(`[faults] ${results.length} injections:\n  ${results.join('\n  ')}`);
 });
 
-describe.sequential('uninstall: killed at each step boundary, then run again', () => {
+describe.sequential(`uninstall: killed at each step boundary, then run again (${helmLabel()})`, () => {
   it.each(INJECTION_POINTS.map((p) => [p]))('SIGKILL after %s', async (point) => {
     await ensureCrds();
     await installChart(REL, NS, CID);
@@ -107,7 +108,7 @@ async function outageAt(point: string, outageMs: number): Promise<{ exitCode: nu
   return { exitCode: first.exitCode ?? -1, stdout: String(first.stdout), stderr: String(first.stderr), ms: Date.now() - t0 };
 }
 
-describe.sequential('uninstall: API server away for a while at each step boundary, then run again', () => {
+describe.sequential(`uninstall: API server away for a while at each step boundary, then run again (${helmLabel()})`, () => {
   it.each(INJECTION_POINTS.map((p) => [p]))('API outage after %s', async (point) => {
     await ensureCrds();
     await installChart(REL, NS, CID);

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import YAML from 'yaml';
 import { FIXTURE_CHART_DIR, FIXTURE_VALUES, cluster, helm, kubectl, kubectlJson, waitFor, type RunResult } from './support/cluster.js';
+import { HELM_LIST_ALL } from './support/helm.js';
 
 const REPO = new URL('../../', import.meta.url).pathname;
 /** The CLI as built in the repo (other e2e files import this). */
@@ -190,7 +191,7 @@ export async function snapshot(filter: (o: Record<string, unknown>) => boolean =
   const nk = NAMESPACED_KINDS.split(',').filter((k) => !skip(k)).join(',');
   const a = await kubectlJson<{ items: Item[] }>(['get', ck]);
   const b = await kubectlJson<{ items: Item[] }>(['get', nk, '-A']);
-  const releases = JSON.parse((await helm(['list', '-A', '-a', '-o', 'json'])).stdout) as unknown[];
+  const releases = JSON.parse((await helm(['list', '-A', ...HELM_LIST_ALL, '-o', 'json'])).stdout) as unknown[];
   const items = [...a.items, ...b.items]
     .filter((i) => !(i.kind === 'Namespace' && i.metadata.name?.startsWith('kube-')))
     .map(normalize)

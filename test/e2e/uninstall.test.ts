@@ -19,6 +19,7 @@ import {
   presentCrds,
   snapshot,
 } from './uninstall.helpers.js';
+import { HELM_LIST_ALL, helmLabel } from './support/helm.js';
 
 const NS = 'uninst-e2e';
 const REL = 'uninst-rel';
@@ -36,7 +37,7 @@ async function crState(): Promise<{ exists: boolean; deleting: boolean; finalize
 }
 
 async function releaseExists(): Promise<boolean> {
-  const l = JSON.parse((await helm(['list', '-n', NS, '-a', '-o', 'json'])).stdout) as { name: string }[];
+  const l = JSON.parse((await helm(['list', '-n', NS, ...HELM_LIST_ALL, '-o', 'json'])).stdout) as { name: string }[];
   return l.some((r) => r.name === REL);
 }
 
@@ -84,7 +85,7 @@ afterAll(async () => {
   if (extra.length) await kubectl(['delete', 'crd', ...extra, '--ignore-not-found']);
 });
 
-describe.sequential('uninstall', () => {
+describe.sequential(`uninstall (${helmLabel()})`, () => {
   it('refuses without a TTY and without --yes, changing nothing', async () => {
     await installChart(REL, NS, CID);
     const r = await cli(base);

@@ -1,6 +1,7 @@
 // upgrade end to end: 1.0.0 → 1.1.0 keeps the user's values; 1.2.0 (pods never ready) rolls back.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chartTgz, cleanup, helm, kubectl, requiredValues, runCli, serveCharts, snapshot, writeValues } from './support/install.js';
+import { HELM_LIST_ALL, helmLabel } from './support/helm.js';
 
 const NS = 'e2e-upgrade';
 const RELEASE = 'insight-e2e-upgrade';
@@ -8,11 +9,11 @@ const CLUSTER_ID = 'e2e-upgrade-1';
 const SECRET = 'UpgradeE2eSecretValue0123456789';
 
 interface HelmRel { revision: string | number; status: string; chart: string }
-const release = async (): Promise<HelmRel> => JSON.parse(await helm(['list', '-n', NS, '-a', '-o', 'json']))[0];
+const release = async (): Promise<HelmRel> => JSON.parse(await helm(['list', '-n', NS, ...HELM_LIST_ALL, '-o', 'json']))[0];
 const userValues = async () => JSON.parse(await helm(['get', 'values', RELEASE, '-n', NS, '-o', 'json']));
 const configMap = async () => JSON.parse(await kubectl(['get', 'configmap', 'cms-cluster-insight-config', '-n', NS, '-o', 'json'])).data as Record<string, string>;
 
-describe('upgrade', () => {
+describe(`upgrade (${helmLabel()})`, () => {
   const common = ['--release', RELEASE, '-n', NS];
 
   beforeAll(async () => {

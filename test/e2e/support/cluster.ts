@@ -24,7 +24,7 @@ export function cluster(): E2eCluster {
   const c = inject('insightCluster');
   // Also in the worker's own environment, in case the pool did not inherit global setup's.
   if (process.env.KUBECONFIG !== c.kubeconfig) process.env.KUBECONFIG = c.kubeconfig;
-  if (!(process.env.PATH ?? '').startsWith(c.binDir)) process.env.PATH = `${c.binDir}${delimiter}${process.env.PATH ?? ''}`;
+  if (!(process.env.PATH ?? '').startsWith(c.pathPrefix)) process.env.PATH = `${c.pathPrefix}${delimiter}${process.env.PATH ?? ''}`;
   return c;
 }
 
@@ -298,3 +298,21 @@ export async function mintKubeconfig(user: string, groups: string[] = []): Promi
 
 export const FIXTURE_CHART_DIR = new URL('../../fixtures/charts/loongcollector-cluster-insight', import.meta.url).pathname;
 export const FIXTURE_VALUES = new URL('../../fixtures/values/valid.yaml', import.meta.url).pathname;
+
+/**
+ * `helm install` flags for a fixture install by the tests themselves: when any CRD of the chart's
+ * crds/ exists (left by an earlier test, made by any field manager), create the absent ones and skip
+ * crds/, because helm 4 applies crds/ server-side and conflicts with a CRD another manager created.
+ * Before anything exists, helm creates them as usual.
+ */
+export async function fixtureCrdFlags(): Promise<string[]> {
+  const { readdirSync } = await import('node:fs');
+  const dir = `${FIXTURE_CHART_DIR}/crds`;
+  const files = readdirSync(dir).filter((f) => f.endsWith('.yaml'));
+  const names = files.map((f) => f.replace(/^([^_]+)_(.+)\.yaml$/, '$2.$1'));
+  const present = await Promise.all(names.map(async (n) => (await kubectl(['get', 'crd', n, '--ignore-not-found', '-o', 'name'])).stdout.trim() !== ''));
+  if (!present.some(Boolean)) return [];
+  for (const [i, f] of files.entries()) if (!present[i]) await kubectl(['create', '-f', `${dir}/${f}`]);
+  await kubectl(['wait', '--for=condition=Established', '--timeout=60s', ...names.map((n) => `crd/${n}`)]);
+  return ['--skip-crds'];
+}

@@ -8,6 +8,7 @@ import { stringify } from 'yaml';
 import { createServer } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
+import { HELM_LIST_ALL } from './helm.js';
 
 export const repoRoot = resolve(import.meta.dirname, '../../..');
 
@@ -103,7 +104,7 @@ export async function snapshot(namespaces: string[], kubeconfig?: string): Promi
   const lines: string[] = [];
   const names = async (args: string[]) =>
     (await kubectl([...args, '-o', 'jsonpath={range .items[*]}{.kind}/{.metadata.namespace}/{.metadata.name}@{.metadata.resourceVersion}{"\\n"}{end}'], { ...kc, reject: false })).split('\n').filter(Boolean).sort();
-  lines.push('# releases', ...(await helm(['list', '-A', '-a', '-o', 'json', ...(kubeconfig ? ['--kubeconfig', kubeconfig] : [])], false)).split('},{').sort());
+  lines.push('# releases', ...(await helm(['list', '-A', ...HELM_LIST_ALL, '-o', 'json', ...(kubeconfig ? ['--kubeconfig', kubeconfig] : [])], false)).split('},{').sort());
   lines.push('# namespaces', ...(await names(['get', 'namespaces'])).map((l) => l.replace(/@\d+$/, '')));
   lines.push('# crds', ...(await names(['get', 'crd'])));
   lines.push('# cluster', ...(await names(['get', 'clusterroles,clusterrolebindings,validatingwebhookconfigurations,mutatingwebhookconfigurations', '-l', 'app.kubernetes.io/part-of=loongcollector-cluster-insight'])));

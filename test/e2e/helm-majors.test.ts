@@ -1,0 +1,72 @@
+// helm 3 and helm 4 on one release: what users meet when they move to helm 4 with a release helm 3
+// installed. Both binaries are the test bed's own builds (test/cluster/build.sh).
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cluster } from './support/cluster.js';
+import { HELM_LIST_ALL, helmLabel } from './support/helm.js';
+import { chartTgz, cleanup, kubectl, requiredValues, runCli, writeValues } from './support/install.js';
+
+const NS = 'e2e-helm-majors';
+const RELEASE = 'insight-e2e-majors';
+const CLUSTER_ID = 'e2e-majors-1';
+const env = { ALIBABA_CLOUD_ACCESS_KEY_SECRET: 'HelmMajorsE2eSecret0123456789' };
+
+const bin = (major: 3 | 4) => join(cluster().binDir, `helm${major}`);
+const missing = [3, 4].map((m) => join(cluster().binDir, `helm${m}`)).filter((p) => !existsSync(p));
+
+async function helmAs(major: 3 | 4, args: string[]): Promise<string> {
+  return String((await execa(bin(major), args)).stdout);
+}
+/** helm 4 records how the last revision was applied: "ssa", "csa", or nothing for a helm 3 revision. */
+async function applyMethod(): Promise<string | undefined> {
+  return (JSON.parse(await helmAs(4, ['get', 'metadata', RELEASE, '-n', NS, '-o', 'json'])) as { applyMethod?: string }).applyMethod;
+}
+async function release(major: 3 | 4): Promise<{ revision: string; status: string; chart: string } | undefined> {
+  return JSON.parse(await helmAs(major, ['list', '-n', NS, ...HELM_LIST_ALL, '-o', 'json']))[0];
+}
+
+describe.skipIf(missing.length > 0)(`one release, both helm majors (${missing.length ? `missing ${missing.join(', ')}` : `${helmLabel(bin(3))} and ${helmLabel(bin(4))}`})`, () => {
+  const common = () => ['--release', RELEASE, '-n', NS, '--timeout', '90s'];
+
+  beforeAll(async () => {
+    await cleanup(RELEASE, NS, CLUSTER_ID);
+  });
+  afterAll(async () => {
+    await cleanup(RELEASE, NS, CLUSTER_ID);
+  });
+
+  it('a release installed by helm 3 is upgraded and uninstalled by helm 4', async () => {
+    const inst = await runCli(['install', ...common(), '--chart', await chartTgz('1.0.0'), '-f', writeValues(requiredValues(CLUSTER_ID)), '--skip-preflight', '--helm-binary', bin(3)], { env });
+    expect(inst.code, inst.stderr).toBe(0);
+    expect(await applyMethod()).toBeUndefined(); // helm 3 writes no apply method
+
+    const up = await runCli(['upgrade', ...common(), '--chart', await chartTgz('1.1.0'), '--helm-binary', bin(4), '-o', 'json']);
+    expect(up.code, up.stderr + up.stdout).toBe(0);
+    expect(JSON.parse(up.stdout)).toMatchObject({ from: { version: '1.0.0', revision: 1 }, to: { version: '1.1.0' }, revision: 2 });
+    // helm 4 keeps the method the release last used: client-side for a helm 3 release.
+    expect(await applyMethod()).toBe('csa');
+    // helm 3 still reads what helm 4 wrote.
+    expect(await release(3)).toMatchObject({ revision: '2', status: 'deployed', chart: 'loongcollector-cluster-insight-1.1.0' });
+
+    const un = await runCli(['uninstall', ...common(), '--yes', '--helm-binary', bin(4), '-o', 'json']);
+    expect(un.code, un.stderr + un.stdout).toBe(0);
+    expect(await release(4)).toBeUndefined();
+    expect(await release(3)).toBeUndefined();
+    expect(await kubectl(['get', 'clusteraliyunpipelineconfig', `custom-kubernetes-${CLUSTER_ID}-entity-collector`, '--ignore-not-found', '-o', 'name'])).toBe('');
+    expect(await kubectl(['get', 'pods,deployments,daemonsets', '-n', NS, '-l', `app.kubernetes.io/instance=${RELEASE}`, '-o', 'name'])).toBe('');
+  });
+
+  it('a fresh helm 4 install applies server-side and keeps doing so on upgrade; helm 3 can uninstall it', async () => {
+    const inst = await runCli(['install', ...common(), '--chart', await chartTgz('1.0.0'), '-f', writeValues(requiredValues(CLUSTER_ID)), '--skip-preflight', '--helm-binary', bin(4)], { env });
+    expect(inst.code, inst.stderr).toBe(0);
+    expect(await applyMethod()).toBe('ssa');
+    const up = await runCli(['upgrade', ...common(), '--chart', await chartTgz('1.1.0'), '--helm-binary', bin(4)]);
+    expect(up.code, up.stderr).toBe(0);
+    expect(await applyMethod()).toBe('ssa');
+    const un = await runCli(['uninstall', ...common(), '--yes', '--helm-binary', bin(3)]);
+    expect(un.code, un.stderr + un.stdout).toBe(0);
+    expect(await release(4)).toBeUndefined();
+  });
+});
