@@ -23,6 +23,9 @@ await build({
   banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
   // oclif only loads TypeScript to run commands from .ts sources in development; never in a build.
   external: ['typescript', 'ts-node'],
+  // client-node's node-fetch (whatwg-url, tr46) requires Node's deprecated `punycode` builtin, which
+  // prints a DeprecationWarning on Node >= 21 for every command: bundle the userland package instead.
+  alias: { punycode: 'punycode/' },
   logLevel: 'warning',
   metafile: false,
 });

@@ -9,10 +9,10 @@
 // installs anything into a real cluster: use `kubectl insight install` for that.
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { join, resolve } from 'node:path';
+import { delimiter, join, resolve } from 'node:path';
 import { startCluster, startNetnsServer, stopCluster } from '../test/cluster/cluster.js';
 import { STANDIN_METRICS } from '../test/cluster/standin-metrics.js';
 import { packageFixtureCharts } from '../test/fixtures/charts/package.mjs';
@@ -33,7 +33,9 @@ interface Step {
 // Async on purpose: the cloud stand-in answers from this same process, so its event loop must run.
 async function insight(step: Step, env: NodeJS.ProcessEnv): Promise<boolean> {
   process.stdout.write(`\n${bold(`$ kubectl insight ${step.args.join(' ')}`)}\n`);
-  const child = spawn(process.execPath, [bin, ...step.args], { stdio: [step.input === undefined ? 'ignore' : 'pipe', 'inherit', 'inherit'], env });
+  // INSIGHT_DEMO_STRICT (npm run test:node): a deprecation warning from the CLI fails the step.
+  const nodeFlags = process.env.INSIGHT_DEMO_STRICT ? ['--throw-deprecation'] : [];
+  const child = spawn(process.execPath, [...nodeFlags, bin, ...step.args], { stdio: [step.input === undefined ? 'ignore' : 'pipe', 'inherit', 'inherit'], env });
   if (step.input !== undefined) child.stdin!.end(step.input);
   const [code] = (await once(child, 'exit')) as [number | null];
   const ok = step.expect.includes(code ?? -1);
@@ -70,16 +72,22 @@ async function localCluster(): Promise<number> {
   try {
     const { charts: pkgs } = await packageFixtureCharts({ outDir: charts });
     const tgz = (v: string) => pkgs.find((c) => c.name === 'loongcollector-cluster-insight' && c.version === v)!.tgz;
+    const helm = helmOnPath();
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       KUBECONFIG: cluster.kubeconfig,
-      PATH: `${cluster.binDir}:${process.env.PATH}`,
+      // The user's helm (3 or 4) when PATH has one, else the test bed's helm 4.
+      PATH: [...(helm ? [helm.dir] : []), cluster.binDir, process.env.PATH].join(delimiter),
       ALIBABA_CLOUD_ACCESS_KEY_ID: accessKeyId,
       ALIBABA_CLOUD_ACCESS_KEY_SECRET: secret,
       KUBECTL_INSIGHT_ENDPOINT_OVERRIDES: JSON.stringify(standin.overrides()),
     };
     process.stdout.write(`cluster: ${cluster.nodes} kwok nodes at ${cluster.server}; cloud endpoints of cn-hangzhou answered by the stand-in on 127.0.0.1\n`);
+    const helmVersion = execFileSync('helm', ['version', '--template', '{{.Version}}'], { env, encoding: 'utf8' }).trim();
+    process.stdout.write(`Node.js ${process.version}; helm ${helmVersion} (${helm ? `from PATH: ${helm.path}` : 'the test bed\'s'})\n`);
     const before: Step[] = [
+      { args: ['--help'], expect: [0] },
+      { args: ['version'], expect: [0] },
       { args: ['preflight', '-f', valuesFile, '--from-local'], expect: [0] },
       // The fixture's node-exporter serves plain http (kubeProxy off): the local node_exporter answers on :19100.
       { args: ['install', '-f', valuesFile, '--chart', tgz('1.0.0'), '--preflight-from-local', '--set', 'kubeProxy.enabled=false', '--yes'], expect: [0] },
@@ -103,6 +111,20 @@ async function localCluster(): Promise<number> {
     rmSync(charts, { recursive: true, force: true });
     await stopCluster(name);
   }
+}
+
+/** The `helm` the user's PATH resolves to, if any (the demo runs with it, whichever major it is). */
+function helmOnPath(): { dir: string; path: string } | undefined {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    const path = join(dir, 'helm');
+    try {
+      accessSync(path, constants.X_OK);
+      return { dir, path };
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
 }
 
 /**

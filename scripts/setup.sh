@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # One-time (idempotent) set-up for the end-to-end suite and the demo: the Debian packages the local test
-# cluster uses, then the Go-built control plane, kwok and helm (test/cluster/build.sh; cached outside the
-# repo, so a second run takes seconds).
+# cluster uses, then the Go-built control plane, kwok, helm 3 and helm 4 (test/cluster/build.sh) and
+# Node.js 22 and 24 (scripts/node-versions.sh), all cached outside the repo, so a second run takes seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. test/cluster/versions.env
 
 # openssl: cluster certificates; iproute2: the network namespace for fake nodes' IPs;
 # prometheus-node-exporter: the real exporter answering on every fake node's IP.
@@ -25,3 +26,8 @@ command -v go >/dev/null || { echo "setup: Go 1.26 is required to build the test
 start=$(date +%s)
 bin=$(bash test/cluster/build.sh | tail -n1)
 echo "setup: test cluster binaries in $bin ($(( $(date +%s) - start ))s)" >&2
+
+# Node.js 22 and 24 for `npm run test:node` (from the npm registry, cached beside the cluster binaries).
+start=$(date +%s)
+bash scripts/node-versions.sh >/dev/null
+echo "setup: Node.js $NODE22_VERSION and $NODE24_VERSION ready ($(( $(date +%s) - start ))s)" >&2
