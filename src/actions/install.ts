@@ -28,8 +28,8 @@ export interface ChartSource {
   version?: string;
 }
 
-export type InstallHelm = Pick<Helm, 'version' | 'features' | 'list' | 'listAllNamespaces' | 'getValues' | 'getManifest' | 'showChart' | 'showValues' | 'template' | 'install' | 'upgrade' | 'rollback'>;
-export type InstallKube = Pick<Kube, 'apps' | 'core' | 'apiext' | 'custom' | 'version' | 'authz' | 'server'>;
+export type InstallHelm = Pick<Helm, 'version' | 'features' | 'list' | 'listAllNamespaces' | 'getValues' | 'getManifest' | 'applyMethod' | 'showChart' | 'showValues' | 'template' | 'install' | 'upgrade' | 'rollback'>;
+export type InstallKube = Pick<Kube, 'apps' | 'core' | 'apiext' | 'custom' | 'version' | 'authz' | 'objects' | 'server'>;
 
 /** What helm is told about the chart: `<ref> [--repo url] [--version v]`. */
 export function chartArgs(src: ChartSource): string[] {

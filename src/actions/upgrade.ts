@@ -8,6 +8,8 @@ import semver from 'semver';
 import { CHART } from '../defaults.js';
 import { InsightError } from '../errors.js';
 import { waitForRollout, workloadsInManifests, type WorkloadStatus } from '../kube/rollout.js';
+import { conflictError, findApplyConflicts } from '../kube/apply.js';
+import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Step, StepReporter } from './steps.js';
 import {
   chartArgs,
@@ -93,6 +95,13 @@ export interface UpgradeContext {
   upgraded: boolean;
   rolledBackTo?: number;
   rollbackError?: string;
+}
+
+/** What helm upgrade applies: the rendered objects without crds/ (never upgraded), namespaced into the release's. */
+export function applyTargets(rendered: RenderedChart, namespace: string): KubernetesObject[] {
+  return rendered.docs
+    .filter((d) => !(d.kind === 'CustomResourceDefinition' && rendered.crdsDir.includes(d.metadata?.name ?? '')))
+    .map(({ source: _source, ...d }) => ({ ...d, metadata: { ...d.metadata, namespace: d.metadata?.namespace ?? namespace } }) as KubernetesObject);
 }
 
 /** `loongcollector-cluster-insight-1.0.0` → `1.0.0`. */
@@ -187,6 +196,23 @@ export function upgradeSteps(): Step<UpgradeContext>[] {
         const needs = accessNeeds(ctx.rendered!, ctx.opts.namespace, ['create', 'patch'], { createNamespace: false, skipCrds: true });
         await checkAccess(kubeOf(ctx), needs);
         report.title(`Permissions: all ${needs.length} rights granted`);
+      },
+    },
+    // helm 4 upgrades a server-side-applied release with server-side apply, and a field someone changed
+    // outside helm stops it half-way (and the rollback the same way). Ask the API server first.
+    {
+      title: 'Check for field-manager conflicts',
+      skip: (ctx) => (ctx.upToDate ? 'nothing to upgrade' : ctx.opts.forceConflicts ? 'skipped (--force-conflicts)' : false),
+      async run(ctx, report) {
+        const method = await ctx.deps.helm.applyMethod(ctx.opts.release, ctx.opts.namespace);
+        if (method !== 'ssa') {
+          report.title('No conflicts possible: helm applies this release client-side');
+          return;
+        }
+        const objects = applyTargets(ctx.rendered!, ctx.opts.namespace);
+        const conflicts = await findApplyConflicts(kubeOf(ctx).objects, objects, kubeOf(ctx).server);
+        if (conflicts.length) throw conflictError(conflicts);
+        report.title(`No field-manager conflicts on ${objects.length} objects (server-side dry run)`);
       },
     },
     {

@@ -8,6 +8,7 @@ import { onExit } from '../cleanup.js';
 import { InsightError } from '../errors.js';
 import { MIN_VERSIONS } from '../defaults.js';
 import { redact, Secret } from '../secret.js';
+import { describeConflict, parseApplyConflicts } from '../kube/apply.js';
 
 export interface HelmOptions {
   /** --helm-binary, else `helm` on PATH. */
@@ -239,6 +240,23 @@ export class Helm {
     return (JSON.parse(stdout || '{}') ?? {}) as Record<string, unknown>;
   }
 
+  /**
+   * How helm will apply the release's next upgrade: helm 4 keeps the method the last revision used
+   * (`ssa` for a helm 4 install, `csa` for a release helm 3 installed); helm 3 always applies client-side.
+   */
+  async applyMethod(release: string, namespace: string): Promise<'ssa' | 'csa'> {
+    const f = await this.features();
+    if (!f.serverSideApply) return 'csa';
+    const { stdout } = await this.run(['get', 'metadata', release, '--namespace', namespace, '-o', 'json']);
+    let m: { applyMethod?: string };
+    try {
+      m = JSON.parse(stdout || '{}') as { applyMethod?: string };
+    } catch {
+      throw new InsightError('tool', `helm get metadata printed something other than JSON: "${redact(stdout).slice(0, 80)}"`, { hint: 'Check --helm-binary.' });
+    }
+    return m.applyMethod === 'ssa' ? 'ssa' : 'csa';
+  }
+
   /** The manifest helm recorded for a revision (the latest when none is given). */
   async getManifest(release: string, namespace: string, revision?: number): Promise<string> {
     const args = ['get', 'manifest', release, '--namespace', namespace];
@@ -331,10 +349,13 @@ const PATTERNS: Array<[RegExp, (m: RegExpMatchArray) => InsightError]> = [
     });
   }],
   // helm 4 applies server-side: a field another manager set (kubectl edit/scale, a controller) conflicts.
-  [/conflict occurred while applying object (\S*) (\S+), Kind=(\w+): Apply failed with \d+ conflicts?: conflicts? with "([^"]+)"(?: using [^:]+)?:?\s*(.*)/i, (m) =>
-    new InsightError('conflict', `${m[3]} ${m[1]!.replace(/^\//, '')}: field manager "${m[4]}" owns ${m[5] ? `field ${m[5].trim()}` : 'fields'} that helm's server-side apply would change`, {
-      hint: 'Someone changed this object outside helm (kubectl edit, scale, apply, or a controller). Undo that change, or run `kubectl insight upgrade --force-conflicts` to take the fields back for the release.',
-    })],
+  [/conflict occurred while applying object (\S*) (\S+), Kind=(\w+): (Apply failed with [\s\S]*)/i, (m) => {
+    const [c] = parseApplyConflicts(m[4]!);
+    const object = `${m[3]} ${m[1]!.replace(/^\//, '')}`;
+    return new InsightError('conflict', `${c ? describeConflict({ object, ...c }) : `${object}: another field manager owns fields`}, and helm's server-side apply would change it`, {
+      hint: 'Someone changed this object outside helm (kubectl edit, scale, apply, or a controller). Undo that change, or put it in the values, or run `kubectl insight upgrade --force-conflicts` to take the fields back for the release.',
+    });
+  }],
   [/is forbidden: User "([^"]*)" cannot (\w+) resource "([^"]*)"(?: in API group "([^"]*)")?/i, (m) =>
     new InsightError('forbidden', `forbidden: user ${m[1]} cannot ${m[2]} ${m[3]}${m[4] ? `.${m[4]}` : ''}`, {
       hint: `Ask a cluster admin for an RBAC rule with apiGroups: ["${m[4] ?? ''}"], resources: ["${m[3]}"], verbs: ["${m[2]}"].`,

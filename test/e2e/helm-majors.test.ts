@@ -58,13 +58,26 @@ describe.skipIf(missing.length > 0)(`one release, both helm majors (${missing.le
     expect(await kubectl(['get', 'pods,deployments,daemonsets', '-n', NS, '-l', `app.kubernetes.io/instance=${RELEASE}`, '-o', 'name'])).toBe('');
   });
 
-  it('a fresh helm 4 install applies server-side and keeps doing so on upgrade; helm 3 can uninstall it', async () => {
+  it('a fresh helm 4 install applies server-side; a field changed outside helm stops the upgrade before anything changes, --force-conflicts takes it back; helm 3 can uninstall it', async () => {
     const inst = await runCli(['install', ...common(), '--chart', await chartTgz('1.0.0'), '-f', writeValues(requiredValues(CLUSTER_ID)), '--skip-preflight', '--helm-binary', bin(4)], { env });
     expect(inst.code, inst.stderr).toBe(0);
     expect(await applyMethod()).toBe('ssa');
-    const up = await runCli(['upgrade', ...common(), '--chart', await chartTgz('1.1.0'), '--helm-binary', bin(4)]);
+
+    // Someone scales a Deployment of the release: helm 4's server-side upgrade would stop half-way on it.
+    const ksm = ['-n', NS, 'deployment', 'cms-kube-state-metrics'];
+    await kubectl(['scale', ...ksm, '--replicas=2']);
+    const history = async () => (JSON.parse(await helmAs(4, ['history', RELEASE, '-n', NS, '-o', 'json'])) as unknown[]).length;
+    const blocked = await runCli(['upgrade', ...common(), '--chart', await chartTgz('1.1.0'), '--helm-binary', bin(4)]);
+    expect(blocked.code, blocked.stderr).toBe(1);
+    expect(blocked.stderr).toMatch(/^Error: helm would fail half-way: Deployment e2e-helm-majors\/cms-kube-state-metrics: field manager "kubectl" \(through the scale subresource\) owns field \.spec\.replicas/m);
+    expect(blocked.stderr).toContain('--force-conflicts');
+    expect(await history()).toBe(1); // nothing was changed: no new revision
+    expect(await kubectl(['get', ...ksm, '-o', 'jsonpath={.spec.replicas}'])).toBe('2');
+
+    const up = await runCli(['upgrade', ...common(), '--chart', await chartTgz('1.1.0'), '--helm-binary', bin(4), '--force-conflicts']);
     expect(up.code, up.stderr).toBe(0);
     expect(await applyMethod()).toBe('ssa');
+    expect(await kubectl(['get', ...ksm, '-o', 'jsonpath={.spec.replicas}'])).toBe('1'); // the chart's value, taken back
     const un = await runCli(['uninstall', ...common(), '--yes', '--helm-binary', bin(3)]);
     expect(un.code, un.stderr + un.stdout).toBe(0);
     expect(await release(4)).toBeUndefined();

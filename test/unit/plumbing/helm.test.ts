@@ -187,8 +187,11 @@ describe('helm error texts of both majors', () => {
   it('a server-side apply conflict names the object, the manager and the field', () => {
     const e = fail('Error: UPGRADE FAILED: conflict occurred while applying object cms-monitoring/kube-state-metrics apps/v1, Kind=Deployment: Apply failed with 1 conflict: conflict with "kubectl-edit" using apps/v1: .spec.replicas');
     expect(e).toMatchObject({ kind: 'conflict' });
-    expect(e.message).toBe('Deployment cms-monitoring/kube-state-metrics: field manager "kubectl-edit" owns field .spec.replicas that helm\'s server-side apply would change');
+    expect(e.message).toBe('Deployment cms-monitoring/kube-state-metrics: field manager "kubectl-edit" owns field .spec.replicas, and helm\'s server-side apply would change it');
     expect(e.hint).toContain('--force-conflicts');
+    // As helm 4.3.1 printed it on the local cluster after `kubectl scale`.
+    const scaled = fail('Error: UPGRADE FAILED: conflict occurred while applying object cms-monitoring/cms-kube-state-metrics apps/v1, Kind=Deployment: Apply failed with 1 conflict: conflict with "kubectl" with subresource "scale" using apps/v1: .spec.replicas');
+    expect(scaled.message).toBe('Deployment cms-monitoring/cms-kube-state-metrics: field manager "kubectl" (through the scale subresource) owns field .spec.replicas, and helm\'s server-side apply would change it');
   });
   it('an object owned by another release is named with its owner, and never taken over', () => {
     const e = fail('Error: INSTALLATION FAILED: Unable to continue with install: ServiceMonitor "node-exporter" in namespace "cms-monitoring" exists and cannot be imported into the current release: invalid ownership metadata; annotation validation error: key "meta.helm.sh/release-name" must equal "aliyun-loongcollector-cluster-insight": current value is "kps"');
@@ -204,5 +207,45 @@ describe('helm error texts of both majors', () => {
     expect(() => parseList('WARNING: plugin x\n[]')).toThrow(expect.objectContaining({ kind: 'tool' }));
     expect(() => parseList('{}')).toThrow(expect.objectContaining({ kind: 'tool' }));
     expect(parseList('')).toEqual([]);
+  });
+});
+
+describe('server-side apply conflicts', () => {
+  it('reads one conflict with a subresource, and several per manager', async () => {
+    const { parseApplyConflicts, describeConflict } = await import('../../../src/kube/apply.js');
+    const one = parseApplyConflicts('Apply failed with 1 conflict: conflict with "kubectl" with subresource "scale" using apps/v1: .spec.replicas');
+    expect(one).toEqual([{ manager: 'kubectl', subresource: 'scale', fields: ['.spec.replicas'] }]);
+    expect(describeConflict({ object: 'Deployment ns/x', ...one[0]! })).toBe('Deployment ns/x: field manager "kubectl" (through the scale subresource) owns field .spec.replicas');
+    const many = parseApplyConflicts('Apply failed with 3 conflicts: conflicts with "kubectl-edit" using apps/v1:\n- .spec.replicas\n- .spec.template.spec.containers[name="x"].image\nconflict with "flux" using apps/v1: .metadata.labels.a');
+    expect(many).toEqual([
+      { manager: 'kubectl-edit', fields: ['.spec.replicas', '.spec.template.spec.containers[name="x"].image'] },
+      { manager: 'flux', fields: ['.metadata.labels.a'] },
+    ]);
+    expect(parseApplyConflicts('something else')).toEqual([]);
+  });
+
+  it('the dry run sends every object as helm would, changes nothing, and collects 409s', async () => {
+    const { findApplyConflicts } = await import('../../../src/kube/apply.js');
+    const calls: unknown[][] = [];
+    const api = {
+      patch: async (...a: unknown[]) => {
+        calls.push(a);
+        const o = a[0] as { metadata: { name: string } };
+        if (o.metadata.name === 'b') throw Object.assign(new Error('conflict'), { code: 409, body: JSON.stringify({ message: 'Apply failed with 1 conflict: conflict with "kubectl-edit" using v1: .data.x' }) });
+        return o;
+      },
+    };
+    const objs = [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a', namespace: 'n' } }, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'b', namespace: 'n' } }];
+    const found = await findApplyConflicts(api as never, objs);
+    expect(found).toEqual([{ object: 'ConfigMap n/b', manager: 'kubectl-edit', fields: ['.data.x'] }]);
+    // dryRun=All, manager helm, no force, server-side apply content type: for every object.
+    for (const c of calls) expect(c.slice(2, 6)).toEqual(['All', 'helm', false, 'application/apply-patch+yaml']);
+    expect(calls).toHaveLength(2);
+  });
+
+  it('any other API error is a domain error, not a conflict', async () => {
+    const { findApplyConflicts } = await import('../../../src/kube/apply.js');
+    const api = { patch: async () => Promise.reject(Object.assign(new Error('forbidden'), { code: 403, body: { message: 'forbidden' } })) };
+    await expect(findApplyConflicts(api as never, [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a', namespace: 'n' } }])).rejects.toMatchObject({ kind: 'forbidden' });
   });
 });
