@@ -52,8 +52,13 @@ export abstract class BaseCommand extends Command {
     // A flag error stops parsing; without this oclif warns "did not parse its arguments" outside production.
     this.parsed = true;
     let e: unknown = err;
+    // oclif wraps a flag's parse error as "Parsing --flag \n\t<reason>\nSee more help with --help":
+    // keep the reason (ours already names the flag) on one line.
+    const wrapped = /^Parsing --(\S+) \n\t([\s\S]*?)\nSee more help with --help$/.exec(err.message ?? '');
+    if (wrapped && err instanceof InsightError) err.message = wrapped[2]!;
+    else if (wrapped) e = new InsightError('usage', `--${wrapped[1]}: ${wrapped[2]!.split('\n')[0]}`, { hint: `See \`kubectl insight ${this.id ?? ''} --help\`.`.replace('  ', ' ') });
     // Flag parsing errors from oclif are bad usage: one line, exit 2.
-    if (err instanceof Errors.CLIError && !(err instanceof InsightError)) {
+    else if (err instanceof Errors.CLIError && !(err instanceof InsightError)) {
       e = new InsightError('usage', err.message.split('\n')[0] ?? 'bad usage', { hint: `See \`kubectl insight ${this.id ?? ''} --help\`.`.replace('  ', ' ') });
     }
     const { makeChalk } = await import('./output/style.js');

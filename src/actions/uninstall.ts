@@ -33,6 +33,8 @@ import {
   type ObjectRef,
 } from '../kube/ownership.js';
 import type { Helm, HelmRelease } from '../helm/helm.js';
+import { findOperator, operatorNow, waitOperatorVerdict, type OperatorKube, type OperatorRef, type OperatorVerdict } from '../kube/operator.js';
+import { parseManifests } from './install.js';
 import { CR, CRDS, LOG_CONFIG, OPERATOR_LABEL } from '../defaults.js';
 import { InsightError } from '../errors.js';
 import type { Step } from './steps.js';
@@ -48,6 +50,8 @@ export interface UninstallOptions {
   deleteNamespace: boolean;
   /** How long to wait for the operator to clear its finalizer, and for each deletion to finish. */
   timeoutMs: number;
+  /** How long an operator without a ready pod counts as restarting, not gone (default OPERATOR_GRACE_MS). */
+  operatorGraceMs?: number;
   /**
    * Called after each named point (test-only fault injection: the command wires
    * KUBECTL_INSIGHT_TEST_KILL_AFTER to it). See INJECTION_POINTS.
@@ -69,7 +73,7 @@ export const INJECTION_POINTS = [
 export type InjectionPoint = (typeof INJECTION_POINTS)[number];
 
 export type UninstallKube = Pick<Kube, 'core' | 'apps' | 'apiext' | 'custom' | 'kc' | 'server'>;
-export type UninstallHelm = Pick<Helm, 'list' | 'getValues' | 'uninstall'>;
+export type UninstallHelm = Pick<Helm, 'list' | 'getValues' | 'getManifest' | 'uninstall'>;
 
 export type StepId = 'custom-resources' | 'helm-release' | 'workloads' | 'crds' | 'namespace';
 
@@ -80,9 +84,13 @@ export interface FoundCustomResource extends CustomRef {
 }
 
 export interface OperatorState {
-  /** Deployments labelled app.kubernetes.io/name=loongcollector-operator in the release namespace. */
+  /** The installation's operator Deployments (from the release manifest; src/kube/operator.ts). */
   deployments: string[];
   ready: number;
+  refs?: OperatorRef[];
+  /** running, not-ready (counts as gone only after a grace period), gone. */
+  state?: OperatorVerdict['state'];
+  why?: string;
 }
 
 export interface NamespaceState {
@@ -224,14 +232,19 @@ export async function findCustomResources(kube: UninstallKube, inst: Installatio
   return out;
 }
 
-export async function operatorState(kube: Pick<Kube, 'apps' | 'server'>, namespace: string): Promise<OperatorState> {
-  const sel = `${OPERATOR_LABEL.key}=${OPERATOR_LABEL.value}`;
-  const list = await kubeCall({ verb: 'list', resource: 'deployments.apps', namespace }, () => kube.apps.listNamespacedDeployment({ namespace, labelSelector: sel }), { idempotent: true }, kube.server);
-  const live = list.items.filter((d) => !d.metadata?.deletionTimestamp);
-  return {
-    deployments: live.map((d) => d.metadata?.name ?? '?'),
-    ready: live.reduce((n, d) => n + (d.status?.readyReplicas ?? 0), 0),
-  };
+/** This installation's operator and one sample of it (the plan shows it; deleting re-checks it). */
+export async function operatorState(kube: OperatorKube, helm: Pick<UninstallHelm, 'getManifest'>, inst: Installation, rel: HelmRelease | undefined): Promise<OperatorState> {
+  let docs: ReturnType<typeof parseManifests> | undefined;
+  if (rel && rel.status !== 'uninstalled') {
+    try {
+      docs = parseManifests(await helm.getManifest(inst.release, inst.namespace));
+    } catch (e) {
+      if (!(e instanceof InsightError && e.kind === 'not-found')) throw e;
+    }
+  }
+  const refs = await findOperator(kube, inst, docs);
+  const v = await operatorNow(kube, refs);
+  return { deployments: refs.map((r) => r.name), ready: v.state === 'running' ? v.ready : 0, refs, state: v.state, ...(v.state !== 'running' ? { why: v.why } : {}) };
 }
 
 /**
@@ -310,7 +323,7 @@ export async function discover(kube: UninstallKube, helm: UninstallHelm, o: Unin
     }
   }
   const [operator, workloads, ns] = await Promise.all([
-    operatorState(kube, o.namespace),
+    operatorState(kube, helm, inst, rel),
     releaseWorkloads(kube, o.release, o.namespace),
     namespaceState(kube, o.release, o.namespace),
   ]);
@@ -349,12 +362,14 @@ const WHY: Record<StepId, string> = {
 };
 
 function operatorSummary(op: OperatorState): string {
-  if (op.deployments.length === 0) return `no Deployment labelled ${OPERATOR_LABEL.key}=${OPERATOR_LABEL.value}`;
+  if (op.deployments.length === 0) return op.why ?? 'the release has no operator Deployment';
+  if (op.state && op.state !== 'running' && op.why) return op.why;
   return `Deployment ${op.deployments.join(', ')} has ${op.ready} ready pod(s)`;
 }
 
 export function buildPlan(d: Discovery, o: Pick<UninstallOptions, 'purgeCrds' | 'force' | 'deleteNamespace' | 'timeoutMs'>): Plan {
-  const opReady = d.operator.ready > 0;
+  // Not ready is not gone: the delete waits a grace period for the operator before anything is stripped.
+  const opReady = d.operator.ready > 0 || d.operator.state === 'not-ready';
   const crItems: PlanItem[] = d.customResources.map((c) => ({
     kind: c.kind,
     ...(c.namespace ? { namespace: c.namespace } : {}),
@@ -468,20 +483,11 @@ export async function deleteCustomResources(ctx: UninstallContext, progress: (m:
       continue;
     }
     const ourFinalizer = operatorFinalizer(live.metadata?.finalizers);
-    const hasOurFinalizer = ourFinalizer !== undefined;
-    const op = await operatorState(kube, opts.namespace);
-    let why: string | undefined;
-    if (hasOurFinalizer && op.ready > 0) {
-      progress(`waiting for the operator to remove the finalizer of ${refLabel(ref)} (up to ${secs(opts.timeoutMs)})`);
-      const started = Date.now();
-      const w = await waitForCustomObjectGone(kube, ref, { timeoutMs: opts.timeoutMs });
-      if (w === 'gone') {
-        ctx.outcomes.push({ ...base, result: 'deleted', detail: `deleted; the operator removed its finalizer in ${((Date.now() - started) / 1000).toFixed(1)}s` });
-        continue;
-      }
-      why = `the operator did not remove it within ${secs(opts.timeoutMs)}`;
-    } else if (hasOurFinalizer) {
-      why = `the operator is not running (${operatorSummary(op)})`;
+    const started = Date.now();
+    const why = ourFinalizer ? await untilOperatorFinalizes(ctx, ref, progress) : undefined;
+    if (why === 'gone') {
+      ctx.outcomes.push({ ...base, result: 'deleted', detail: `deleted; the operator removed its finalizer in ${((Date.now() - started) / 1000).toFixed(1)}s` });
+      continue;
     }
     if (why && ourFinalizer) {
       progress(`removing finalizer ${ourFinalizer} from ${refLabel(ref)}: ${why}`);
@@ -499,6 +505,40 @@ export async function deleteCustomResources(ctx: UninstallContext, progress: (m:
     ctx.outcomes.push({ ...base, result: 'deleted', detail: why ? `deleted; finalizer ${ourFinalizer} removed by patch because ${why}` : 'deleted' });
   }
 }
+
+/**
+ * Waits while the installation's operator can still remove its finalizer; returns 'gone' when it did
+ * (the CR is deleted), else why stripping is now allowed: the operator is gone (deleted, scaled to
+ * zero, or without a ready pod for the grace period) or the user's --timeout ended. The operator is
+ * sampled again right before returning a reason, so a restart in between is seen.
+ */
+async function untilOperatorFinalizes(ctx: UninstallContext, ref: FoundCustomResource, progress: (m: string) => void): Promise<string | 'gone'> {
+  const { kube, opts } = ctx;
+  const deadline = Date.now() + opts.timeoutMs;
+  const refs = ctx.discovery.operator.refs ?? [];
+  const crGone = async () => (await getCustomObject(kube, ref)) === undefined;
+  for (;;) {
+    const v = await waitOperatorVerdict(kube, refs, { deadline, done: crGone, ...(opts.operatorGraceMs !== undefined ? { graceMs: opts.operatorGraceMs } : {}) });
+    if (await crGone()) return 'gone';
+    if (v.state === 'gone') {
+      // Re-check right before acting: a restarted operator gets its chance again.
+      const again = await operatorNow(kube, refs);
+      if (again.state === 'gone') return `the operator is gone (${v.why})`;
+      if (Date.now() >= deadline) return `the operator did not remove it within ${secs(opts.timeoutMs)}`;
+      continue;
+    }
+    progress(`waiting for the operator to remove the finalizer of ${refLabel(ref)} (up to ${secs(Math.max(0, deadline - Date.now()))})`);
+    const left = deadline - Date.now();
+    if (left <= 0) return `the operator did not remove it within ${secs(opts.timeoutMs)}`;
+    // Wait for the CR in slices, so an operator that dies meanwhile is noticed before the deadline.
+    const w = await waitForCustomObjectGone(kube, ref, { timeoutMs: Math.min(left, OPERATOR_RECHECK_MS) });
+    if (w === 'gone') return 'gone';
+    if (Date.now() >= deadline) return `the operator did not remove it within ${secs(opts.timeoutMs)}`;
+  }
+}
+
+/** While the operator runs, how often the wait for its finalizer looks at the operator again. */
+const OPERATOR_RECHECK_MS = 10_000;
 
 /** Step 2: helm uninstall --wait. A release already gone is fine (a previous run got this far). */
 export async function uninstallRelease(ctx: UninstallContext, progress: (m: string) => void): Promise<void> {

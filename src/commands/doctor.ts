@@ -1,14 +1,7 @@
 import * as Flags from '@oclif/core/flags';
 import { BaseCommand } from '../base-command.js';
+import { durationFlag } from '../duration.js';
 import { ExitCode, InsightError, usageError } from '../errors.js';
-
-/** `3s`, `500ms`, `2m` or plain milliseconds. */
-export function parseDuration(v: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(v.trim());
-  if (!m) throw usageError(`bad duration "${v}"`, 'Use e.g. 500ms, 3s or 5m.');
-  const n = Number(m[1]);
-  return Math.round(m[2] === 'm' ? n * 60_000 : m[2] === 's' ? n * 1000 : m[2] === 'ms' ? n : n);
-}
 
 export default class Doctor extends BaseCommand {
   static override summary = 'Find why metrics are not arriving: pods, exporters, scrape chain, kubelet, custom resources.';
@@ -30,9 +23,9 @@ export default class Doctor extends BaseCommand {
     'all-monitors': Flags.boolean({ summary: 'Check every ServiceMonitor/PodMonitor in the cluster, not only the installation\'s.', default: false }),
     fix: Flags.boolean({ summary: 'Apply safe, named remediations (each shown first; confirmed unless --yes).', default: false }),
     watch: Flags.boolean({ summary: 'Re-run until healthy or --watch-timeout.', default: false }),
-    'watch-timeout': Flags.string({ summary: 'Give up watching after this long (e.g. 5m).', default: '5m' }),
-    'watch-interval': Flags.string({ summary: 'Pause between runs with --watch.', default: '10s' }),
-    'probe-timeout': Flags.string({ summary: 'Timeout of each exporter/kubelet probe (e.g. 3s).', default: '3s' }),
+    'watch-timeout': durationFlag({ summary: 'Give up watching after this long', default: '5m', min: 1000 }),
+    'watch-interval': durationFlag({ summary: 'Pause between runs with --watch', default: '10s', min: 1000, max: 3_600_000 }),
+    'probe-timeout': durationFlag({ summary: 'Timeout of each exporter/kubelet probe', default: '3s', min: 100, max: 300_000 }),
     concurrency: Flags.integer({ summary: 'Exporter probes in flight at once.', default: 48, min: 1, max: 512 }),
     'full-scrape': Flags.boolean({ summary: 'Fetch and validate /metrics on every DaemonSet pod, not a sample.', default: false }),
     'kubelet-nodes': Flags.integer({ summary: 'Ready nodes whose kubelet endpoints are probed.', default: 3, min: 1 }),
@@ -43,9 +36,9 @@ export default class Doctor extends BaseCommand {
     const { flags } = await this.parse(Doctor);
     const json = flags.output === 'json';
     const c = await this.chalkFor(flags);
-    const probeTimeoutMs = parseDuration(flags['probe-timeout']);
-    const watchTimeoutMs = parseDuration(flags['watch-timeout']);
-    const watchIntervalMs = parseDuration(flags['watch-interval']);
+    const probeTimeoutMs = flags['probe-timeout'];
+    const watchTimeoutMs = flags['watch-timeout'];
+    const watchIntervalMs = flags['watch-interval'];
     const failOn = flags['fail-on'] as 'fatal' | 'warning';
 
     const { loadKubeconfig } = await import('../kube/kubeconfig.js');
@@ -172,6 +165,14 @@ export default class Doctor extends BaseCommand {
         process.stderr.write(`${c.bold('Fix:')} ${f.description}\n  ${c.dim(f.command)}\n`);
       }
       try {
+        // The condition that made the fix safe is checked again right before it acts.
+        const changed = await f.precondition?.(api);
+        if (changed) {
+          v.outcome = 'skipped';
+          v.error = `not applied: ${changed}`;
+          views.push(v);
+          continue;
+        }
         await f.apply(api);
         v.outcome = 'applied';
       } catch (e) {

@@ -1,5 +1,6 @@
 import * as Flags from '@oclif/core/flags';
 import { BaseCommand, type SharedFlags } from '../base-command.js';
+import { durationFlag } from '../duration.js';
 import { CHART, ENV } from '../defaults.js';
 import { InsightError } from '../errors.js';
 import type { Secret } from '../secret.js';
@@ -31,7 +32,7 @@ export const valueFlags = {
   'repo-url': Flags.string({ summary: `Chart repository URL (a mirror; default ${CHART.repoUrl}).`, helpGroup: 'CHART' }),
   version: Flags.string({ summary: 'Chart version (default: the newest).', helpGroup: 'CHART' }),
   'image-registry': Flags.string({ summary: "Pull every component image from this registry host instead (keeps each image's path).", helpGroup: 'CHART' }),
-  timeout: Flags.string({ summary: 'How long to wait for the rollout (e.g. 300s, 5m).', default: '5m' }),
+  timeout: durationFlag({ summary: 'How long to wait for the rollout', default: '5m', min: 1000 }),
   'dry-run': Flags.boolean({ summary: 'Validate, render and print the plan and manifests (secret redacted); change nothing.', default: false }),
 };
 
@@ -55,24 +56,9 @@ type ValueFlags = {
   'kube-state-metrics'?: boolean;
   'node-exporter'?: boolean;
   'gpu-exporter'?: boolean;
-  timeout: string;
+  timeout: number;
 };
 
-/** `300`, `300s`, `5m`, `1h30m` → milliseconds. */
-export function parseDuration(s: string): number {
-  const t = s.trim();
-  if (/^\d+$/.test(t)) return Number(t) * 1000;
-  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/g;
-  let total = 0;
-  let consumed = '';
-  for (const m of t.matchAll(re)) {
-    const n = Number(m[1]);
-    total += m[2] === 'ms' ? n : m[2] === 's' ? n * 1000 : m[2] === 'm' ? n * 60_000 : n * 3_600_000;
-    consumed += m[0];
-  }
-  if (!t || consumed !== t || total <= 0) throw new InsightError('usage', `--timeout ${JSON.stringify(s)} is not a duration`, { hint: 'Use e.g. 300s, 5m or 1h.' });
-  return total;
-}
 
 /** Flag values that map to chart values (dotted path → value; undefined when not given). */
 function flagValues(f: ValueFlags): Record<string, unknown> {
@@ -179,7 +165,7 @@ prompt on a TTY. It is refused on the command line (--set accessKeySecret=... sh
     const { flags } = await this.parse(Install);
     const sf = flags as unknown as SharedFlags;
     const json = flags.output === 'json';
-    const timeoutMs = parseDuration(flags.timeout);
+    const timeoutMs = flags.timeout;
     const canPrompt = Boolean(process.stdin.isTTY && process.stderr.isTTY);
     const values = await gatherValues(flags, 'install', { release: flags.release, namespace: flags.namespace, allowUnknownRegion: flags['allow-unknown-region'], canPrompt });
 

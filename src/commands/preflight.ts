@@ -1,17 +1,8 @@
 import * as Flags from '@oclif/core/flags';
 import { BaseCommand } from '../base-command.js';
+import { durationFlag } from '../duration.js';
 import { ENV } from '../defaults.js';
 import { InsightError, usageError } from '../errors.js';
-
-/** `30s`, `2m`, `500ms`, or plain seconds. */
-export function parseTimeout(v: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(v.trim());
-  if (!m) throw usageError(`bad --timeout "${v}"`, 'Use e.g. 30s, 2m or 500ms.');
-  const n = Number(m[1]);
-  const ms = m[2] === 'ms' ? n : m[2] === 'm' ? n * 60_000 : n * 1000;
-  if (ms < 100) throw usageError(`--timeout ${v} is too short`, 'Give each check at least 100ms.');
-  return Math.round(ms);
-}
 
 export default class Preflight extends BaseCommand {
   static override summary = 'Check the cluster, RBAC, conflicts, network and cloud credentials before installing.';
@@ -40,7 +31,7 @@ Exit 0 when no fatal check failed, 1 otherwise (--fail-on warning: also on warni
     'probe-image': Flags.string({ summary: 'Image for the probe pods (needs sh and curl). Default: see docs/preflight.md.' }),
     'probe-namespace': Flags.string({ summary: 'Namespace for the probe pods.', default: 'default' }),
     'fail-on': Flags.string({ summary: 'Lowest severity that makes the exit code 1.', options: ['fatal', 'warning'], default: 'fatal' }),
-    timeout: Flags.string({ summary: 'Timeout of each check (e.g. 30s); in-cluster probes get at least 2m for scheduling and image pulls.', default: '30s' }),
+    timeout: durationFlag({ summary: 'Timeout of each check; in-cluster probes get at least 2m for scheduling and image pulls', default: '30s', min: 100 }),
     only: Flags.string({ summary: 'Run only checks whose id starts with this (repeatable), e.g. network or cloud.credentials.', multiple: true }),
     'allow-unknown-region': Flags.boolean({ summary: 'Accept a region id not in the built-in list (new regions).', default: false }),
   };
@@ -50,7 +41,7 @@ Exit 0 when no fatal check failed, 1 otherwise (--fail-on warning: also on warni
     const json = flags.output === 'json';
     const c = await this.chalkFor(flags);
     const failOn = flags['fail-on'] as 'fatal' | 'warning';
-    const timeoutMs = parseTimeout(flags.timeout);
+    const timeoutMs = flags.timeout;
 
     // The secret: stdin or the environment, wrapped at once; children must not inherit it.
     const { Secret } = await import('../secret.js');

@@ -1,15 +1,7 @@
 import * as Flags from '@oclif/core/flags';
 import { BaseCommand } from '../base-command.js';
+import { durationFlag } from '../duration.js';
 import { ExitCode, InsightError, usageError } from '../errors.js';
-
-/** "90", "90s", "2m", "1h" → ms. */
-export function parseDuration(s: string): number {
-  const m = /^(\d+)(ms|s|m|h)?$/.exec(s.trim());
-  if (!m) throw usageError(`invalid duration "${s}"`, 'Use a number of seconds or a value like 90s, 5m.');
-  const n = Number(m[1]);
-  const unit = m[2] ?? 's';
-  return n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit as 'ms' | 's' | 'm' | 'h'];
-}
 
 export default class Uninstall extends BaseCommand {
   static override summary = 'Remove the collector in the required order, safely re-runnable.';
@@ -31,13 +23,13 @@ else uses (and says what would be lost otherwise). Running it again after an int
     'delete-namespace': Flags.boolean({ summary: 'Delete the release namespace too, only if nothing else lives in it.', default: false }),
     'dry-run': Flags.boolean({ summary: 'Print the ordered plan with every object it would touch; change nothing.', default: false }),
     'cluster-id': Flags.string({ summary: "The cluster ID (default: read from the release's values)." }),
-    timeout: Flags.string({ summary: 'How long to wait for the operator to clear its finalizer and for each deletion (e.g. 90s, 5m).', default: '2m' }),
+    timeout: durationFlag({ summary: 'How long to wait for the operator to clear its finalizer and for each deletion', default: '2m', min: 1000 }),
   };
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Uninstall);
     const json = flags.output === 'json';
-    const timeoutMs = parseDuration(flags.timeout);
+    const timeoutMs = flags.timeout;
     const c = await this.chalkFor(flags);
     const [{ createKube }, { Helm }, act, out] = await Promise.all([
       import('../kube/client.js'),

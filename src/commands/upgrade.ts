@@ -1,6 +1,6 @@
 import * as Flags from '@oclif/core/flags';
 import { BaseCommand } from '../base-command.js';
-import { chartSource, gatherValues, parseDuration, valueFlags } from './install.js';
+import { chartSource, gatherValues, valueFlags } from './install.js';
 
 export default class Upgrade extends BaseCommand {
   static override summary = 'Upgrade the installed chart, keeping your values; roll back if it fails.';
@@ -31,7 +31,7 @@ variables are not read by upgrade, so a stale shell variable cannot replace a wo
   async run(): Promise<void> {
     const { flags } = await this.parse(Upgrade);
     const json = flags.output === 'json';
-    const timeoutMs = parseDuration(flags.timeout);
+    const timeoutMs = flags.timeout;
     const values = await gatherValues(flags, 'upgrade', { release: flags.release, namespace: flags.namespace, allowUnknownRegion: flags['allow-unknown-region'], canPrompt: false });
 
     const [{ upgradeSteps, newUpgradeContext, upgradeResult, upgradeFailure }, { Helm }, { createKube }, { runStepsWithProgress, chooseRenderer }, out] = await Promise.all([

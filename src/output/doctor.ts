@@ -24,7 +24,7 @@ export interface FixView {
   description: string;
   command: string;
   /** Set once applied or failed. */
-  outcome?: 'applied' | 'failed' | 'declined';
+  outcome?: 'applied' | 'failed' | 'declined' | 'skipped';
   error?: string;
 }
 
@@ -40,7 +40,7 @@ export function renderDoctorHuman(report: Report, meta: DoctorMeta, c: ChalkInst
   if (fixes.length) {
     lines.push('', c.bold('Fixes'));
     for (const f of fixes) {
-      const mark = f.outcome === 'applied' ? c.green('✔ applied') : f.outcome === 'failed' ? c.red('✖ failed') : f.outcome === 'declined' ? c.dim('- declined') : c.cyan('available');
+      const mark = f.outcome === 'applied' ? c.green('✔ applied') : f.outcome === 'failed' ? c.red('✖ failed') : f.outcome === 'declined' ? c.dim('- declined') : f.outcome === 'skipped' ? c.yellow('- skipped') : c.cyan('available');
       lines.push(`${mark} ${f.description}${f.error ? c.dim(` (${f.error})`) : ''}`, c.dim(`    ${f.command}`));
     }
     if (fixes.every((f) => !f.outcome)) lines.push(c.dim('Apply them with `kubectl insight doctor --fix`.'));

@@ -77,7 +77,7 @@ describe.skipIf(Boolean(netnsSkipReason()))(`doctor (${helmLabel()})`, () => {
     await kubectl(['delete', 'clusteraliyunpipelineconfigs', CR, '--ignore-not-found', '--wait=false'], { allowFail: true });
     await waitFor('CR gone', async () => !(await kubectl(['get', 'clusteraliyunpipelineconfigs', CR, '--ignore-not-found', '-o', 'name'], { allowFail: true })).stdout.trim(), { timeoutMs: 30_000 }).catch(() => {});
     await helm(['uninstall', RELEASE, '-n', NS, '--wait', '--timeout', '60s'], { allowFail: true });
-    for (const name of [CR, 'doctor-e2e-stuck']) {
+    for (const name of [CR, 'doctor-e2e-stuck', 'doctor-e2e-foreign']) {
       await kubectl(['patch', 'clusteraliyunpipelineconfigs', name, '--type=merge', '-p', '{"metadata":{"finalizers":null}}'], { allowFail: true });
       await kubectl(['delete', 'clusteraliyunpipelineconfigs', name, '--ignore-not-found', '--wait=false'], { allowFail: true });
     }
@@ -252,15 +252,20 @@ describe.skipIf(Boolean(netnsSkipReason()))(`doctor (${helmLabel()})`, () => {
     await kubectl(['scale', 'deployment', '-n', NS, 'cms-loongcollector-operator', '--replicas=0']);
     try {
       await waitFor('operator gone', async () => (await pods(NS, 'app.kubernetes.io/name=loongcollector-operator')).length === 0);
-      await applyYaml({
+      const cr = (name: string, release: string, namespace: string) => ({
         apiVersion: 'telemetry.alibabacloud.com/v1alpha1', kind: 'ClusterAliyunPipelineConfig',
-        metadata: { name: 'doctor-e2e-stuck', labels: { 'app.kubernetes.io/instance': RELEASE }, finalizers: [OPERATOR_FINALIZER] }, spec: { project: { name: 'p' }, config: {} },
+        metadata: { name, annotations: { 'meta.helm.sh/release-name': release, 'meta.helm.sh/release-namespace': namespace }, finalizers: [OPERATOR_FINALIZER] },
+        spec: { project: { name: 'p' }, config: {} },
       });
-      await kubectl(['delete', 'clusteraliyunpipelineconfigs', 'doctor-e2e-stuck', '--wait=false']);
+      // Ours, and another installation's (stuck too): only ours may lose its finalizer.
+      await applyYaml([cr('doctor-e2e-stuck', RELEASE, NS), cr('doctor-e2e-foreign', 'other-team', 'other-team-ns')]);
+      await kubectl(['delete', 'clusteraliyunpipelineconfigs', 'doctor-e2e-stuck', 'doctor-e2e-foreign', '--wait=false']);
+      const foreignBefore = (await kubectlJson<any>(['get', 'clusteraliyunpipelineconfigs', 'doctor-e2e-foreign'])).metadata;
       // doctor calls a deletion stuck after a minute: wait it out rather than fake the clock.
       await new Promise((r) => setTimeout(r, 62_000));
       const { code, doc } = await doctor(['--only', 'cr']);
-      const f = find(doc, 'cr.pipeline-config', /doctor-e2e-stuck is stuck Terminating .*operator is not ready/);
+      const f = find(doc, 'cr.pipeline-config', /doctor-e2e-stuck is stuck Terminating .*operator is gone \(Deployment doctor-e2e\/cms-loongcollector-operator is scaled to zero\)/);
+      expect(doc.findings.some((x) => x.message.includes('doctor-e2e-foreign'))).toBe(false);
       expect(f, JSON.stringify(failed(doc))).toBeDefined();
       expect(f!.severity).toBe('fatal');
       expect(f!.hint).toContain('kubectl insight uninstall');
@@ -274,6 +279,9 @@ describe.skipIf(Boolean(netnsSkipReason()))(`doctor (${helmLabel()})`, () => {
       const fixed = await doctor(['--only', 'cr', '--fix', '--yes']);
       expect(fixed.doc.fixes).toEqual([expect.objectContaining({ id: 'cr.strip-finalizer/doctor-e2e-stuck', outcome: 'applied' })]);
       await waitFor('stuck CR gone', async () => !(await kubectl(['get', 'clusteraliyunpipelineconfigs', 'doctor-e2e-stuck', '--ignore-not-found', '-o', 'name'])).stdout.trim());
+      // The other installation's CR is exactly as it was: still Terminating, finalizer on, same version.
+      const foreignAfter = (await kubectlJson<any>(['get', 'clusteraliyunpipelineconfigs', 'doctor-e2e-foreign'])).metadata;
+      expect({ rv: foreignAfter.resourceVersion, finalizers: foreignAfter.finalizers }).toEqual({ rv: foreignBefore.resourceVersion, finalizers: [OPERATOR_FINALIZER] });
     } finally {
       await kubectl(['scale', 'deployment', '-n', NS, 'cms-loongcollector-operator', '--replicas=1']);
     }

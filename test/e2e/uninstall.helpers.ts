@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import YAML from 'yaml';
-import { FIXTURE_CHART_DIR, FIXTURE_VALUES, cluster, helm, kubectl, kubectlJson, waitFor, type RunResult } from './support/cluster.js';
+import { FIXTURE_CHART_DIR, FIXTURE_VALUES, cluster, fixtureCrdFlags, helm, kubectl, kubectlJson, waitFor, type RunResult } from './support/cluster.js';
 import { HELM_LIST_ALL } from './support/helm.js';
 
 const REPO = new URL('../../', import.meta.url).pathname;
@@ -59,7 +59,7 @@ export async function installChart(release: string, namespace: string, clusterID
   writeFileSync(secretValues, 'accessKeySecret: e2e-fake-secret-value\n', { mode: 0o600 });
   try {
     await helm(
-      ['install', release, FIXTURE_CHART_DIR, '-n', namespace, '--create-namespace', '-f', FIXTURE_VALUES, '-f', secretValues, '--set', `clusterID=${clusterID}`, '--wait', '--timeout', '120s', ...extra],
+      ['install', release, FIXTURE_CHART_DIR, '-n', namespace, '--create-namespace', '-f', FIXTURE_VALUES, '-f', secretValues, '--set', `clusterID=${clusterID}`, '--wait', '--timeout', '120s', ...(await fixtureCrdFlags()), ...extra],
       { timeoutMs: 180_000 },
     );
   } finally {

@@ -1,7 +1,7 @@
 // `kubectl insight uninstall` against the local control plane with real helm and the fixture charts.
 // The harness's operator stand-in clears the CR's finalizer only while the operator Deployment is ready.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyYaml, cluster, deleteYaml, helm, kubectl, kubectlJson, mintKubeconfig, waitFor } from './support/cluster.js';
+import { applyYaml, cluster, deleteYaml, helm, kubectl, kubectlJson, mintKubeconfig, setPodScenario, waitFor } from './support/cluster.js';
 import {
   ALIBABA_CRDS,
   ALL_CRDS,
@@ -18,6 +18,7 @@ import {
   parseJson,
   presentCrds,
   snapshot,
+  spawnCli,
 } from './uninstall.helpers.js';
 import { HELM_LIST_ALL, helmLabel } from './support/helm.js';
 
@@ -28,6 +29,7 @@ const KPS_REL = 'uninst-kps';
 const CID = 'cuninste2e';
 const CR_NAME = `custom-kubernetes-${CID}-entity-collector`;
 const base = ['uninstall', '-n', NS, '--release', REL, '--timeout', '60s'];
+const OPERATOR = 'cms-loongcollector-operator';
 
 async function crState(): Promise<{ exists: boolean; deleting: boolean; finalizers: string[] }> {
   const r = await kubectl(['get', 'clusteraliyunpipelineconfig', CR_NAME, '-o', 'json'], { allowFail: true });
@@ -137,6 +139,61 @@ describe.sequential(`uninstall (${helmLabel()})`, () => {
     console.log(`[timing] normal uninstall: ${r.ms} ms (steps ${JSON.stringify(j.timingsMs)})`);
   });
 
+  it('a slow operator is waited for: it removes its finalizer itself, nothing is stripped', async () => {
+    await installChart(REL, NS, CID);
+    // The stand-in takes this long to "clean up cloud-side" before it lets the CR go.
+    await kubectl(['annotate', 'deployment', OPERATOR, '-n', NS, '--overwrite', 'insight.test/finalize-delay=6s']);
+    const r = await cli([...base, '--yes', '-o', 'json']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const crOut = parseJson(r).outcomes.find((o: { kind: string }) => o.kind === 'ClusterAliyunPipelineConfig');
+    expect(crOut.detail).toMatch(/^deleted; the operator removed its finalizer in (\d+\.\d)s$/);
+    expect(Number(/in (\d+\.\d)s/.exec(crOut.detail)![1])).toBeGreaterThanOrEqual(5);
+    expect(await crState()).toMatchObject({ exists: false });
+  });
+
+  it('a restarting operator (no ready pod for a while) is not taken for gone: the finalizer waits for it', async () => {
+    await installChart(REL, NS, CID);
+    const [opPod] = await waitFor('operator pod', async () => {
+      const l = await kubectlJson<{ items: { metadata: { name: string } }[] }>(['get', 'pods', '-n', NS, '-l', 'app.kubernetes.io/name=loongcollector-operator']);
+      return l.items.length ? l.items.map((p) => p.metadata.name) : false;
+    });
+    await setPodScenario(NS, opPod!, 'never-ready');
+    await waitFor('operator not ready', async () => !(await kubectlJson(['get', 'deployment', OPERATOR, '-n', NS])).status?.readyReplicas);
+    const run = spawnCli([...base, '--yes', '-o', 'json'], { kubeconfig: cluster().kubeconfig });
+    // The CR is deleted and waits; the operator comes back well within the grace period.
+    await waitFor('CR Terminating', async () => (await crState()).deleting);
+    await new Promise((r) => setTimeout(r, 4000));
+    expect(await crState()).toMatchObject({ exists: true, deleting: true, finalizers: [expect.stringContaining('clusteraliyunpipelineconfig.finalizers')] });
+    await setPodScenario(NS, opPod!, null);
+    const r = await run;
+    expect(r.exitCode, String(r.stderr)).toBe(0);
+    const crOut = JSON.parse(String(r.stdout)).outcomes.find((o: { kind: string }) => o.kind === 'ClusterAliyunPipelineConfig');
+    expect(crOut.detail).toMatch(/^deleted; the operator removed its finalizer/);
+  });
+
+  it('a dead operator (scaled to zero) is gone: exactly its finalizer is stripped at once', async () => {
+    await installChart(REL, NS, CID);
+    await kubectl(['scale', 'deployment', OPERATOR, '-n', NS, '--replicas=0']);
+    await waitFor('operator down', async () => !(await kubectlJson(['get', 'deployment', OPERATOR, '-n', NS])).status?.readyReplicas);
+    const r = await cli([...base, '--yes', '-o', 'json']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const crOut = parseJson(r).outcomes.find((o: { kind: string }) => o.kind === 'ClusterAliyunPipelineConfig');
+    expect(crOut.detail).toMatch(/finalizer clusteraliyunpipelineconfig\.finalizers\.telemetry\.alibabacloud\.com\/finalizer removed by patch because the operator is gone \(Deployment uninst-e2e\/cms-loongcollector-operator is scaled to zero\)/);
+    expect(await crState()).toMatchObject({ exists: false });
+  });
+
+  it('a timeout of 0, a bare number or beyond 24h is refused before anything changes', async () => {
+    await installChart(REL, NS, CID);
+    for (const [t, msg] of [['0s', /--timeout 0s is too short/], ['0', /--timeout 0: a duration needs a unit/], ['1000h', /--timeout 1000h is too long/]] as const) {
+      const r = await cli([...base.filter((a) => a !== '60s' && a !== '--timeout'), '--timeout', t, '--yes']);
+      expect(r.exitCode, r.stderr).toBe(2);
+      expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(msg), expect.stringMatching(/^Hint: /)]);
+    }
+    expect(await releaseExists()).toBe(true);
+    expect(await crState()).toMatchObject({ exists: true, deleting: false });
+    expect((await cli([...base, '--yes'])).exitCode).toBe(0);
+  });
+
   it('recovers a CR stuck Terminating after helm was uninstalled by hand first', async () => {
     await installChart(REL, NS, CID);
     // The wrong order: the operator goes first (scaled down, then the whole chart), then the CR is deleted.
@@ -157,7 +214,7 @@ describe.sequential(`uninstall (${helmLabel()})`, () => {
     const j = parseJson(r);
     const crOut = j.outcomes.find((o: { kind: string }) => o.kind === 'ClusterAliyunPipelineConfig');
     expect(crOut.result).toBe('deleted');
-    expect(crOut.detail).toMatch(/finalizer .* removed by patch because the operator is not running \(no Deployment labelled/);
+    expect(crOut.detail).toMatch(/finalizer .* removed by patch because the operator is gone \(the release has no operator Deployment/);
     expect(j.steps.find((s: { id: string }) => s.id === 'helm-release')).toMatchObject({ status: 'skipped', reason: `no helm release ${REL} in namespace ${NS}` });
     expect(await crState()).toMatchObject({ exists: false });
     expect(await releasePods()).toEqual([]);

@@ -103,7 +103,7 @@ export interface EndpointSlice {
   endpoints?: Array<{ addresses: string[]; conditions?: { ready?: boolean; serving?: boolean; terminating?: boolean }; targetRef?: { kind?: string; name?: string; namespace?: string }; nodeName?: string }>;
 }
 export interface PipelineConfig {
-  metadata: { name: string; deletionTimestamp?: string; finalizers?: string[]; labels?: Record<string, string>; creationTimestamp?: string };
+  metadata: { name: string; deletionTimestamp?: string; finalizers?: string[]; labels?: Record<string, string>; annotations?: Record<string, string>; creationTimestamp?: string };
   status?: { success?: boolean; message?: string; lastUpdateTime?: string };
 }
 
@@ -116,11 +116,17 @@ export interface Fix {
   description: string;
   /** The equivalent kubectl command, so a reader can do it by hand. */
   command: string;
+  /**
+   * Re-checks, right before applying, the condition that made the fix safe; returns why it no longer
+   * holds (the fix is then skipped), or undefined.
+   */
+  precondition?(api: FixApi): Promise<string | undefined>;
   apply(api: FixApi): Promise<void>;
 }
-/** The writes a fix may make (ApiClient.send). */
+/** What a fix may read and write (ApiClient). */
 export interface FixApi {
   send(method: 'PATCH' | 'DELETE', path: string, body: unknown, contentType?: string): Promise<void>;
+  getJson<T>(path: string): Promise<T>;
 }
 
 // ---- selectors ----

@@ -3,7 +3,11 @@
  * Terminating. Runs without the release too: a CR left behind by `helm uninstall` (operator gone,
  * finalizer never removed) is exactly the case to catch (seed 000 Q1).
  */
-import { CR } from '../../defaults.js';
+import type { V1Deployment } from '@kubernetes/client-node';
+import { CR, OPERATOR_LABEL } from '../../defaults.js';
+import { InsightError } from '../../errors.js';
+import { judgeOperator, operatorsInManifest, type OperatorRef, type OperatorVerdict } from '../../kube/operator.js';
+import { isOurs, type Installation } from '../../kube/ownership.js';
 import type { Check, Finding } from '../engine.js';
 import type { DoctorContext, Fix, PipelineConfig } from './context.js';
 
@@ -11,8 +15,12 @@ const CATEGORY = 'Custom resources';
 /** A deletion older than this, with the finalizer still there, is stuck. */
 const STUCK_AFTER_MS = 60_000;
 
-/** --fix: remove exactly our finalizer, guarded by a JSON-patch test so a concurrent change is not clobbered. */
-export function stripFinalizerFix(cr: PipelineConfig): Fix | undefined {
+/**
+ * --fix: remove exactly our finalizer, guarded by a JSON-patch test so a concurrent change is not
+ * clobbered. Right before the patch it re-reads the CR (still ours, still Terminating, same finalizer)
+ * and the operator (still gone), and skips when either changed.
+ */
+export function stripFinalizerFix(cr: PipelineConfig, inst: Installation, operatorRefs: readonly OperatorRef[]): Fix | undefined {
   const i = (cr.metadata.finalizers ?? []).findIndex((f) => CR.isOperatorFinalizer(f));
   if (i < 0) return undefined;
   const fin = cr.metadata.finalizers![i]!;
@@ -21,6 +29,30 @@ export function stripFinalizerFix(cr: PipelineConfig): Fix | undefined {
     id: `cr.strip-finalizer/${cr.metadata.name}`,
     description: `remove finalizer ${fin} from ${CR.kind} ${cr.metadata.name} (its operator is gone, so nothing else will)`,
     command: `kubectl patch ${CR.plural}.${CR.group} ${cr.metadata.name} --type=json -p '[{"op":"remove","path":"/metadata/finalizers/${i}"}]'`,
+    async precondition(api) {
+      let live: PipelineConfig;
+      try {
+        live = await api.getJson<PipelineConfig>(path);
+      } catch (e) {
+        if (e instanceof InsightError && e.kind === 'not-found') return `${cr.metadata.name} is gone already`;
+        throw e;
+      }
+      if (!isOurs(live.metadata, inst)) return `${cr.metadata.name} is not this installation's`;
+      if (!live.metadata.deletionTimestamp) return `${cr.metadata.name} is no longer being deleted`;
+      if ((live.metadata.finalizers ?? [])[i] !== fin) return `the finalizers of ${cr.metadata.name} changed`;
+      const deps = await Promise.all(
+        operatorRefs.map(async (r) => {
+          try {
+            return await api.getJson<V1Deployment>(`/apis/apps/v1/namespaces/${encodeURIComponent(r.namespace)}/deployments/${encodeURIComponent(r.name)}`);
+          } catch (e) {
+            if (e instanceof InsightError && e.kind === 'not-found') return undefined;
+            throw e;
+          }
+        }),
+      );
+      const v = judgeOperator(operatorRefs, deps);
+      return v.state === 'gone' ? undefined : `the operator is ${v.state === 'running' ? 'running again' : 'starting'}`;
+    },
     apply: (api) =>
       api.send('PATCH', path, [
         { op: 'test', path: `/metadata/finalizers/${i}`, value: fin },
@@ -29,24 +61,22 @@ export function stripFinalizerFix(cr: PipelineConfig): Fix | undefined {
   };
 }
 
-export interface OperatorState {
-  present: boolean;
-  ready: boolean;
-}
-
 /** The decision for one CR, given whether the operator runs. */
-export function judgeCr(cr: PipelineConfig, operator: OperatorState, now: Date, namespace: string): { finding: Finding; fix?: Fix } {
+export function judgeCr(cr: PipelineConfig, operator: OperatorVerdict, now: Date, inst: Installation): { finding: Finding; fix?: Fix } {
+  const namespace = inst.namespace;
   const object = `${CR.plural}/${cr.metadata.name}`;
   if (cr.metadata.deletionTimestamp) {
     const age = now.getTime() - new Date(cr.metadata.deletionTimestamp).getTime();
-    const evidence = [`deletionTimestamp=${cr.metadata.deletionTimestamp}`, `finalizers=${(cr.metadata.finalizers ?? []).join(',') || '<none>'}`, `operator ${operator.present ? (operator.ready ? 'running' : 'not ready') : 'not installed'}`];
+    const evidence = [`deletionTimestamp=${cr.metadata.deletionTimestamp}`, `finalizers=${(cr.metadata.finalizers ?? []).join(',') || '<none>'}`, `operator ${operator.state === 'running' ? 'running' : operator.why}`];
     if (age < STUCK_AFTER_MS) return { finding: { status: 'passed', message: `${cr.metadata.name} is being deleted`, object, evidence } };
-    if (!operator.ready) {
-      const fix = stripFinalizerFix(cr);
+    if (operator.state !== 'running') {
+      // Only a gone operator (deleted, scaled to zero, or not in the release) makes stripping safe; one
+      // without a ready pod may be restarting, and doctor sees it only once.
+      const fix = operator.state === 'gone' ? stripFinalizerFix(cr, inst, operator.refs) : undefined;
       return {
         finding: {
           status: 'failed',
-          message: `${cr.metadata.name} is stuck Terminating for ${Math.round(age / 1000)}s: its operator is ${operator.present ? 'not ready' : 'gone'}, so its finalizer is never removed`,
+          message: `${cr.metadata.name} is stuck Terminating for ${Math.round(age / 1000)}s: its operator is ${operator.state === 'gone' ? `gone (${operator.why})` : `not ready (${operator.why})`}, so its finalizer is not removed`,
           object,
           evidence,
           hint: `Run \`kubectl insight uninstall -n ${namespace}\` (it clears the finalizer), or \`kubectl insight doctor --fix\`${fix ? `, or by hand: \`${fix.command}\`` : ''}.`,
@@ -82,10 +112,10 @@ export function judgeCr(cr: PipelineConfig, operator: OperatorState, now: Date, 
     finding: {
       status: 'failed',
       severity: 'warning',
-      message: `${cr.metadata.name} has no status yet${operator.ready ? '' : ' (operator not ready)'}`,
+      message: `${cr.metadata.name} has no status yet${operator.state === 'running' ? '' : ' (operator not ready)'}`,
       object,
       evidence: ['status.success unset'],
-      hint: operator.ready ? `The operator has not reconciled it: \`kubectl logs -n ${namespace} deploy/cms-loongcollector-operator\`.` : 'Fix the operator first (see pods.health).',
+      hint: operator.state === 'running' ? `The operator has not reconciled it: \`kubectl logs -n ${namespace} deploy/cms-loongcollector-operator\`.` : 'Fix the operator first (see pods.health).',
     },
   };
 }
@@ -103,9 +133,13 @@ export const crChecks: Check<DoctorContext>[] = [
         if (!expected.length) return { status: 'skipped', message: `the ${CR.kind} CRD is not installed` };
         return { status: 'failed', message: `the ${CR.kind} CRD is missing but the release needs it`, hint: 'Re-run `kubectl insight upgrade` (it installs the CRDs).' };
       }
-      const op = deployments.find((d) => /operator/.test(d.metadata?.name ?? '') && !/webhook/.test(d.metadata?.name ?? ''));
-      const operator: OperatorState = { present: !!op, ready: !!op && (op.status?.readyReplicas ?? 0) > 0 };
-      const ours = items.filter((c) => expected.includes(c.metadata.name) || c.metadata.labels?.['app.kubernetes.io/instance'] === ctx.opts.release || (c.metadata.finalizers ?? []).some((f) => CR.isOperatorFinalizer(f)));
+      // The one ownership rule (src/kube/ownership.ts) and the one operator rule (src/kube/operator.ts).
+      const inst: Installation = { release: ctx.opts.release, namespace: ctx.opts.namespace, ownedNames: expected };
+      const refs = rel
+        ? operatorsInManifest(rel.objects, ctx.opts.namespace)
+        : deployments.filter((d) => d.metadata?.labels?.[OPERATOR_LABEL.key] === OPERATOR_LABEL.value && isOurs(d.metadata ?? {}, inst)).map((d) => ({ namespace: d.metadata?.namespace ?? ctx.opts.namespace, name: d.metadata?.name ?? '?' }));
+      const operator = judgeOperator(refs, refs.map((r) => deployments.find((d) => d.metadata?.name === r.name && (d.metadata?.namespace ?? ctx.opts.namespace) === r.namespace)));
+      const ours = items.filter((c) => isOurs(c.metadata, inst));
       const findings: Finding[] = [];
       for (const name of expected) {
         if (!items.some((c) => c.metadata.name === name)) {
@@ -113,7 +147,7 @@ export const crChecks: Check<DoctorContext>[] = [
         }
       }
       for (const cr of ours) {
-        const { finding, fix } = judgeCr(cr, operator, ctx.now, ctx.opts.namespace);
+        const { finding, fix } = judgeCr(cr, operator, ctx.now, inst);
         findings.push(finding);
         if (fix) ctx.fixes.push(fix);
       }

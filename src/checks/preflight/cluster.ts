@@ -9,6 +9,7 @@ import { classifyKubeError, kubeCall } from '../../kube/errors.js';
 import type { Check, Finding } from '../engine.js';
 import type { PreflightContext } from './context.js';
 import type { HelmFeatures } from '../../helm/helm.js';
+import { formatDuration } from '../../duration.js';
 
 export const CATEGORY = 'cluster';
 
@@ -56,15 +57,6 @@ export function decideSkew(serverDate: Date | undefined, localMid: Date, rttMs: 
     return { status: 'failed', severity: 'warning', message: `this machine's clock is ${human} ${side} the API server's`, evidence };
   }
   return { status: 'passed', message: `clocks agree with the API server (skew ${human}, ±${bound} ms)`, evidence };
-}
-
-export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${ms} ms`;
-  const s = Math.round(ms / 1000);
-  if (s < 120) return `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 120) return `${m}m${s % 60 ? `${s % 60}s` : ''}`;
-  return `${Math.floor(m / 60)}h${m % 60 ? `${m % 60}m` : ''}`;
 }
 
 export const clusterChecks: Check<PreflightContext>[] = [

@@ -8,7 +8,7 @@ import { kubeletHint } from '../../../src/checks/doctor/kubelet.js';
 import { judgeScheme } from '../../../src/checks/doctor/scrape.js';
 import { EXPORTERS } from '../../../src/checks/doctor/components.js';
 import { judgeProbe } from '../../../src/checks/doctor/exporters.js';
-import { FakeApi, NS, ctxFor, healthy, healthyProbe, helmSecret, node, pod, sel, service, serviceMonitor, slice, type Obj, type ProbeFn } from './fake.js';
+import { FakeApi, NS, REL, ctxFor, healthy, healthyProbe, helmSecret, node, pod, sel, service, serviceMonitor, slice, type Obj, type ProbeFn } from './fake.js';
 
 async function doctor(lists: Record<string, Obj[]>, probe: ProbeFn = healthyProbe, over = {}, namespaces?: string[]) {
   const api = new FakeApi(lists, probe, namespaces);
@@ -195,26 +195,51 @@ describe('kubelet', () => {
 });
 
 describe('custom resources', () => {
-  const stuck = { metadata: { name: 'cr1', deletionTimestamp: '2026-11-22T02:50:00Z', finalizers: ['keep-me', 'clusteraliyunpipelineconfig.finalizers.telemetry.alibabacloud.com/cleanup'] } };
+  const ours = { 'meta.helm.sh/release-name': REL, 'meta.helm.sh/release-namespace': NS };
+  const stuck = { metadata: { name: 'cr1', annotations: ours, deletionTimestamp: '2026-11-22T02:50:00Z', finalizers: ['keep-me', 'clusteraliyunpipelineconfig.finalizers.telemetry.alibabacloud.com/cleanup'] } };
+  const inst = { release: REL, namespace: NS };
+  const opRef = { namespace: NS, name: 'cms-loongcollector-operator' };
+  const gone = { state: 'gone' as const, why: 'Deployment x is scaled to zero', refs: [opRef] };
+  const running = { state: 'running' as const, ready: 1, refs: [opRef] };
+  const notReady = { state: 'not-ready' as const, why: 'Deployment x has no ready pod', refs: [opRef] };
+  const t = new Date('2026-11-22T03:00:00Z');
+
   it('detects a CR stuck Terminating with the operator gone and offers a fix that names the finalizer', async () => {
-    const { finding, fix } = judgeCr(stuck, { present: false, ready: false }, new Date('2026-11-22T03:00:00Z'), NS);
+    const { finding, fix } = judgeCr(stuck, gone, t, inst);
     expect(finding.status).toBe('failed');
-    expect(finding.message).toContain('stuck Terminating for 600s: its operator is gone');
+    expect(finding.message).toContain('stuck Terminating for 600s: its operator is gone (Deployment x is scaled to zero)');
     expect(finding.hint).toContain('kubectl insight uninstall');
     expect(finding.hint).toContain('--fix');
     const sent: unknown[] = [];
-    await fix!.apply({ send: async (m, p, b) => void sent.push([m, p, b]) });
+    await fix!.apply({ send: async (m, p, b) => void sent.push([m, p, b]), getJson: async () => ({}) as never });
     expect(sent).toEqual([['PATCH', '/apis/telemetry.alibabacloud.com/v1alpha1/clusteraliyunpipelineconfigs/cr1', [
       { op: 'test', path: '/metadata/finalizers/1', value: 'clusteraliyunpipelineconfig.finalizers.telemetry.alibabacloud.com/cleanup' },
       { op: 'remove', path: '/metadata/finalizers/1' },
     ]]]);
   });
+  it('offers no fix for an operator without a ready pod: it may be restarting', () => {
+    const r = judgeCr(stuck, notReady, t, inst);
+    expect(r.finding.message).toContain('its operator is not ready (Deployment x has no ready pod)');
+    expect(r.fix).toBeUndefined();
+  });
+  it('re-checks right before the patch: a restarted operator, another owner or a changed finalizer list skips it', async () => {
+    const { fix } = judgeCr(stuck, gone, t, inst);
+    const api = (cr: unknown, dep: unknown) => ({
+      send: async () => undefined,
+      getJson: async <T,>(path: string) => (path.includes('/deployments/') ? dep : cr) as T,
+    });
+    const scaledDown = { metadata: { name: opRef.name }, spec: { replicas: 0 }, status: {} };
+    expect(await fix!.precondition!(api(stuck, scaledDown))).toBeUndefined();
+    expect(await fix!.precondition!(api(stuck, { metadata: { name: opRef.name }, spec: { replicas: 1 }, status: { readyReplicas: 1 } }))).toBe('the operator is running again');
+    expect(await fix!.precondition!(api({ metadata: { ...stuck.metadata, annotations: { 'meta.helm.sh/release-name': 'other', 'meta.helm.sh/release-namespace': 'other' } } }, scaledDown))).toBe('cr1 is not this installation\'s');
+    expect(await fix!.precondition!(api({ metadata: { ...stuck.metadata, finalizers: ['clusteraliyunpipelineconfig.finalizers.telemetry.alibabacloud.com/cleanup'] } }, scaledDown))).toBe('the finalizers of cr1 changed');
+  });
   it('only warns while the operator runs, and waits a minute before calling it stuck', () => {
-    expect(judgeCr(stuck, { present: true, ready: true }, new Date('2026-11-22T03:00:00Z'), NS).finding.severity).toBe('warning');
-    expect(judgeCr(stuck, { present: false, ready: false }, new Date('2026-11-22T02:50:30Z'), NS).finding.status).toBe('passed');
+    expect(judgeCr(stuck, running, t, inst).finding.severity).toBe('warning');
+    expect(judgeCr(stuck, gone, new Date('2026-11-22T02:50:30Z'), inst).finding.status).toBe('passed');
   });
   it('reports status.success=false with the operator\'s message', () => {
-    const r = judgeCr({ metadata: { name: 'c' }, status: { success: false, message: 'project not found' } }, { present: true, ready: true }, new Date(), NS);
+    const r = judgeCr({ metadata: { name: 'c' }, status: { success: false, message: 'project not found' } }, running, new Date(), inst);
     expect(r.finding.message).toBe('c reports failure: project not found');
   });
   it('registers the fix in the context when the release is gone', async () => {
@@ -225,6 +250,17 @@ describe('custom resources', () => {
     const { ctx, byId } = await doctor(l);
     expect(byId('cr.pipeline-config')[0]!.status).toBe('failed');
     expect(ctx.fixes.map((f) => f.id)).toEqual(['cr.strip-finalizer/cr1']);
+  });
+  it('never treats another installation\'s CR as ours, even with the operator finalizer and this installation\'s operator gone', async () => {
+    const l = healthy();
+    l[`/api/v1/namespaces/${NS}/secrets`] = [];
+    l[`/apis/apps/v1/namespaces/${NS}/deployments`] = [];
+    const theirs = { metadata: { ...stuck.metadata, name: 'theirs', annotations: { 'meta.helm.sh/release-name': 'other-team', 'meta.helm.sh/release-namespace': 'other-ns' } } };
+    const unlabelled = { metadata: { name: 'nobodys', deletionTimestamp: stuck.metadata.deletionTimestamp, finalizers: stuck.metadata.finalizers } };
+    l['/apis/telemetry.alibabacloud.com/v1alpha1/clusteraliyunpipelineconfigs'] = [theirs, unlabelled];
+    const { ctx, byId } = await doctor(l);
+    expect(ctx.fixes).toEqual([]);
+    expect(byId('cr.pipeline-config')[0]!.status).toBe('skipped');
   });
 });
 

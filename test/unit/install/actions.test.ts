@@ -19,7 +19,6 @@ import { silentReporter } from '../../../src/actions/steps.js';
 import type { CheckResult, Report } from '../../../src/checks/engine.js';
 import { InsightError } from '../../../src/errors.js';
 import { workloadStatus, waitForRollout, selectorString, type RolloutKube } from '../../../src/kube/rollout.js';
-import { parseDuration } from '../../../src/commands/install.js';
 import { insightErrorOf } from '../../support/errors.js';
 
 const rel = (over: Partial<ExistingRelease>): ExistingRelease => ({
@@ -268,12 +267,5 @@ describe('upgrade helpers', () => {
     ctx.rolledBackTo = 3;
     expect((upgradeFailure(ctx, original) as InsightError).message).toBe('upgrade failed and was rolled back to revision 3 (c-1.0.0): rollout not finished after 1s');
     expect((upgradeFailure(ctx, original) as InsightError).exitCode).toBe(7);
-  });
-  it('parses durations', () => {
-    expect(parseDuration('90')).toBe(90_000);
-    expect(parseDuration('5m')).toBe(300_000);
-    expect(parseDuration('1h30m')).toBe(5_400_000);
-    expect(() => parseDuration('soon')).toThrow(/not a duration/);
-    expect(() => parseDuration('5m junk')).toThrow(/not a duration/);
   });
 });

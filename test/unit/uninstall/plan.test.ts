@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { buildPlan, operatorFinalizer, INJECTION_POINTS, type Discovery, type FoundCustomResource } from '../../../src/actions/uninstall.js';
 import type { CrdDecision } from '../../../src/kube/ownership.js';
 import { renderPlan } from '../../../src/output/uninstall.js';
-import { parseDuration } from '../../../src/commands/uninstall.js';
 import { Chalk } from 'chalk';
 
 const FIN = 'clusteraliyunpipelineconfig.finalizers.telemetry.alibabacloud.com/finalizer';
@@ -64,7 +63,16 @@ describe('buildPlan', () => {
     const item = p.steps[0]!.items[0]!;
     expect(item.action).toBe('delete-strip-finalizer');
     expect(item.reason).toContain(FIN);
-    expect(item.reason).toMatch(/no Deployment labelled app.kubernetes.io\/name=loongcollector-operator/);
+    expect(item.reason).toMatch(/operator not running \(the release has no operator Deployment/);
+  });
+
+  it('a scaled-to-zero operator is gone; one without a ready pod (restarting) is waited for, not stripped at once', () => {
+    const zero = buildPlan(installed({ operator: { deployments: ['op'], ready: 0, state: 'gone', why: 'Deployment ns/op is scaled to zero' } }), opts).steps[0]!.items[0]!;
+    expect(zero).toMatchObject({ action: 'delete-strip-finalizer' });
+    expect(zero.reason).toContain('scaled to zero');
+    const restarting = buildPlan(installed({ operator: { deployments: ['op'], ready: 0, state: 'not-ready', why: 'Deployment ns/op has no ready pod' } }), opts).steps[0]!.items[0]!;
+    expect(restarting.action).toBe('delete');
+    expect(restarting.reason).toMatch(/wait up to 60s for the operator \(Deployment ns\/op has no ready pod\)/);
   });
 
   it('recovers a CR stuck Terminating after a wrong-order removal (no release, no operator)', () => {
@@ -154,11 +162,5 @@ describe('operatorFinalizer', () => {
 describe('misc', () => {
   it('injection points are the step boundaries in order', () => {
     expect(INJECTION_POINTS).toEqual(['discover', 'custom-resources:delete-sent', 'custom-resources', 'helm-release', 'workloads', 'crds:one-deleted', 'crds', 'namespace']);
-  });
-  it('parseDuration', () => {
-    expect(parseDuration('90')).toBe(90_000);
-    expect(parseDuration('90s')).toBe(90_000);
-    expect(parseDuration('2m')).toBe(120_000);
-    expect(() => parseDuration('2 minutes')).toThrow(/invalid duration/);
   });
 });

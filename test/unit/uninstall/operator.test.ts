@@ -1,0 +1,103 @@
+import type { V1Deployment } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import { findOperator, judgeOperator, operatorsInManifest, waitOperatorVerdict, type OperatorKube } from '../../../src/kube/operator.js';
+
+const ref = { namespace: 'cms', name: 'cms-loongcollector-operator' };
+const dep = (o: { replicas?: number; ready?: number; deleting?: boolean; labels?: Record<string, string>; annotations?: Record<string, string>; name?: string; namespace?: string } = {}): V1Deployment => ({
+  metadata: { name: o.name ?? ref.name, namespace: o.namespace ?? ref.namespace, labels: o.labels ?? {}, annotations: o.annotations ?? {}, ...(o.deleting ? { deletionTimestamp: new Date() } : {}) },
+  spec: { replicas: o.replicas ?? 1, selector: {}, template: {} },
+  status: { readyReplicas: o.ready ?? 0 },
+});
+
+describe('is the operator gone? (one sample)', () => {
+  it('running with a ready pod', () => {
+    expect(judgeOperator([ref], [dep({ ready: 1 })])).toMatchObject({ state: 'running', ready: 1 });
+  });
+  it('gone: absent, being deleted, scaled to zero, or the release has none', () => {
+    expect(judgeOperator([ref], [undefined])).toMatchObject({ state: 'gone', why: 'Deployment cms/cms-loongcollector-operator does not exist' });
+    expect(judgeOperator([ref], [dep({ deleting: true, ready: 1 })])).toMatchObject({ state: 'gone', why: expect.stringContaining('is being deleted') });
+    expect(judgeOperator([ref], [dep({ replicas: 0 })])).toMatchObject({ state: 'gone', why: expect.stringContaining('scaled to zero') });
+    expect(judgeOperator([], [])).toMatchObject({ state: 'gone' });
+  });
+  it('no ready pod while replicas are wanted is not gone (a rolling restart, a crash)', () => {
+    expect(judgeOperator([ref], [dep({ replicas: 1, ready: 0 })])).toMatchObject({ state: 'not-ready' });
+  });
+});
+
+describe('which Deployment is the operator', () => {
+  it('comes from the release manifest by the pod label, never by name', () => {
+    const docs = [
+      { kind: 'Deployment', metadata: { name: 'cms-loongcollector-operator' }, spec: { template: { metadata: { labels: { 'app.kubernetes.io/name': 'loongcollector-operator' } } } } },
+      { kind: 'Deployment', metadata: { name: 'my-operator-of-something' }, spec: { template: { metadata: { labels: { 'app.kubernetes.io/name': 'other' } } } } },
+      { kind: 'Service', metadata: { name: 'cms-loongcollector-operator' } },
+    ];
+    expect(operatorsInManifest(docs, 'cms')).toEqual([{ namespace: 'cms', name: 'cms-loongcollector-operator' }]);
+  });
+  it('without a release: only the installation\'s own labelled Deployments, never another release\'s', async () => {
+    const op = { 'app.kubernetes.io/name': 'loongcollector-operator' };
+    const kube = {
+      server: 'x',
+      apps: {
+        listNamespacedDeployment: async () => ({
+          items: [
+            dep({ name: 'ours', labels: op, annotations: { 'meta.helm.sh/release-name': 'r', 'meta.helm.sh/release-namespace': 'cms' } }),
+            dep({ name: 'theirs', labels: op, annotations: { 'meta.helm.sh/release-name': 'other', 'meta.helm.sh/release-namespace': 'cms' } }),
+          ],
+        }),
+      },
+    } as unknown as OperatorKube;
+    expect(await findOperator(kube, { release: 'r', namespace: 'cms' }, undefined)).toEqual([{ namespace: 'cms', name: 'ours' }]);
+  });
+});
+
+describe('the verdict to act on waits out a restart', () => {
+  const kubeWith = (samples: Array<V1Deployment | undefined>) => {
+    let i = 0;
+    return {
+      server: 'x',
+      apps: {
+        readNamespacedDeployment: async () => {
+          const d = samples[Math.min(i++, samples.length - 1)];
+          if (!d) throw Object.assign(new Error('nf'), { code: 404, body: { message: 'not found' } });
+          return d;
+        },
+      },
+    } as unknown as OperatorKube;
+  };
+  const fakeClock = () => {
+    let now = 1_000_000;
+    const real = Date.now;
+    Date.now = () => now;
+    return { sleep: async (ms: number) => void (now += ms), restore: () => (Date.now = real) };
+  };
+
+  it('a restart that comes back within the grace period is running, not gone', async () => {
+    const c = fakeClock();
+    try {
+      const v = await waitOperatorVerdict(kubeWith([dep({ ready: 0 }), dep({ ready: 0 }), dep({ ready: 1 })]), [ref], { graceMs: 30_000, deadline: Date.now() + 120_000, sleep: c.sleep });
+      expect(v.state).toBe('running');
+    } finally {
+      c.restore();
+    }
+  });
+  it('no ready pod for the whole grace period is gone, and says how long', async () => {
+    const c = fakeClock();
+    try {
+      const v = await waitOperatorVerdict(kubeWith([dep({ ready: 0 })]), [ref], { graceMs: 30_000, deadline: Date.now() + 120_000, sleep: c.sleep });
+      expect(v).toMatchObject({ state: 'gone', why: 'Deployment cms/cms-loongcollector-operator has no ready pod for 30s' });
+    } finally {
+      c.restore();
+    }
+  });
+  it('scaled to zero is gone at once, without waiting', async () => {
+    const c = fakeClock();
+    const t0 = Date.now();
+    try {
+      const v = await waitOperatorVerdict(kubeWith([dep({ replicas: 0 })]), [ref], { graceMs: 30_000, deadline: Date.now() + 120_000, sleep: c.sleep });
+      expect(v.state).toBe('gone');
+      expect(Date.now() - t0).toBe(0);
+    } finally {
+      c.restore();
+    }
+  });
+});
