@@ -9,6 +9,7 @@ import { parseAllDocuments } from 'yaml';
 import type { Kube } from '../kube/client.js';
 import type { Helm, HelmRelease } from '../helm/helm.js';
 import { CHART, CR, FIELD_MANAGER } from '../defaults.js';
+import { judgeRelease } from '../helm/release-state.js';
 import { InsightError } from '../errors.js';
 import { kubeCall } from '../kube/errors.js';
 import { waitForRollout, workloadsInManifests, type WorkloadRef, type WorkloadStatus } from '../kube/rollout.js';
@@ -402,40 +403,13 @@ export function judgeExisting(existing: readonly ExistingRelease[], opts: { rele
     });
   }
   if (!same) return 'proceed';
-  const where = `-n ${opts.namespace}${opts.release !== CHART.release ? ` --release ${opts.release}` : ''}`;
+  // One verdict for what the state means (src/helm/release-state.ts), shared with upgrade, preflight, doctor.
+  const v = judgeRelease(same);
   const details = { release: same.name, namespace: same.namespace, chart: same.chart, appVersion: same.app_version, revision: same.revision, status: same.status };
-  switch (same.status) {
-    case 'deployed':
-      throw new InsightError('conflict', `already installed: release ${same.name} in ${same.namespace} runs ${same.chart} (app ${same.app_version}, revision ${same.revision})`, {
-        hint: `Use \`kubectl insight upgrade ${where}\` to change values or versions; nothing was changed.`,
-        details,
-      });
-    case 'uninstalled':
-      return 'replace';
-    case 'failed':
-      if (opts.replace && same.revision <= 1) return 'replace';
-      throw new InsightError('conflict', same.revision <= 1
-        ? `a previous install of ${same.name} failed (${same.chart}); the release record is still there`
-        : `the last upgrade of ${same.name} failed (revision ${same.revision}, ${same.chart})`, {
-        hint: same.revision <= 1
-          ? `Install over it with \`kubectl insight install ${where} --replace ...\`, or remove it with \`kubectl insight uninstall ${where}\`.`
-          : `Retry with \`kubectl insight upgrade ${where}\`, or go back with \`helm rollback ${same.name} ${same.revision - 1} -n ${same.namespace}\`.`,
-        details,
-      });
-    case 'pending-install':
-    case 'pending-upgrade':
-    case 'pending-rollback':
-      throw new InsightError('conflict', `release ${same.name} is stuck in ${same.status} (revision ${same.revision}): a helm operation was interrupted or is still running`, {
-        hint: same.status === 'pending-install'
-          ? `If no install is running, remove the half-done release with \`kubectl insight uninstall ${where}\` and install again.`
-          : `If no helm operation is running, restore the last good revision: \`helm rollback ${same.name} ${Math.max(1, same.revision - 1)} -n ${same.namespace}\`, then \`kubectl insight upgrade ${where}\`.`,
-        details,
-      });
-    case 'uninstalling':
-      throw new InsightError('conflict', `release ${same.name} is being uninstalled`, { hint: `Wait for it to finish, or run \`kubectl insight uninstall ${where}\` again.`, details });
-    default:
-      throw new InsightError('conflict', `release ${same.name} already exists with status ${same.status}`, { hint: `Inspect it with \`helm status ${same.name} -n ${same.namespace}\`.`, details });
-  }
+  if (v.install === 'proceed') return 'proceed';
+  if (v.install === 'replace' && (v.state === 'uninstalled' || opts.replace)) return 'replace';
+  const message = v.ourChart && v.state === 'deployed' ? `already installed: release ${same.name} in ${same.namespace} runs ${same.chart} (app ${same.app_version}, revision ${same.revision})` : v.message;
+  throw new InsightError('conflict', message, { hint: `${v.hint}${v.ourChart && v.state === 'deployed' ? ' Nothing was changed.' : ''}`, details });
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -35,6 +35,9 @@ import {
 import type { Helm, HelmRelease } from '../helm/helm.js';
 import { findOperator, operatorNow, waitOperatorVerdict, type OperatorKube, type OperatorRef, type OperatorVerdict } from '../kube/operator.js';
 import { parseManifests } from './install.js';
+import { judgeRelease } from '../helm/release-state.js';
+import { inspectNamespace } from '../kube/namespace.js';
+import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { CR, CRDS, LOG_CONFIG, OPERATOR_LABEL } from '../defaults.js';
 import { InsightError } from '../errors.js';
 import type { Step } from './steps.js';
@@ -95,9 +98,17 @@ export interface OperatorState {
 
 export interface NamespaceState {
   exists: boolean;
-  /** Workloads and other releases in the namespace that are not ours. */
+  /** Objects in the namespace that are not the release's, and types that could not be listed. */
   others: ObjectRef[];
+  /**
+   * The release lives (or lived) here: its helm release is in this namespace, or an earlier run of this
+   * uninstall marked the namespace before it removed the release. Never delete a namespace without it.
+   */
+  hadRelease?: boolean;
 }
+
+/** Set on the namespace before anything is removed, so a re-run after an interruption still knows. */
+export const NAMESPACE_MARK = 'kubectl-insight/uninstalling-release';
 
 /** What discovery found: the input of the plan builder (pure data, so the builder is unit-tested). */
 export interface Discovery {
@@ -274,43 +285,58 @@ export async function releaseWorkloads(kube: Pick<Kube, 'apps' | 'core' | 'serve
 }
 
 /** Whether the namespace exists and what in it is not ours (workloads, other helm releases). */
-export async function namespaceState(kube: Pick<Kube, 'apps' | 'core' | 'server'>, release: string, namespace: string): Promise<NamespaceState> {
+/**
+ * What is in the namespace, by the one namespace rule (src/kube/namespace.ts): every object of every
+ * listable namespaced type, judged against the release.
+ */
+export async function namespaceState(kube: Pick<Kube, 'core' | 'kc' | 'server'>, inst: Installation, releaseHere: boolean): Promise<NamespaceState> {
+  let ns;
   try {
-    await kubeCall({ verb: 'get', resource: 'namespaces', name: namespace }, () => kube.core.readNamespace({ name: namespace }), { idempotent: true }, kube.server);
+    ns = await kubeCall({ verb: 'get', resource: 'namespaces', name: inst.namespace }, () => kube.core.readNamespace({ name: inst.namespace }), { idempotent: true }, kube.server);
   } catch (e) {
     if (isGoneError(e)) return { exists: false, others: [] };
     throw e;
   }
-  const opts = { idempotent: true };
-  const notOurs = (i: { metadata?: { labels?: Record<string, string> } }) => i.metadata?.labels?.['app.kubernetes.io/instance'] !== release;
-  const [deps, dss, sts, pods, rss, secrets] = await Promise.all([
-    kubeCall({ verb: 'list', resource: 'deployments.apps', namespace }, () => kube.apps.listNamespacedDeployment({ namespace }), opts, kube.server),
-    kubeCall({ verb: 'list', resource: 'daemonsets.apps', namespace }, () => kube.apps.listNamespacedDaemonSet({ namespace }), opts, kube.server),
-    kubeCall({ verb: 'list', resource: 'statefulsets.apps', namespace }, () => kube.apps.listNamespacedStatefulSet({ namespace }), opts, kube.server),
-    kubeCall({ verb: 'list', resource: 'pods', namespace }, () => kube.core.listNamespacedPod({ namespace }), opts, kube.server),
-    kubeCall({ verb: 'list', resource: 'replicasets.apps', namespace }, () => kube.apps.listNamespacedReplicaSet({ namespace }), opts, kube.server),
-    // Other helm releases keep their state in Secrets labelled owner=helm.
-    kubeCall({ verb: 'list', resource: 'secrets', namespace }, () => kube.core.listNamespacedSecret({ namespace, labelSelector: 'owner=helm' }), opts, kube.server),
-  ]);
-  const refs = (kind: string, items: Array<{ metadata?: { name?: string; labels?: Record<string, string> } }>) =>
-    items.filter(notOurs).map((i) => ({ kind, namespace, name: i.metadata?.name ?? '?' }));
-  const otherReleases = new Set(secrets.items.map((s) => s.metadata?.labels?.name).filter((n): n is string => !!n && n !== release));
-  return {
-    exists: true,
-    others: [
-      ...refs('Deployment', deps.items),
-      ...refs('DaemonSet', dss.items),
-      ...refs('StatefulSet', sts.items),
-      ...refs('ReplicaSet', rss.items),
-      ...refs('Pod', pods.items),
-      ...[...otherReleases].map((name) => ({ kind: 'HelmRelease', namespace, name })),
-    ],
-  };
+  const hadRelease = releaseHere || ns.metadata?.annotations?.[NAMESPACE_MARK] === inst.release;
+  const { ApiClient } = await import('../kube/proxy.js');
+  const api = await ApiClient.create(kube.kc, { maxSockets: 8 });
+  try {
+    const v = await inspectNamespace(api, inst.namespace, inst);
+    return {
+      exists: true,
+      hadRelease,
+      others: [
+        ...v.foreign.map((f) => ({ kind: f.split(' ')[0]!, namespace: inst.namespace, name: f.split(' ').slice(1).join(' ') })),
+        ...v.unlisted.map((u) => ({ kind: 'Unlisted', namespace: inst.namespace, name: u })),
+      ],
+    };
+  } finally {
+    api.close();
+  }
+}
+
+/** Before the first destructive step: mark the namespace as this release's, for a re-run (see NAMESPACE_MARK). */
+export async function markNamespace(ctx: UninstallContext): Promise<void> {
+  const { kube, opts, discovery } = ctx;
+  if (!opts.deleteNamespace || !discovery.helmRelease || !discovery.namespaceState.exists) return;
+  await kubeCall(
+    { verb: 'patch', resource: 'namespaces', name: opts.namespace },
+    () => kube.core.patchNamespace({ name: opts.namespace, body: { metadata: { annotations: { [NAMESPACE_MARK]: opts.release } } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch)),
+    { idempotent: true },
+    kube.server,
+  );
 }
 
 /** Read everything the plan needs. Changes nothing. */
 export async function discover(kube: UninstallKube, helm: UninstallHelm, o: UninstallOptions): Promise<Discovery> {
   const rel = await findHelmRelease(helm, o);
+  // The chart is part of the release's identity: another application's release under our name is not ours.
+  const v = rel ? judgeRelease(rel) : undefined;
+  if (v && !v.ourChart && !o.force) {
+    throw new InsightError('conflict', `${v.message}: uninstalling it would remove another application`, {
+      hint: 'Check --release and -n (`helm list -A`). To uninstall it anyway, add --force. Nothing was changed.',
+    });
+  }
   const cid = await findClusterID(helm, o, rel);
   const inst = installationOf(o.release, o.namespace, cid.id);
   const customResources = await findCustomResources(kube, inst);
@@ -325,7 +351,7 @@ export async function discover(kube: UninstallKube, helm: UninstallHelm, o: Unin
   const [operator, workloads, ns] = await Promise.all([
     operatorState(kube, helm, inst, rel),
     releaseWorkloads(kube, o.release, o.namespace),
-    namespaceState(kube, o.release, o.namespace),
+    o.deleteNamespace ? namespaceState(kube, installationOf(o.release, o.namespace, cid.id), Boolean(rel && rel.namespace === o.namespace)) : Promise.resolve<NamespaceState>({ exists: true, others: [] }),
   ]);
   const crds = o.purgeCrds ? await inspectCrdsOwnership(kube, CRDS.map((c) => c.name), inst) : [];
   return {
@@ -400,9 +426,11 @@ export function buildPlan(d: Discovery, o: Pick<UninstallOptions, 'purgeCrds' | 
   const nsItems: PlanItem[] =
     o.deleteNamespace && ns.exists
       ? [
-          ns.others.length === 0
-            ? { kind: 'Namespace', name: d.namespace, action: 'delete', reason: 'no other workloads or releases in it' }
-            : { kind: 'Namespace', name: d.namespace, action: 'keep', reason: `not empty: ${ns.others.map((x) => `${x.kind} ${x.name}`).join(', ')}` },
+          !ns.hadRelease
+            ? { kind: 'Namespace', name: d.namespace, action: 'keep', reason: `release ${d.release} was never installed in it` }
+            : ns.others.length === 0
+              ? { kind: 'Namespace', name: d.namespace, action: 'delete', reason: 'everything in it is the release\'s (checked again right before deleting)' }
+              : { kind: 'Namespace', name: d.namespace, action: 'keep', reason: `not only the release's: ${ns.others.map((x) => `${x.kind} ${x.name}`).join(', ')}` },
         ]
       : [];
   const step = (id: StepId, items: PlanItem[], skipped?: string): PlanStep => ({ id, title: STEP_TITLES[id], why: WHY[id], items, ...(skipped ? { skipped } : {}) });
@@ -435,6 +463,8 @@ export interface UninstallContext {
   plan: Plan;
   outcomes: ItemOutcome[];
   timings: Partial<Record<StepId, number>>;
+  /** The namespace mark is set (once, before the first step acts). */
+  marked?: boolean;
 }
 
 const secs = (ms: number) => `${Math.round(ms / 1000)}s`;
@@ -643,13 +673,16 @@ export async function purgeCrds(ctx: UninstallContext, progress: (m: string) => 
 export async function deleteNamespace(ctx: UninstallContext, progress: (m: string) => void): Promise<void> {
   const { kube, opts } = ctx;
   const base = { step: 'namespace' as const, kind: 'Namespace', name: opts.namespace };
-  const ns = await namespaceState(kube, opts.release, opts.namespace);
+  // The plan's answer is not enough: ask again right before deleting (someone may have added something).
+  const ns = await namespaceState(kube, installationOf(opts.release, opts.namespace, ctx.discovery.clusterID), Boolean(ctx.discovery.helmRelease));
   if (!ns.exists) {
     ctx.outcomes.push({ ...base, result: 'already-gone', detail: 'does not exist' });
     return;
   }
-  if (ns.others.length > 0) {
-    ctx.outcomes.push({ ...base, result: 'kept', detail: `not empty: ${ns.others.map((x) => `${x.kind} ${x.name}`).join(', ')}` });
+  if (!ns.hadRelease || ns.others.length > 0) {
+    const detail = !ns.hadRelease ? `kept: release ${opts.release} was never installed in it` : `kept, not only the release's: ${ns.others.map((x) => `${x.kind} ${x.name}`).join(', ')}`;
+    ctx.outcomes.push({ ...base, result: 'kept', detail });
+    await unmarkNamespace(ctx);
     return;
   }
   progress(`deleting namespace ${opts.namespace}`);
@@ -675,6 +708,15 @@ export async function deleteNamespace(ctx: UninstallContext, progress: (m: strin
   ctx.outcomes.push({ ...base, result: 'deleted', detail: 'deleted' });
 }
 
+async function unmarkNamespace(ctx: UninstallContext): Promise<void> {
+  const { kube, opts } = ctx;
+  try {
+    await kube.core.patchNamespace({ name: opts.namespace, body: { metadata: { annotations: { [NAMESPACE_MARK]: null } } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+  } catch {
+    // Best effort: the mark only lets a later run of this uninstall delete the namespace.
+  }
+}
+
 /** The ordered steps, for the command's task tree. Skips come from the plan. */
 export function uninstallSteps(): Step<UninstallContext>[] {
   const wrap = (id: StepId, fn: (ctx: UninstallContext, progress: (m: string) => void) => Promise<void>): Step<UninstallContext> => ({
@@ -683,6 +725,10 @@ export function uninstallSteps(): Step<UninstallContext>[] {
     async run(ctx, report) {
       const started = Date.now();
       try {
+        if (!ctx.marked) {
+          ctx.marked = true;
+          await markNamespace(ctx);
+        }
         await fn(ctx, (m) => report.progress(m));
       } catch (e) {
         throw inStep(id, e);

@@ -6,6 +6,7 @@
  */
 import semver from 'semver';
 import { CHART } from '../defaults.js';
+import { judgeRelease } from '../helm/release-state.js';
 import { InsightError } from '../errors.js';
 import { waitForRollout, workloadsInManifests, type WorkloadStatus } from '../kube/rollout.js';
 import { conflictError, findApplyConflicts } from '../kube/apply.js';
@@ -48,6 +49,8 @@ export interface UpgradeOptions {
   noRollback?: boolean;
   /** helm 4: take back fields of the release's objects that another field manager changed. */
   forceConflicts?: boolean;
+  /** Upgrade a release that runs another chart under this name (it becomes ours). */
+  force?: boolean;
 }
 
 export interface UpgradeDeps {
@@ -142,16 +145,10 @@ export function upgradeSteps(): Step<UpgradeContext>[] {
         if (!rel || rel.status === 'uninstalled') {
           throw new InsightError('not-found', `release ${ctx.opts.release} is not installed in namespace ${ctx.opts.namespace}`, { hint: `Install it with \`kubectl insight install ${where} ...\`; nothing was changed.` });
         }
-        if (rel.status.startsWith('pending-') || rel.status === 'uninstalling') {
-          throw new InsightError('conflict', `release ${rel.name} is stuck in ${rel.status} (revision ${rel.revision}): a helm operation was interrupted or is still running`, {
-            hint: rel.status === 'pending-install'
-              ? `If no install is running, remove it with \`kubectl insight uninstall ${where}\` and install again.`
-              : `If no helm operation is running: \`helm rollback ${rel.name} ${Math.max(1, rel.revision - 1)} -n ${rel.namespace}\`, then upgrade again.`,
-          });
-        }
-        if (rel.status === 'failed' && rel.revision <= 1) {
-          throw new InsightError('conflict', `release ${rel.name} never installed successfully (status failed)`, { hint: `Use \`kubectl insight install ${where} --replace ...\`.` });
-        }
+        // What the state means is decided once (src/helm/release-state.ts), as install and doctor see it.
+        const v = judgeRelease(rel);
+        if (!v.ourChart && !ctx.opts.force) throw new InsightError('conflict', v.message, { hint: `${v.hint} Nothing was changed.` });
+        if (v.ourChart && v.upgrade === 'refuse') throw new InsightError('conflict', v.message, { hint: v.hint });
         ctx.current = rel;
         ctx.currentValues = wrapSecret(await ctx.deps.helm.getValues(ctx.opts.release, ctx.opts.namespace));
         report.title(`Found ${rel.name}: ${rel.chart} (app ${rel.app_version}), revision ${rel.revision}, ${rel.status}`);

@@ -78,8 +78,6 @@ export interface HelmFeatures {
   listAllStates: string[];
   /** `helm uninstall` waiting until every object is gone: helm 4's --wait takes a strategy. */
   uninstallWait: string[];
-  /** `--cascade foreground` (helm >= 3.12): owners stay until their dependents (ReplicaSets, pods) are gone. */
-  cascadeForeground: boolean;
   /** New installs apply server-side (helm 4): field managers, and crds/ CRDs that exist are applied, not skipped. */
   serverSideApply: boolean;
   /** The end of security fixes for this major, when announced (helm 3: 2027-02-10). */
@@ -97,7 +95,6 @@ export function helmFeatures(version: string): HelmFeatures {
     major,
     listAllStates: major >= 4 ? ['--deployed', '--failed', '--pending', '--superseded', '--uninstalled', '--uninstalling'] : ['--all'],
     uninstallWait: major >= 4 ? ['--wait=watcher'] : ['--wait'],
-    cascadeForeground: semver.gte(v, '3.12.0'),
     serverSideApply: major >= 4,
     ...(major === 3 ? { securitySupportEnds: HELM3_SECURITY_SUPPORT_ENDS } : {}),
   };
@@ -307,12 +304,15 @@ export class Helm {
     await this.run(args);
   }
 
-  /** Uninstalls and waits until the release's objects are deleted (foreground where helm has it). */
+  /**
+   * Uninstalls and waits until the release's objects are deleted. Deletion stays in the background
+   * (helm's default): `--cascade foreground` would make helm wait on the garbage collector for every
+   * ReplicaSet and pod, which is slow and can outlast --timeout; the uninstall action waits for the
+   * pods itself afterwards.
+   */
   async uninstall(o: { release: string; namespace: string; timeoutMs: number }): Promise<void> {
     const f = await this.features();
-    const args = ['uninstall', o.release, '-n', o.namespace, ...f.uninstallWait, '--timeout', secs(o.timeoutMs)];
-    if (f.cascadeForeground) args.push('--cascade', 'foreground');
-    await this.run(args);
+    await this.run(['uninstall', o.release, '-n', o.namespace, ...f.uninstallWait, '--timeout', secs(o.timeoutMs)]);
   }
 }
 

@@ -186,7 +186,8 @@ export class ApiClient {
   }
 
   private request(method: string, path: string, opts: GetOptions, payload?: { body: string; contentType: string }): Promise<RawResponse> {
-    const url = new URL(path, this.server);
+    // Keep the server URL's path prefix (Rancher-style https://host/k8s/clusters/c-x), as kubectl does.
+    const url = new URL(`${this.server.pathname.replace(/\/$/, '')}${path}`, this.server);
     const mod = url.protocol === 'http:' ? http : https;
     const timeoutMs = opts.timeoutMs ?? this.defaultTimeoutMs;
     const maxBytes = opts.maxBytes ?? Infinity;

@@ -101,7 +101,7 @@ export async function cli(args: string[], opts: { env?: Record<string, string>; 
   const r = await execa(process.execPath, [cliPath, ...args], {
     reject: false,
     timeout: opts.timeoutMs ?? 240_000,
-    env: { KUBECONFIG: opts.kubeconfig ?? c.kubeconfig, PATH: process.env.PATH, NO_COLOR: '1', ...opts.env },
+    env: { KUBECONFIG: opts.kubeconfig ?? c.kubeconfig, PATH: process.env.PATH, NO_COLOR: '1', NODE_ENV: undefined, ...opts.env },
     extendEnv: true,
     stdin: 'ignore',
   });
@@ -118,7 +118,7 @@ export async function cliOnTty(args: string[], input: string): Promise<CliRun> {
     reject: false,
     timeout: 120_000,
     input,
-    env: { KUBECONFIG: c.kubeconfig, PATH: process.env.PATH, NO_COLOR: '1' },
+    env: { KUBECONFIG: c.kubeconfig, PATH: process.env.PATH, NO_COLOR: '1', NODE_ENV: undefined },
     extendEnv: true,
   });
   return { stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? ''), exitCode: r.exitCode ?? -1, ms: Date.now() - t0 };
@@ -129,7 +129,7 @@ export function spawnCli(args: string[], opts: { env?: Record<string, string>; k
   return execa(process.execPath, [cliPath, ...args], {
     reject: false,
     timeout: 240_000,
-    env: { KUBECONFIG: opts.kubeconfig, PATH: process.env.PATH, NO_COLOR: '1', ...opts.env },
+    env: { KUBECONFIG: opts.kubeconfig, PATH: process.env.PATH, NO_COLOR: '1', NODE_ENV: undefined, ...opts.env },
     extendEnv: true,
     stdin: 'ignore',
   }) as ResultPromise<{ reject: false }>;

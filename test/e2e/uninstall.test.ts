@@ -296,6 +296,43 @@ describe.sequential(`uninstall (${helmLabel()})`, () => {
     console.log(`[timing] purge-crds + delete-namespace: ${r.ms} ms (steps ${JSON.stringify(j.timingsMs)})`);
   });
 
+  it('--delete-namespace never deletes another team\'s namespace, nor one that holds anything not the release\'s', async () => {
+    const TEAM = 'uninst-team-data';
+    const teamObjects = [
+      { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'db-password', namespace: TEAM }, stringData: { password: 'x' } },
+      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'team-config', namespace: TEAM }, data: { a: 'b' } },
+      { apiVersion: 'batch/v1', kind: 'CronJob', metadata: { name: 'backup', namespace: TEAM }, spec: { schedule: '0 3 * * *', jobTemplate: { spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'b', image: 'example.invalid/backup:1' }] } } } } } },
+      { apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'data', namespace: TEAM }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } },
+    ];
+    await kubectl(['create', 'namespace', TEAM], { allowFail: true });
+    await applyYaml(teamObjects);
+    const state = async (ns: string) => (await kubectl(['get', 'secrets,configmaps,cronjobs,persistentvolumeclaims', '-n', ns, '-o', 'jsonpath={range .items[*]}{.kind}/{.metadata.name}@{.metadata.resourceVersion} {end}'])).stdout;
+    const before = await state(TEAM);
+    try {
+      // Nothing of the release was ever in it.
+      const r = await cli(['uninstall', '-n', TEAM, '--release', REL, '--delete-namespace', '--yes', '-o', 'json']);
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(await state(TEAM)).toBe(before);
+      expect((await kubectl(['get', 'ns', TEAM])).exitCode).toBe(0);
+
+      // The release in a namespace with another team's Secret: the release goes, the namespace and the Secret stay.
+      await installChart(REL, NS, CID);
+      await applyYaml({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'someone-elses', namespace: NS }, stringData: { k: 'v' } });
+      const plan = parseJson(await cli([...base, '--delete-namespace', '--dry-run', '-o', 'json']));
+      expect(plan.plan.steps[4].items[0]).toMatchObject({ action: 'keep', reason: expect.stringContaining('Secret someone-elses') });
+      const u = await cli([...base, '--yes', '--delete-namespace', '-o', 'json']);
+      expect(u.exitCode, u.stderr).toBe(0);
+      expect(parseJson(u).outcomes.find((o: { kind: string }) => o.kind === 'Namespace')).toMatchObject({ result: 'kept', detail: expect.stringContaining('Secret someone-elses') });
+      expect(await releaseExists()).toBe(false);
+      expect((await kubectl(['get', 'secret', 'someone-elses', '-n', NS])).exitCode).toBe(0);
+      // The mark that lets a re-run finish is gone when the namespace is kept.
+      expect((await kubectlJson<any>(['get', 'ns', NS])).metadata.annotations?.['kubectl-insight/uninstalling-release']).toBeUndefined();
+    } finally {
+      await kubectl(['delete', 'secret', 'someone-elses', '-n', NS, '--ignore-not-found'], { allowFail: true });
+      await kubectl(['delete', 'namespace', TEAM, '--ignore-not-found', '--wait=true', '--timeout=90s'], { allowFail: true });
+    }
+  });
+
   it('nothing installed: says so and exits 0, also in JSON', async () => {
     const r = await cli(['uninstall', '-n', 'uninst-nothing', '--release', 'nothing', '--yes']);
     expect(r.exitCode).toBe(0);

@@ -2,6 +2,7 @@
 import type { Check, Finding } from '../engine.js';
 import type { DoctorContext } from './context.js';
 import { expectedWorkloads } from './context.js';
+import { judgeRelease } from '../../helm/release-state.js';
 
 const CATEGORY = 'Release';
 
@@ -37,29 +38,10 @@ export const releaseChecks: Check<DoctorContext>[] = [
       const { release, namespace } = ctx.opts;
       const object = `release/${namespace}/${release}`;
       const evidence = [`status=${rel.status}`, `revision=${rel.revision}`, `chart=${rel.chart}-${rel.chartVersion}`];
-      if (rel.status === 'deployed') return { status: 'passed', message: `release is deployed (chart version ${rel.chartVersion})`, object, evidence };
-      if (rel.status.startsWith('pending-')) {
-        const prev = rel.revision > 1 ? rel.revision - 1 : undefined;
-        return {
-          status: 'failed',
-          message: `release is stuck in ${rel.status} (revision ${rel.revision}): a helm operation was interrupted, and helm refuses new upgrades until it is resolved`,
-          object,
-          evidence,
-          hint: prev
-            ? `Roll back to the last good revision: \`helm rollback ${release} ${prev} -n ${namespace}\`, then re-run \`kubectl insight upgrade\`. History: \`helm history ${release} -n ${namespace}\`.`
-            : `The first install never finished: \`kubectl insight uninstall -n ${namespace}\` and install again.`,
-        };
-      }
-      if (rel.status === 'failed') {
-        return {
-          status: 'failed',
-          message: `the last helm operation on the release failed (revision ${rel.revision})`,
-          object,
-          evidence,
-          hint: `See why with \`helm history ${release} -n ${namespace}\`; fix the cause and re-run \`kubectl insight upgrade\`, or \`helm rollback ${release} -n ${namespace}\`.`,
-        };
-      }
-      return { status: 'failed', message: `release is in state ${rel.status}`, object, evidence, hint: `\`helm status ${release} -n ${namespace}\`` };
+      // The same verdict and hint install, upgrade and preflight give (src/helm/release-state.ts).
+      const v = judgeRelease({ name: release, namespace, status: rel.status, revision: rel.revision, chart: `${rel.chart}-${rel.chartVersion}` });
+      if (v.healthy) return { status: 'passed', message: `release is deployed (chart version ${rel.chartVersion})`, object, evidence };
+      return { status: 'failed', message: v.message, object, evidence, hint: v.hint };
     },
   },
   {

@@ -7,6 +7,7 @@
 import type { V1DaemonSet, V1Deployment, V1Node, V1Pod } from '@kubernetes/client-node';
 import { ARMS_NAMESPACE, CHART, CRDS, PORTS } from '../../defaults.js';
 import type { HelmRelease } from '../../helm/helm.js';
+import { judgeRelease } from '../../helm/release-state.js';
 import { isGone, isOurs, ownerSignals, describeSignal, inspectCrdsOwnership, type CrdDecision, type Installation } from '../../kube/ownership.js';
 import { kubeCall } from '../../kube/errors.js';
 import { matchesSelector, taintText, untoleratedTaints } from '../../net/nodes.js';
@@ -135,22 +136,16 @@ export function decideKubePrometheusStack(all: Array<V1DaemonSet | V1Deployment>
 }
 
 export function decideRelease(mode: 'preflight' | 'install' | 'upgrade', release: HelmRelease | undefined, others: string[], name: string, namespace: string): Finding {
-  const stuck = release && /^(pending-|uninstalling|failed)/.test(release.status);
-  if (stuck) {
-    const fix =
-      release.status === 'pending-install' || (release.status === 'failed' && release.revision <= 1)
-        ? `helm uninstall ${name} -n ${namespace} (then install again), or install with --replace`
-        : release.status === 'uninstalling'
-          ? `finish it: kubectl insight uninstall -n ${namespace} --release ${name}`
-          : `helm rollback ${name} ${Math.max(1, release.revision - 1)} -n ${namespace}, then run the upgrade again`;
-    return { status: 'failed', message: `release ${namespace}/${name} is stuck in ${release.status} (revision ${release.revision}, chart ${release.chart})`, hint: `Fix it first: ${fix}.` };
-  }
+  // The same verdict and hint install, upgrade and doctor give (src/helm/release-state.ts).
+  const v = judgeRelease(release);
+  const evidence = release ? [`status=${release.status}`, `revision=${release.revision}`, `chart=${release.chart}`] : undefined;
   if (mode === 'upgrade') {
     if (!release) return { status: 'failed', message: `release ${namespace}/${name} not found: nothing to upgrade`, hint: 'Use `kubectl insight install`, or pass the right --release and -n.' };
+    if (v.upgrade === 'refuse') return { status: 'failed', message: v.message, hint: v.hint, ...(evidence ? { evidence } : {}) };
     return { status: 'passed', message: `release ${namespace}/${name} is ${release.status} (revision ${release.revision}, chart ${release.chart}): ready to upgrade` };
   }
-  if (release) {
-    return { status: 'failed', message: `release ${namespace}/${name} is already installed (${release.status}, chart ${release.chart}, app ${release.app_version})`, hint: 'Use `kubectl insight upgrade` to change it; never install a second release.' };
+  if (release && v.state !== 'uninstalled') {
+    return { status: 'failed', message: v.ourChart && v.state === 'deployed' ? `release ${namespace}/${name} is already installed (${release.status}, chart ${release.chart}, app ${release.app_version})` : v.message, hint: v.hint, ...(evidence ? { evidence } : {}) };
   }
   if (others.length) {
     return {

@@ -130,13 +130,13 @@ describe('helm 3 and helm 4: flags chosen by the version helm reports', () => {
     expect(h4all).toBe('list --all-namespaces --deployed --failed --pending --superseded --uninstalled --uninstalling -o json');
   });
 
-  it('uninstall waits with the watcher on helm 4, plain --wait on helm 3; foreground cascade from 3.12', async () => {
+  it('uninstall waits with the watcher on helm 4, plain --wait on helm 3; deletion stays in the background', async () => {
     writeFileSync(log, '');
     for (const v of ['v3.11.3', 'v3.21.4', 'v4.3.1']) await as(v).uninstall({ release: 'r', namespace: 'n', timeoutMs: 90_000 });
     expect(argv()).toEqual([
       'uninstall r -n n --wait --timeout 90s',
-      'uninstall r -n n --wait --timeout 90s --cascade foreground',
-      'uninstall r -n n --wait=watcher --timeout 90s --cascade foreground',
+      'uninstall r -n n --wait --timeout 90s',
+      'uninstall r -n n --wait=watcher --timeout 90s',
     ]);
   });
 
@@ -169,8 +169,8 @@ describe('helm 3 and helm 4: flags chosen by the version helm reports', () => {
   });
 
   it('knows what each major does', () => {
-    expect(helmFeatures('v3.0.0')).toMatchObject({ major: 3, cascadeForeground: false, serverSideApply: false, securitySupportEnds: '2027-02-10' });
-    expect(helmFeatures('v4.0.0')).toMatchObject({ major: 4, cascadeForeground: true, serverSideApply: true });
+    expect(helmFeatures('v3.0.0')).toMatchObject({ major: 3, serverSideApply: false, listAllStates: ['--all'], securitySupportEnds: '2027-02-10' });
+    expect(helmFeatures('v4.0.0')).toMatchObject({ major: 4, serverSideApply: true, uninstallWait: ['--wait=watcher'] });
     expect(helmFeatures('v4.0.0').securitySupportEnds).toBeUndefined();
   });
 });

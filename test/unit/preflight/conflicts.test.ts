@@ -90,14 +90,24 @@ describe('decideRelease', () => {
   it('install: absent passes, deployed points to upgrade, stuck ones get the fixing command', () => {
     expect(decideRelease('install', undefined, [], inst.release, inst.namespace).status).toBe('passed');
     expect(decideRelease('install', rel('deployed'), [], inst.release, inst.namespace).hint).toContain('kubectl insight upgrade');
-    expect(decideRelease('install', rel('pending-install'), [], inst.release, inst.namespace).hint).toContain(`helm uninstall ${inst.release} -n ${inst.namespace}`);
+    // pending-install: uninstall, then install (helm's --replace does not go over a pending release).
+    const pi = decideRelease('install', rel('pending-install'), [], inst.release, inst.namespace);
+    expect(pi.hint).toContain('kubectl insight uninstall');
+    expect(pi.hint).not.toContain('--replace');
     expect(decideRelease('install', rel('pending-upgrade', 3), [], inst.release, inst.namespace).hint).toContain(`helm rollback ${inst.release} 2`);
-    expect(decideRelease('install', rel('failed', 4), [], inst.release, inst.namespace).message).toContain('stuck in failed');
+    expect(decideRelease('install', rel('failed', 4), [], inst.release, inst.namespace).message).toContain('last upgrade');
+    expect(decideRelease('install', rel('failed', 1), [], inst.release, inst.namespace).hint).toContain('--replace');
   });
   it('install: the chart under another release name collides', () => {
     const f = decideRelease('install', undefined, ['monitoring/aliyun-prometheus'], inst.release, inst.namespace);
     expect(f).toMatchObject({ status: 'failed' });
     expect(f.message).toContain('monitoring/aliyun-prometheus');
+  });
+  it('a release of another chart under our name is never ours', () => {
+    const f = decideRelease('install', { ...rel('deployed'), chart: 'wordpress-19.0.1' }, [], inst.release, inst.namespace);
+    expect(f).toMatchObject({ status: 'failed' });
+    expect(f.message).toContain('runs chart wordpress-19.0.1');
+    expect(decideRelease('upgrade', { ...rel('deployed'), chart: 'wordpress-19.0.1' }, [], inst.release, inst.namespace).status).toBe('failed');
   });
   it('upgrade: needs a deployed release', () => {
     expect(decideRelease('upgrade', undefined, [], inst.release, inst.namespace).status).toBe('failed');

@@ -29,7 +29,7 @@ const installed = (over: Partial<Discovery> = {}): Discovery => ({
     { kind: 'Pod', namespace: 'cms-monitoring', name: 'cms-loongcollector-operator-abc' },
   ],
   crds: [],
-  namespaceState: { exists: true, others: [] },
+  namespaceState: { exists: true, others: [], hadRelease: true },
   ...over,
 });
 
@@ -131,9 +131,15 @@ describe('buildPlan', () => {
   });
 
   it('--delete-namespace: keeps a namespace with other workloads and names them', () => {
-    const d = installed({ namespaceState: { exists: true, others: [{ kind: 'Deployment', namespace: 'cms-monitoring', name: 'team-app' }, { kind: 'HelmRelease', namespace: 'cms-monitoring', name: 'other' }] } });
+    const d = installed({ namespaceState: { exists: true, hadRelease: true, others: [{ kind: 'Deployment', namespace: 'cms-monitoring', name: 'team-app' }, { kind: 'Secret', namespace: 'cms-monitoring', name: 'db-password' }] } });
     const item = buildPlan(d, { ...opts, deleteNamespace: true }).steps[4]!.items[0]!;
-    expect(item).toMatchObject({ action: 'keep', reason: 'not empty: Deployment team-app, HelmRelease other' });
+    expect(item).toMatchObject({ action: 'keep', reason: "not only the release's: Deployment team-app, Secret db-password" });
+  });
+
+  it('--delete-namespace: never deletes a namespace the release was never in, even an empty one', () => {
+    const d = empty({ namespaceState: { exists: true, hadRelease: false, others: [] } });
+    const item = buildPlan(d, { ...opts, deleteNamespace: true }).steps[4]!.items[0]!;
+    expect(item).toMatchObject({ action: 'keep', reason: 'release rel was never installed in it' });
   });
 
   it('--delete-namespace: deletes an empty namespace; skips a missing one', () => {

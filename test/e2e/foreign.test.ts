@@ -1,0 +1,56 @@
+// Another application's release under our release name: install, upgrade and uninstall (every flag)
+// refuse and change nothing; the chart is part of the release's identity.
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { helmLabel } from './support/helm.js';
+import { chartTgz, helm, kubectl, requiredValues, runCli, snapshot, writeValues } from './support/install.js';
+
+const NS = 'e2e-foreign-chart';
+const RELEASE = 'aliyun-loongcollector-cluster-insight';
+
+/** A small chart of "another team": one ConfigMap and one Secret. */
+function otherChart(): string {
+  const dir = join(mkdtempSync(join(tmpdir(), 'insight-other-chart-')), 'team-app');
+  mkdirSync(join(dir, 'templates'), { recursive: true });
+  writeFileSync(join(dir, 'Chart.yaml'), 'apiVersion: v2\nname: team-app\nversion: 2.3.4\nappVersion: "2.3"\n');
+  writeFileSync(join(dir, 'templates', 'objects.yaml'), [
+    'apiVersion: v1', 'kind: ConfigMap', 'metadata:', '  name: team-app-config', 'data:', '  owner: team', '---',
+    'apiVersion: v1', 'kind: Secret', 'metadata:', '  name: team-app-secret', 'stringData:', '  token: team-token', '',
+  ].join('\n'));
+  return dir;
+}
+
+describe(`another chart under our release name (${helmLabel()})`, () => {
+  beforeAll(async () => {
+    await helm(['uninstall', RELEASE, '-n', NS, '--wait'], false);
+    await helm(['install', RELEASE, otherChart(), '-n', NS, '--create-namespace', '--wait', '--timeout', '60s']);
+  });
+  afterAll(async () => {
+    await helm(['uninstall', RELEASE, '-n', NS, '--wait'], false);
+    await kubectl(['delete', 'namespace', NS, '--ignore-not-found', '--wait=true', '--timeout=90s'], { reject: false });
+  });
+
+  it('uninstall refuses with every flag, and changes nothing', async () => {
+    const before = await snapshot([NS]);
+    for (const extra of [[], ['--purge-crds'], ['--delete-namespace'], ['--purge-crds', '--delete-namespace'], ['--dry-run']]) {
+      const r = await runCli(['uninstall', '-n', NS, '--yes', ...extra]);
+      expect(r.code, `${extra.join(' ')}: ${r.stderr}`).toBe(1);
+      expect(r.stderr).toMatch(/^Error: release e2e-foreign-chart\/aliyun-loongcollector-cluster-insight runs chart team-app-2\.3\.4, not loongcollector-cluster-insight: uninstalling it would remove another application$/m);
+      expect(r.stderr).toContain('--force');
+    }
+    expect(await snapshot([NS])).toBe(before);
+  });
+
+  it('upgrade and install refuse it too, and change nothing', async () => {
+    const before = await snapshot([NS]);
+    const up = await runCli(['upgrade', '-n', NS, '--chart', await chartTgz('1.1.0'), '--yes']);
+    expect(up.code, up.stderr).toBe(1);
+    expect(up.stderr).toMatch(/^Error: release e2e-foreign-chart\/aliyun-loongcollector-cluster-insight runs chart team-app-2\.3\.4/m);
+    const inst = await runCli(['install', '-n', NS, '--chart', await chartTgz('1.0.0'), '-f', writeValues(requiredValues('e2e-foreign-1')), '--skip-preflight', '--yes'], { env: { ALIBABA_CLOUD_ACCESS_KEY_SECRET: 'ForeignE2eSecret0123456789abcd' } });
+    expect(inst.code, inst.stderr).toBe(1);
+    expect(inst.stderr).toMatch(/runs chart team-app-2\.3\.4/);
+    expect(await snapshot([NS])).toBe(before);
+  });
+});
