@@ -3,7 +3,7 @@ import * as Errors from '@oclif/core/errors';
 import * as Flags from '@oclif/core/flags';
 import type { Interfaces } from '@oclif/core';
 import type { ChalkInstance } from 'chalk';
-import { CHART } from './defaults.js';
+import { CHART, ENV } from './defaults.js';
 import { ExitCode, InsightError } from './errors.js';
 import { renderError } from './output/errors.js';
 
@@ -30,7 +30,7 @@ export abstract class BaseCommand extends Command {
   static override baseFlags = sharedFlags;
 
   protected flagsForError: { json: boolean; verbose: boolean; noColor: boolean } = {
-    json: process.argv.includes('-o=json') || process.argv.join(' ').match(/(-o|--output)[= ]json/) !== null,
+    json: process.argv.slice(2).some((a, i, all) => /^(-o|--output)=?json$/.test(a) || ((a === '-o' || a === '--output') && all[i + 1] === 'json')),
     verbose: process.argv.includes('-v') || process.argv.includes('--verbose'),
     noColor: process.argv.includes('--no-color'),
   };
@@ -57,9 +57,10 @@ export abstract class BaseCommand extends Command {
     const wrapped = /^Parsing --(\S+) \n\t([\s\S]*?)\nSee more help with --help$/.exec(err.message ?? '');
     if (wrapped && err instanceof InsightError) err.message = wrapped[2]!;
     else if (wrapped) e = new InsightError('usage', `--${wrapped[1]}: ${wrapped[2]!.split('\n')[0]}`, { hint: `See \`kubectl insight ${this.id ?? ''} --help\`.`.replace('  ', ' ') });
-    // Flag parsing errors from oclif are bad usage: one line, exit 2.
+    // Flag parsing errors from oclif are bad usage: one line, exit 2, and never the value that was
+    // typed (a secret pasted into the wrong flag or position must not be printed back).
     else if (err instanceof Errors.CLIError && !(err instanceof InsightError)) {
-      e = new InsightError('usage', err.message.split('\n')[0] ?? 'bad usage', { hint: `See \`kubectl insight ${this.id ?? ''} --help\`.`.replace('  ', ' ') });
+      e = usageWithoutValues(err.message.split('\n')[0] ?? 'bad usage', `See \`kubectl insight ${this.id ?? ''} --help\`.`.replace('  ', ' '));
     }
     const { makeChalk } = await import('./output/style.js');
     const c = makeChalk({ noColor: this.flagsForError.noColor, isTTY: Boolean(process.stderr.isTTY) });
@@ -76,4 +77,22 @@ export abstract class BaseCommand extends Command {
       exitCode: ExitCode.Failed,
     });
   }
+}
+
+/** oclif's parse errors, reworded so no typed value survives; `--access-key-secret` gets the secret's own advice. */
+export function usageWithoutValues(line: string, hint: string): InsightError {
+  const nonexistent = /^Nonexistent flags?: (.*)$/.exec(line);
+  if (nonexistent) {
+    const names = nonexistent[1]!.split(/,\s*/).map((f) => f.replace(/=.*$/, ''));
+    if (names.includes('--access-key-secret')) {
+      return new InsightError('usage', 'the AccessKey secret is not accepted on the command line (--access-key-secret)', {
+        hint: `It would show in \`ps\` and your shell history; use ${ENV.accessKeySecret}, --access-key-secret-stdin or a values file (-f). If you already typed it, consider rotating the key.`,
+      });
+    }
+    return new InsightError('usage', `unknown flag ${names.join(', ')}`, { hint });
+  }
+  if (/^Unexpected arguments?: /.test(line)) return new InsightError('usage', 'unexpected argument (its value is not shown)', { hint: `This command takes flags only. ${hint}` });
+  const options = /^Expected (--[\w-]+)=.* to be one of: (.*)$/.exec(line);
+  if (options) return new InsightError('usage', `${options[1]} must be one of: ${options[2]}`, { hint });
+  return new InsightError('usage', line.replace(/(--[\w-]+)=\S+/g, '$1=…'), { hint });
 }

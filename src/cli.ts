@@ -1,6 +1,32 @@
-import { execute } from '@oclif/core/execute';
+import { flush } from '@oclif/core/flush';
+import { handle } from '@oclif/core/handle';
+import { run } from '@oclif/core/run';
+import { takeEnvironmentSecret } from './secret.js';
 
-/** Entry point: `dir` is where oclif finds package.json (the package root). */
-export async function main(dir: string): Promise<void> {
-  await execute({ dir });
+/**
+ * Entry point: `dir` is where oclif finds package.json (the package root). Errors inside a command
+ * are rendered by BaseCommand; this catches what oclif raises before any command runs (an unknown
+ * command or a stray word), which would otherwise echo the word back: it may be a pasted secret.
+ */
+export async function main(dir: string, argv: string[] = process.argv.slice(2)): Promise<void> {
+  // First of all: no command's children inherit the AccessKey secret (see takeEnvironmentSecret).
+  takeEnvironmentSecret();
+  try {
+    await run(argv, dir);
+    await flush();
+  } catch (e) {
+    const message = (e as Error | undefined)?.message ?? '';
+    const notFound = /^command .* not found/.test(message);
+    if (!notFound) return handle(e as Error);
+    const [{ InsightError }, { renderError }, { makeChalk }] = await Promise.all([import('./errors.js'), import('./output/errors.js'), import('./output/style.js')]);
+    const command = argv.find((a) => !a.startsWith('-'));
+    const known = ['install', 'upgrade', 'uninstall', 'preflight', 'doctor', 'version'];
+    const err = new InsightError('usage', known.includes(command ?? '') ? `kubectl insight ${command}: unexpected argument (its value is not shown)` : 'unknown command (the word is not shown: it may be a value pasted in the wrong place)', {
+      hint: `Commands: ${known.join(', ')}. See \`kubectl insight --help\`.`,
+    });
+    const json = argv.some((a, i) => /^(-o|--output)=?json$|^-ojson$/.test(a) || ((a === '-o' || a === '--output') && argv[i + 1] === 'json'));
+    const r = renderError(err, makeChalk({ noColor: argv.includes('--no-color'), isTTY: Boolean(process.stderr.isTTY) }), { json, verbose: false });
+    (json ? process.stdout : process.stderr).write(`${r.text}\n`);
+    process.exitCode = r.exitCode;
+  }
 }

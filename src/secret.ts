@@ -59,3 +59,22 @@ export function redactValues<T>(values: T, secretKeys: readonly string[] = ['acc
   };
   return walk(values) as T;
 }
+
+const ENV_SECRET = 'ALIBABA_CLOUD_ACCESS_KEY_SECRET';
+let envSecret: Secret | undefined;
+
+/**
+ * Called once when the CLI starts, before any command: the AccessKey secret leaves the process
+ * environment, so no child (helm, kubectl credential plugins, probes) of any command inherits it, and
+ * it is registered for redaction. Commands that read it ask `environmentSecret()`.
+ */
+export function takeEnvironmentSecret(env: NodeJS.ProcessEnv = process.env): void {
+  const v = env[ENV_SECRET];
+  delete env[ENV_SECRET];
+  if (v) envSecret = new Secret(v);
+}
+
+/** The secret the environment held when the CLI started (see takeEnvironmentSecret). */
+export function environmentSecret(): Secret | undefined {
+  return envSecret;
+}

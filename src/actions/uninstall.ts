@@ -34,7 +34,7 @@ import {
 } from '../kube/ownership.js';
 import type { Helm, HelmRelease } from '../helm/helm.js';
 import { findOperator, operatorNow, waitOperatorVerdict, type OperatorKube, type OperatorRef, type OperatorVerdict } from '../kube/operator.js';
-import { parseManifests } from './install.js';
+import { parseManifests, type ManifestDoc as ManifestDocLike } from './install.js';
 import { judgeRelease } from '../helm/release-state.js';
 import { inspectNamespace } from '../kube/namespace.js';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
@@ -244,15 +244,7 @@ export async function findCustomResources(kube: UninstallKube, inst: Installatio
 }
 
 /** This installation's operator and one sample of it (the plan shows it; deleting re-checks it). */
-export async function operatorState(kube: OperatorKube, helm: Pick<UninstallHelm, 'getManifest'>, inst: Installation, rel: HelmRelease | undefined): Promise<OperatorState> {
-  let docs: ReturnType<typeof parseManifests> | undefined;
-  if (rel && rel.status !== 'uninstalled') {
-    try {
-      docs = parseManifests(await helm.getManifest(inst.release, inst.namespace));
-    } catch (e) {
-      if (!(e instanceof InsightError && e.kind === 'not-found')) throw e;
-    }
-  }
+export async function operatorState(kube: OperatorKube, inst: Installation, docs: readonly ManifestDocLike[] | undefined): Promise<OperatorState> {
   const refs = await findOperator(kube, inst, docs);
   const v = await operatorNow(kube, refs);
   return { deployments: refs.map((r) => r.name), ready: v.state === 'running' ? v.ready : 0, refs, state: v.state, ...(v.state !== 'running' ? { why: v.why } : {}) };
@@ -327,6 +319,17 @@ export async function markNamespace(ctx: UninstallContext): Promise<void> {
   );
 }
 
+/** The release's manifest as helm recorded it (undefined: no release, or nothing recorded). */
+async function releaseManifest(helm: Pick<UninstallHelm, 'getManifest'>, inst: Installation, rel: HelmRelease | undefined): Promise<ManifestDocLike[] | undefined> {
+  if (!rel || rel.status === 'uninstalled') return undefined;
+  try {
+    return parseManifests(await helm.getManifest(inst.release, inst.namespace));
+  } catch (e) {
+    if (e instanceof InsightError && e.kind === 'not-found') return undefined;
+    throw e;
+  }
+}
+
 /** Read everything the plan needs. Changes nothing. */
 export async function discover(kube: UninstallKube, helm: UninstallHelm, o: UninstallOptions): Promise<Discovery> {
   const rel = await findHelmRelease(helm, o);
@@ -348,8 +351,13 @@ export async function discover(kube: UninstallKube, helm: UninstallHelm, o: Unin
       source = 'custom-resource';
     }
   }
+  const manifest = await releaseManifest(helm, inst, rel);
+  if (!o.force) {
+    const inUse = await templatedCrdsInUse(kube, manifest, inst);
+    if (inUse.length) throw templatedCrdsError(inUse);
+  }
   const [operator, workloads, ns] = await Promise.all([
-    operatorState(kube, helm, inst, rel),
+    operatorState(kube, inst, manifest),
     releaseWorkloads(kube, o.release, o.namespace),
     o.deleteNamespace ? namespaceState(kube, installationOf(o.release, o.namespace, cid.id), Boolean(rel && rel.namespace === o.namespace)) : Promise.resolve<NamespaceState>({ exists: true, others: [] }),
   ]);
@@ -570,14 +578,38 @@ async function untilOperatorFinalizes(ctx: UninstallContext, ref: FoundCustomRes
 /** While the operator runs, how often the wait for its finalizer looks at the operator again. */
 const OPERATOR_RECHECK_MS = 10_000;
 
+/**
+ * CRDs the release's templates hold (a chart version that ships them in templates/ rather than crds/):
+ * `helm uninstall` deletes those, and every object of their kinds, whatever --purge-crds says. Any that
+ * something else uses stops the uninstall before anything changes, unless --force.
+ */
+export async function templatedCrdsInUse(kube: UninstallKube, manifestDocs: readonly ManifestDocLike[] | undefined, inst: Installation): Promise<CrdDecision[]> {
+  const names = (manifestDocs ?? []).filter((d) => d.kind === 'CustomResourceDefinition' && d.metadata?.name).map((d) => d.metadata!.name!);
+  if (!names.length) return [];
+  return (await inspectCrdsOwnership(kube, names, inst)).filter((d) => d.action === 'keep');
+}
+
+export function templatedCrdsError(inUse: readonly CrdDecision[]): InsightError {
+  const lost = inUse.flatMap((d) => (d.action === 'keep' ? d.foreign : []));
+  return new InsightError('conflict', `helm uninstall would delete CRD ${inUse.map((d) => d.crd).join(', ')} (the release's templates hold ${inUse.length > 1 ? 'them' : 'it'}), and with ${inUse.length > 1 ? 'them' : 'it'} ${lost.length} object(s) of others: ${lost.slice(0, 5).map((l) => `${l.kind} ${l.namespace ? `${l.namespace}/` : ''}${l.name} (${l.owner})`).join(', ')}${lost.length > 5 ? ', ...' : ''}`, {
+    hint: 'Move those objects or their owners first, or keep this release. `--force` uninstalls anyway and those objects are lost. Nothing was changed.',
+    details: { crds: inUse.map((d) => d.crd), lost },
+  });
+}
+
 /** Step 2: helm uninstall --wait. A release already gone is fine (a previous run got this far). */
 export async function uninstallRelease(ctx: UninstallContext, progress: (m: string) => void): Promise<void> {
-  const { helm, opts } = ctx;
+  const { helm, kube, opts } = ctx;
   const base = { step: 'helm-release' as const, kind: 'HelmRelease', namespace: opts.namespace, name: opts.release };
   const rel = await findHelmRelease(helm, opts);
   if (!rel) {
     ctx.outcomes.push({ ...base, result: 'already-gone', detail: 'no such release (already uninstalled)' });
     return;
+  }
+  if (!opts.force) {
+    // Asked at discovery, and again right before helm acts.
+    const inUse = await templatedCrdsInUse(kube, parseManifests(await helm.getManifest(opts.release, opts.namespace).catch(() => '')), installationOf(opts.release, opts.namespace, ctx.discovery.clusterID));
+    if (inUse.length) throw templatedCrdsError(inUse);
   }
   progress(`helm uninstall ${opts.release} -n ${opts.namespace}, waiting until its objects are gone`);
   try {
@@ -642,9 +674,12 @@ async function deleteCrd(kube: UninstallKube, name: string, timeoutMs: number): 
 export async function purgeCrds(ctx: UninstallContext, progress: (m: string) => void): Promise<void> {
   const { kube, opts } = ctx;
   const inst = installationOf(opts.release, opts.namespace, ctx.discovery.clusterID);
-  const decisions = await inspectCrdsOwnership(kube, CRDS.map((c) => c.name), inst);
   let deletedOne = false;
-  for (const d of decisions) {
+  for (const c of CRDS) {
+    // Decided for this CRD right before deleting it, not for all six up front: an object someone
+    // creates while an earlier CRD is being deleted must still keep this one.
+    const [d] = await inspectCrdsOwnership(kube, [c.name], inst);
+    if (!d) continue;
     const base = { step: 'crds' as const, kind: 'CustomResourceDefinition', name: d.crd };
     if (d.action === 'absent') {
       ctx.outcomes.push({ ...base, result: 'already-gone', detail: 'not in the cluster' });

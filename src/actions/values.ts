@@ -5,11 +5,11 @@
  *
  * Pure functions, except `readValuesFile` (reads a file) and `promptSecret` (a TTY).
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
 import { ENV, REQUIRED_VALUES } from '../defaults.js';
 import { InsightError } from '../errors.js';
-import { REDACTED, redact, Secret } from '../secret.js';
+import { environmentSecret, REDACTED, redact, Secret } from '../secret.js';
 import { isKnownRegion, REGION_ID_PATTERN, suggestRegion } from '../cloud/regions.js';
 
 export type Values = Record<string, unknown>;
@@ -292,7 +292,8 @@ export function collectValues(inp: ValueInputs): CollectedValues {
   if (inp.useEnv !== false) {
     const fromEnv: Values = {};
     if (env[ENV.accessKeyId]) fromEnv.accessKeyID = env[ENV.accessKeyId];
-    if (env[ENV.accessKeySecret]) fromEnv[SECRET_PATH] = new Secret(env[ENV.accessKeySecret]!);
+    const envSecret = env[ENV.accessKeySecret] ? new Secret(env[ENV.accessKeySecret]!) : inp.env ? undefined : environmentSecret();
+    if (envSecret) fromEnv[SECRET_PATH] = envSecret;
     note(fromEnv, 'environment');
     values = mergeValues(values, fromEnv);
   }
@@ -323,17 +324,30 @@ export function collectValues(inp: ValueInputs): CollectedValues {
 }
 
 /** Read and parse one -f file ('-' is not supported: stdin may carry the secret). */
-export function readValuesFile(path: string, read: (p: string) => string = (p) => readFileSync(p, 'utf8')): Values {
+/** Values files are a few KB; a bound keeps `-f /dev/zero` or a huge file from eating memory and time. */
+export const MAX_VALUES_FILE_BYTES = 1024 * 1024;
+
+function readBounded(p: string): string {
+  const st = statSync(p);
+  if (!st.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'NOT_A_FILE' });
+  if (st.size > MAX_VALUES_FILE_BYTES) throw Object.assign(new Error('too large'), { code: 'TOO_LARGE', size: st.size });
+  return readFileSync(p, 'utf8');
+}
+
+export function readValuesFile(path: string, read: (p: string) => string = readBounded): Values {
   let text: string;
   try {
     text = read(path);
   } catch (e) {
     const code = (e as { code?: string }).code;
+    if (code === 'NOT_A_FILE') throw new InsightError('invalid-input', `values file ${path} is not a regular file`, { hint: 'Give -f a YAML file (not a device, pipe or directory).' });
+    if (code === 'TOO_LARGE') throw new InsightError('invalid-input', `values file ${path} is larger than ${MAX_VALUES_FILE_BYTES / 1024 / 1024} MiB`, { hint: 'A values file holds a few settings; check the path given to -f/--values.' });
     throw new InsightError('invalid-input', `values file ${path} cannot be read${code ? ` (${code})` : ''}`, { hint: 'Check the path given to -f/--values.' });
   }
   let parsed: unknown;
   try {
-    parsed = parseYaml(text, { uniqueKeys: false });
+    // logLevel error: the library's warnings (an unknown tag, say) quote the line, which may hold the secret.
+    parsed = parseYaml(text, { uniqueKeys: false, logLevel: 'error' });
   } catch (e) {
     // The YAML error quotes the line, which may hold the secret: keep only the position.
     const pos = (e as { linePos?: Array<{ line: number; col: number }> }).linePos?.[0];
@@ -413,6 +427,11 @@ export function validateValues(values: Values, opts: ValidateOptions = {}): Valu
   }
   const secret = getPath(v, SECRET_PATH);
   if (typeof secret === 'string' && secret !== '') setPath(v, SECRET_PATH, new Secret(secret));
+  else if (secret !== undefined && secret !== null && secret !== '' && !(secret instanceof Secret)) {
+    // A list, map, number or boolean would reach the chart unredacted: refuse it, and never show it.
+    problems.push(`accessKeySecret must be a string, not a ${Array.isArray(secret) ? 'list' : typeof secret === 'object' ? 'map' : typeof secret}`);
+    setPath(v, SECRET_PATH, new Secret(JSON.stringify(secret)));
+  }
   const sv = getPath(v, SECRET_PATH);
   if (sv instanceof Secret) {
     const s = sv.reveal().trim();

@@ -44,13 +44,15 @@ Exit 0 when no fatal check failed, 1 otherwise (--fail-on warning: also on warni
     const timeoutMs = flags.timeout;
 
     // The secret: stdin or the environment, wrapped at once; children must not inherit it.
-    const { Secret } = await import('../secret.js');
+    const { Secret, environmentSecret } = await import('../secret.js');
     let accessKeySecret: InstanceType<typeof Secret> | undefined;
     if (flags['access-key-secret-stdin']) {
       const v = await import('../actions/values.js');
       accessKeySecret = process.stdin.isTTY ? await v.promptSecret() : await v.readSecretFromStream(process.stdin);
     } else if (process.env[ENV.accessKeySecret]) {
       accessKeySecret = new Secret(process.env[ENV.accessKeySecret]!);
+    } else {
+      accessKeySecret = environmentSecret();
     }
     delete process.env[ENV.accessKeySecret];
     // A values file (the one install will use) also supplies what the flags leave out: region, net,

@@ -1,9 +1,10 @@
 // Another application's release under our release name: install, upgrade and uninstall (every flag)
 // refuse and change nothing; the chart is part of the release's identity.
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FIXTURE_CHART_DIR } from './support/cluster.js';
 import { helmLabel } from './support/helm.js';
 import { chartTgz, helm, kubectl, requiredValues, runCli, snapshot, writeValues } from './support/install.js';
 
@@ -52,5 +53,51 @@ describe(`another chart under our release name (${helmLabel()})`, () => {
     expect(inst.code, inst.stderr).toBe(1);
     expect(inst.stderr).toMatch(/runs chart team-app-2\.3\.4/);
     expect(await snapshot([NS])).toBe(before);
+  });
+});
+
+describe(`a chart version that ships a CRD in templates/ (${helmLabel()})`, () => {
+  const TNS = 'e2e-templated-crd';
+  const TREL = 'insight-e2e-templated';
+  const TID = 'e2e-templated-1';
+  const CRD = 'gadgets.insight-e2e.example.com';
+  const env = { ALIBABA_CLOUD_ACCESS_KEY_SECRET: 'TemplatedCrdE2eSecret012345678' };
+  const chart = () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'insight-templated-')), 'loongcollector-cluster-insight');
+    cpSync(FIXTURE_CHART_DIR, dir, { recursive: true });
+    writeFileSync(join(dir, 'templates', 'gadget-crd.yaml'), [
+      'apiVersion: apiextensions.k8s.io/v1', 'kind: CustomResourceDefinition', 'metadata:', `  name: ${CRD}`, 'spec:', '  group: insight-e2e.example.com',
+      '  names: { kind: Gadget, plural: gadgets, singular: gadget }', '  scope: Namespaced', '  versions:', '  - name: v1', '    served: true', '    storage: true',
+      '    schema: { openAPIV3Schema: { type: object, x-kubernetes-preserve-unknown-fields: true } }', '',
+    ].join('\n'));
+    return dir;
+  };
+  const crdExists = async () => (await kubectl(['get', 'crd', CRD, '--ignore-not-found', '-o', 'name'])).trim() !== '';
+
+  afterAll(async () => {
+    await kubectl(['delete', 'gadgets.insight-e2e.example.com', '--all', '-A', '--ignore-not-found'], { reject: false });
+    await kubectl(['delete', 'crd', CRD, '--ignore-not-found'], { reject: false });
+    const { cleanup } = await import('./support/install.js');
+    await cleanup(TREL, TNS, TID);
+    await kubectl(['delete', 'namespace', 'e2e-gadget-owner', '--ignore-not-found', '--wait=true', '--timeout=90s'], { reject: false });
+  });
+
+  it('uninstall stops before anything changes when others use that CRD; --force removes it', async () => {
+    const i = await runCli(['install', '--release', TREL, '-n', TNS, '--chart', chart(), '-f', writeValues(requiredValues(TID)), '--skip-preflight', '--timeout', '90s', '--yes'], { env });
+    expect(i.code, i.stderr).toBe(0);
+    expect(await crdExists()).toBe(true);
+    await kubectl(['create', 'namespace', 'e2e-gadget-owner']);
+    const { execa } = await import('execa');
+    await execa('kubectl', ['apply', '-f', '-'], { input: 'apiVersion: insight-e2e.example.com/v1\nkind: Gadget\nmetadata:\n  name: theirs\n  namespace: e2e-gadget-owner\n' });
+    const before = await snapshot([TNS, 'e2e-gadget-owner']);
+    for (const extra of [[], ['--purge-crds'], ['--dry-run']]) {
+      const r = await runCli(['uninstall', '--release', TREL, '-n', TNS, '--yes', ...extra]);
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toContain(`Error: helm uninstall would delete CRD ${CRD} (the release's templates hold it), and with it 1 object(s) of others: Gadget e2e-gadget-owner/theirs`);
+      expect(r.stderr).toContain('--force');
+    }
+    expect(await snapshot([TNS, 'e2e-gadget-owner'])).toBe(before);
+    const forced = await runCli(['uninstall', '--release', TREL, '-n', TNS, '--yes', '--force']);
+    expect(forced.code, forced.stderr).toBe(0);
   });
 });

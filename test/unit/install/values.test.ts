@@ -293,3 +293,42 @@ describe('image registry rewrite', () => {
     });
   });
 });
+
+describe('values files and the secret: bounded, typed, never quoted', () => {
+  it('refuses a device, a directory and a file over 1 MiB before reading it', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    expect(errorOf(() => readValuesFile('/dev/zero')).message).toBe('values file /dev/zero is not a regular file');
+    const dir = mkdtempSync(join(tmpdir(), 'values-bound-'));
+    expect(errorOf(() => readValuesFile(dir)).message).toBe(`values file ${dir} is not a regular file`);
+    const big = join(dir, 'big.yaml');
+    writeFileSync(big, `a: "${'x'.repeat(1024 * 1024)}"\n`);
+    expect(errorOf(() => readValuesFile(big)).message).toBe(`values file ${big} is larger than 1 MiB`);
+  });
+
+  it('an unknown YAML tag on the secret line prints no library warning (it would quote the secret)', () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(String(w));
+    const origWarn = console.warn;
+    process.on('warning', onWarning);
+    console.warn = (...a: unknown[]) => void warnings.push(a.join(' '));
+    try {
+      const v = readValuesFile('x.yaml', () => `accessKeySecret: !vault ${SECRET}\n`);
+      expect(v.accessKeySecret).toBe(SECRET);
+    } finally {
+      process.off('warning', onWarning);
+      console.warn = origWarn;
+    }
+    expect(warnings.join('\n')).not.toContain(SECRET);
+  });
+
+  it('a secret given as a list, map or number is refused without showing it', () => {
+    for (const bad of [[SECRET], { value: SECRET }, 1234567890123456]) {
+      const e = errorOf(() => validateValues({ ...good(), accessKeySecret: bad as never }));
+      expect(e.message + (e.hint ?? '')).not.toContain(String(SECRET));
+      expect(JSON.stringify(e.details ?? {})).not.toContain(String(SECRET));
+      expect(e.message).toMatch(/accessKeySecret must be a string, not a (list|map|number)/);
+    }
+  });
+});

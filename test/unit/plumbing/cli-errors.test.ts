@@ -1,0 +1,75 @@
+// Bad input to the built CLI, with a canary secret where a user might paste one: one Error line and one
+// Hint line (or one JSON error), the documented exit code, and the canary never printed back.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const root = join(import.meta.dirname, '../../..');
+const cli = join(root, 'bin/kubectl-insight.js');
+const CANARY = 'CanaryCliSecret0123456789abcdef';
+
+function run(args: string[]) {
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, NODE_ENV: undefined, NO_COLOR: '1', KUBECONFIG: '/nonexistent/kubeconfig' }, timeout: 30_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const cases: Array<{ args: string[]; code: number; message: RegExp }> = [
+  { args: ['preflight', `--access-key-secret=${CANARY}`], code: 2, message: /^Error: the AccessKey secret is not accepted on the command line \(--access-key-secret\)$/ },
+  { args: ['doctor', `--access-key-secret=${CANARY}`], code: 2, message: /^Error: the AccessKey secret is not accepted on the command line/ },
+  { args: ['uninstall', '--access-key-secret', CANARY], code: 2, message: /^Error: the AccessKey secret is not accepted on the command line/ },
+  { args: ['preflight', `--access-key-secret-stdin=${CANARY}`], code: 2, message: /^Error: unexpected argument \(its value is not shown\)$/ },
+  { args: ['preflight', CANARY], code: 2, message: /^Error: kubectl insight preflight: unexpected argument \(its value is not shown\)$/ },
+  { args: [CANARY], code: 2, message: /^Error: unknown command/ },
+  { args: ['doctor', `--bogus=${CANARY}`], code: 2, message: /^Error: unknown flag --bogus$/ },
+  { args: ['doctor', `--fail-on=${CANARY}`], code: 2, message: /^Error: --fail-on must be one of: fatal, warning$/ },
+  { args: ['doctor', '--probe-timeout', '3'], code: 2, message: /^Error: --probe-timeout 3: a duration needs a unit$/ },
+  { args: ['doctor', '--watch-interval', '0s'], code: 2, message: /^Error: --watch-interval 0s is too short$/ },
+  { args: ['uninstall', '--timeout', '1000h'], code: 2, message: /^Error: --timeout 1000h is too long$/ },
+  { args: ['preflight', '--timeout', 'soon'], code: 2, message: /^Error: --timeout "soon" is not a duration$/ },
+  { args: ['preflight', '--sample', 'x'], code: 2, message: /^Error: --sample: Expected an integer but received: x$/ },
+  { args: ['install', '-f', '/dev/zero'], code: 2, message: /^Error: values file \/dev\/zero is not a regular file$/ },
+];
+
+describe.skipIf(!existsSync(join(root, 'dist/cli.js')))('bad input to the CLI', () => {
+  it('the build is current', () => {
+    expect(execFileSync(process.execPath, [cli, 'version'], { encoding: 'utf8' })).toMatch(/\d+\.\d+\.\d+/);
+  });
+  for (const c of cases) {
+    const name = c.args.join(' ').replace(CANARY, '<canary>');
+    it(`${name}: one error and one hint, exit ${c.code}, the canary never shown`, () => {
+      const r = run(c.args);
+      expect(r.code, r.stderr).toBe(c.code);
+      const lines = r.stderr.trim().split('\n');
+      expect(lines, r.stderr).toHaveLength(2);
+      expect(lines[0]).toMatch(c.message);
+      expect(lines[1]).toMatch(/^Hint: /);
+      expect(r.stdout + r.stderr).not.toContain(CANARY);
+      const j = run([...c.args, '-o', 'json']);
+      expect(j.code).toBe(c.code);
+      expect(j.stdout + j.stderr).not.toContain(CANARY);
+      expect(JSON.parse(j.stdout).error).toMatchObject({ kind: expect.stringMatching(/^(usage|invalid-input)$/), exitCode: 2 });
+    });
+  }
+});
+
+describe.skipIf(!existsSync(join(root, 'dist/cli.js')))('children never inherit the secret', () => {
+  it('helm, run by uninstall and upgrade, sees no ALIBABA_CLOUD_ACCESS_KEY_SECRET', async () => {
+    const { mkdtempSync, writeFileSync, chmodSync, readFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'env-helm-'));
+    const envLog = join(dir, 'env.log');
+    const helm = join(dir, 'helm');
+    writeFileSync(helm, `#!/usr/bin/env bash\nenv >> "${envLog}"\ncase "$1" in version) echo v4.3.1 ;; list) echo '[]' ;; esac\n`);
+    chmodSync(helm, 0o755);
+    const kubeconfig = join(dir, 'kubeconfig');
+    writeFileSync(kubeconfig, 'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n');
+    for (const args of [['uninstall', '--dry-run'], ['upgrade', '--dry-run']]) {
+      writeFileSync(envLog, '');
+      spawnSync(process.execPath, [cli, ...args, '--helm-binary', helm, '--kubeconfig', kubeconfig], { encoding: 'utf8', env: { ...process.env, NODE_ENV: undefined, ALIBABA_CLOUD_ACCESS_KEY_SECRET: CANARY }, timeout: 60_000 });
+      const seen = readFileSync(envLog, 'utf8');
+      expect(seen, args.join(' ')).toContain('PATH='); // helm ran
+      expect(seen, args.join(' ')).not.toContain(CANARY);
+    }
+  });
+});
