@@ -1,10 +1,6 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { execa, type ExecaError } from 'execa';
 import semver from 'semver';
 import { stringify } from 'yaml';
-import { onExit } from '../cleanup.js';
 import { InsightError } from '../errors.js';
 import { MIN_VERSIONS } from '../defaults.js';
 import { redact, Secret } from '../secret.js';
@@ -36,35 +32,22 @@ export interface HelmRelease {
 }
 
 export interface HelmRunOptions {
-  /** Chart values: written to a 0600 temp file and passed with -f; removed afterwards on every path. */
+  /**
+   * Chart values: given to helm on its stdin (`--values -`, both majors), so the secret is never in a
+   * file, not even for a moment, and no kind of exit (SIGKILL included) can leave one behind.
+   */
   values?: Record<string, unknown>;
-  /** Text for stdin. */
-  input?: string;
 }
 
 /**
- * Converts a values tree for YAML: Secret objects are revealed only here, into the 0600 file that
- * helm reads, never into argv.
+ * Converts a values tree for YAML: Secret objects are revealed only here, into helm's stdin, never
+ * into argv or a file.
  */
 function revealSecrets(v: unknown): unknown {
   if (v instanceof Secret) return v.reveal();
   if (Array.isArray(v)) return v.map(revealSecrets);
   if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, revealSecrets(x)]));
   return v;
-}
-
-/** Write values to a private temp file; returns its path and a function that removes it. */
-export function writeValuesFile(values: Record<string, unknown>): { path: string; remove: () => void } {
-  const dir = mkdtempSync(join(tmpdir(), 'kubectl-insight-'));
-  const path = join(dir, 'values.yaml');
-  const remove = onExit(() => rmSync(dir, { recursive: true, force: true }));
-  try {
-    writeFileSync(path, stringify(revealSecrets(values)), { mode: 0o600, flag: 'wx' });
-  } catch (e) {
-    remove();
-    throw e;
-  }
-  return { path, remove };
 }
 
 /**
@@ -151,13 +134,12 @@ export class Helm {
     if (full.some((a) => redact(a) !== a)) {
       throw new InsightError('failed', 'internal error: refused to pass a secret to helm on the command line', { exitCode: 70 });
     }
-    const file = runOpts.values ? writeValuesFile(runOpts.values) : undefined;
-    if (file) full.push('--values', file.path);
+    if (runOpts.values) full.push('--values', '-');
     try {
       const r = await execa(this.binary, full, {
         env: this.opts.env,
         extendEnv: true,
-        input: runOpts.input,
+        ...(runOpts.values ? { input: stringify(revealSecrets(runOpts.values)) } : { stdin: 'ignore' as const }),
         timeout: this.opts.timeoutMs,
         reject: true,
         stripFinalNewline: true,
@@ -165,8 +147,6 @@ export class Helm {
       return { stdout: r.stdout, stderr: r.stderr };
     } catch (e) {
       throw classifyHelmError(e as ExecaError, this.binary, args[0] ?? '');
-    } finally {
-      file?.remove();
     }
   }
 

@@ -24,6 +24,18 @@ function forms(s: string): string[] {
   return [s, Buffer.from(s).toString('base64'), Buffer.from(s).toString('base64').slice(0, 20)];
 }
 
+async function waitGone(pid: number, timeoutMs = 90_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 function walk(dir: string): string[] {
   const out: string[] = [];
   for (const e of readdirSync(dir, { withFileTypes: true })) {
@@ -190,33 +202,53 @@ describe(`canary secret (${helmLabel()})`, () => {
     for (const f of forms(PROMPTED)) expect(r.stdout).not.toContain(f);
   });
 
-  it('Ctrl-C while helm runs removes the values file and exits 130', async () => {
-    await cleanup(RELEASE, NS, CLUSTER_ID);
-    const sigTmp = join(work, 'tmp-sigint');
-    mkdirSync(sigTmp);
-    const { cli } = await import('./support/install.js');
-    const child = execa(process.execPath, [cli, 'install', ...base(), '--chart', await chartTgz('1.0.0'), '-f', writeValues(requiredValues(CLUSTER_ID)), '--skip-preflight', '--timeout', '60s'], {
-      env: { ALIBABA_CLOUD_ACCESS_KEY_SECRET: SECRET, TMPDIR: sigTmp, NO_COLOR: '1', CI: '1', NODE_ENV: undefined },
-      extendEnv: true,
-      reject: false,
-      stdin: 'ignore',
-    });
-    // Wait for the values file (it exists only while helm runs), then interrupt.
-    const valuesFile = () => walk(sigTmp).find((f) => f.endsWith('values.yaml'));
-    const end = Date.now() + 60_000;
-    let seenFile: string | undefined;
-    while (!seenFile && Date.now() < end && child.exitCode === null) {
-      seenFile = valuesFile();
-      if (!seenFile) await new Promise((r) => setTimeout(r, 10));
+  /** A helm process whose parent is `pid` (the CLI), from /proc. */
+  const helmChildOf = (pid: number): number | undefined => {
+    for (const p of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+      try {
+        const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+        if (ppid === pid && readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').some((a) => a.endsWith('helm'))) return Number(p);
+      } catch {
+        // gone meanwhile
+      }
     }
-    expect(seenFile, 'the values file never appeared').toBeDefined();
-    expect(statSync(seenFile!).mode & 0o777).toBe(0o600);
-    child.kill('SIGINT');
-    const r = await child;
-    expect(r.exitCode).toBe(130);
-    expect(walk(sigTmp)).toEqual([]);
-    for (const f of forms(SECRET)) expect(`${r.stdout}${r.stderr}`).not.toContain(f);
-  });
+    return undefined;
+  };
+
+  for (const signal of ['SIGINT', 'SIGKILL'] as const) {
+    it(`${signal} while helm runs: the values (secret included) were never in a file, and none is left`, async () => {
+      await cleanup(RELEASE, NS, CLUSTER_ID);
+      const sigTmp = join(work, `tmp-${signal}`);
+      mkdirSync(sigTmp);
+      const { cli } = await import('./support/install.js');
+      const child = execa(process.execPath, [cli, 'install', ...base(), '--chart', await chartTgz('1.0.0'), '-f', writeValues(requiredValues(CLUSTER_ID)), '--skip-preflight', '--timeout', '60s'], {
+        env: { ALIBABA_CLOUD_ACCESS_KEY_SECRET: SECRET, TMPDIR: sigTmp, NO_COLOR: '1', CI: '1', NODE_ENV: undefined },
+        extendEnv: true,
+        reject: false,
+        stdin: 'ignore',
+      });
+      // Wait for `helm install` to run, watching TMPDIR the whole time: nothing may ever appear there.
+      const end = Date.now() + 60_000;
+      let helmPid: number | undefined;
+      const seenFiles = new Set<string>();
+      while (!helmPid && Date.now() < end && child.exitCode === null) {
+        for (const f of walk(sigTmp)) seenFiles.add(f);
+        helmPid = helmChildOf(child.pid!);
+        if (!helmPid) await new Promise((r) => setTimeout(r, 5));
+      }
+      expect(helmPid, 'helm never ran').toBeDefined();
+      expect([...seenFiles]).toEqual([]);
+      child.kill(signal);
+      const r = await child;
+      if (signal === 'SIGINT') expect(r.exitCode).toBe(130);
+      else expect(r.signal).toBe('SIGKILL');
+      expect(walk(sigTmp)).toEqual([]);
+      for (const f of forms(SECRET)) expect(`${r.stdout}${r.stderr}`).not.toContain(f);
+      // A killed CLI leaves helm running on its own: let it finish before the next test.
+      await waitGone(helmPid!);
+    });
+  }
 
   it('leaves no file behind in TMPDIR', () => {
     const left = walk(tmp);

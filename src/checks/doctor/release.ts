@@ -45,6 +45,25 @@ export const releaseChecks: Check<DoctorContext>[] = [
     },
   },
   {
+    id: 'release.storage',
+    category: CATEGORY,
+    description: 'helm keeps the release (and its values, the secret among them) in a Secret',
+    severity: 'warning',
+    needs: ['release.present'],
+    async run(ctx) {
+      const rel = (await ctx.release())!;
+      const object = `release/${ctx.opts.namespace}/${ctx.opts.release}`;
+      if (rel.storage === 'secret') return { status: 'passed', message: 'the release is stored in Secrets (helm\'s default)', object };
+      return {
+        status: 'failed',
+        message: 'helm stores this release in ConfigMaps: its values, the AccessKey secret among them, are readable by anyone who may read ConfigMaps in the namespace',
+        object,
+        evidence: [`ConfigMaps labelled owner=helm,name=${ctx.opts.release} in ${ctx.opts.namespace}`],
+        hint: 'Use helm\'s default Secret storage (unset HELM_DRIVER=configmap), reinstall or migrate the release, and rotate the AccessKey: it has been readable in plain text.',
+      };
+    },
+  },
+  {
     id: 'release.workloads',
     category: CATEGORY,
     description: 'every workload of the release exists',

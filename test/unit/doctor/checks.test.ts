@@ -53,6 +53,19 @@ describe('release', () => {
     expect(exitCodeFor(report)).toBe(1);
   });
 
+  it('warns when helm keeps the release (and the secret in its values) in a ConfigMap', async () => {
+    const l = healthy();
+    const sec = helmSecret({ manifest: [] });
+    l[`/api/v1/namespaces/${NS}/secrets`] = [];
+    // The configmap driver stores the same record, base64 of gzip once (no Secret data encoding).
+    l[`/api/v1/namespaces/${NS}/configmaps`] = [{ metadata: sec.metadata, data: { release: Buffer.from(String((sec.data as { release: string }).release), 'base64').toString() } }];
+    const { byId } = await doctor(l);
+    const r = byId('release.storage')[0]!;
+    expect(r).toMatchObject({ status: 'failed', severity: 'warning' });
+    expect(r.message).toContain('ConfigMaps');
+    expect(r.hint).toContain('rotate the AccessKey');
+  });
+
   it('says the release is missing and skips the checks that need it', async () => {
     const l = healthy();
     l[`/api/v1/namespaces/${NS}/secrets`] = [];

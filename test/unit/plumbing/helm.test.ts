@@ -18,9 +18,7 @@ printf '%s\\n' "$*" >> "${log}"
 prev=""
 for a in "$@"; do
   if [ "$prev" = "--values" ]; then
-    stat -c 'mode=%a' "$a" >> "${log}"
-    cat "$a" >> "${log}"
-    echo "$a" > "${dir}/values-path"
+    if [ "$a" = "-" ]; then echo 'values from stdin:' >> "${log}"; cat >> "${log}"; else echo "values file $a" >> "${log}"; fi
   fi
   prev="$a"
 done
@@ -51,19 +49,18 @@ describe('Helm wrapper', () => {
     expect(readFileSync(log, 'utf8')).toContain('version --template {{.Version}} --kubeconfig /tmp/kc --kube-context ctx');
   });
 
-  it('puts values (and the secret) only in a 0600 file that is gone afterwards', async () => {
+  it('gives values (and the secret) to helm on stdin, never in a file or argv', async () => {
     writeFileSync(log, '');
     const canary = `canary-${process.pid}-${Date.now()}-secret`;
-    await helm().run(['install', 'r', 'chart'], { values: { accessKeySecret: new Secret(canary), region: 'cn-hangzhou' } });
+    const tmp = mkdtempSync(join(tmpdir(), 'helm-stdin-'));
+    const h = new Helm({ binary: fake, env: { FAKE_HELM_MODE: '', TMPDIR: tmp } });
+    await h.run(['install', 'r', 'chart'], { values: { accessKeySecret: new Secret(canary), region: 'cn-hangzhou' } });
     const recorded = readFileSync(log, 'utf8');
     const argvLine = recorded.split('\n')[0]!;
-    expect(argvLine).not.toContain(canary);
-    expect(argvLine).toMatch(/--values \S+values\.yaml/);
-    expect(recorded).toContain('mode=600');
-    expect(recorded).toContain(`accessKeySecret: ${canary}`);
-    const path = readFileSync(join(dir, 'values-path'), 'utf8').trim();
-    expect(existsSync(path)).toBe(false);
-    expect(readdirSync(tmpdir()).filter((f) => f.startsWith('kubectl-insight-') && existsSync(join(tmpdir(), f, 'values.yaml')))).toEqual([]);
+    expect(argvLine).toBe('install r chart --values -');
+    expect(recorded).toContain(`values from stdin:\naccessKeySecret: ${canary}\nregion: cn-hangzhou`);
+    expect(recorded).not.toContain('values file');
+    expect(readdirSync(tmp)).toEqual([]);
   });
 
   it('refuses an argv that carries a known secret', async () => {
@@ -73,10 +70,8 @@ describe('Helm wrapper', () => {
     expect(readFileSync(log, 'utf8')).toBe('');
   });
 
-  it('removes the values file when helm fails', async () => {
+  it('a failing helm with values is classified like any other', async () => {
     await expect(helm('inuse').run(['install', 'r', 'c'], { values: { a: 1 } })).rejects.toMatchObject({ kind: 'conflict' });
-    const path = readFileSync(join(dir, 'values-path'), 'utf8').trim();
-    expect(existsSync(path)).toBe(false);
   });
 
   it('maps helm failures to domain errors', async () => {
@@ -148,7 +143,7 @@ describe('helm 3 and helm 4: flags chosen by the version helm reports', () => {
     await as('v4.3.1').rollback({ release: 'r', namespace: 'n', revision: 2, timeoutMs: 1000, forceConflicts: true });
     const [h3, h4, rb] = argv();
     expect(h3).not.toContain('--force-conflicts');
-    expect(h4).toMatch(/^upgrade r \.\/c --namespace n --timeout 1s --force-conflicts --values /);
+    expect(h4).toBe('upgrade r ./c --namespace n --timeout 1s --force-conflicts --values -');
     expect(rb).toBe('rollback r 2 --namespace n --timeout 1s --force-conflicts');
   });
 
@@ -156,7 +151,7 @@ describe('helm 3 and helm 4: flags chosen by the version helm reports', () => {
     writeFileSync(log, '');
     for (const v of ['v3.21.4', 'v4.3.1']) await as(v).install({ release: 'r', namespace: 'n', chart: ['./c'], timeoutMs: 1000, values: {}, replace: true, skipCrds: true });
     for (const l of argv()) {
-      expect(l).toMatch(/^install r \.\/c --namespace n --create-namespace --timeout 1s --replace --skip-crds --values /);
+      expect(l).toBe('install r ./c --namespace n --create-namespace --timeout 1s --replace --skip-crds --values -');
       expect(l).not.toMatch(/take-ownership|force-conflicts|--atomic|rollback-on-failure|--wait/);
     }
   });

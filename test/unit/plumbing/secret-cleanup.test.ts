@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
@@ -27,17 +27,22 @@ describe('Secret', () => {
   });
 });
 
-describe('values temp file clean-up', () => {
-  it('is private (0600) while helm runs and removed on Ctrl-C', async () => {
-    // Bundle a tiny program around the real writeValuesFile and interrupt it like a user would.
-    const out = join(mkdtempSync(join(tmpdir(), 'cleanup-test-')), 'prog.mjs');
+describe('values reach helm on stdin: nothing on disk, whatever kills us', () => {
+  it('no file exists while helm runs, and none after a SIGKILL of the CLI', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'stdin-test-'));
+    const tmp = join(work, 'tmp');
+    mkdirSync(tmp);
+    const got = join(work, 'got-values');
+    // A helm that keeps what it read on stdin elsewhere and then hangs, as a slow install would.
+    const helm = join(work, 'helm');
+    writeFileSync(helm, `#!/usr/bin/env bash\ncat > "${got}"\nsleep 30\n`);
+    chmodSync(helm, 0o755);
+    const out = join(work, 'prog.mjs');
     buildSync({
       stdin: {
-        contents: `import { writeValuesFile } from './src/helm/helm.ts';
+        contents: `import { Helm } from './src/helm/helm.ts';
 import { Secret } from './src/secret.ts';
-const f = writeValuesFile({ accessKeySecret: new Secret('sigint-canary') });
-console.log(f.path);
-setInterval(() => {}, 1000);`,
+await new Helm({ binary: ${JSON.stringify(helm)} }).run(['install', 'r', 'c'], { values: { accessKeySecret: new Secret('sigkill-canary-0123456789') } });`,
         resolveDir: process.cwd(),
         loader: 'ts',
       },
@@ -48,15 +53,13 @@ setInterval(() => {}, 1000);`,
       banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
       logLevel: 'silent',
     });
-    const child = spawn(process.execPath, [out], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const [chunk] = (await once(child.stdout!, 'data')) as [Buffer];
-    const path = chunk.toString().trim();
-    expect(existsSync(path)).toBe(true);
-    expect(statSync(path).mode & 0o777).toBe(0o600);
-    expect(statSync(join(path, '..')).mode & 0o777).toBe(0o700);
-    child.kill('SIGINT');
-    const [code] = await once(child, 'exit');
-    expect(code).toBe(130);
-    expect(existsSync(path)).toBe(false);
+    const child = spawn(process.execPath, [out], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, TMPDIR: tmp }, detached: true });
+    // helm has the values (so it is running), and there is no file anywhere under TMPDIR.
+    for (let i = 0; i < 200 && !(existsSync(got) && readFileSync(got, 'utf8').includes('sigkill-canary')); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(readFileSync(got, 'utf8')).toContain('accessKeySecret: sigkill-canary-0123456789');
+    expect(readdirSync(tmp)).toEqual([]);
+    process.kill(-child.pid!, 'SIGKILL');
+    await once(child, 'exit');
+    expect(readdirSync(tmp)).toEqual([]);
   });
 });
