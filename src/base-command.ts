@@ -6,13 +6,14 @@ import type { ChalkInstance } from 'chalk';
 import { CHART, ENV } from './defaults.js';
 import { ExitCode, InsightError } from './errors.js';
 import { renderError } from './output/errors.js';
+import { checkNamespace, checkRelease } from './input.js';
 
 /** Flags every command takes, with kubectl's meaning. */
 export const sharedFlags = {
   kubeconfig: Flags.string({ summary: 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config).', helpGroup: 'GLOBAL' }),
   context: Flags.string({ summary: 'The kubeconfig context to use.', helpGroup: 'GLOBAL' }),
-  namespace: Flags.string({ char: 'n', summary: 'Namespace of the release.', default: CHART.namespace, helpGroup: 'GLOBAL' }),
-  release: Flags.string({ summary: 'Helm release name.', default: CHART.release, helpGroup: 'GLOBAL' }),
+  namespace: Flags.string({ char: 'n', summary: 'Namespace of the release.', default: CHART.namespace, helpGroup: 'GLOBAL', parse: async (v) => checkNamespace(v) }),
+  release: Flags.string({ summary: 'Helm release name.', default: CHART.release, helpGroup: 'GLOBAL', parse: async (v) => checkRelease(v) }),
   output: Flags.string({ char: 'o', summary: 'Output format.', options: ['text', 'json'], default: 'text', helpGroup: 'GLOBAL' }),
   'no-color': Flags.boolean({ summary: 'Disable colour (also: NO_COLOR=1).', default: false, helpGroup: 'GLOBAL' }),
   verbose: Flags.boolean({ char: 'v', summary: 'Show more detail (passed checks, evidence, causes).', default: false, helpGroup: 'GLOBAL' }),

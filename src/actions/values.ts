@@ -408,6 +408,13 @@ export function validateValues(values: Values, opts: ValidateOptions = {}): Valu
       if (empty) missing.push(`${r.path} (${sourceHint(r.path)})`);
     }
   }
+  // Every required value is text: `clusterID: true` or a list would reach the chart as something else.
+  for (const r of REQUIRED_VALUES) {
+    if (r.path === SECRET_PATH) continue; // checked below, without ever showing it
+    const x = getPath(v, r.path);
+    if (x === undefined || x === null || typeof x === 'string' || typeof x === 'number' || x instanceof Secret) continue;
+    problems.push(`${r.path} must be a string, not a ${Array.isArray(x) ? 'list' : typeof x === 'object' ? 'map' : typeof x}`);
+  }
 
   // aliUid: a 16-digit number; YAML reads it as a float and loses digits unless quoted (why the doc says --set-string).
   const uid = getPath(v, 'aliUid');

@@ -5,6 +5,7 @@
  * of them did not pass. The runner never prints: it reports to an observer.
  */
 import pLimit from 'p-limit';
+import { InsightError } from '../errors.js';
 
 export type Severity = 'fatal' | 'warning' | 'info';
 export type Status = 'passed' | 'failed' | 'skipped';
@@ -101,8 +102,20 @@ async function runOne<C>(check: Check<C>, ctx: C, timeoutMs: number): Promise<Fi
   }
 }
 
+/** The checks `--only` selects; a prefix that selects nothing is a typo, not "all passed". */
+export function selectChecks<C>(checks: readonly Check<C>[], only: readonly string[] | undefined): Check<C>[] {
+  if (!only?.length) return [...checks];
+  for (const p of only) {
+    if (!checks.some((c) => c.id.startsWith(p))) {
+      const groups = [...new Set(checks.map((c) => c.id.split('.')[0]!))];
+      throw new InsightError('usage', `--only ${JSON.stringify(p)} matches no check`, { hint: `Give a check id or its start: ${groups.join(', ')} (the ids are in the JSON output and the docs).` });
+    }
+  }
+  return checks.filter((c) => only.some((p) => c.id.startsWith(p)));
+}
+
 export async function runChecks<C>(checks: Check<C>[], ctx: C, observer: Observer = {}, opts: RunOptions = {}): Promise<Report> {
-  const selected = opts.only?.length ? checks.filter((c) => opts.only!.some((p) => c.id.startsWith(p))) : checks;
+  const selected = selectChecks(checks, opts.only);
   const categories: string[] = [];
   for (const c of selected) if (!categories.includes(c.category)) categories.push(c.category);
   const limit = pLimit(opts.concurrency ?? 8);

@@ -44,11 +44,13 @@ export default class Doctor extends BaseCommand {
     const { loadKubeconfig } = await import('../kube/kubeconfig.js');
     const { ApiClient } = await import('../kube/proxy.js');
     const { doctorChecks, DoctorContext, DEFAULT_OPTIONS } = await import('../checks/doctor/index.js');
-    const { runChecks, exitCodeFor } = await import('../checks/engine.js');
+    const { runChecks, exitCodeFor, selectChecks } = await import('../checks/engine.js');
+    // A typo in --only is bad input: said before the cluster is contacted.
+    selectChecks(doctorChecks, flags.only);
     const out = await import('../output/doctor.js');
 
-    const kc = loadKubeconfig({ ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}) });
-    if (flags.context) kc.setCurrentContext(flags.context);
+    // The same loader (and the same errors for a missing file or context) as every other command.
+    const kc = loadKubeconfig({ ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}), ...(flags.context ? { context: flags.context } : {}) });
     // One socket per in-flight probe (fast and slow pools), plus a few for the lists that run beside them.
     const api = await ApiClient.create(kc, { maxSockets: flags.concurrency + DEFAULT_OPTIONS.slowPool + 8 });
     const opts = {

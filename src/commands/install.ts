@@ -1,6 +1,7 @@
 import * as Flags from '@oclif/core/flags';
 import { BaseCommand, type SharedFlags } from '../base-command.js';
 import { durationFlag } from '../duration.js';
+import { checkImage, checkRegistry } from '../input.js';
 import { CHART, ENV } from '../defaults.js';
 import { InsightError } from '../errors.js';
 import type { Secret } from '../secret.js';
@@ -31,7 +32,7 @@ export const valueFlags = {
   chart: Flags.string({ summary: 'Chart to install: a directory, a .tgz, an oci:// or https:// reference, or repo/name (default: the official repository).', helpGroup: 'CHART' }),
   'repo-url': Flags.string({ summary: `Chart repository URL (a mirror; default ${CHART.repoUrl}).`, helpGroup: 'CHART' }),
   version: Flags.string({ summary: 'Chart version (default: the newest).', helpGroup: 'CHART' }),
-  'image-registry': Flags.string({ summary: "Pull every component image from this registry host instead (keeps each image's path).", helpGroup: 'CHART' }),
+  'image-registry': Flags.string({ summary: "Pull every component image from this registry host instead (keeps each image's path).", helpGroup: 'CHART', parse: async (v) => checkRegistry(v) }),
   timeout: durationFlag({ summary: 'How long to wait for the rollout', default: '5m', min: 1000 }),
   'dry-run': Flags.boolean({ summary: 'Validate, render and print the plan and manifests (secret redacted); change nothing.', default: false }),
 };
@@ -157,7 +158,7 @@ prompt on a TTY. It is refused on the command line (--set accessKeySecret=... sh
     ...valueFlags,
     'skip-preflight': Flags.boolean({ summary: 'Install even if a fatal preflight check fails.', default: false }),
     replace: Flags.boolean({ summary: 'Install over a failed first install, or an uninstalled release kept in history.', default: false }),
-    'probe-image': Flags.string({ summary: 'Image of the preflight network probe pods (see `kubectl insight preflight --help`).', helpGroup: 'PREFLIGHT' }),
+    'probe-image': Flags.string({ summary: 'Image of the preflight network probe pods (see `kubectl insight preflight --help`).', helpGroup: 'PREFLIGHT', parse: async (v) => checkImage(v) }),
     'preflight-from-local': Flags.boolean({ summary: 'Run the preflight network probes from this machine instead of probe pods on the nodes.', default: false, helpGroup: 'PREFLIGHT' }),
   };
 

@@ -1,6 +1,7 @@
 import * as Flags from '@oclif/core/flags';
 import { BaseCommand } from '../base-command.js';
 import { durationFlag } from '../duration.js';
+import { checkImage, checkNamespace } from '../input.js';
 import { ENV } from '../defaults.js';
 import { InsightError, usageError } from '../errors.js';
 
@@ -28,8 +29,8 @@ Exit 0 when no fatal check failed, 1 otherwise (--fail-on warning: also on warni
     values: Flags.string({ char: 'f', summary: 'Values file(s) the install will use: scheduling (nodeSelector, tolerations, *.enabled), and region, net, keys, project and instance where no flag gives them.', multiple: true }),
     'from-local': Flags.boolean({ summary: 'Probe the endpoints from this machine instead of from probe pods on the nodes.', default: false }),
     sample: Flags.integer({ summary: 'Probe from N nodes (spread over zones) instead of all.', min: 1 }),
-    'probe-image': Flags.string({ summary: 'Image for the probe pods (needs sh and curl). Default: see docs/preflight.md.' }),
-    'probe-namespace': Flags.string({ summary: 'Namespace for the probe pods.', default: 'default' }),
+    'probe-image': Flags.string({ summary: 'Image for the probe pods (needs sh and curl). Default: see docs/preflight.md.', parse: async (v) => checkImage(v) }),
+    'probe-namespace': Flags.string({ summary: 'Namespace for the probe pods.', default: 'default', parse: async (v) => checkNamespace(v, '--probe-namespace') }),
     'fail-on': Flags.string({ summary: 'Lowest severity that makes the exit code 1.', options: ['fatal', 'warning'], default: 'fatal' }),
     timeout: durationFlag({ summary: 'Timeout of each check; in-cluster probes get at least 2m for scheduling and image pulls', default: '30s', min: 100 }),
     only: Flags.string({ summary: 'Run only checks whose id starts with this (repeatable), e.g. network or cloud.credentials.', multiple: true }),
@@ -79,8 +80,10 @@ Exit 0 when no fatal check failed, 1 otherwise (--fail-on warning: also on warni
     if (net !== 'Internet' && net !== 'Intranet') throw usageError(`net must be Internet or Intranet, got "${net}"`);
     if (accessKeySecret && !keyId) throw usageError('an AccessKey secret was given without --access-key-id', `Pass --access-key-id or set ${ENV.accessKeyId}.`);
 
-    const { runPreflight, resolveInput } = await import('../checks/preflight/index.js');
-    const { exitCodeFor } = await import('../checks/engine.js');
+    const { runPreflight, resolveInput, preflightChecks } = await import('../checks/preflight/index.js');
+    const { exitCodeFor, selectChecks } = await import('../checks/engine.js');
+    // A typo in --only is bad input: said before anything is contacted.
+    selectChecks(preflightChecks(), flags.only);
     const out = await import('../output/preflight.js');
     const { createKube } = await import('../kube/client.js');
     const kube = createKube({ ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}), ...(flags.context ? { context: flags.context } : {}) });

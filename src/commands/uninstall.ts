@@ -1,6 +1,7 @@
 import * as Flags from '@oclif/core/flags';
 import { BaseCommand } from '../base-command.js';
 import { durationFlag } from '../duration.js';
+import { checkClusterId } from '../input.js';
 import { ExitCode, InsightError, usageError } from '../errors.js';
 
 export default class Uninstall extends BaseCommand {
@@ -22,7 +23,7 @@ else uses (and says what would be lost otherwise). Running it again after an int
     force: Flags.boolean({ summary: 'With --purge-crds: delete CRDs even when others use them (the plan lists what is lost). Also: uninstall a release that runs another chart under this name.', default: false }),
     'delete-namespace': Flags.boolean({ summary: 'Delete the release namespace too, only if nothing else lives in it.', default: false }),
     'dry-run': Flags.boolean({ summary: 'Print the ordered plan with every object it would touch; change nothing.', default: false }),
-    'cluster-id': Flags.string({ summary: "The cluster ID (default: read from the release's values)." }),
+    'cluster-id': Flags.string({ summary: "The cluster ID (default: read from the release's values).", parse: async (v) => checkClusterId(v) }),
     timeout: durationFlag({ summary: 'How long to wait for the operator to clear its finalizer and for each deletion', default: '2m', min: 1000 }),
   };
 

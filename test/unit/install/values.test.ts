@@ -332,3 +332,12 @@ describe('values files and the secret: bounded, typed, never quoted', () => {
     }
   });
 });
+
+describe('required values have the right type', () => {
+  it('a boolean, list or map where text is required is one named problem each', () => {
+    const e = errorOf(() => validateValues({ ...good(), clusterID: true as never, workspace: ['a'] as never, clusterName: { a: 1 } as never }));
+    expect(e.message + (e.hint ?? '')).toContain('clusterID must be a string, not a boolean');
+    expect(e.message + (e.hint ?? '')).toContain('workspace must be a string, not a list');
+    expect(e.message + (e.hint ?? '')).toContain('clusterName must be a string, not a map');
+  });
+});

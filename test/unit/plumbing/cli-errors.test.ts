@@ -1,13 +1,17 @@
 // Bad input to the built CLI, with a canary secret where a user might paste one: one Error line and one
 // Hint line (or one JSON error), the documented exit code, and the canary never printed back.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const root = join(import.meta.dirname, '../../..');
 const cli = join(root, 'bin/kubectl-insight.js');
 const CANARY = 'CanaryCliSecret0123456789abcdef';
+// A kubeconfig whose only context is "x" (its server is a closed port: nothing is ever reached).
+const kubeconfigX = join(mkdtempSync(join(tmpdir(), 'cli-errors-')), 'kubeconfig');
+writeFileSync(kubeconfigX, 'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n');
 
 function run(args: string[]) {
   const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, NODE_ENV: undefined, NO_COLOR: '1', KUBECONFIG: '/nonexistent/kubeconfig' }, timeout: 30_000 });
@@ -29,6 +33,16 @@ const cases: Array<{ args: string[]; code: number; message: RegExp }> = [
   { args: ['preflight', '--timeout', 'soon'], code: 2, message: /^Error: --timeout "soon" is not a duration$/ },
   { args: ['preflight', '--sample', 'x'], code: 2, message: /^Error: --sample: Expected an integer but received: x$/ },
   { args: ['install', '-f', '/dev/zero'], code: 2, message: /^Error: values file \/dev\/zero is not a regular file$/ },
+  { args: ['doctor', '-n', 'Team_Data'], code: 2, message: /^Error: --namespace "Team_Data" is not a namespace name$/ },
+  { args: ['uninstall', '--release', `a${'b'.repeat(60)}`], code: 2, message: /^Error: --release "ab+…" is not a helm release name$/ },
+  { args: ['uninstall', '--cluster-id', 'Not/An/Id'], code: 2, message: /^Error: --cluster-id "Not\/An\/Id" is not a cluster ID$/ },
+  { args: ['preflight', '--probe-image', 'no such image!'], code: 2, message: /^Error: --probe-image "no such image!" is not an image reference$/ },
+  { args: ['preflight', '--probe-namespace', '../x'], code: 2, message: /^Error: --probe-namespace "\.\.\/x" is not a namespace name$/ },
+  { args: ['install', '--image-registry', 'https://mirror.example.com'], code: 2, message: /^Error: --image-registry "https:\/\/mirror\.example\.com" is not a registry host$/ },
+  { args: ['doctor', '--only', 'nosuchcheck'], code: 2, message: /^Error: --only "nosuchcheck" matches no check$/ },
+  { args: ['preflight', '--only', 'nosuchcheck'], code: 2, message: /^Error: --only "nosuchcheck" matches no check$/ },
+  { args: ['doctor', '--kubeconfig', kubeconfigX, '--context', 'no-such-context'], code: 2, message: /^Error: context "no-such-context" not found in kubeconfig$/ },
+  { args: ['preflight', '--kubeconfig', kubeconfigX, '--context', 'no-such-context', '--from-local'], code: 2, message: /^Error: context "no-such-context" not found in kubeconfig$/ },
 ];
 
 describe.skipIf(!existsSync(join(root, 'dist/cli.js')))('bad input to the CLI', () => {
