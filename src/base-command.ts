@@ -6,7 +6,7 @@ import type { ChalkInstance } from 'chalk';
 import { CHART, ENV } from './defaults.js';
 import { ExitCode, InsightError } from './errors.js';
 import { renderError } from './output/errors.js';
-import { checkNamespace, checkRelease } from './input.js';
+import { checkNamespace, checkRelease, shownValue } from './input.js';
 
 /** Flags every command takes, with kubectl's meaning. */
 export const sharedFlags = {
@@ -57,7 +57,11 @@ export abstract class BaseCommand extends Command {
     // keep the reason (ours already names the flag) on one line.
     const wrapped = /^Parsing --(\S+) \n\t([\s\S]*?)\nSee more help with --help$/.exec(err.message ?? '');
     if (wrapped && err instanceof InsightError) err.message = wrapped[2]!;
-    else if (wrapped) e = new InsightError('usage', `--${wrapped[1]}: ${wrapped[2]!.split('\n')[0]}`, { hint: `See \`kubectl insight ${this.id ?? ''} --help\`.`.replace('  ', ' ') });
+    else if (wrapped) {
+      // oclif's reason quotes the value ("Expected an integer but received: <value>"): keep only a short one.
+      const reason = wrapped[2]!.split('\n')[0]!.replace(/(received|value): (.*)$/, (_m, k: string, v: string) => `${k}: ${shownValue(v)}`);
+      e = new InsightError('usage', `--${wrapped[1]}: ${reason}`, { hint: `See \`kubectl insight ${this.id ?? ''} --help\`.`.replace('  ', ' ') });
+    }
     // Flag parsing errors from oclif are bad usage: one line, exit 2, and never the value that was
     // typed (a secret pasted into the wrong flag or position must not be printed back).
     else if (err instanceof Errors.CLIError && !(err instanceof InsightError)) {

@@ -17,6 +17,11 @@ function runAll(): void {
   }
 }
 
+/** Ctrl-C, SIGTERM and SIGHUP exit with 130/143/129 after the hooks, whatever runs (called at start). */
+export function installExitHandlers(): void {
+  install();
+}
+
 function install(): void {
   if (installed) return;
   installed = true;

@@ -2,6 +2,7 @@ import { flush } from '@oclif/core/flush';
 import { handle } from '@oclif/core/handle';
 import { run } from '@oclif/core/run';
 import { takeEnvironmentSecret } from './secret.js';
+import { installExitHandlers } from './cleanup.js';
 
 /**
  * Entry point: `dir` is where oclif finds package.json (the package root). Errors inside a command
@@ -9,8 +10,10 @@ import { takeEnvironmentSecret } from './secret.js';
  * command or a stray word), which would otherwise echo the word back: it may be a pasted secret.
  */
 export async function main(dir: string, argv: string[] = process.argv.slice(2)): Promise<void> {
-  // First of all: no command's children inherit the AccessKey secret (see takeEnvironmentSecret).
+  // First of all: no command's children inherit the AccessKey secret (see takeEnvironmentSecret), and
+  // an interruption at any moment exits 130 (README, exit codes) after the clean-up hooks.
   takeEnvironmentSecret();
+  installExitHandlers();
   try {
     await run(argv, dir);
     await flush();

@@ -6,6 +6,7 @@
 import * as Flags from '@oclif/core/flags';
 import type { Interfaces } from '@oclif/core';
 import { InsightError } from './errors.js';
+import { shownValue } from './input.js';
 
 /** Nothing waits longer than a day; it also keeps every wait far below Node's timer limit (2^31-1 ms). */
 export const MAX_DURATION_MS = 24 * 3_600_000;
@@ -22,7 +23,7 @@ const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
 export function parseDuration(value: string, flag: string, bounds: DurationBounds): number {
   const t = value.trim();
   const usage = (message: string, hint: string) => new InsightError('usage', message, { hint });
-  if (/^\d+(\.\d+)?$/.test(t)) {
+  if (/^\d+(\.\d+)?$/.test(t) && t.length <= 16) {
     throw usage(`${flag} ${t}: a duration needs a unit`, `Write ${t}s for seconds (or ${t}m, ${t}ms, ${t}h).`);
   }
   let total = 0;
@@ -31,7 +32,7 @@ export function parseDuration(value: string, flag: string, bounds: DurationBound
     total += Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS];
     consumed += m[0];
   }
-  if (!t || consumed !== t) throw usage(`${flag} ${JSON.stringify(value)} is not a duration`, 'Use a number with a unit: 500ms, 30s, 5m, 1h30m.');
+  if (!t || consumed !== t) throw usage(`${flag} ${shownValue(value)} is not a duration`, 'Use a number with a unit: 500ms, 30s, 5m, 1h30m.');
   total = Math.round(total);
   const max = Math.min(bounds.max ?? MAX_DURATION_MS, MAX_DURATION_MS);
   if (total < bounds.min) throw usage(`${flag} ${t} is too short`, `Give at least ${formatDuration(bounds.min)}.`);

@@ -12,8 +12,15 @@ const HOST = /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]
 // The first part is a registry only when it has a dot or a port, or is localhost (as docker reads it).
 const IMAGE = /^(?:(?:localhost|[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+|[A-Za-z0-9-]+(?=:\d))(?::\d{1,5})?\/)?[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
 
-const show = (v: string) => JSON.stringify(v.length > 60 ? `${v.slice(0, 60)}…` : v);
-const bad = (flag: string, v: string, what: string, hint: string) => new InsightError('usage', `${flag} ${show(v)} is not ${what}`, { hint });
+const bad = (flag: string, v: string, what: string, hint: string) => new InsightError('usage', `${flag} ${shownValue(v)} is not ${what}`, { hint });
+
+/**
+ * A typed value, for an error message: only when it is short. A long one may be a secret pasted into
+ * the wrong flag (an AccessKey secret is 30 characters), and the message must not print it back.
+ */
+export function shownValue(v: string): string {
+  return v.length <= 16 ? JSON.stringify(v) : '(value not shown)';
+}
 
 export function checkNamespace(v: string, flag = '--namespace'): string {
   if (!DNS_LABEL.test(v) || v.length > 63) throw bad(flag, v, 'a namespace name', 'Namespaces are DNS labels: at most 63 lowercase letters, digits and "-", starting and ending with a letter or digit.');

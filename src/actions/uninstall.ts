@@ -91,8 +91,10 @@ export interface OperatorState {
   deployments: string[];
   ready: number;
   refs?: OperatorRef[];
-  /** running, not-ready (counts as gone only after a grace period), gone. */
+  /** running, not-ready (counts as gone only after a grace period), unknown (never gone), gone. */
   state?: OperatorVerdict['state'];
+  /** No release to read the operator from (judged from the cluster instead). */
+  releaseGone?: boolean;
   why?: string;
 }
 
@@ -246,8 +248,9 @@ export async function findCustomResources(kube: UninstallKube, inst: Installatio
 /** This installation's operator and one sample of it (the plan shows it; deleting re-checks it). */
 export async function operatorState(kube: OperatorKube, inst: Installation, docs: readonly ManifestDocLike[] | undefined): Promise<OperatorState> {
   const refs = await findOperator(kube, inst, docs);
-  const v = await operatorNow(kube, refs);
-  return { deployments: refs.map((r) => r.name), ready: v.state === 'running' ? v.ready : 0, refs, state: v.state, ...(v.state !== 'running' ? { why: v.why } : {}) };
+  const releaseGone = docs === undefined;
+  const v = await operatorNow(kube, refs, { releaseGone });
+  return { deployments: refs.map((r) => r.name), ready: v.state === 'running' ? v.ready : 0, refs, releaseGone, state: v.state, ...(v.state !== 'running' ? { why: v.why } : {}) };
 }
 
 /**
@@ -403,7 +406,7 @@ function operatorSummary(op: OperatorState): string {
 
 export function buildPlan(d: Discovery, o: Pick<UninstallOptions, 'purgeCrds' | 'force' | 'deleteNamespace' | 'timeoutMs'>): Plan {
   // Not ready is not gone: the delete waits a grace period for the operator before anything is stripped.
-  const opReady = d.operator.ready > 0 || d.operator.state === 'not-ready';
+  const opReady = d.operator.ready > 0 || d.operator.state === 'not-ready' || d.operator.state === 'unknown';
   const crItems: PlanItem[] = d.customResources.map((c) => ({
     kind: c.kind,
     ...(c.namespace ? { namespace: c.namespace } : {}),
@@ -554,13 +557,14 @@ async function untilOperatorFinalizes(ctx: UninstallContext, ref: FoundCustomRes
   const { kube, opts } = ctx;
   const deadline = Date.now() + opts.timeoutMs;
   const refs = ctx.discovery.operator.refs ?? [];
+  const source = { releaseGone: ctx.discovery.operator.releaseGone ?? !ctx.discovery.helmRelease };
   const crGone = async () => (await getCustomObject(kube, ref)) === undefined;
   for (;;) {
-    const v = await waitOperatorVerdict(kube, refs, { deadline, done: crGone, ...(opts.operatorGraceMs !== undefined ? { graceMs: opts.operatorGraceMs } : {}) });
+    const v = await waitOperatorVerdict(kube, refs, { source, deadline, done: crGone, ...(opts.operatorGraceMs !== undefined ? { graceMs: opts.operatorGraceMs } : {}) });
     if (await crGone()) return 'gone';
     if (v.state === 'gone') {
       // Re-check right before acting: a restarted operator gets its chance again.
-      const again = await operatorNow(kube, refs);
+      const again = await operatorNow(kube, refs, source);
       if (again.state === 'gone') return `the operator is gone (${v.why})`;
       if (Date.now() >= deadline) return `the operator did not remove it within ${secs(opts.timeoutMs)}`;
       continue;

@@ -77,7 +77,8 @@ export function helmFeatures(version: string): HelmFeatures {
     version: v.version,
     major,
     listAllStates: major >= 4 ? ['--deployed', '--failed', '--pending', '--superseded', '--uninstalled', '--uninstalling'] : ['--all'],
-    uninstallWait: major >= 4 ? ['--wait=watcher'] : ['--wait'],
+    // helm uninstall has --wait from 3.7 on; before that the tool's own step waits for the pods alone.
+    uninstallWait: major >= 4 ? ['--wait=watcher'] : semver.gte(v, '3.7.0') ? ['--wait'] : [],
     serverSideApply: major >= 4,
     ...(major === 3 ? { securitySupportEnds: HELM3_SECURITY_SUPPORT_ENDS } : {}),
   };
@@ -312,7 +313,12 @@ export function parseList(stdout: string): HelmRelease[] {
 
 const PATTERNS: Array<[RegExp, (m: RegExpMatchArray) => InsightError]> = [
   [/Kubernetes cluster unreachable: (.*)/i, (m) => new InsightError('unreachable', `helm cannot reach the cluster: ${m[1]}`, { hint: 'Check kubeconfig and `kubectl cluster-info`.' })],
-  [/release: not found|release .* not found/i, () => new InsightError('not-found', 'helm release not found')],
+  // Only helm's own "no such release" texts: "resource mapping not found" (a kind whose CRD is gone) is not it.
+  [/release: not found|^Error: [^:]*: release: not found|Release not loaded: .*: release: not found|^release "?[\w.-]+"? not found$/i, () => new InsightError('not-found', 'helm release not found')],
+  [/resource mapping not found for name: "([^"]*)".*no matches for kind "([^"]+)" in version "([^"]+)"/i, (m) =>
+    new InsightError('failed', `the release holds a ${m[2]} (${m[1]}) whose kind the cluster no longer serves (${m[3]})`, {
+      hint: `Its CRD was deleted (by another application, or --purge-crds). Re-create the CRD (\`kubectl insight upgrade\` installs the chart's CRDs only when it installs), or remove the object from the release.`,
+    })],
   // helm 3: "re-use", helm 4: "reuse".
   [/cannot re-?use a name that is still in use/i, () => new InsightError('conflict', 'a helm release with this name already exists', { hint: 'Use `kubectl insight upgrade`, or uninstall it first.' })],
   [/another operation \(install\/upgrade\/rollback\) is in progress/i, () =>

@@ -7,6 +7,8 @@
 import { CHART } from '../defaults.js';
 
 export interface ReleaseFacts {
+  /** The chart's name as recorded, when known (doctor reads it from helm's storage): preferred over the chart column. */
+  chartName?: string;
   name: string;
   namespace: string;
   status: string;
@@ -51,7 +53,7 @@ export interface ReleaseVerdict {
 
 /** `loongcollector-cluster-insight-1.2.0` → `loongcollector-cluster-insight`; `foo-bar-v2.0.0-rc.1` → `foo-bar`. */
 export function chartNameOf(chartColumn: string): string {
-  return /^(.+?)-v?\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.-]+)?$/.exec(chartColumn)?.[1] ?? chartColumn;
+  return /^(.+?)-v?\d+(?:\.\d+){0,2}(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/.exec(chartColumn)?.[1] ?? chartColumn;
 }
 
 export function judgeRelease(rel: ReleaseFacts | undefined, chartName: string = CHART.name): ReleaseVerdict {
@@ -59,7 +61,7 @@ export function judgeRelease(rel: ReleaseFacts | undefined, chartName: string = 
     return { state: 'absent', ourChart: true, message: 'not installed', hint: 'Install it with `kubectl insight install`.', install: 'proceed', upgrade: 'refuse', uninstall: 'proceed', healthy: false };
   }
   const where = `-n ${rel.namespace}${rel.name !== CHART.release ? ` --release ${rel.name}` : ''}`;
-  const name = chartNameOf(rel.chart);
+  const name = rel.chartName ?? chartNameOf(rel.chart);
   const ourChart = name === chartName;
   const at = `release ${rel.namespace}/${rel.name}`;
   if (!ourChart) {

@@ -45,7 +45,9 @@ export function judgeNamespace(objects: readonly NamespaceObject[], inst: Instal
   for (const o of objects) {
     const l = o.metadata.labels ?? {};
     const helmStorage = (o.kind === 'Secret' || o.kind === 'ConfigMap') && l['owner'] === 'helm' && l['name'] === inst.release;
-    if (helmStorage || isOurs(o.metadata, inst)) ours.add(o);
+    // helm leaves `helm.sh/resource-policy: keep` objects behind on purpose: someone wants them kept.
+    const kept = o.metadata.annotations?.['helm.sh/resource-policy'] === 'keep';
+    if (helmStorage || (isOurs(o.metadata, inst) && !kept)) ours.add(o);
   }
   // Follow ownerReferences to a fixpoint: a pod of a ReplicaSet of our Deployment is ours.
   for (let changed = true; changed; ) {
@@ -85,12 +87,19 @@ export async function namespacedTypes(api: DiscoveryApi, unlistedGroups: string[
   const lists: ResourceList[] = [await api.getJson<ResourceList>('/api/v1')];
   const groups = await api.getJson<{ groups: Array<{ preferredVersion?: { groupVersion: string }; versions: Array<{ groupVersion: string }> }> }>('/apis');
   const limit = pLimit(8);
+  // Every version of every group, preferred first: a kind may be served only in an older version
+  // (kube-prometheus-stack's AlertmanagerConfig is v1alpha1 only) and must still be seen.
+  const versions = groups.groups.flatMap((g) => {
+    const all = g.versions.map((v) => v.groupVersion);
+    const pref = g.preferredVersion?.groupVersion;
+    return pref ? [pref, ...all.filter((v) => v !== pref)] : all;
+  });
+  const fetched = new Map<string, ResourceList>();
   await Promise.all(
-    groups.groups.map((g) =>
+    versions.map((gv) =>
       limit(async () => {
-        const gv = g.preferredVersion?.groupVersion ?? g.versions[0]!.groupVersion;
         try {
-          lists.push(await api.getJson<ResourceList>(`/apis/${gv}`));
+          fetched.set(gv, await api.getJson<ResourceList>(`/apis/${gv}`));
         } catch (e) {
           // An aggregated API that does not answer: its kinds cannot be seen, so they count as unlisted.
           unlistedGroups.push(`${gv} (${e instanceof Error ? e.message.split('\n')[0] : String(e)})`);
@@ -98,15 +107,17 @@ export async function namespacedTypes(api: DiscoveryApi, unlistedGroups: string[
       }),
     ),
   );
+  for (const gv of versions) if (fetched.has(gv)) lists.push(fetched.get(gv)!);
   const out: Array<{ path: string; apiVersion: string; kind: string; resource: string }> = [];
   const seen = new Set<string>();
   for (const l of lists) {
     const base = l.groupVersion === 'v1' ? '/api/v1' : `/apis/${l.groupVersion}`;
+    const group = l.groupVersion.includes('/') ? l.groupVersion.split('/')[0]! : '';
     for (const r of l.resources ?? []) {
       if (!r.namespaced || r.name.includes('/') || !r.verbs.includes('list')) continue;
-      // The same kind served by two groups (events in core and events.k8s.io) is listed once.
-      const key = `${r.kind}`;
-      if (seen.has(key) && r.kind === 'Event') continue;
+      // Each resource of a group once, in the first (preferred) version that serves it.
+      const key = `${group}/${r.name}`;
+      if (seen.has(key)) continue;
       seen.add(key);
       out.push({ path: `${base}/namespaces/{ns}/${r.name}`, apiVersion: l.groupVersion, kind: r.kind, resource: r.name });
     }

@@ -26,7 +26,14 @@ export interface OperatorRef {
 export type OperatorVerdict =
   | { state: 'running'; ready: number; refs: OperatorRef[] }
   | { state: 'not-ready'; why: string; refs: OperatorRef[] }
+  /** The release is there but its manifest has no Deployment we recognise as the operator: never gone. */
+  | { state: 'unknown'; why: string; refs: OperatorRef[] }
   | { state: 'gone'; why: string; refs: OperatorRef[] };
+
+/** Where the refs came from: the release manifest (the release exists) or, with no release, the cluster. */
+export interface OperatorSource {
+  releaseGone: boolean;
+}
 
 /** How long an operator may have no ready pod before it counts as gone (a rolling restart takes less). */
 export const OPERATOR_GRACE_MS = 30_000;
@@ -51,9 +58,15 @@ export function operatorsInManifest(docs: readonly ManifestDocLike[], namespace:
 }
 
 /** One sample: the Deployments as read now (undefined: not found). */
-export function judgeOperator(refs: readonly OperatorRef[], live: ReadonlyArray<V1Deployment | undefined>): OperatorVerdict {
+export function judgeOperator(refs: readonly OperatorRef[], live: ReadonlyArray<V1Deployment | undefined>, source: OperatorSource): OperatorVerdict {
   const label = refs.map((r) => `Deployment ${r.namespace}/${r.name}`).join(', ');
-  if (!refs.length) return { state: 'gone', why: 'the release has no operator Deployment (the chart is uninstalled)', refs: [] };
+  if (!refs.length) {
+    // No operator found: gone only when the release itself is gone. A release whose manifest holds no
+    // Deployment with the operator's pod label (another chart version, a fork) may well run one.
+    return source.releaseGone
+      ? { state: 'gone', why: 'the release and its operator Deployment are uninstalled', refs: [] }
+      : { state: 'unknown', why: `the release manifest has no Deployment with pod label ${OPERATOR_LABEL.key}=${OPERATOR_LABEL.value}, so whether its operator runs is unknown`, refs: [] };
+  }
   const present = live.filter((d): d is V1Deployment => d !== undefined && !d.metadata?.deletionTimestamp);
   if (!present.length) return { state: 'gone', why: `${label} ${live.some(Boolean) ? 'is being deleted' : 'does not exist'}`, refs: [...refs] };
   const ready = present.reduce((n, d) => n + (d.status?.readyReplicas ?? 0), 0);
@@ -67,13 +80,14 @@ export type OperatorKube = Pick<Kube, 'apps' | 'server'>;
 /** Which Deployments are this installation's operator: from the manifest, else the installation's own by label. */
 export async function findOperator(kube: OperatorKube, inst: Installation, manifestDocs: readonly ManifestDocLike[] | undefined): Promise<OperatorRef[]> {
   if (manifestDocs) return operatorsInManifest(manifestDocs, inst.namespace);
-  const sel = `${OPERATOR_LABEL.key}=${OPERATOR_LABEL.value}`;
-  const list = await kubeCall({ verb: 'list', resource: 'deployments.apps', namespace: inst.namespace }, () => kube.apps.listNamespacedDeployment({ namespace: inst.namespace, labelSelector: sel }), { idempotent: true }, kube.server);
-  return list.items.filter((d) => isOurs(d.metadata ?? {}, inst)).map((d) => ({ namespace: d.metadata?.namespace ?? inst.namespace, name: d.metadata?.name ?? '?' }));
+  // No release left: the installation's own Deployments, recognised by the same label as in a manifest.
+  const list = await kubeCall({ verb: 'list', resource: 'deployments.apps', namespace: inst.namespace }, () => kube.apps.listNamespacedDeployment({ namespace: inst.namespace }), { idempotent: true }, kube.server);
+  const docs = list.items.filter((d) => isOurs(d.metadata ?? {}, inst)).map((d) => ({ kind: 'Deployment', metadata: { ...(d.metadata?.name ? { name: d.metadata.name } : {}), namespace: d.metadata?.namespace ?? inst.namespace, ...(d.metadata?.labels ? { labels: d.metadata.labels } : {}) }, spec: d.spec }));
+  return operatorsInManifest(docs, inst.namespace);
 }
 
 /** One sample of the operator, read now. */
-export async function operatorNow(kube: OperatorKube, refs: readonly OperatorRef[]): Promise<OperatorVerdict> {
+export async function operatorNow(kube: OperatorKube, refs: readonly OperatorRef[], source: OperatorSource): Promise<OperatorVerdict> {
   const live = await Promise.all(
     refs.map(async (r) => {
       try {
@@ -84,7 +98,7 @@ export async function operatorNow(kube: OperatorKube, refs: readonly OperatorRef
       }
     }),
   );
-  return judgeOperator(refs, live);
+  return judgeOperator(refs, live, source);
 }
 
 /**
@@ -94,16 +108,21 @@ export async function operatorNow(kube: OperatorKube, refs: readonly OperatorRef
 export async function waitOperatorVerdict(
   kube: OperatorKube,
   refs: readonly OperatorRef[],
-  opts: { graceMs?: number; deadline: number; intervalMs?: number; done?: () => Promise<boolean>; sleep?: (ms: number) => Promise<void> },
+  opts: { source: OperatorSource; graceMs?: number; deadline: number; intervalMs?: number; done?: () => Promise<boolean>; sleep?: (ms: number) => Promise<void> },
 ): Promise<OperatorVerdict> {
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-  const until = Math.min(Date.now() + (opts.graceMs ?? OPERATOR_GRACE_MS), opts.deadline);
-  let v = await operatorNow(kube, refs);
+  const started = Date.now();
+  const graceMs = opts.graceMs ?? OPERATOR_GRACE_MS;
+  const until = Math.min(started + graceMs, opts.deadline);
+  let v = await operatorNow(kube, refs, opts.source);
   while (v.state === 'not-ready' && Date.now() < until) {
     await sleep(Math.min(opts.intervalMs ?? 1000, Math.max(1, until - Date.now())));
     if (opts.done && (await opts.done())) return v;
-    v = await operatorNow(kube, refs);
+    v = await operatorNow(kube, refs, opts.source);
   }
-  if (v.state === 'not-ready') return { state: 'gone', why: `${v.why} for ${Math.round((opts.graceMs ?? OPERATOR_GRACE_MS) / 1000)}s`, refs: v.refs };
-  return v;
+  if (v.state !== 'not-ready') return v;
+  // The user's deadline may end the wait before the grace period: then it is that deadline, not "gone".
+  const waited = Math.round((Date.now() - started) / 1000);
+  if (Date.now() - started < graceMs) return { state: 'not-ready', why: `${v.why} (waited ${waited}s, until --timeout)`, refs: v.refs };
+  return { state: 'gone', why: `${v.why} for ${Math.round(graceMs / 1000)}s`, refs: v.refs };
 }

@@ -202,13 +202,14 @@ describe(`canary secret (${helmLabel()})`, () => {
     for (const f of forms(PROMPTED)) expect(r.stdout).not.toContain(f);
   });
 
-  /** A helm process whose parent is `pid` (the CLI), from /proc. */
+  /** The `helm install` process whose parent is `pid` (the CLI), from /proc. */
   const helmChildOf = (pid: number): number | undefined => {
     for (const p of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
       try {
         const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
         const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-        if (ppid === pid && readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').some((a) => a.endsWith('helm'))) return Number(p);
+        const argv = readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0');
+        if (ppid === pid && argv.some((a) => a.endsWith('helm')) && argv.includes('install')) return Number(p);
       } catch {
         // gone meanwhile
       }

@@ -214,7 +214,7 @@ describe.sequential(`uninstall (${helmLabel()})`, () => {
     const j = parseJson(r);
     const crOut = j.outcomes.find((o: { kind: string }) => o.kind === 'ClusterAliyunPipelineConfig');
     expect(crOut.result).toBe('deleted');
-    expect(crOut.detail).toMatch(/finalizer .* removed by patch because the operator is gone \(the release has no operator Deployment/);
+    expect(crOut.detail).toMatch(/finalizer .* removed by patch because the operator is gone \(the release and its operator Deployment are uninstalled/);
     expect(j.steps.find((s: { id: string }) => s.id === 'helm-release')).toMatchObject({ status: 'skipped', reason: `no helm release ${REL} in namespace ${NS}` });
     expect(await crState()).toMatchObject({ exists: false });
     expect(await releasePods()).toEqual([]);

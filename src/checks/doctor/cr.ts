@@ -21,7 +21,7 @@ const STUCK_AFTER_MS = 60_000;
  * clobbered. Right before the patch it re-reads the CR (still ours, still Terminating, same finalizer)
  * and the operator (still gone), and skips when either changed.
  */
-export function stripFinalizerFix(cr: PipelineConfig, inst: Installation, operatorRefs: readonly OperatorRef[]): Fix | undefined {
+export function stripFinalizerFix(cr: PipelineConfig, inst: Installation, operatorRefs: readonly OperatorRef[], source: { releaseGone: boolean }): Fix | undefined {
   const i = (cr.metadata.finalizers ?? []).findIndex((f) => CR.isOperatorFinalizer(f));
   if (i < 0) return undefined;
   const fin = cr.metadata.finalizers![i]!;
@@ -51,7 +51,7 @@ export function stripFinalizerFix(cr: PipelineConfig, inst: Installation, operat
           }
         }),
       );
-      const v = judgeOperator(operatorRefs, deps);
+      const v = judgeOperator(operatorRefs, deps, source);
       return v.state === 'gone' ? undefined : `the operator is ${v.state === 'running' ? 'running again' : 'starting'}`;
     },
     apply: (api) =>
@@ -63,7 +63,7 @@ export function stripFinalizerFix(cr: PipelineConfig, inst: Installation, operat
 }
 
 /** The decision for one CR, given whether the operator runs. */
-export function judgeCr(cr: PipelineConfig, operator: OperatorVerdict, now: Date, inst: Installation): { finding: Finding; fix?: Fix } {
+export function judgeCr(cr: PipelineConfig, operator: OperatorVerdict, now: Date, inst: Installation, source: { releaseGone: boolean } = { releaseGone: false }): { finding: Finding; fix?: Fix } {
   const namespace = inst.namespace;
   const object = `${CR.plural}/${cr.metadata.name}`;
   if (cr.metadata.deletionTimestamp) {
@@ -73,7 +73,7 @@ export function judgeCr(cr: PipelineConfig, operator: OperatorVerdict, now: Date
     if (operator.state !== 'running') {
       // Only a gone operator (deleted, scaled to zero, or not in the release) makes stripping safe; one
       // without a ready pod may be restarting, and doctor sees it only once.
-      const fix = operator.state === 'gone' ? stripFinalizerFix(cr, inst, operator.refs) : undefined;
+      const fix = operator.state === 'gone' ? stripFinalizerFix(cr, inst, operator.refs, source) : undefined;
       return {
         finding: {
           status: 'failed',
@@ -138,8 +138,9 @@ export const crChecks: Check<DoctorContext>[] = [
       const inst: Installation = { release: ctx.opts.release, namespace: ctx.opts.namespace, ownedNames: expected };
       const refs = rel
         ? operatorsInManifest(rel.objects, ctx.opts.namespace)
-        : deployments.filter((d) => d.metadata?.labels?.[OPERATOR_LABEL.key] === OPERATOR_LABEL.value && isOurs(d.metadata ?? {}, inst)).map((d) => ({ namespace: d.metadata?.namespace ?? ctx.opts.namespace, name: d.metadata?.name ?? '?' }));
-      const operator = judgeOperator(refs, refs.map((r) => deployments.find((d) => d.metadata?.name === r.name && (d.metadata?.namespace ?? ctx.opts.namespace) === r.namespace)));
+        : operatorsInManifest(deployments.filter((d) => isOurs(d.metadata ?? {}, inst)).map((d) => ({ kind: 'Deployment', metadata: { name: d.metadata?.name ?? '?', namespace: d.metadata?.namespace ?? ctx.opts.namespace, labels: d.metadata?.labels ?? {} }, spec: d.spec })), ctx.opts.namespace);
+      const source = { releaseGone: !rel };
+      const operator = judgeOperator(refs, refs.map((r) => deployments.find((d) => d.metadata?.name === r.name && (d.metadata?.namespace ?? ctx.opts.namespace) === r.namespace)), source);
       const ours = items.filter((c) => isOurs(c.metadata, inst));
       const findings: Finding[] = [];
       for (const name of expected) {
@@ -148,7 +149,7 @@ export const crChecks: Check<DoctorContext>[] = [
         }
       }
       for (const cr of ours) {
-        const { finding, fix } = judgeCr(cr, operator, ctx.now, inst);
+        const { finding, fix } = judgeCr(cr, operator, ctx.now, inst, source);
         findings.push(finding);
         if (fix) ctx.fixes.push(fix);
       }

@@ -39,7 +39,7 @@ export const releaseChecks: Check<DoctorContext>[] = [
       const object = `release/${namespace}/${release}`;
       const evidence = [`status=${rel.status}`, `revision=${rel.revision}`, `chart=${rel.chart}-${rel.chartVersion}`];
       // The same verdict and hint install, upgrade and preflight give (src/helm/release-state.ts).
-      const v = judgeRelease({ name: release, namespace, status: rel.status, revision: rel.revision, chart: `${rel.chart}-${rel.chartVersion}` });
+      const v = judgeRelease({ name: release, namespace, status: rel.status, revision: rel.revision, chart: `${rel.chart}-${rel.chartVersion}`, chartName: rel.chart });
       if (v.healthy) return { status: 'passed', message: `release is deployed (chart version ${rel.chartVersion})`, object, evidence };
       return { status: 'failed', message: v.message, object, evidence, hint: v.hint };
     },

@@ -127,8 +127,9 @@ describe('helm 3 and helm 4: flags chosen by the version helm reports', () => {
 
   it('uninstall waits with the watcher on helm 4, plain --wait on helm 3; deletion stays in the background', async () => {
     writeFileSync(log, '');
-    for (const v of ['v3.11.3', 'v3.21.4', 'v4.3.1']) await as(v).uninstall({ release: 'r', namespace: 'n', timeoutMs: 90_000 });
+    for (const v of ['v3.6.3', 'v3.11.3', 'v3.21.4', 'v4.3.1']) await as(v).uninstall({ release: 'r', namespace: 'n', timeoutMs: 90_000 });
     expect(argv()).toEqual([
+      'uninstall r -n n --timeout 90s', // no --wait before helm 3.7
       'uninstall r -n n --wait --timeout 90s',
       'uninstall r -n n --wait --timeout 90s',
       'uninstall r -n n --wait=watcher --timeout 90s',
@@ -192,6 +193,13 @@ describe('helm error texts of both majors', () => {
     const e = fail('Error: INSTALLATION FAILED: Unable to continue with install: ServiceMonitor "node-exporter" in namespace "cms-monitoring" exists and cannot be imported into the current release: invalid ownership metadata; annotation validation error: key "meta.helm.sh/release-name" must equal "aliyun-loongcollector-cluster-insight": current value is "kps"');
     expect(e).toMatchObject({ kind: 'conflict', message: 'ServiceMonitor cms-monitoring/node-exporter already exists and belongs to helm release kps' });
     expect(e.hint).toContain('never takes over');
+  });
+  it('"resource mapping not found" is a missing kind, not a missing release', () => {
+    const e = fail('Error: UPGRADE FAILED: unable to build kubernetes objects from current release manifest: resource mapping not found for name: "node-exporter" namespace: "cms" from "": no matches for kind "ServiceMonitor" in version "monitoring.coreos.com/v1"\nensure CRDs are installed first');
+    expect(e.kind).not.toBe('not-found');
+    expect(e.message).toContain('ServiceMonitor (node-exporter)');
+    expect(fail('Error: uninstall: Release not loaded: r: release: not found')).toMatchObject({ kind: 'not-found' });
+    expect(fail('Error: release: not found')).toMatchObject({ kind: 'not-found' });
   });
   it('a pending operation and a release without a deployed revision', () => {
     expect(fail('Error: UPGRADE FAILED: another operation (install/upgrade/rollback) is in progress')).toMatchObject({ kind: 'conflict' });

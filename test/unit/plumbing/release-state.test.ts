@@ -57,5 +57,9 @@ describe('one verdict per release state', () => {
     expect(chartNameOf('kube-prometheus-stack-77.0.0')).toBe('kube-prometheus-stack');
     expect(chartNameOf('foo-v2.0.0-rc.1')).toBe('foo');
     expect(chartNameOf('loongcollector-cluster-insight-1.2.0+build.5')).toBe('loongcollector-cluster-insight');
+    expect(chartNameOf('loongcollector-cluster-insight-0.1.0-rc.1+build.5')).toBe('loongcollector-cluster-insight');
+    expect(chartNameOf('loongcollector-cluster-insight-1.2')).toBe('loongcollector-cluster-insight');
+    // The name helm recorded wins over the column when the caller has it.
+    expect(judgeRelease({ ...rel('deployed'), chart: 'x-1.0.0', chartName: 'loongcollector-cluster-insight' }).ourChart).toBe(true);
   });
 });

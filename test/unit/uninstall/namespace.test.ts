@@ -38,6 +38,31 @@ describe('may the namespace be deleted?', () => {
     expect(v.foreign).toEqual(['Secret db-password', 'CronJob backup', 'ConfigMap team-config', 'PersistentVolumeClaim data', 'Widget w1', 'Secret sh.helm.release.v1.other.v1', 'Endpoints not-our-service']);
   });
 
+  it('no for an object helm was told to keep (helm.sh/resource-policy: keep), even the release\'s own', () => {
+    const v = judgeNamespace([o('PersistentVolumeClaim', 'data', { annotations: { ...helmOwned, 'helm.sh/resource-policy': 'keep' } })], inst, []);
+    expect(v).toMatchObject({ deletable: false, foreign: ['PersistentVolumeClaim data'] });
+  });
+
+  it('sees kinds served only in a non-preferred version of a group', async () => {
+    const listed: string[] = [];
+    const api = {
+      getJson: async (path: string): Promise<any> => {
+        if (path === '/api/v1') return { groupVersion: 'v1', resources: [] };
+        if (path === '/apis') return { groups: [{ preferredVersion: { groupVersion: 'monitoring.coreos.com/v1' }, versions: [{ groupVersion: 'monitoring.coreos.com/v1' }, { groupVersion: 'monitoring.coreos.com/v1alpha1' }] }] };
+        if (path === '/apis/monitoring.coreos.com/v1') return { groupVersion: 'monitoring.coreos.com/v1', resources: [{ name: 'servicemonitors', kind: 'ServiceMonitor', namespaced: true, verbs: ['list'] }] };
+        if (path === '/apis/monitoring.coreos.com/v1alpha1') return { groupVersion: 'monitoring.coreos.com/v1alpha1', resources: [{ name: 'alertmanagerconfigs', kind: 'AlertmanagerConfig', namespaced: true, verbs: ['list'] }, { name: 'servicemonitors', kind: 'ServiceMonitor', namespaced: true, verbs: ['list'] }] };
+        throw new Error(path);
+      },
+      list: async (path: string): Promise<any[]> => {
+        listed.push(path);
+        return path.endsWith('/alertmanagerconfigs') ? [{ metadata: { name: 'team-routes' } }] : [];
+      },
+    };
+    const v = await inspectNamespace(api, 'cms', inst);
+    expect(listed.sort()).toEqual(['/apis/monitoring.coreos.com/v1/namespaces/cms/servicemonitors', '/apis/monitoring.coreos.com/v1alpha1/namespaces/cms/alertmanagerconfigs']);
+    expect(v).toMatchObject({ deletable: false, foreign: ['AlertmanagerConfig team-routes'] });
+  });
+
   it('no when a type could not be listed: what we cannot see we may not delete', () => {
     expect(judgeNamespace([], inst, ['secrets (HTTP 403)'])).toMatchObject({ deletable: false, unlisted: ['secrets (HTTP 403)'] });
   });

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { findOperator, judgeOperator, operatorsInManifest, waitOperatorVerdict, type OperatorKube } from '../../../src/kube/operator.js';
 
 const ref = { namespace: 'cms', name: 'cms-loongcollector-operator' };
+const live = { releaseGone: false };
 const dep = (o: { replicas?: number; ready?: number; deleting?: boolean; labels?: Record<string, string>; annotations?: Record<string, string>; name?: string; namespace?: string } = {}): V1Deployment => ({
   metadata: { name: o.name ?? ref.name, namespace: o.namespace ?? ref.namespace, labels: o.labels ?? {}, annotations: o.annotations ?? {}, ...(o.deleting ? { deletionTimestamp: new Date() } : {}) },
   spec: { replicas: o.replicas ?? 1, selector: {}, template: {} },
@@ -11,16 +12,19 @@ const dep = (o: { replicas?: number; ready?: number; deleting?: boolean; labels?
 
 describe('is the operator gone? (one sample)', () => {
   it('running with a ready pod', () => {
-    expect(judgeOperator([ref], [dep({ ready: 1 })])).toMatchObject({ state: 'running', ready: 1 });
+    expect(judgeOperator([ref], [dep({ ready: 1 })], live)).toMatchObject({ state: 'running', ready: 1 });
   });
   it('gone: absent, being deleted, scaled to zero, or the release has none', () => {
-    expect(judgeOperator([ref], [undefined])).toMatchObject({ state: 'gone', why: 'Deployment cms/cms-loongcollector-operator does not exist' });
-    expect(judgeOperator([ref], [dep({ deleting: true, ready: 1 })])).toMatchObject({ state: 'gone', why: expect.stringContaining('is being deleted') });
-    expect(judgeOperator([ref], [dep({ replicas: 0 })])).toMatchObject({ state: 'gone', why: expect.stringContaining('scaled to zero') });
-    expect(judgeOperator([], [])).toMatchObject({ state: 'gone' });
+    expect(judgeOperator([ref], [undefined], live)).toMatchObject({ state: 'gone', why: 'Deployment cms/cms-loongcollector-operator does not exist' });
+    expect(judgeOperator([ref], [dep({ deleting: true, ready: 1 })], live)).toMatchObject({ state: 'gone', why: expect.stringContaining('is being deleted') });
+    expect(judgeOperator([ref], [dep({ replicas: 0 })], live)).toMatchObject({ state: 'gone', why: expect.stringContaining('scaled to zero') });
+    expect(judgeOperator([], [], { releaseGone: true })).toMatchObject({ state: 'gone' });
+  });
+  it('a release whose manifest has no recognisable operator is unknown, never gone', () => {
+    expect(judgeOperator([], [], live)).toMatchObject({ state: 'unknown' });
   });
   it('no ready pod while replicas are wanted is not gone (a rolling restart, a crash)', () => {
-    expect(judgeOperator([ref], [dep({ replicas: 1, ready: 0 })])).toMatchObject({ state: 'not-ready' });
+    expect(judgeOperator([ref], [dep({ replicas: 1, ready: 0 })], live)).toMatchObject({ state: 'not-ready' });
   });
 });
 
@@ -74,8 +78,18 @@ describe('the verdict to act on waits out a restart', () => {
   it('a restart that comes back within the grace period is running, not gone', async () => {
     const c = fakeClock();
     try {
-      const v = await waitOperatorVerdict(kubeWith([dep({ ready: 0 }), dep({ ready: 0 }), dep({ ready: 1 })]), [ref], { graceMs: 30_000, deadline: Date.now() + 120_000, sleep: c.sleep });
+      const v = await waitOperatorVerdict(kubeWith([dep({ ready: 0 }), dep({ ready: 0 }), dep({ ready: 1 })]), [ref], { source: live, graceMs: 30_000, deadline: Date.now() + 120_000, sleep: c.sleep });
       expect(v.state).toBe('running');
+    } finally {
+      c.restore();
+    }
+  });
+  it('a --timeout shorter than the grace period ends the wait as not-ready, not gone', async () => {
+    const c = fakeClock();
+    try {
+      const v = await waitOperatorVerdict(kubeWith([dep({ ready: 0 })]), [ref], { source: live, graceMs: 30_000, deadline: Date.now() + 10_000, sleep: c.sleep });
+      expect(v.state).toBe('not-ready');
+      expect((v as { why: string }).why).toContain('waited 10s, until --timeout');
     } finally {
       c.restore();
     }
@@ -83,7 +97,7 @@ describe('the verdict to act on waits out a restart', () => {
   it('no ready pod for the whole grace period is gone, and says how long', async () => {
     const c = fakeClock();
     try {
-      const v = await waitOperatorVerdict(kubeWith([dep({ ready: 0 })]), [ref], { graceMs: 30_000, deadline: Date.now() + 120_000, sleep: c.sleep });
+      const v = await waitOperatorVerdict(kubeWith([dep({ ready: 0 })]), [ref], { source: live, graceMs: 30_000, deadline: Date.now() + 120_000, sleep: c.sleep });
       expect(v).toMatchObject({ state: 'gone', why: 'Deployment cms/cms-loongcollector-operator has no ready pod for 30s' });
     } finally {
       c.restore();
@@ -93,7 +107,7 @@ describe('the verdict to act on waits out a restart', () => {
     const c = fakeClock();
     const t0 = Date.now();
     try {
-      const v = await waitOperatorVerdict(kubeWith([dep({ replicas: 0 })]), [ref], { graceMs: 30_000, deadline: Date.now() + 120_000, sleep: c.sleep });
+      const v = await waitOperatorVerdict(kubeWith([dep({ replicas: 0 })]), [ref], { source: live, graceMs: 30_000, deadline: Date.now() + 120_000, sleep: c.sleep });
       expect(v.state).toBe('gone');
       expect(Date.now() - t0).toBe(0);
     } finally {
