@@ -14,6 +14,7 @@ export async function main(dir: string, argv: string[] = process.argv.slice(2)):
   // an interruption at any moment exits 130 (README, exit codes) after the clean-up hooks.
   takeEnvironmentSecret();
   installExitHandlers();
+  quietDependencyDeprecations();
   try {
     await run(argv, dir);
     await flush();
@@ -32,4 +33,18 @@ export async function main(dir: string, argv: string[] = process.argv.slice(2)):
     (json ? process.stdout : process.stderr).write(`${r.text}\n`);
     process.exitCode = r.exitCode;
   }
+}
+
+/**
+ * The Kubernetes client's bundled node-fetch calls url.parse(), which Node >= 24 reports as DEP0169 on
+ * every command that talks to the API server: noise about a dependency the user cannot act on. Node's
+ * own printer is replaced by one that prints every other warning as Node would.
+ */
+function quietDependencyDeprecations(): void {
+  const quiet = new Set(['DEP0169']);
+  process.removeAllListeners('warning');
+  process.on('warning', (w: Error & { code?: string }) => {
+    if (w.code && quiet.has(w.code)) return;
+    process.stderr.write(`(node:${process.pid}) ${w.code ? `[${w.code}] ` : ''}${w.name}: ${w.message}\n`);
+  });
 }
