@@ -6,9 +6,7 @@
  * uninstall asks in its plan and again right before it deletes.
  */
 import pLimit from 'p-limit';
-import { InsightError } from '../errors.js';
-import { isNotFound } from './errors.js';
-import { isOurs, type Installation, type ObjectMetaLike } from './ownership.js';
+import { isGone, isOurs, type Installation, type ObjectMetaLike } from './ownership.js';
 
 export interface NamespaceObject {
   apiVersion: string;
@@ -139,7 +137,7 @@ export async function inspectNamespace(api: DiscoveryApi, namespace: string, ins
           const items = await api.list<Omit<NamespaceObject, 'kind' | 'apiVersion'>>(t.path.replace('{ns}', encodeURIComponent(namespace)));
           for (const i of items) objects.push({ apiVersion: t.apiVersion, kind: t.kind, metadata: i.metadata ?? {} });
         } catch (e) {
-          if (isNotFound(e) || (e instanceof InsightError && e.kind === 'not-found')) return; // the type went away meanwhile
+          if (isGone(e)) return; // the type went away meanwhile
           unlisted.push(`${t.resource}${t.apiVersion === 'v1' ? '' : `.${t.apiVersion.split('/')[0]}`} (${e instanceof Error ? e.message.split('\n')[0] : String(e)})`);
         }
       }),

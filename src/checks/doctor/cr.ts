@@ -5,10 +5,8 @@
  */
 import type { V1Deployment } from '@kubernetes/client-node';
 import { CR, OPERATOR_LABEL } from '../../defaults.js';
-import { InsightError } from '../../errors.js';
-import { isNotFound } from '../../kube/errors.js';
 import { judgeOperator, operatorsInManifest, type OperatorRef, type OperatorVerdict } from '../../kube/operator.js';
-import { isOurs, type Installation } from '../../kube/ownership.js';
+import { isGone, isOurs, type Installation } from '../../kube/ownership.js';
 import type { Check, Finding } from '../engine.js';
 import type { DoctorContext, Fix, PipelineConfig } from './context.js';
 
@@ -35,7 +33,7 @@ export function stripFinalizerFix(cr: PipelineConfig, inst: Installation, operat
       try {
         live = await api.getJson<PipelineConfig>(path);
       } catch (e) {
-        if (isNotFound(e) || (e instanceof InsightError && e.kind === 'not-found')) return `${cr.metadata.name} is gone already`;
+        if (isGone(e)) return `${cr.metadata.name} is gone already`;
         throw e;
       }
       if (!isOurs(live.metadata, inst)) return `${cr.metadata.name} is not this installation's`;
@@ -46,7 +44,7 @@ export function stripFinalizerFix(cr: PipelineConfig, inst: Installation, operat
           try {
             return await api.getJson<V1Deployment>(`/apis/apps/v1/namespaces/${encodeURIComponent(r.namespace)}/deployments/${encodeURIComponent(r.name)}`);
           } catch (e) {
-            if (isNotFound(e) || (e instanceof InsightError && e.kind === 'not-found')) return undefined;
+            if (isGone(e)) return undefined;
             throw e;
           }
         }),

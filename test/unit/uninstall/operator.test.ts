@@ -68,50 +68,35 @@ describe('the verdict to act on waits out a restart', () => {
       },
     } as unknown as OperatorKube;
   };
-  const fakeClock = () => {
+  /** The verdict on these samples with a fake clock (grace 30s), and how long it waited. */
+  const verdictOn = async (samples: Array<V1Deployment | undefined>, deadlineInMs: number) => {
     let now = 1_000_000;
     const real = Date.now;
     Date.now = () => now;
-    return { sleep: async (ms: number) => void (now += ms), restore: () => (Date.now = real) };
+    try {
+      const v = await waitOperatorVerdict(kubeWith(samples), [ref], { source: live, graceMs: 30_000, deadline: now + deadlineInMs, sleep: async (ms) => void (now += ms) });
+      return { v, waitedMs: now - 1_000_000 };
+    } finally {
+      Date.now = real;
+    }
   };
 
   it('a restart that comes back within the grace period is running, not gone', async () => {
-    const c = fakeClock();
-    try {
-      const v = await waitOperatorVerdict(kubeWith([dep({ ready: 0 }), dep({ ready: 0 }), dep({ ready: 1 })]), [ref], { source: live, graceMs: 30_000, deadline: Date.now() + 120_000, sleep: c.sleep });
-      expect(v.state).toBe('running');
-    } finally {
-      c.restore();
-    }
+    const { v } = await verdictOn([dep({ ready: 0 }), dep({ ready: 0 }), dep({ ready: 1 })], 120_000);
+    expect(v.state).toBe('running');
   });
   it('a --timeout shorter than the grace period ends the wait as not-ready, not gone', async () => {
-    const c = fakeClock();
-    try {
-      const v = await waitOperatorVerdict(kubeWith([dep({ ready: 0 })]), [ref], { source: live, graceMs: 30_000, deadline: Date.now() + 10_000, sleep: c.sleep });
-      expect(v.state).toBe('not-ready');
-      expect((v as { why: string }).why).toContain('waited 10s, until --timeout');
-    } finally {
-      c.restore();
-    }
+    const { v } = await verdictOn([dep({ ready: 0 })], 10_000);
+    expect(v.state).toBe('not-ready');
+    expect((v as { why: string }).why).toContain('waited 10s, until --timeout');
   });
   it('no ready pod for the whole grace period is gone, and says how long', async () => {
-    const c = fakeClock();
-    try {
-      const v = await waitOperatorVerdict(kubeWith([dep({ ready: 0 })]), [ref], { source: live, graceMs: 30_000, deadline: Date.now() + 120_000, sleep: c.sleep });
-      expect(v).toMatchObject({ state: 'gone', why: 'Deployment cms/cms-loongcollector-operator has no ready pod for 30s' });
-    } finally {
-      c.restore();
-    }
+    const { v } = await verdictOn([dep({ ready: 0 })], 120_000);
+    expect(v).toMatchObject({ state: 'gone', why: 'Deployment cms/cms-loongcollector-operator has no ready pod for 30s' });
   });
   it('scaled to zero is gone at once, without waiting', async () => {
-    const c = fakeClock();
-    const t0 = Date.now();
-    try {
-      const v = await waitOperatorVerdict(kubeWith([dep({ replicas: 0 })]), [ref], { source: live, graceMs: 30_000, deadline: Date.now() + 120_000, sleep: c.sleep });
-      expect(v.state).toBe('gone');
-      expect(Date.now() - t0).toBe(0);
-    } finally {
-      c.restore();
-    }
+    const { v, waitedMs } = await verdictOn([dep({ replicas: 0 })], 120_000);
+    expect(v.state).toBe('gone');
+    expect(waitedMs).toBe(0);
   });
 });
