@@ -127,16 +127,17 @@ function nodeExporterBinary(): string | undefined {
 }
 
 /** Picks a free slot (node/pod ranges, namespace and veth names) with an atomic mkdir. */
-async function claimSlot(root: string, name: string): Promise<number> {
+export async function claimSlot(root: string, name: string): Promise<number> {
+  // The root may have just been removed by stopCluster() reaping the last orphan.
+  await mkdir(root, { recursive: true });
   for (let i = 0; i < MAX_CLUSTERS; i++) {
     const lock = join(root, `.slot-${i}`);
     try {
       await mkdir(lock);
-    } catch {
-      // Taken, unless its cluster is gone (a start that crashed before writing its state).
-      const owner = readFileSafe(join(lock, 'owner'));
-      const stale = owner !== undefined && !existsSync(stateFile(owner)) && Date.now() - statSync(lock).mtimeMs > 120_000;
-      if (!stale) continue;
+    } catch (e) {
+      // Only an existing lock means taken; any other failure is the real problem and is reported as it is.
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      if (!slotIsStale(lock)) continue;
       await rm(lock, { recursive: true, force: true });
       await mkdir(lock);
     }
@@ -144,6 +145,19 @@ async function claimSlot(root: string, name: string): Promise<number> {
     return i;
   }
   throw new Error(`no free cluster slot (${MAX_CLUSTERS} clusters running?): run \`npm run cluster:down -- --all\``);
+}
+
+/**
+ * A slot is stale when its cluster is gone: no state (a start that crashed before writing it; the lock's
+ * age guards the moment between the mkdir and the state write), or a state none of whose processes lives.
+ */
+function slotIsStale(lock: string): boolean {
+  const owner = readFileSafe(join(lock, 'owner'));
+  const old = Date.now() - statSync(lock).mtimeMs > 120_000;
+  if (owner === undefined) return old;
+  const state = readState(owner);
+  if (!state) return old;
+  return state.processes.length > 0 && state.processes.every((p) => !isAlive(p.pid));
 }
 
 function readFileSafe(p: string): string | undefined {
@@ -159,6 +173,9 @@ export async function reapOrphans(log: (l: string) => void = () => {}): Promise<
   for (const s of listClusters()) {
     if (s.ownerPid !== undefined && !isAlive(s.ownerPid)) {
       log(`removing cluster ${s.name} left by dead process ${s.ownerPid}`);
+      await stopCluster(s.name);
+    } else if (s.processes.length > 0 && s.processes.every((p) => !isAlive(p.pid))) {
+      log(`removing cluster ${s.name}: none of its processes runs any more`);
       await stopCluster(s.name);
     }
   }
