@@ -5,7 +5,7 @@
  * of them did not pass. The runner never prints: it reports to an observer.
  */
 import pLimit from 'p-limit';
-import { InsightError } from '../errors.js';
+import { ExitCode, InsightError, type ErrorKind } from '../errors.js';
 
 export type Severity = 'fatal' | 'warning' | 'info';
 export type Status = 'passed' | 'failed' | 'skipped';
@@ -24,6 +24,8 @@ export interface Finding {
   evidence?: string[];
   /** Where a network result was measured from: `local`, `node/<name>`. */
   vantage?: string;
+  /** A failure that is the cluster's or the credentials' (not a check's verdict) sets the exit code. */
+  errorKind?: ErrorKind;
 }
 
 export interface Check<C> {
@@ -73,8 +75,14 @@ export function isFailure(r: CheckResult, failOn: 'fatal' | 'warning' = 'fatal')
   return r.severity === 'fatal' || (failOn === 'warning' && r.severity === 'warning');
 }
 
-export function exitCodeFor(report: Report, failOn: 'fatal' | 'warning' = 'fatal'): 0 | 1 {
-  return report.results.some((r) => isFailure(r, failOn)) ? 1 : 0;
+/**
+ * 0 when nothing fails; 3 when a fatal failure is that the API server cannot be reached or refused our
+ * credentials (as every other command says it); otherwise 1.
+ */
+export function exitCodeFor(report: Report, failOn: 'fatal' | 'warning' = 'fatal'): 0 | 1 | 3 {
+  const failures = report.results.filter((r) => isFailure(r, failOn));
+  if (failures.some((r) => r.errorKind === 'unreachable' || r.errorKind === 'unauthorized')) return ExitCode.Cluster;
+  return failures.length ? 1 : 0;
 }
 
 class Timeout extends Error {}
@@ -96,7 +104,8 @@ async function runOne<C>(check: Check<C>, ctx: C, timeoutMs: number): Promise<Fi
   } catch (e) {
     const msg = e instanceof Error ? e.message.split('\n')[0] : String(e);
     const hint = (e as { hint?: string }).hint;
-    return [{ status: 'failed', message: e instanceof Timeout ? `check ${msg}` : `check could not run: ${msg}`, ...(hint ? { hint } : {}) }];
+    const kind = e instanceof InsightError ? e.kind : undefined;
+    return [{ status: 'failed', message: e instanceof Timeout ? `check ${msg}` : `check could not run: ${msg}`, ...(hint ? { hint } : {}), ...(kind ? { errorKind: kind } : {}) }];
   } finally {
     clearTimeout(timer);
   }

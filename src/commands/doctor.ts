@@ -75,13 +75,13 @@ export default class Doctor extends BaseCommand {
     // Fail fast with the right exit code (3: unreachable or bad credentials) before any check runs.
     const { kubeCall } = await import('../kube/errors.js');
     try {
-      await kubeCall({ verb: 'get', resource: 'version' }, () => api.getJson('/version', { timeoutMs: 15_000 }), { idempotent: true, attempts: 2 }, api.server.toString());
+      await kubeCall({ verb: 'get', resource: 'version' }, () => api.getJson('/version', { timeoutMs: 15_000 }), { idempotent: true, attempts: 2 }, kc.getCurrentCluster()!.server);
     } catch (e) {
       api.close();
       throw e;
     }
     const started = Date.now();
-    const meta = () => ({ context: kc.getCurrentContext(), server: api.server.toString(), namespace: flags.namespace, release: flags.release, durationMs: Date.now() - started });
+    const meta = () => ({ context: kc.getCurrentContext(), server: kc.getCurrentCluster()!.server, namespace: flags.namespace, release: flags.release, durationMs: Date.now() - started });
 
     try {
       let run = 0;

@@ -1,16 +1,20 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { delimiter, dirname, join, resolve } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
+import { parse } from 'yaml';
 import { InsightError } from '../errors.js';
+import { prepareAccess, type RawUser } from './access.js';
 
 export interface KubeconfigOptions {
   /** --kubeconfig: one file, used alone (as kubectl does). */
   kubeconfig?: string;
   /** --context */
   context?: string;
-  /** Environment to read KUBECONFIG from (tests pass their own). */
+  /** Environment to read KUBECONFIG and the proxy variables from (tests pass their own). */
   env?: NodeJS.ProcessEnv;
+  /** Whether an exec plugin may talk to the user (default: stdin is a TTY). */
+  interactive?: boolean;
 }
 
 /**
@@ -46,6 +50,8 @@ export function loadKubeconfig(opts: KubeconfigOptions = {}): KubeConfig {
   const clusters = new Map<string, KubeConfig['clusters'][number]>();
   const users = new Map<string, KubeConfig['users'][number]>();
   const contexts = new Map<string, KubeConfig['contexts'][number]>();
+  // What client-node drops from users[] (tokenFile, as-groups, ...), read as kubectl reads it.
+  const rawUsers = new Map<string, RawUser>();
   for (const file of files) {
     const one = new KubeConfig();
     try {
@@ -55,6 +61,7 @@ export function loadKubeconfig(opts: KubeconfigOptions = {}): KubeConfig {
         hint: 'Check the file with `kubectl config view --kubeconfig ' + file + '`.',
       });
     }
+    for (const [name, user] of rawUsersOf(file)) if (!rawUsers.has(name)) rawUsers.set(name, { dir: dirname(resolve(file)), user });
     if (!current && one.currentContext) current = one.currentContext;
     for (const c of one.clusters) if (!clusters.has(c.name)) clusters.set(c.name, c);
     for (const u of one.users) if (!users.has(u.name)) users.set(u.name, u);
@@ -80,7 +87,17 @@ export function loadKubeconfig(opts: KubeconfigOptions = {}): KubeConfig {
       hint: 'Fix the context with `kubectl config set-context ' + name + ' --cluster=<name>`.',
     });
   }
+  prepareAccess(kc, rawUsers, { env, ...(opts.interactive !== undefined ? { interactive: opts.interactive } : {}) });
   return kc;
+}
+
+function rawUsersOf(file: string): Array<[string, Record<string, unknown>]> {
+  try {
+    const doc = parse(readFileSync(file, 'utf8'), { logLevel: 'silent' }) as { users?: Array<{ name?: unknown; user?: unknown }> } | null;
+    return (doc?.users ?? []).flatMap((u) => (typeof u?.name === 'string' && u.user && typeof u.user === 'object' ? [[u.name, u.user as Record<string, unknown>] as [string, Record<string, unknown>]] : []));
+  } catch {
+    return []; // loadFromFile has already reported an unreadable file
+  }
 }
 
 function firstLine(e: unknown): string {

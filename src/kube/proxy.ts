@@ -8,6 +8,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { InsightError } from '../errors.js';
 
 export type ProbeOutcome =
   | 'ok'
@@ -142,14 +143,15 @@ export class ApiClient {
   private constructor(
     readonly server: URL,
     private readonly agent: http.Agent,
-    private readonly headers: Record<string, string>,
+    private readonly headers: Record<string, string | string[]>,
     private readonly defaultTimeoutMs: number,
   ) {}
 
   static async create(kc: KubeConfig, opts: ApiClientOptions = {}): Promise<ApiClient> {
     const cluster = kc.getCurrentCluster();
-    if (!cluster) throw new Error('kubeconfig has no current cluster');
+    if (!cluster) throw new InsightError('invalid-input', 'kubeconfig has no current cluster', { hint: 'Pick a context with --context (`kubectl config get-contexts`).' });
     const o: https.RequestOptions = {};
+    // The same options (and exec plugin run, tokenFile, impersonation) as every other request of this run.
     await kc.applyToHTTPSOptions(o);
     const server = new URL(cluster.server);
     const agentOpts = {
@@ -163,9 +165,15 @@ export class ApiClient {
       servername: cluster.tlsServerName ?? o.servername,
       rejectUnauthorized: cluster.skipTLSVerify ? false : (o.rejectUnauthorized ?? true),
     };
-    const agent = server.protocol === 'http:' ? new http.Agent({ keepAlive: true, maxSockets: agentOpts.maxSockets }) : new https.Agent(agentOpts);
-    const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries((o.headers ?? {}) as Record<string, unknown>)) if (typeof v === 'string') headers[k] = v;
+    // With a proxy (proxy-url or the environment's, see access.ts) client-node's own proxy agent is the one to use.
+    const agent = cluster.proxyUrl && o.agent instanceof http.Agent
+      ? o.agent
+      : server.protocol === 'http:' ? new http.Agent({ keepAlive: true, maxSockets: agentOpts.maxSockets }) : new https.Agent(agentOpts);
+    const headers: Record<string, string | string[]> = {};
+    for (const [k, v] of Object.entries((o.headers ?? {}) as Record<string, unknown>)) {
+      if (typeof v === 'string') headers[k] = v;
+      else if (Array.isArray(v)) headers[k] = v.map(String); // repeated headers: impersonated groups
+    }
     if (o.auth) headers['Authorization'] = `Basic ${Buffer.from(o.auth).toString('base64')}`;
     return new ApiClient(server, agent, headers, opts.defaultTimeoutMs ?? 30_000);
   }
@@ -193,7 +201,7 @@ export class ApiClient {
     const maxBytes = opts.maxBytes ?? Infinity;
     return new Promise<RawResponse>((resolve, reject) => {
       let settled = false;
-      const headers: Record<string, string> = { ...this.headers, Accept: opts.accept ?? 'application/json, */*' };
+      const headers: Record<string, string | string[]> = { ...this.headers, Accept: opts.accept ?? 'application/json, */*' };
       if (payload) headers['Content-Type'] = payload.contentType;
       const req = mod.request(url, { method, agent: this.agent, headers }, (res) => {
         const chunks: Buffer[] = [];

@@ -1,3 +1,4 @@
+import chalk from 'chalk';
 import { Listr, type ListrTask } from 'listr2';
 import type { Step } from '../actions/steps.js';
 
@@ -12,18 +13,32 @@ export function chooseRenderer(opts: { json?: boolean; verbose?: boolean; isTTY?
 
 /** Show an action's steps as a listr2 task tree; rollbacks run when a step fails. */
 export async function runStepsWithProgress<C extends object>(steps: Step<C>[], ctx: C, renderer: TaskRenderer, noColor = false): Promise<void> {
+  // The plain-line renderer would print a failure twice (its "✖ step [FAILED: why]" and our Error line):
+  // listr gets an empty error, the line is ours, and the real error is what the command reports.
+  let failure: unknown;
   const tasks: ListrTask<C>[] = steps.map((step) => ({
     title: step.title,
     skip: step.skip ? (c: C) => step.skip!(c) : undefined,
     task: async (c, task) => {
-      await step.run(c, {
-        progress: (m) => {
-          task.output = m;
-        },
-        title: (t) => {
-          task.title = t;
-        },
-      });
+      // A poll that reports the same progress again prints nothing new.
+      let last: string | undefined;
+      try {
+        await step.run(c, {
+          progress: (m) => {
+            if (m === last) return;
+            last = m;
+            task.output = m;
+          },
+          title: (t) => {
+            task.title = t;
+          },
+        });
+      } catch (e) {
+        failure = e;
+        if (renderer !== 'simple') throw e;
+        process.stdout.write(`${noColor ? '✖' : chalk.red('✖')} ${task.title}\n`);
+        throw new Error('');
+      }
     },
     rollback: step.rollback
       ? async (c, task) => {
@@ -49,5 +64,9 @@ export async function runStepsWithProgress<C extends object>(steps: Step<C>[], c
     fallbackRendererOptions: {},
     ...(noColor ? { forceColor: false } : {}),
   });
-  await list.run();
+  try {
+    await list.run();
+  } catch (e) {
+    throw failure ?? e;
+  }
 }

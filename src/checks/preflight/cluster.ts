@@ -76,7 +76,7 @@ export const clusterChecks: Check<PreflightContext>[] = [
       } catch (e) {
         const err = e instanceof InsightError ? e : classifyKubeError(e, op, ctx.kube.server);
         if (err.kind === 'forbidden') {
-          return { status: 'failed', message: `the API server at ${ctx.kube.server} treats us as anonymous (a SelfSubjectAccessReview was forbidden)`, hint: 'The kubeconfig user has no valid credentials: refresh the token or client certificate, then `kubectl auth whoami`.' };
+          return { status: 'failed', message: `the API server at ${ctx.kube.server} treats us as anonymous (a SelfSubjectAccessReview was forbidden)`, hint: 'The kubeconfig user has no valid credentials: refresh the token or client certificate, then `kubectl auth whoami`.', errorKind: 'unauthorized' };
         }
         throw err;
       }

@@ -230,14 +230,16 @@ export async function buildContext(input: PreflightInput): Promise<PreflightCont
     const date = r.headers?.date ? new Date(r.headers.date) : undefined;
     return { gitVersion: r.data.gitVersion, rttMs, localMid: new Date(now().getTime() - Math.round(rttMs / 2)), ...(date ? { date } : {}) };
   });
-  // Only with a real client (tests pass narrow fakes): kc makes the authentication API client.
-  const kc = (k as Partial<Pick<import('../../kube/client.js').Kube, 'kc'>>).kc;
-  const whoami = kc
+  // Only with a real client (tests pass narrow fakes).
+  const authn = (k as Partial<Pick<import('../../kube/client.js').Kube, 'authn'>>).authn;
+  const whoami = authn
     ? once(async () => {
         try {
-          const { AuthenticationV1Api } = await import('@kubernetes/client-node');
-          const r = await kc.makeApiClient(AuthenticationV1Api).createSelfSubjectReview({ body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' } });
-          return r.status?.userInfo?.username;
+          const r = await authn.createSelfSubjectReview({ body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' } });
+          const u = r.status?.userInfo;
+          if (!u?.username) return undefined;
+          const groups = (u.groups ?? []).filter((g) => g !== 'system:authenticated');
+          return groups.length ? `${u.username} (groups ${groups.join(', ')})` : u.username;
         } catch {
           return undefined; // older than 1.28, or not allowed: the access review already proved authentication
         }
