@@ -9,7 +9,7 @@ import { parseAllDocuments } from 'yaml';
 import type { Kube } from '../kube/client.js';
 import type { Helm, HelmRelease } from '../helm/helm.js';
 import { CHART, CR, FIELD_MANAGER } from '../defaults.js';
-import { judgeRelease } from '../helm/release-state.js';
+import { chartNameOf, checkTargetChart, judgeRelease } from '../helm/release-state.js';
 import { InsightError } from '../errors.js';
 import { kubeCall } from '../kube/errors.js';
 import { waitForRollout, workloadsInManifests, type WorkloadRef, type WorkloadStatus } from '../kube/rollout.js';
@@ -388,7 +388,7 @@ export async function findReleases(helm: InstallHelm, release: string, namespace
     rows = await helm.list(namespace);
   }
   return rows
-    .filter((r) => (r.name === release && r.namespace === namespace) || r.chart.startsWith(`${CHART.name}-`))
+    .filter((r) => (r.name === release && r.namespace === namespace) || chartNameOf(r.chart) === CHART.name)
     .map((r) => ({ ...r, same: r.name === release && r.namespace === namespace }));
 }
 
@@ -456,6 +456,8 @@ export interface InstallOptions {
   skipPreflight?: boolean;
   /** Install over a failed first install or an uninstalled release kept in history. */
   replace?: boolean;
+  /** Install a chart whose name is not ours (a renamed fork). */
+  force?: boolean;
   /** --yes: take the safe default without asking (disable alert-rule sync when cms-vpc is unreachable). */
   yes?: boolean;
   /** Ask the user; undefined when there is no TTY. */
@@ -597,6 +599,7 @@ export function installSteps(): Step<InstallContext>[] {
           ctx.values = mergeValues(ctx.values, rewriteImageRegistry(defaults, ctx.values, ctx.opts.imageRegistry));
         }
         ctx.rendered = await renderChart(helm, ctx.opts.chart, ctx.opts.release, ctx.opts.namespace, ctx.values, ctx.kubeVersion);
+        checkTargetChart(ctx.rendered.chart.name, Boolean(ctx.opts.force));
         ctx.crds = await inspectCrds(kubeOf(ctx), ctx.rendered, ctx.opts.release, ctx.opts.namespace);
         const blocked = ctx.crds.filter((c) => c.managedBy === 'template' && (c.state === 'foreign' || c.state === 'unmanaged'));
         if (blocked.length) {

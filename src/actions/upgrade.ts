@@ -6,7 +6,7 @@
  */
 import semver from 'semver';
 import { CHART } from '../defaults.js';
-import { judgeRelease } from '../helm/release-state.js';
+import { checkTargetChart, judgeRelease } from '../helm/release-state.js';
 import { InsightError } from '../errors.js';
 import { waitForRollout, workloadsInManifests, type WorkloadStatus } from '../kube/rollout.js';
 import { conflictError, findApplyConflicts } from '../kube/apply.js';
@@ -160,6 +160,7 @@ export function upgradeSteps(): Step<UpgradeContext>[] {
       async run(ctx, report) {
         const helm = ctx.deps.helm;
         ctx.target = await chartMetadata(helm, ctx.opts.chart);
+        checkTargetChart(ctx.target.name, Boolean(ctx.opts.force));
         let merged = ctx.opts.resetValues ? ctx.opts.values : mergeValues(ctx.currentValues, ctx.opts.values);
         if (ctx.opts.imageRegistry) merged = mergeValues(merged, rewriteImageRegistry(await chartDefaults(helm, ctx.opts.chart), ctx.opts.values, ctx.opts.imageRegistry));
         ctx.values = validateValues(merged, { allowUnknownRegion: ctx.opts.allowUnknownRegion });

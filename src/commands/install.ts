@@ -158,6 +158,7 @@ prompt on a TTY. It is refused on the command line (--set accessKeySecret=... sh
     ...valueFlags,
     'skip-preflight': Flags.boolean({ summary: 'Install even if a fatal preflight check fails.', default: false }),
     replace: Flags.boolean({ summary: 'Install over a failed first install, or an uninstalled release kept in history.', default: false }),
+    force: Flags.boolean({ summary: `Install a chart whose name is not ${CHART.name} (a renamed fork).`, default: false }),
     'probe-image': Flags.string({ summary: 'Image of the preflight network probe pods (see `kubectl insight preflight --help`).', helpGroup: 'PREFLIGHT', parse: async (v) => checkImage(v) }),
     'preflight-from-local': Flags.boolean({ summary: 'Run the preflight network probes from this machine instead of probe pods on the nodes.', default: false, helpGroup: 'PREFLIGHT' }),
   };
@@ -192,6 +193,7 @@ prompt on a TTY. It is refused on the command line (--set accessKeySecret=... sh
         dryRun: flags['dry-run'],
         skipPreflight: flags['skip-preflight'],
         replace: flags.replace,
+        force: flags.force,
         yes: flags.yes,
         ...(canPrompt && !json ? { confirm: confirmOnTty } : {}),
       },

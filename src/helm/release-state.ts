@@ -5,6 +5,7 @@
  * (without --force), and never one to install over.
  */
 import { CHART } from '../defaults.js';
+import { InsightError } from '../errors.js';
 
 export interface ReleaseFacts {
   /** The chart's name as recorded, when known (doctor reads it from helm's storage): preferred over the chart column. */
@@ -54,6 +55,14 @@ export interface ReleaseVerdict {
 /** `loongcollector-cluster-insight-1.2.0` → `loongcollector-cluster-insight`; `foo-bar-v2.0.0-rc.1` → `foo-bar`. */
 export function chartNameOf(chartColumn: string): string {
   return /^(.+?)-v?\d+(?:\.\d+){0,2}(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/.exec(chartColumn)?.[1] ?? chartColumn;
+}
+
+/** The chart to install or upgrade to is ours by name; another name is a mistake in --chart, or a fork (--force). */
+export function checkTargetChart(name: string, force: boolean, chartName: string = CHART.name): void {
+  if (name === chartName || force) return;
+  throw new InsightError('invalid-input', `--chart is chart ${name}, not ${chartName}`, {
+    hint: 'Check --chart. For a renamed fork of the chart, add --force. Nothing was changed.',
+  });
 }
 
 export function judgeRelease(rel: ReleaseFacts | undefined, chartName: string = CHART.name): ReleaseVerdict {

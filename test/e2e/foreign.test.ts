@@ -54,6 +54,18 @@ describe(`another chart under our release name (${helmLabel()})`, () => {
     expect(inst.stderr).toMatch(/runs chart team-app-2\.3\.4/);
     expect(await snapshot([NS])).toBe(before);
   });
+
+  it('install with --chart of another name refuses before anything changes (usage error)', async () => {
+    const fresh = 'e2e-foreign-target';
+    const before = await snapshot([NS]);
+    const inst = await runCli(['install', '-n', fresh, '--release', 'fresh-insight', '--chart', otherChart(), '-f', writeValues(requiredValues('e2e-foreign-2')), '--skip-preflight', '--yes'], { env: { ALIBABA_CLOUD_ACCESS_KEY_SECRET: 'ForeignE2eSecret0123456789abcd' } });
+    expect(inst.code, inst.stderr).toBe(2);
+    expect(inst.stderr).toMatch(/^Error: --chart is chart team-app, not loongcollector-cluster-insight$/m);
+    expect(inst.stderr.match(/^Error:/gm)).toHaveLength(1);
+    expect(inst.stderr).toMatch(/^Hint: .*--force/m);
+    expect((await kubectl(['get', 'namespace', fresh, '--ignore-not-found', '-o', 'name'])).trim()).toBe('');
+    expect(await snapshot([NS])).toBe(before);
+  });
 });
 
 describe(`a chart version that ships a CRD in templates/ (${helmLabel()})`, () => {

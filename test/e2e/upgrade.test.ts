@@ -33,6 +33,14 @@ describe(`upgrade (${helmLabel()})`, () => {
     expect(r.stderr).toContain('kubectl insight install');
   });
 
+  it('refuses a --chart of another name (the kube-prometheus-stack fixture) and changes nothing', async () => {
+    const before = await snapshot([NS]);
+    const r = await runCli(['upgrade', ...common, '--chart', await chartTgz('77.0.0', 'kube-prometheus-stack')]);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/^Error: --chart is chart kube-prometheus-stack, not loongcollector-cluster-insight$/m);
+    expect(await snapshot([NS])).toBe(before);
+  });
+
   it('--dry-run shows versions and value changes and changes nothing', async () => {
     const before = await snapshot([NS]);
     const r = await runCli(['upgrade', ...common, '--chart', await chartTgz('1.1.0'), '--set', 'scrapeInterval=60s', '--dry-run']);

@@ -7,7 +7,7 @@
 import type { V1DaemonSet, V1Deployment, V1Node, V1Pod } from '@kubernetes/client-node';
 import { ARMS_NAMESPACE, CHART, CRDS, PORTS } from '../../defaults.js';
 import type { HelmRelease } from '../../helm/helm.js';
-import { judgeRelease } from '../../helm/release-state.js';
+import { chartNameOf, judgeRelease } from '../../helm/release-state.js';
 import { isGone, isOurs, ownerSignals, describeSignal, inspectCrdsOwnership, type CrdDecision, type Installation } from '../../kube/ownership.js';
 import { kubeCall } from '../../kube/errors.js';
 import { matchesSelector, taintText, untoleratedTaints } from '../../net/nodes.js';
@@ -298,7 +298,7 @@ export const conflictChecks: Check<PreflightContext>[] = [
       const others = new Set<string>();
       for (const o of [...(await ctx.deployments()), ...(await ctx.daemonSets())]) {
         const l = labelsOf(o);
-        if (!(l['helm.sh/chart'] ?? '').startsWith(`${CHART.name}-`)) continue;
+        if (chartNameOf(l['helm.sh/chart'] ?? '') !== CHART.name) continue;
         const r = o.metadata?.annotations?.['meta.helm.sh/release-name'] ?? l['app.kubernetes.io/instance'] ?? '?';
         const ns = o.metadata?.namespace ?? '?';
         if (r === ctx.input.release && ns === ctx.input.namespace) continue;

@@ -63,3 +63,16 @@ describe('one verdict per release state', () => {
     expect(judgeRelease({ ...rel('deployed'), chart: 'x-1.0.0', chartName: 'loongcollector-cluster-insight' }).ourChart).toBe(true);
   });
 });
+
+describe('checkTargetChart', () => {
+  it('our chart passes; another name (a fork, or a mistaken --chart) needs --force', async () => {
+    const { checkTargetChart } = await import('../../../src/helm/release-state.js');
+    expect(() => checkTargetChart('loongcollector-cluster-insight', false)).not.toThrow();
+    expect(() => checkTargetChart('loongcollector-cluster-insight-fork', false)).toThrow(/--chart is chart loongcollector-cluster-insight-fork, not loongcollector-cluster-insight/);
+    expect(() => checkTargetChart('kube-prometheus-stack', false)).toThrow(/not loongcollector-cluster-insight/);
+    expect(() => checkTargetChart('kube-prometheus-stack', true)).not.toThrow();
+  });
+  it('a chart name with a version-like tail is still told apart in helm list', () => {
+    expect(chartNameOf('loongcollector-cluster-insight-fork-1.0.0')).toBe('loongcollector-cluster-insight-fork');
+  });
+});
