@@ -10,6 +10,7 @@ import type { Kube } from '../kube/client.js';
 import type { Helm, HelmRelease } from '../helm/helm.js';
 import { CHART, CR, FIELD_MANAGER } from '../defaults.js';
 import { chartNameOf, checkTargetChart, judgeRelease } from '../helm/release-state.js';
+import { clearUninstallMark } from '../kube/namespace.js';
 import { InsightError } from '../errors.js';
 import { kubeCall } from '../kube/errors.js';
 import { waitForRollout, workloadsInManifests, type WorkloadRef, type WorkloadStatus } from '../kube/rollout.js';
@@ -647,6 +648,8 @@ export function installSteps(): Step<InstallContext>[] {
         });
         const rel = (await ctx.deps.helm.list(ctx.opts.namespace)).find((r) => r.name === ctx.opts.release);
         ctx.revision = rel?.revision;
+        // An uninstall of this release that stopped half-way is over now: its namespace mark goes.
+        await clearUninstallMark(kubeOf(ctx), ctx.opts.namespace, ctx.opts.release);
         report.title(`Installed release ${ctx.opts.release} (revision ${ctx.revision ?? 1})`);
       },
     },

@@ -36,7 +36,7 @@ import type { Helm, HelmRelease } from '../helm/helm.js';
 import { findOperator, operatorNow, waitOperatorVerdict, type OperatorKube, type OperatorRef, type OperatorVerdict } from '../kube/operator.js';
 import { parseManifests, type ManifestDoc as ManifestDocLike } from './install.js';
 import { judgeRelease } from '../helm/release-state.js';
-import { inspectNamespace } from '../kube/namespace.js';
+import { clearUninstallMark, inspectNamespace, NAMESPACE_MARK, uninstallMarkOf } from '../kube/namespace.js';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { CR, CRDS, LOG_CONFIG, OPERATOR_LABEL } from '../defaults.js';
 import { InsightError } from '../errors.js';
@@ -109,8 +109,7 @@ export interface NamespaceState {
   hadRelease?: boolean;
 }
 
-/** Set on the namespace before anything is removed, so a re-run after an interruption still knows. */
-export const NAMESPACE_MARK = 'kubectl-insight/uninstalling-release';
+export { NAMESPACE_MARK } from '../kube/namespace.js';
 
 /** What discovery found: the input of the plan builder (pure data, so the builder is unit-tested). */
 export interface Discovery {
@@ -292,7 +291,7 @@ export async function namespaceState(kube: Pick<Kube, 'core' | 'kc' | 'server'>,
     if (isGoneError(e)) return { exists: false, others: [] };
     throw e;
   }
-  const hadRelease = releaseHere || ns.metadata?.annotations?.[NAMESPACE_MARK] === inst.release;
+  const hadRelease = releaseHere || uninstallMarkOf(ns.metadata) === inst.release;
   const { ApiClient } = await import('../kube/proxy.js');
   const api = await ApiClient.create(kube.kc, { maxSockets: 8 });
   try {
@@ -748,12 +747,7 @@ export async function deleteNamespace(ctx: UninstallContext, progress: (m: strin
 }
 
 async function unmarkNamespace(ctx: UninstallContext): Promise<void> {
-  const { kube, opts } = ctx;
-  try {
-    await kube.core.patchNamespace({ name: opts.namespace, body: { metadata: { annotations: { [NAMESPACE_MARK]: null } } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
-  } catch {
-    // Best effort: the mark only lets a later run of this uninstall delete the namespace.
-  }
+  await clearUninstallMark(ctx.kube, ctx.opts.namespace, ctx.opts.release);
 }
 
 /** The ordered steps, for the command's task tree. Skips come from the plan. */

@@ -5,6 +5,7 @@
  * namespace. Any doubt (a type we may not list, an object of unknown owner) keeps the namespace.
  * uninstall asks in its plan and again right before it deletes.
  */
+import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import pLimit from 'p-limit';
 import { isGone, isOurs, type Installation, type ObjectMetaLike } from './ownership.js';
 
@@ -144,4 +145,35 @@ export async function inspectNamespace(api: DiscoveryApi, namespace: string, ins
     ),
   );
   return judgeNamespace(objects, inst, unlisted);
+}
+
+/**
+ * Set by uninstall before its first destructive step: "release <name> was in this namespace", so a re-run
+ * after helm's part is done may still delete the namespace. A new install there ends that uninstall.
+ */
+export const NAMESPACE_MARK = 'kubectl-insight/uninstalling-release';
+
+type NamespacePatcher = {
+  core: {
+    readNamespace(req: { name: string }): Promise<{ metadata?: ObjectMetaLike }>;
+    patchNamespace(req: { name: string; body: object }, opts?: never): Promise<unknown>;
+  };
+};
+
+export function uninstallMarkOf(ns: ObjectMetaLike | undefined): string | undefined {
+  return ns?.annotations?.[NAMESPACE_MARK];
+}
+
+/**
+ * Removes this release's mark, if the namespace has it; best effort (without the mark a later uninstall
+ * can only keep the namespace, never delete more).
+ */
+export async function clearUninstallMark(kube: NamespacePatcher, namespace: string, release: string): Promise<void> {
+  try {
+    const ns = await kube.core.readNamespace({ name: namespace });
+    if (uninstallMarkOf(ns.metadata) !== release) return;
+    await kube.core.patchNamespace({ name: namespace, body: { metadata: { annotations: { [NAMESPACE_MARK]: null } } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch) as never);
+  } catch {
+    // gone, or not allowed: see above
+  }
 }

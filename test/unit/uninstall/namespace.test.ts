@@ -91,3 +91,35 @@ describe('may the namespace be deleted?', () => {
     expect(v.deletable).toBe(false);
   });
 });
+
+describe('clearUninstallMark', () => {
+  const fake = (annotations: Record<string, string> | undefined, failRead = false) => {
+    const patches: object[] = [];
+    return {
+      patches,
+      kube: {
+        core: {
+          readNamespace: async () => {
+            if (failRead) throw new Error('forbidden');
+            return { metadata: { name: 'ns', ...(annotations ? { annotations } : {}) } };
+          },
+          patchNamespace: async (req: { body: object }) => void patches.push(req.body),
+        },
+      },
+    };
+  };
+  it("removes this release's mark, and nothing when the mark names another release or is absent", async () => {
+    const { clearUninstallMark, NAMESPACE_MARK } = await import('../../../src/kube/namespace.js');
+    const own = fake({ [NAMESPACE_MARK]: 'rel' });
+    await clearUninstallMark(own.kube, 'ns', 'rel');
+    expect(own.patches).toEqual([{ metadata: { annotations: { [NAMESPACE_MARK]: null } } }]);
+    const other = fake({ [NAMESPACE_MARK]: 'someone-else' });
+    await clearUninstallMark(other.kube, 'ns', 'rel');
+    expect(other.patches).toEqual([]);
+    const none = fake(undefined);
+    await clearUninstallMark(none.kube, 'ns', 'rel');
+    expect(none.patches).toEqual([]);
+    const denied = fake({ [NAMESPACE_MARK]: 'rel' }, true);
+    await expect(clearUninstallMark(denied.kube, 'ns', 'rel')).resolves.toBeUndefined();
+  });
+});
