@@ -82,6 +82,8 @@ function clone(v: unknown): unknown {
 
 class Cursor {
   i = 0;
+  /** How deep the key nests (a.b[0].c is 3): bounded, so a pathological key is an error, not a crash. */
+  depth = 0;
   constructor(readonly s: string) {}
   get done(): boolean {
     return this.i >= this.s.length;
@@ -122,9 +124,17 @@ export function typedValue(raw: string, asString: boolean): unknown {
 }
 
 const MAX_INDEX = 65536; // helm's limit, so `a[99999999]=x` cannot allocate a huge list
+const MAX_DEPTH = 100;
+
+function deeper(c: Cursor, expr: string): void {
+  if (++c.depth > MAX_DEPTH) throw setError(expr, `the key nests deeper than ${MAX_DEPTH} levels`);
+}
 
 function setError(expr: string, why: string): InsightError {
-  return new InsightError('usage', `cannot parse --set ${redact(expr)}: ${why}`, { hint: 'Use helm\'s syntax: key=value, a.b=c, list[0]=x, list={a,b}; escape commas and dots with \\.' });
+  // A long expression is cut: the error stays one readable line.
+  const r = redact(expr);
+  const shown = r.length > 80 ? `${r.slice(0, 60)}…` : r;
+  return new InsightError('usage', `cannot parse --set ${shown}: ${why}`, { hint: 'Use helm\'s syntax: key=value, a.b=c, list[0]=x, list={a,b}; escape commas and dots with \\.' });
 }
 
 function parseIndex(c: Cursor, expr: string): number {
@@ -160,10 +170,12 @@ function setListItem(list: unknown[], index: number, c: Cursor, expr: string, as
   if (ch === '=') {
     list[index] = readValue(c, expr, asString);
   } else if (ch === '.') {
+    deeper(c, expr);
     const inner = isMap(list[index]) ? (list[index] as Values) : {};
     list[index] = inner;
     parseKey(c, inner, expr, asString);
   } else if (ch === '[') {
+    deeper(c, expr);
     const inner = Array.isArray(list[index]) ? (list[index] as unknown[]) : [];
     list[index] = inner;
     setListItem(inner, parseIndex(c, expr), c, expr, asString);
@@ -186,12 +198,14 @@ function parseKey(c: Cursor, data: Values, expr: string, asString: boolean): voi
       data[key] = readValue(c, expr, asString);
       return;
     case '.': {
+      deeper(c, expr);
       const inner = isMap(data[key]) ? (data[key] as Values) : {};
       data[key] = inner;
       parseKey(c, inner, expr, asString);
       return;
     }
     case '[': {
+      deeper(c, expr);
       const list = Array.isArray(data[key]) ? (data[key] as unknown[]) : [];
       data[key] = list;
       setListItem(list, parseIndex(c, expr), c, expr, asString);
@@ -203,7 +217,10 @@ function parseKey(c: Cursor, data: Values, expr: string, asString: boolean): voi
 /** Apply one `--set` (or `--set-string`) expression to `tree`, in place. */
 export function applySet(tree: Values, expr: string, asString = false): void {
   const c = new Cursor(expr);
-  while (!c.done) parseKey(c, tree, expr, asString);
+  while (!c.done) {
+    c.depth = 0;
+    parseKey(c, tree, expr, asString);
+  }
 }
 
 /** The keys one --set expression sets, as dotted paths (list indices dropped). */
