@@ -103,6 +103,8 @@ export function prepareCluster(cluster: Cluster, env: NodeJS.ProcessEnv): Cluste
   const where = `kubeconfig cluster "${cluster.name}"`;
   let url: URL;
   try {
+    // `host:6443` parses as a URL with scheme "host": without "://" it is no server URL at all.
+    if (!cluster.server.includes('://')) throw new Error('no scheme');
     url = new URL(cluster.server);
   } catch {
     throw new InsightError('invalid-input', `${where} has a server that is not a URL`, {
