@@ -38,9 +38,10 @@ import { parseManifests, type ManifestDoc as ManifestDocLike } from './install.j
 import { judgeRelease } from '../helm/release-state.js';
 import { clearUninstallMark, inspectNamespace, NAMESPACE_MARK, uninstallMarkOf } from '../kube/namespace.js';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
-import { CR, CRDS, LOG_CONFIG, OPERATOR_LABEL } from '../defaults.js';
+import { CHART, CR, CRDS, LOG_CONFIG, OPERATOR_LABEL } from '../defaults.js';
 import { InsightError } from '../errors.js';
 import type { Step } from './steps.js';
+import { gitopsGate, gitopsNotes, gitopsSummary, type GitOpsFinding, type GitOpsTarget } from '../kube/gitops.js';
 
 export interface UninstallOptions {
   release: string;
@@ -48,7 +49,10 @@ export interface UninstallOptions {
   /** --cluster-id; otherwise read from the release's values. */
   clusterID?: string;
   purgeCrds: boolean;
-  /** With purgeCrds: delete CRDs that others use too (after the plan has listed what is lost). */
+  /**
+   * With purgeCrds: delete CRDs that others use too (after the plan has listed what is lost). Also
+   * uninstall a release of another chart, or one an Argo CD Application or Flux HelmRelease manages.
+   */
   force: boolean;
   deleteNamespace: boolean;
   /** How long to wait for the operator to clear its finalizer, and for each deletion to finish. */
@@ -75,7 +79,7 @@ export const INJECTION_POINTS = [
 ] as const;
 export type InjectionPoint = (typeof INJECTION_POINTS)[number];
 
-export type UninstallKube = Pick<Kube, 'core' | 'apps' | 'apiext' | 'custom' | 'kc' | 'server'>;
+export type UninstallKube = Pick<Kube, 'core' | 'apps' | 'apiext' | 'custom' | 'objects' | 'kc' | 'server'>;
 export type UninstallHelm = Pick<Helm, 'list' | 'getValues' | 'getManifest' | 'uninstall'>;
 
 export type StepId = 'custom-resources' | 'helm-release' | 'workloads' | 'crds' | 'namespace';
@@ -125,6 +129,8 @@ export interface Discovery {
   /** Only with --purge-crds. */
   crds: CrdDecision[];
   namespaceState: NamespaceState;
+  /** Argo CD / Flux objects that manage the release (only with --force when one syncs it), and what could not be checked. */
+  gitops?: GitOpsFinding;
 }
 
 export type PlanAction =
@@ -166,6 +172,8 @@ export interface Plan {
   clusterIDSource: Discovery['clusterIDSource'];
   /** True when nothing of this installation is in the cluster (and nothing else was asked). */
   nothingInstalled: boolean;
+  /** Warnings about a GitOps controller; only present when there is one (or it could not be checked). */
+  gitops?: string[];
   steps: PlanStep[];
 }
 
@@ -354,6 +362,7 @@ export async function discover(kube: UninstallKube, helm: UninstallHelm, o: Unin
     }
   }
   const manifest = await releaseManifest(helm, inst, rel);
+  const gitops = await gitopsGate(kube, gitopsTarget(o, rel), manifest ?? [], 'uninstall', o.force);
   if (!o.force) {
     const inUse = await templatedCrdsInUse(kube, manifest, inst);
     if (inUse.length) throw templatedCrdsError(inUse);
@@ -375,6 +384,25 @@ export async function discover(kube: UninstallKube, helm: UninstallHelm, o: Unin
     workloads,
     crds,
     namespaceState: ns,
+    gitops,
+  };
+}
+
+function gitopsTarget(o: Pick<UninstallOptions, 'release' | 'namespace'>, rel: HelmRelease | undefined): GitOpsTarget {
+  return { release: o.release, namespace: o.namespace, charts: [...new Set([CHART.name, (rel ? judgeRelease(rel).chartName : undefined) ?? CHART.name])] };
+}
+
+/** Runs the GitOps check again right before the first deletion: the plan may have waited for a confirmation. */
+export function gitopsStep(): Step<UninstallContext> {
+  return {
+    title: 'Check for a GitOps controller (Argo CD, Flux)',
+    async run(ctx, report) {
+      const { helm, kube, opts } = ctx;
+      const rel = await findHelmRelease(helm, opts);
+      const manifest = await releaseManifest(helm, installationOf(opts.release, opts.namespace, ctx.discovery.clusterID), rel);
+      const f = await gitopsGate(kube, gitopsTarget(opts, rel), manifest ?? [], 'uninstall', opts.force);
+      report.title(gitopsSummary(f));
+    },
   };
 }
 
@@ -458,6 +486,7 @@ export function buildPlan(d: Discovery, o: Pick<UninstallOptions, 'purgeCrds' | 
     ...(d.clusterID ? { clusterID: d.clusterID } : {}),
     clusterIDSource: d.clusterIDSource,
     nothingInstalled: !actionable,
+    ...(d.gitops && gitopsNotes(d.gitops, 'uninstall').length ? { gitops: gitopsNotes(d.gitops, 'uninstall') } : {}),
     steps,
   };
 }
@@ -773,6 +802,7 @@ export function uninstallSteps(): Step<UninstallContext>[] {
   });
   // The order is the point of this command (seed 000): see WHY for each step.
   return [
+    gitopsStep(),
     wrap('custom-resources', deleteCustomResources),
     wrap('helm-release', uninstallRelease),
     wrap('workloads', confirmWorkloadsGone),

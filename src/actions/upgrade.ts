@@ -33,6 +33,7 @@ import {
 } from './install.js';
 import { diffValues, mergeValues, redactManifests, rewriteImageRegistry, secretsIn, validateValues, wrapSecret, type ValueChange, type Values } from './values.js';
 import type { HelmRelease } from '../helm/helm.js';
+import { gitopsGate, gitopsNotes, gitopsSummary, type GitOpsFinding } from '../kube/gitops.js';
 
 export interface UpgradeOptions {
   release: string;
@@ -49,7 +50,7 @@ export interface UpgradeOptions {
   noRollback?: boolean;
   /** helm 4: take back fields of the release's objects that another field manager changed. */
   forceConflicts?: boolean;
-  /** Upgrade a release that runs another chart under this name (it becomes ours). */
+  /** Upgrade a release that runs another chart under this name (it becomes ours), or one a GitOps controller manages. */
   force?: boolean;
 }
 
@@ -83,6 +84,7 @@ export interface UpgradeContext {
   kube?: InstallKube;
   kubeVersion?: string;
   current?: HelmRelease;
+  gitops?: GitOpsFinding;
   currentValues: Values;
   values: Values;
   target?: { name: string; version: string; appVersion?: string };
@@ -152,6 +154,18 @@ export function upgradeSteps(): Step<UpgradeContext>[] {
         ctx.current = rel;
         ctx.currentValues = wrapSecret(await ctx.deps.helm.getValues(ctx.opts.release, ctx.opts.namespace));
         report.title(`Found ${rel.name}: ${rel.chart} (app ${rel.app_version}), revision ${rel.revision}, ${rel.status}`);
+      },
+    },
+    // Before anything changes: Argo CD or Flux would put the old release back.
+    {
+      title: 'Check for a GitOps controller (Argo CD, Flux)',
+      async run(ctx, report) {
+        const { release, namespace, force } = ctx.opts;
+        const docs = await ctx.deps.helm.getManifest(release, namespace).then(parseManifests, () => []);
+        const charts = [...new Set([CHART.name, judgeRelease(ctx.current).chartName ?? CHART.name])];
+        ctx.gitops = await gitopsGate(kubeOf(ctx), { release, namespace, charts }, docs, 'upgrade', Boolean(force));
+        ctx.notes.push(...gitopsNotes(ctx.gitops, 'upgrade'));
+        report.title(gitopsSummary(ctx.gitops));
       },
     },
     // Values before the target chart is fetched: a bad value must fail fast, offline.

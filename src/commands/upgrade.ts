@@ -22,7 +22,7 @@ variables are not read by upgrade, so a stale shell variable cannot replace a wo
     ...valueFlags,
     'reset-values': Flags.boolean({ summary: "Start from the chart's defaults instead of the release's values (then every required value must be given again).", default: false }),
     'no-rollback': Flags.boolean({ summary: 'Leave a failed upgrade in place instead of rolling back (for debugging).', default: false }),
-    force: Flags.boolean({ summary: 'Upgrade even when the release runs another chart under this name (it is replaced by this chart), or to a chart of another name (a renamed fork).', default: false }),
+    force: Flags.boolean({ summary: 'Upgrade even when the release runs another chart under this name (it is replaced by this chart), to a chart of another name (a renamed fork), or when an Argo CD Application or Flux HelmRelease syncs it (which may revert the upgrade).', default: false }),
     'force-conflicts': Flags.boolean({
       summary: "helm 4: take back fields of the release's own objects that someone changed outside helm (server-side apply conflicts). No effect with helm 3, which overwrites them anyway.",
       default: false,

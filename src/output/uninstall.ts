@@ -33,6 +33,7 @@ export function clusterIdLine(plan: Plan): string {
 /** The ordered plan: every object each step would touch, and why the step comes where it does. */
 export function renderPlan(plan: Plan, c: ChalkInstance): string {
   const lines = [c.bold(`Uninstall plan for release ${plan.release} in namespace ${plan.namespace}`), c.dim(clusterIdLine(plan))];
+  for (const g of plan.gitops ?? []) lines.push(`${c.yellow(SYMBOLS.warning)} ${g}`);
   plan.steps.forEach((s, i) => {
     lines.push(`${i + 1}. ${s.title}${s.skipped ? c.dim(` (skipped: ${s.skipped})`) : ''}`);
     if (s.skipped && s.items.length === 0) return;
@@ -75,6 +76,7 @@ export function renderOutcome(r: Pick<UninstallResult, 'outcomes' | 'plan'>, c: 
 export function renderNothingInstalled(plan: Plan, c: ChalkInstance): string {
   const kept = plan.steps.flatMap((s) => s.items.filter((i) => i.action === 'keep'));
   const lines = [`Nothing of release ${plan.release} is installed in namespace ${plan.namespace}: nothing to do.`];
+  for (const g of plan.gitops ?? []) lines.push(`  ${c.yellow(SYMBOLS.warning)} ${g}`);
   for (const k of kept) {
     lines.push(`  ${c.yellow(SYMBOLS.warning)} kept ${k.kind} ${where(k)}${c.dim(` — ${k.reason ?? ''}`)}`);
     lines.push(...lostLines(k.lost, k.users, c, '      ', 'deleting it would lose'));
