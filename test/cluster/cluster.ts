@@ -221,7 +221,11 @@ export async function startCluster(opts: StartOptions = {}): Promise<ClusterStat
       freePort(),
       freePort(),
       freePort(),
-      unavailable ? Promise.resolve() : createNetns(net).then(() => void (state.netns = net.netns)),
+      // This slot is ours (claimed above): a half-made namespace is removed here, not by a later stopCluster.
+      unavailable ? Promise.resolve() : createNetns(net).then(() => void (state.netns = net.netns), async (e: unknown) => {
+        await deleteNetns(net);
+        throw e;
+      }),
     ]);
     if (unavailable) state.netnsSkipReason = unavailable;
     state.pki.caCert = pki.caCert;
@@ -424,7 +428,9 @@ export async function stopCluster(name: string): Promise<boolean> {
     const [etcd, others] = [state.processes.filter((p) => p.name === 'etcd'), state.processes.filter((p) => p.name !== 'etcd')];
     await Promise.all(others.map((p) => stopProcess(p, 3000)));
     await Promise.all(etcd.map((p) => stopProcess(p, 3000)));
-    await deleteNetns(state.net);
+    // Only a namespace this cluster made: a state without one must never touch the slot's kernel objects
+    // (another cluster may hold them).
+    if (state.netns) await deleteNetns(state.net);
     await rm(join(clustersRoot(), `.slot-${state.net.index}`), { recursive: true, force: true });
   }
   await rm(dir, { recursive: true, force: true });
