@@ -128,6 +128,8 @@ export interface Discovery {
   workloads: ObjectRef[];
   /** Only with --purge-crds. */
   crds: CrdDecision[];
+  /** Something of the installation is here (release, CRs, workloads) or an earlier run marked the namespace. */
+  installationSeen?: boolean;
   namespaceState: NamespaceState;
   /** Argo CD / Flux objects that manage the release (only with --force when one syncs it), and what could not be checked. */
   gitops?: GitOpsFinding;
@@ -320,13 +322,24 @@ export async function namespaceState(kube: Pick<Kube, 'core' | 'kc' | 'server'>,
 /** Before the first destructive step: mark the namespace as this release's, for a re-run (see NAMESPACE_MARK). */
 export async function markNamespace(ctx: UninstallContext): Promise<void> {
   const { kube, opts, discovery } = ctx;
-  if (!opts.deleteNamespace || !discovery.helmRelease || !discovery.namespaceState.exists) return;
+  // The mark also lets a re-run of --purge-crds know the installation was here once helm's part is done.
+  if ((!opts.deleteNamespace && !opts.purgeCrds) || !discovery.helmRelease || !discovery.namespaceState.exists) return;
   await kubeCall(
     { verb: 'patch', resource: 'namespaces', name: opts.namespace },
     () => kube.core.patchNamespace({ name: opts.namespace, body: { metadata: { annotations: { [NAMESPACE_MARK]: opts.release } } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch)),
     { idempotent: true },
     kube.server,
   );
+}
+
+async function markedForRelease(kube: Pick<Kube, 'core' | 'server'>, inst: Installation): Promise<boolean> {
+  try {
+    const ns = await kubeCall({ verb: 'get', resource: 'namespaces', name: inst.namespace }, () => kube.core.readNamespace({ name: inst.namespace }), { idempotent: true }, kube.server);
+    return uninstallMarkOf(ns.metadata) === inst.release;
+  } catch (e) {
+    if (isGoneError(e)) return false;
+    throw e;
+  }
 }
 
 /** The release's manifest as helm recorded it (undefined: no release, or nothing recorded). */
@@ -373,7 +386,10 @@ export async function discover(kube: UninstallKube, helm: UninstallHelm, o: Unin
     o.deleteNamespace ? namespaceState(kube, installationOf(o.release, o.namespace, cid.id), Boolean(rel && rel.namespace === o.namespace)) : Promise.resolve<NamespaceState>({ exists: true, others: [] }),
   ]);
   const crds = o.purgeCrds ? await inspectCrdsOwnership(kube, CRDS.map((c) => c.name), inst) : [];
+  // CRDs are cluster-wide: purge them only for an installation that is (or was, by the mark) in this namespace.
+  const installationSeen = Boolean(rel && rel.namespace === o.namespace) || customResources.length > 0 || workloads.length > 0 || Boolean(ns.hadRelease) || (o.purgeCrds && (await markedForRelease(kube, inst)));
   return {
+    installationSeen,
     release: o.release,
     namespace: o.namespace,
     ...(rel ? { helmRelease: { name: rel.name, namespace: rel.namespace, status: rel.status, chart: rel.chart, revision: rel.revision } } : {}),
@@ -476,10 +492,18 @@ export function buildPlan(d: Discovery, o: Pick<UninstallOptions, 'purgeCrds' | 
     step('custom-resources', crItems, crItems.length ? undefined : 'no custom resources of this installation'),
     step('helm-release', helmItems, helmItems.length ? undefined : `no helm release ${d.release} in namespace ${d.namespace}`),
     step('workloads', workloadItems, workloadItems.length || helmItems.length ? undefined : 'no workloads of the release'),
-    step('crds', crdItems, !o.purgeCrds ? 'CRDs are kept (pass --purge-crds to remove them)' : crdItems.length ? undefined : 'none of the CRDs is in the cluster'),
+    step(
+      'crds',
+      d.installationSeen === false ? [] : crdItems,
+      !o.purgeCrds
+        ? 'CRDs are kept (pass --purge-crds to remove them)'
+        : d.installationSeen === false
+          ? `CRDs are kept: nothing of release ${d.release} is in namespace ${d.namespace} (they may serve another installation; check -n and --release)`
+          : crdItems.length ? undefined : 'none of the CRDs is in the cluster',
+    ),
     step('namespace', nsItems, !o.deleteNamespace ? 'namespace kept (pass --delete-namespace to remove it)' : !ns.exists ? `namespace ${d.namespace} does not exist` : undefined),
   ];
-  const actionable = [...crItems, ...helmItems, ...workloadItems, ...crdItems, ...nsItems].some((i) => i.action !== 'keep');
+  const actionable = [...crItems, ...helmItems, ...workloadItems, ...(d.installationSeen === false ? [] : crdItems), ...nsItems].some((i) => i.action !== 'keep');
   return {
     release: d.release,
     namespace: d.namespace,
@@ -734,6 +758,8 @@ export async function purgeCrds(ctx: UninstallContext, progress: (m: string) => 
       opts.afterPoint?.('crds:one-deleted');
     }
   }
+  // The last step when the namespace stays: the uninstall is complete, its mark goes.
+  if (!opts.deleteNamespace) await unmarkNamespace(ctx);
 }
 
 /** Step 5: the namespace, only when nothing else lives there. */

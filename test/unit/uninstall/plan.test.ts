@@ -119,6 +119,14 @@ describe('buildPlan', () => {
     expect(items[1]!.reason).toMatch(/^in use: 1 ServiceMonitor/);
   });
 
+  it('--purge-crds (even with --force) keeps every CRD when nothing of the installation is in the namespace', () => {
+    const d = empty({ installationSeen: false, crds: [crd('clusteraliyunpipelineconfigs.telemetry.alibabacloud.com', 'delete'), crd('servicemonitors.monitoring.coreos.com', 'keep')] });
+    const p = buildPlan(d, { ...opts, purgeCrds: true, force: true });
+    expect(p.steps[3]!.items).toEqual([]);
+    expect(p.steps[3]!.skipped).toMatch(/^CRDs are kept: nothing of release \S+ is in namespace/);
+    expect(p.nothingInstalled).toBe(true);
+  });
+
   it('--force turns keep into delete-forced and still carries the list', () => {
     const lost = [{ kind: 'ServiceMonitor', namespace: 'monitoring', name: 'kps-apiserver', owner: 'helm release monitoring/kps', signals: [] }];
     const d = installed({ crds: [crd('servicemonitors.monitoring.coreos.com', 'keep', { foreign: lost })] });
