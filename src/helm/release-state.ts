@@ -54,7 +54,8 @@ export interface ReleaseVerdict {
 
 /** `loongcollector-cluster-insight-1.2.0` → `loongcollector-cluster-insight`; `foo-bar-v2.0.0-rc.1` → `foo-bar`. */
 export function chartNameOf(chartColumn: string): string {
-  return /^(.+?)-v?\d+(?:\.\d+){0,2}(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/.exec(chartColumn)?.[1] ?? chartColumn;
+  // The longest name before a version of at least major.minor: `ours-v2-1.0.0` is the chart `ours-v2`.
+  return /^(.+)-v?\d+\.\d+(?:\.\d+)?(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/.exec(chartColumn)?.[1] ?? chartColumn;
 }
 
 /** The chart to install or upgrade to is ours by name; another name is a mistake in --chart, or a fork (--force). */

@@ -50,7 +50,7 @@ export function proxyFromEnvironment(server: string, env: NodeJS.ProcessEnv): st
   const raw = url.protocol === 'https:' ? (env.HTTPS_PROXY || env.https_proxy) : (env.HTTP_PROXY || env.http_proxy);
   if (!raw) return undefined;
   const port = url.port || (url.protocol === 'https:' ? '443' : '80');
-  if (noProxyMatches(host, port, env.NO_PROXY ?? env.no_proxy ?? '')) return undefined;
+  if (noProxyMatches(host, port, env.NO_PROXY || env.no_proxy || '')) return undefined;
   return /^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `http://${raw}`;
 }
 
@@ -101,6 +101,11 @@ function inCidr(host: string, cidr: string): boolean {
 /** Checks the current cluster entry and returns it as client-node must see it to behave like kubectl. */
 export function prepareCluster(cluster: Cluster, env: NodeJS.ProcessEnv): Cluster {
   const where = `kubeconfig cluster "${cluster.name}"`;
+  for (const [field, v] of [['server', cluster.server], ['certificate-authority-data', cluster.caData], ['certificate-authority', cluster.caFile], ['tls-server-name', cluster.tlsServerName], ['proxy-url', cluster.proxyUrl]] as const) {
+    if (v !== undefined && v !== null && typeof v !== 'string') {
+      throw new InsightError('invalid-input', `${where}: ${field} must be a string`, { hint: 'Fix the cluster entry in the kubeconfig (`kubectl config view`).' });
+    }
+  }
   let url: URL;
   try {
     // `host:6443` parses as a URL with scheme "host": without "://" it is no server URL at all.
@@ -180,14 +185,34 @@ export function prepareUser(user: User, raw: RawUser | undefined, cluster: Clust
   const where = `kubeconfig user "${user.name}"`;
   const r = raw?.user ?? {};
   const dir = raw?.dir ?? process.cwd();
+  for (const field of ['token', 'tokenFile', 'client-certificate', 'client-certificate-data', 'client-key', 'client-key-data', 'username', 'password', 'as', 'as-uid']) {
+    const v = r[field];
+    if (v !== undefined && v !== null && typeof v !== 'string') {
+      throw new InsightError('invalid-input', `${where}: ${field} must be a string`, { hint: 'Fix the user entry in the kubeconfig (`kubectl config view`).' });
+    }
+  }
+  const impersonation = readImpersonation(r, where);
+  if (impersonation && (impersonation.groups.length || Object.keys(impersonation.extra).length) && !user.impersonateUser) {
+    throw new InsightError('invalid-input', `${where}: as-groups or as-user-extra without as`, { hint: 'Impersonating groups needs a user: set `as` in the user entry (kubectl refuses this too).' });
+  }
+  // As kubectl: no credentials of any kind go to a plain-http server; impersonation still does.
+  if (cluster.server.startsWith('http://')) {
+    const bare = { name: user.name, ...(user.impersonateUser ? { impersonateUser: user.impersonateUser } : {}) } as User;
+    return impersonation ? { user: bare, authenticator: impersonator(user.name, impersonation), impersonation } : { user: bare };
+  }
   if (user.certFile) checkReadable(user.certFile, `${where}: client-certificate`);
   if (user.keyFile) checkReadable(user.keyFile, `${where}: client-key`);
 
   const tokenFile = typeof r.tokenFile === 'string' && r.tokenFile ? absolute(dir, r.tokenFile) : undefined;
   if (tokenFile) checkReadable(tokenFile, `${where}: tokenFile`);
-  const impersonation = readImpersonation(r, where);
-  const exec = user.exec ? readExec(user.exec as Record<string, unknown>, dir, where) : undefined;
-  if (!tokenFile && !impersonation && !exec) return { user };
+  // As kubectl: an exec plugin is only asked when the user has no token, basic auth or client certificate.
+  const otherAuth = Boolean(user.token || tokenFile || user.username || user.certData || user.certFile || user.keyData || user.keyFile);
+  const exec = user.exec && !otherAuth ? readExec(user.exec as Record<string, unknown>, dir, where) : undefined;
+  if (!tokenFile && !impersonation && !exec) {
+    if (!user.exec) return { user };
+    const { exec: _unused, ...withoutExec } = user as User & { exec?: unknown };
+    return { user: withoutExec as User };
+  }
 
   // client-node's own exec support swallows the plugin's stderr and never gives it a terminal; an inline
   // token would be applied after ours and win over tokenFile.
@@ -206,14 +231,25 @@ export function prepareUser(user: User, raw: RawUser | undefined, cluster: Clust
         if (cred.cert) (o as { cert?: string }).cert = cred.cert;
         if (cred.key) (o as { key?: string }).key = cred.key;
       }
-      if (impersonation) {
-        if (impersonation.groups.length) headers['Impersonate-Group'] = impersonation.groups;
-        if (impersonation.uid) headers['Impersonate-Uid'] = impersonation.uid;
-        for (const [k, v] of Object.entries(impersonation.extra)) headers[`Impersonate-Extra-${encodeURIComponent(k)}`] = v;
-      }
+      if (impersonation) impersonationHeaders(headers, impersonation);
     },
   };
   return { user: rest as User, authenticator, ...(impersonation ? { impersonation } : {}) };
+}
+
+function impersonationHeaders(headers: Record<string, unknown>, imp: Impersonation): void {
+  if (imp.groups.length) headers['Impersonate-Group'] = imp.groups;
+  if (imp.uid) headers['Impersonate-Uid'] = imp.uid;
+  for (const [k, v] of Object.entries(imp.extra)) headers[`Impersonate-Extra-${encodeURIComponent(k)}`] = v;
+}
+
+function impersonator(name: string, imp: Impersonation): Authenticator {
+  return {
+    isAuthProvider: (u) => u.name === name,
+    async applyAuthentication(_u, o) {
+      impersonationHeaders(((o as { headers?: Record<string, unknown> }).headers ??= {}), imp);
+    },
+  };
 }
 
 function absolute(dir: string, p: string): string {
@@ -257,8 +293,14 @@ function readExec(e: Record<string, unknown>, dir: string, where: string): ExecC
   if (mode !== 'Never' && mode !== 'IfAvailable' && mode !== 'Always') {
     throw new InsightError('invalid-input', `${where}: exec interactiveMode must be Never, IfAvailable or Always`, { hint: 'Fix users[].user.exec.interactiveMode.' });
   }
-  const args = Array.isArray(e.args) ? e.args.map(String) : [];
-  const env = Array.isArray(e.env) ? (e.env as Array<{ name?: unknown; value?: unknown }>).map((x) => ({ name: String(x.name), value: String(x.value ?? '') })) : [];
+  const bad = (what: string) => new InsightError('invalid-input', `${where}: exec ${what}`, { hint: 'Fix users[].user.exec in the kubeconfig: args is a list of strings, env a list of {name, value}.' });
+  if (e.args !== undefined && e.args !== null && (!Array.isArray(e.args) || e.args.some((a) => typeof a !== 'string'))) throw bad('args must be a list of strings');
+  if (e.env !== undefined && e.env !== null && (!Array.isArray(e.env) || e.env.some((x) => !x || typeof x !== 'object' || typeof (x as { name?: unknown }).name !== 'string' || !(x as { name: string }).name))) {
+    throw bad('env entries must each have a name');
+  }
+  const args = (e.args as string[] | undefined) ?? [];
+  const env = ((e.env as Array<{ name: string; value?: unknown }> | undefined) ?? []).map((x) => ({ name: x.name, value: typeof x.value === 'string' ? x.value : String(x.value ?? '') }));
+  if ([command, ...args, ...env.flatMap((x) => [x.name, x.value])].some((x) => x.includes('\0'))) throw bad('holds a NUL character');
   // As kubectl: a command with a path separator is relative to the kubeconfig's folder; a bare name is looked up in PATH.
   const resolved = command.includes('/') && !isAbsolute(command) ? resolve(dir, command) : command;
   return {
@@ -331,12 +373,18 @@ class ExecRunner {
         return;
       }
       // stderr goes to the user's terminal: a login prompt or the plugin's own error must be seen.
-      const child = spawn(name, x.args, { env, stdio: [interactive ? 'inherit' : 'ignore', 'pipe', 'inherit'] });
+      let child: ReturnType<typeof spawn>;
+      try {
+        child = spawn(name, x.args, { env, stdio: [interactive ? 'inherit' : 'ignore', 'pipe', 'inherit'] });
+      } catch (e) {
+        fail(`exec credential plugin ${name} could not run: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, fixHint);
+        return;
+      }
       let out = '';
       let tooBig = false;
       const timer = interactive ? undefined : setTimeout(() => child.kill('SIGKILL'), EXEC_TIMEOUT_MS);
-      child.stdout.setEncoding('utf8');
-      child.stdout.on('data', (d: string) => {
+      child.stdout!.setEncoding('utf8');
+      child.stdout!.on('data', (d: string) => {
         if (out.length + d.length > EXEC_OUTPUT_LIMIT) {
           tooBig = true;
           child.kill('SIGKILL');

@@ -97,6 +97,18 @@ export function argoTargets(app: Obj, t: GitOpsTarget): boolean {
   });
 }
 
+/**
+ * Whether the Application deploys to the cluster it lives in (`https://kubernetes.default.svc`, the
+ * `in-cluster` name, or no destination cluster given); otherwise it may be another cluster's.
+ */
+export function argoInCluster(app: Obj): boolean {
+  const d = rec(rec(app.spec).destination);
+  const server = str(d.server)?.replace(/\/+$/, '');
+  const name = str(d.name);
+  if (name !== undefined) return name === 'in-cluster';
+  return server === undefined || server === 'https://kubernetes.default.svc';
+}
+
 /** Auto-sync is on: `spec.syncPolicy.automated` is set (and not `enabled: false`, Argo CD 3's switch). */
 export function argoAutomated(app: Obj): boolean {
   const automated = rec(rec(app.spec).syncPolicy).automated;
@@ -135,15 +147,19 @@ export function fluxReleaseName(hr: Obj): string | undefined {
   return str(spec.releaseName) ?? (target && name ? `${target}-${name}` : name);
 }
 
-/** Where helm-controller keeps the release: storageNamespace, else targetNamespace, else its own namespace. */
+/** Where helm-controller keeps the release: storageNamespace, else the HelmRelease's own namespace. */
 export function fluxReleaseNamespace(hr: Obj): string | undefined {
-  const spec = rec(hr.spec);
-  return str(spec.storageNamespace) ?? str(spec.targetNamespace) ?? hr.metadata?.namespace;
+  return str(rec(hr.spec).storageNamespace) ?? hr.metadata?.namespace;
 }
 
+/** The release by name, kept in our namespace, or with its objects there (targetNamespace): either way ours. */
 export function fluxTargets(hr: Obj, t: GitOpsTarget): boolean {
-  return fluxReleaseName(hr) === t.release && fluxReleaseNamespace(hr) === t.namespace;
+  if (fluxReleaseName(hr) !== t.release) return false;
+  return fluxReleaseNamespace(hr) === t.namespace || str(rec(hr.spec).targetNamespace) === t.namespace;
 }
+
+/** A HelmRelease with spec.kubeConfig deploys to another cluster. */
+export const fluxRemote = (hr: Obj): boolean => rec(hr.spec).kubeConfig !== undefined && rec(hr.spec).kubeConfig !== null;
 
 export const fluxSuspended = (hr: Obj): boolean => rec(hr.spec).suspend === true;
 
@@ -171,9 +187,13 @@ export function judgeGitOps(facts: GitOpsFacts, t: GitOpsTarget): GitOpsManager[
     const ns = app.metadata?.namespace ?? ARGO_DEFAULT_NAMESPACE;
     if (!name || !argoTargets(app, t)) continue;
     const auto = argoAutomated(app);
+    // Another cluster's destination with the same namespace and chart: said, never a refusal here.
+    const remote = !argoInCluster(app);
     out.push({
-      tool: 'argocd', kind: 'Application', namespace: ns, name, level: auto ? 'refuse' : 'warn', source: 'object',
-      why: `targets release ${t.release} in namespace ${t.namespace}${auto ? ' with auto-sync on' : '; auto-sync is off, so it changes nothing until someone syncs it'}`,
+      tool: 'argocd', kind: 'Application', namespace: ns, name, level: auto && !remote ? 'refuse' : 'warn', source: 'object',
+      why: remote
+        ? `targets release ${t.release} in namespace ${t.namespace} on destination ${str(rec(rec(app.spec).destination).name) ?? str(rec(rec(app.spec).destination).server)}, which may be another cluster`
+        : `targets release ${t.release} in namespace ${t.namespace}${auto ? ' with auto-sync on' : '; auto-sync is off, so it changes nothing until someone syncs it'}`,
       suspend: argoSuspend(ns, name),
     });
   }
@@ -182,9 +202,12 @@ export function judgeGitOps(facts: GitOpsFacts, t: GitOpsTarget): GitOpsManager[
     const ns = hr.metadata?.namespace;
     if (!name || !ns || !fluxTargets(hr, t)) continue;
     const suspended = fluxSuspended(hr);
+    const remote = fluxRemote(hr);
     out.push({
-      tool: 'flux', kind: 'HelmRelease', namespace: ns, name, level: suspended ? 'info' : 'refuse', source: 'object',
-      why: `is helm-controller's release ${t.namespace}/${t.release}${suspended ? '; it is suspended, so nothing is reconciled until it is resumed' : ''}`,
+      tool: 'flux', kind: 'HelmRelease', namespace: ns, name, level: suspended ? 'info' : remote ? 'warn' : 'refuse', source: 'object',
+      why: remote
+        ? `has release name ${t.release} but deploys to another cluster (spec.kubeConfig)`
+        : `is helm-controller's release ${t.namespace}/${t.release}${suspended ? '; it is suspended, so nothing is reconciled until it is resumed' : ''}`,
       suspend: fluxSuspend(ns, name),
     });
   }

@@ -93,7 +93,7 @@ export function loadKubeconfig(opts: KubeconfigOptions = {}): KubeConfig {
 
 function rawUsersOf(file: string): Array<[string, Record<string, unknown>]> {
   try {
-    const doc = parse(readFileSync(file, 'utf8'), { logLevel: 'silent' }) as { users?: Array<{ name?: unknown; user?: unknown }> } | null;
+    const doc = parse(readFileSync(file, 'utf8'), { logLevel: 'silent', merge: true }) as { users?: Array<{ name?: unknown; user?: unknown }> } | null;
     return (doc?.users ?? []).flatMap((u) => (typeof u?.name === 'string' && u.user && typeof u.user === 'object' ? [[u.name, u.user as Record<string, unknown>] as [string, Record<string, unknown>]] : []));
   } catch {
     return []; // loadFromFile has already reported an unreadable file

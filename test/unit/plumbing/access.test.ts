@@ -24,6 +24,7 @@ describe('proxyFromEnvironment (Go http.ProxyFromEnvironment)', () => {
     ['https://api.example.com', { HTTPS_PROXY: 'http://upper:1', https_proxy: 'http://lower:1' }, 'http://upper:1'],
     ['https://api.example.com', { HTTP_PROXY: 'http://plain:1' }, undefined],
     ['https://api.example.com', { HTTPS_PROXY: 'http://p:1', NO_PROXY: 'example.com' }, undefined],
+    ['https://api.example.com', { HTTPS_PROXY: 'http://p:1', NO_PROXY: '', no_proxy: 'example.com' }, undefined],
   ])('%s with %j → %s', (server, e, want) => {
     expect(proxyFromEnvironment(server, e as NodeJS.ProcessEnv)).toBe(want);
   });
@@ -67,6 +68,10 @@ describe('prepareCluster', () => {
   });
   it('refuses a missing certificate-authority file, naming it', () => {
     fails({ caFile: join(dir, 'nope.crt') }, {}, /certificate-authority file .*nope\.crt does not exist/);
+  });
+  it('refuses cluster fields of the wrong type', () => {
+    fails({ tlsServerName: 5 }, {}, /tls-server-name must be a string/);
+    fails({ caData: 5 }, {}, /certificate-authority-data must be a string/);
   });
   it('refuses a proxy that is not http, https or socks', () => {
     fails({ proxyUrl: 'ftp://p:1' }, {}, /proxy/);
@@ -128,10 +133,44 @@ describe('the authenticator', () => {
   });
 
   it('as-groups become repeated Impersonate-Group headers; uid and extras too', async () => {
-    const { headers } = await headersFor({}, { 'as-groups': ['a', 'b,c'], 'as-uid': '42', 'as-user-extra': { 'reason/why': ['x', 'y'] } });
+    const { headers } = await headersFor({ impersonateUser: 'alice' }, { as: 'alice', 'as-groups': ['a', 'b,c'], 'as-uid': '42', 'as-user-extra': { 'reason/why': ['x', 'y'] } });
     expect(headers['Impersonate-Group']).toEqual(['a', 'b,c']);
     expect(headers['Impersonate-Uid']).toBe('42');
     expect(headers['Impersonate-Extra-reason%2Fwhy']).toEqual(['x', 'y']);
+  });
+
+  it('as-groups without as is refused, as kubectl does', async () => {
+    await expect(headersFor({}, { 'as-groups': ['a'] })).rejects.toThrow(/as-groups or as-user-extra without as/);
+  });
+
+  it('a plain-http server gets no credentials (token, tokenFile, exec), only impersonation', () => {
+    const http = { ...cluster, server: 'http://127.0.0.1:8080' };
+    const exec = { apiVersion: 'client.authentication.k8s.io/v1', command: 'never-run' };
+    const p = prepareUser({ name: 'u', token: 'secret-token', exec, impersonateUser: 'bob' } as never, { dir, user: { token: 'secret-token', tokenFile: 'tok', exec, as: 'bob' } }, http, { env: {} });
+    expect(p.user).toEqual({ name: 'u', impersonateUser: 'bob' });
+    expect(p.authenticator).toBeUndefined();
+  });
+
+  it('an exec plugin is not run when the user has a token or a client certificate (kubectl skips it)', () => {
+    const exec = { apiVersion: 'client.authentication.k8s.io/v1', command: 'kubectl-insight-no-such-plugin' };
+    const withToken = prepareUser({ name: 'u', token: 't', exec } as never, { dir, user: { token: 't', exec } }, cluster, { env: {} });
+    expect(withToken.authenticator).toBeUndefined();
+    expect((withToken.user as { exec?: unknown }).exec).toBeUndefined();
+    expect(withToken.user.token).toBe('t');
+  });
+
+  it.each([
+    [{ env: [null] }, /env entries must each have a name/],
+    [{ env: [{ value: 'x' }] }, /env entries must each have a name/],
+    [{ args: 'one-string' }, /args must be a list of strings/],
+    [{ args: ['a\0b'] }, /NUL/],
+  ])('a malformed exec block %j is a usage error, never a crash', (extra, re) => {
+    const exec = { apiVersion: 'client.authentication.k8s.io/v1', command: 'x', ...extra };
+    expect(() => prepareUser({ name: 'u', exec } as never, { dir, user: { exec } }, cluster, { env: {} })).toThrow(re);
+  });
+
+  it.each([['token', 5], ['client-key-data', 5], ['tokenFile', 5]])('a user %s that is not a string is a usage error', (field, v) => {
+    expect(() => prepareUser({ name: 'u' } as never, { dir, user: { [field]: v } }, cluster, { env: {} })).toThrow(new RegExp(`${field} must be a string`));
   });
 
   it('as-groups of the wrong type is a usage error', async () => {

@@ -76,3 +76,14 @@ describe('checkTargetChart', () => {
     expect(chartNameOf('loongcollector-cluster-insight-fork-1.0.0')).toBe('loongcollector-cluster-insight-fork');
   });
 });
+
+describe('chartNameOf with forks whose names end in digits', () => {
+  it.each([
+    ['loongcollector-cluster-insight-v2-1.0.0', 'loongcollector-cluster-insight-v2'],
+    ['loongcollector-cluster-insight-2-1.0.0', 'loongcollector-cluster-insight-2'],
+    ['loongcollector-cluster-insight-1.2.0-rc.1+build.5', 'loongcollector-cluster-insight'],
+    ['loongcollector-cluster-insight-v1.2.0', 'loongcollector-cluster-insight'],
+  ])('%s → %s', (col, name) => {
+    expect(chartNameOf(col)).toBe(name);
+  });
+});

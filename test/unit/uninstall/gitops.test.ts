@@ -85,6 +85,20 @@ describe('Argo CD Applications', () => {
   });
 });
 
+describe('Argo CD destination cluster', () => {
+  const auto = { syncPolicy: { automated: {} } };
+  const ours = (destination: Record<string, unknown>) => app('a', { destination: { namespace: 'cms-monitoring', ...destination }, source: { chart: CHART }, ...auto });
+  it('refuses for this cluster (kubernetes.default.svc, in-cluster, none given); warns for another cluster', () => {
+    expect(judgeGitOps({ ...none, applications: [ours({ server: 'https://kubernetes.default.svc/' })] }, T)[0]!.level).toBe('refuse');
+    expect(judgeGitOps({ ...none, applications: [ours({ name: 'in-cluster' })] }, T)[0]!.level).toBe('refuse');
+    expect(judgeGitOps({ ...none, applications: [ours({})] }, T)[0]!.level).toBe('refuse');
+    const remote = judgeGitOps({ ...none, applications: [ours({ server: 'https://prod-eu.example:6443' })] }, T)[0]!;
+    expect(remote.level).toBe('warn');
+    expect(remote.why).toMatch(/may be another cluster/);
+    expect(judgeGitOps({ ...none, applications: [ours({ name: 'prod-eu' })] }, T)[0]!.level).toBe('warn');
+  });
+});
+
 describe('Argo CD tracking marks', () => {
   it('parses <app>:<group>/<kind>:<ns>/<name>, with an empty group for core kinds', () => {
     expect(parseTrackingId('insight:apps/Deployment:cms-monitoring/cms-operator')).toEqual({ app: 'insight', group: 'apps', kind: 'Deployment', namespace: 'cms-monitoring', name: 'cms-operator' });
@@ -134,10 +148,22 @@ describe('Flux HelmReleases', () => {
     expect(fluxReleaseName(hr('insight', 'flux-system'))).toBe('insight');
   });
 
-  it('release namespace: storageNamespace, else targetNamespace, else its own', () => {
+  it("release storage namespace: storageNamespace, else the HelmRelease's own (helm-controller's rule)", () => {
     expect(fluxReleaseNamespace(hr('x', 'flux-system', { targetNamespace: 'a', storageNamespace: 'b' }))).toBe('b');
-    expect(fluxReleaseNamespace(hr('x', 'flux-system', { targetNamespace: 'a' }))).toBe('a');
+    expect(fluxReleaseNamespace(hr('x', 'flux-system', { targetNamespace: 'a' }))).toBe('flux-system');
     expect(fluxReleaseNamespace(hr('x', 'cms-monitoring'))).toBe('cms-monitoring');
+  });
+
+  it('a HelmRelease in flux-system with targetNamespace: found from the storage namespace and from the target one', () => {
+    const h = hr('insight', 'flux-system', { targetNamespace: 'cms-monitoring' });
+    const facts = { ...none, helmReleases: [h] };
+    expect(judgeGitOps(facts, { ...T, release: 'cms-monitoring-insight', namespace: 'flux-system' })).toHaveLength(1);
+    expect(judgeGitOps(facts, { ...T, release: 'cms-monitoring-insight', namespace: 'cms-monitoring' })).toHaveLength(1);
+  });
+
+  it('a HelmRelease deploying to another cluster (spec.kubeConfig) warns, never refuses', () => {
+    const [m] = judgeGitOps({ ...none, helmReleases: [hr('insight', 'cms-monitoring', { kubeConfig: { secretRef: { name: 'remote' } } })] }, { ...T, release: 'insight' });
+    expect(m!.level).toBe('warn');
   });
 
   it('finds the HelmRelease whose effective name and namespace are ours, and only that', () => {
