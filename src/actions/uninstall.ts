@@ -758,8 +758,10 @@ export async function purgeCrds(ctx: UninstallContext, progress: (m: string) => 
       opts.afterPoint?.('crds:one-deleted');
     }
   }
-  // The last step when the namespace stays: the uninstall is complete, its mark goes.
-  if (!opts.deleteNamespace) await unmarkNamespace(ctx);
+  // The last step when the namespace stays. With every CRD dealt with the uninstall is complete and its
+  // mark goes; a CRD kept because others use it leaves the mark, so `--purge-crds --force` here can follow.
+  const keptOne = ctx.outcomes.some((o) => o.step === 'crds' && o.result === 'kept');
+  if (!opts.deleteNamespace && !keptOne) await unmarkNamespace(ctx);
 }
 
 /** Step 5: the namespace, only when nothing else lives there. */
