@@ -157,7 +157,8 @@ describe('kubectl and kubectl insight reach the API server as the same identity'
     // Keep-alive connections and open tunnels would hold close() forever.
     for (const t of tunnels) t.destroy();
     await Promise.all(servers.map((s) => new Promise((r) => { s.close(r); s.closeAllConnections(); })));
-    await kubectl(['delete', 'namespace', NS, '--wait=false', '--ignore-not-found'], { allowFail: true });
+    // Waited for: a namespace still terminating would show up in the next file's cluster snapshots.
+    await kubectl(['delete', 'namespace', NS, '--wait=true', '--timeout=90s', '--ignore-not-found'], { allowFail: true, timeoutMs: 120_000 });
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
