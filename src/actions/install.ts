@@ -70,6 +70,20 @@ export interface ManifestDoc {
   source?: string;
 }
 
+/**
+ * The release's manifest as helm recorded it; undefined when there is no release or nothing recorded.
+ * Any other failure is thrown: a check that reads the manifest must not pass on an empty one.
+ */
+export async function releaseManifest(helm: Pick<Helm, 'getManifest'>, release: string, namespace: string, rel: Pick<HelmRelease, 'status'> | undefined): Promise<ManifestDoc[] | undefined> {
+  if (!rel || rel.status === 'uninstalled') return undefined;
+  try {
+    return parseManifests(await helm.getManifest(release, namespace));
+  } catch (e) {
+    if (e instanceof InsightError && e.kind === 'not-found') return undefined;
+    throw e;
+  }
+}
+
 /** Split `helm template` output into documents, keeping helm's `# Source:` path. */
 export function parseManifests(text: string): ManifestDoc[] {
   const out: ManifestDoc[] = [];

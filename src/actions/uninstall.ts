@@ -34,14 +34,14 @@ import {
 } from '../kube/ownership.js';
 import type { Helm, HelmRelease } from '../helm/helm.js';
 import { findOperator, operatorNow, waitOperatorVerdict, type OperatorKube, type OperatorRef, type OperatorVerdict } from '../kube/operator.js';
-import { parseManifests, type ManifestDoc as ManifestDocLike } from './install.js';
+import { releaseManifest, type ManifestDoc as ManifestDocLike } from './install.js';
 import { judgeRelease } from '../helm/release-state.js';
 import { clearUninstallMark, inspectNamespace, NAMESPACE_MARK, uninstallMarkOf } from '../kube/namespace.js';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
-import { CHART, CR, CRDS, LOG_CONFIG, OPERATOR_LABEL } from '../defaults.js';
+import { CR, CRDS, LOG_CONFIG } from '../defaults.js';
 import { InsightError } from '../errors.js';
 import type { Step } from './steps.js';
-import { gitopsGate, gitopsNotes, gitopsSummary, type GitOpsFinding, type GitOpsTarget } from '../kube/gitops.js';
+import { gitopsGate, gitopsNotes, gitopsSummary, gitopsTargetOf, type GitOpsFinding } from '../kube/gitops.js';
 
 export interface UninstallOptions {
   release: string;
@@ -288,7 +288,6 @@ export async function releaseWorkloads(kube: Pick<Kube, 'apps' | 'core' | 'serve
   return [...refs('Deployment', deps.items), ...refs('DaemonSet', dss.items), ...refs('StatefulSet', sts.items), ...refs('Pod', pods.items)];
 }
 
-/** Whether the namespace exists and what in it is not ours (workloads, other helm releases). */
 /**
  * What is in the namespace, by the one namespace rule (src/kube/namespace.ts): every object of every
  * listable namespaced type, judged against the release.
@@ -342,17 +341,6 @@ async function markedForRelease(kube: Pick<Kube, 'core' | 'server'>, inst: Insta
   }
 }
 
-/** The release's manifest as helm recorded it (undefined: no release, or nothing recorded). */
-async function releaseManifest(helm: Pick<UninstallHelm, 'getManifest'>, inst: Installation, rel: HelmRelease | undefined): Promise<ManifestDocLike[] | undefined> {
-  if (!rel || rel.status === 'uninstalled') return undefined;
-  try {
-    return parseManifests(await helm.getManifest(inst.release, inst.namespace));
-  } catch (e) {
-    if (e instanceof InsightError && e.kind === 'not-found') return undefined;
-    throw e;
-  }
-}
-
 /** Read everything the plan needs. Changes nothing. */
 export async function discover(kube: UninstallKube, helm: UninstallHelm, o: UninstallOptions): Promise<Discovery> {
   const rel = await findHelmRelease(helm, o);
@@ -374,8 +362,8 @@ export async function discover(kube: UninstallKube, helm: UninstallHelm, o: Unin
       source = 'custom-resource';
     }
   }
-  const manifest = await releaseManifest(helm, inst, rel);
-  const gitops = await gitopsGate(kube, gitopsTarget(o, rel), manifest ?? [], 'uninstall', o.force);
+  const manifest = await releaseManifest(helm, o.release, o.namespace, rel);
+  const gitops = await gitopsGate(kube, gitopsTargetOf(o.release, o.namespace, rel), manifest ?? [], 'uninstall', o.force);
   if (!o.force) {
     const inUse = await templatedCrdsInUse(kube, manifest, inst);
     if (inUse.length) throw templatedCrdsError(inUse);
@@ -404,10 +392,6 @@ export async function discover(kube: UninstallKube, helm: UninstallHelm, o: Unin
   };
 }
 
-function gitopsTarget(o: Pick<UninstallOptions, 'release' | 'namespace'>, rel: HelmRelease | undefined): GitOpsTarget {
-  return { release: o.release, namespace: o.namespace, charts: [...new Set([CHART.name, (rel ? judgeRelease(rel).chartName : undefined) ?? CHART.name])] };
-}
-
 /** Runs the GitOps check again right before the first deletion: the plan may have waited for a confirmation. */
 export function gitopsStep(): Step<UninstallContext> {
   return {
@@ -415,8 +399,8 @@ export function gitopsStep(): Step<UninstallContext> {
     async run(ctx, report) {
       const { helm, kube, opts } = ctx;
       const rel = await findHelmRelease(helm, opts);
-      const manifest = await releaseManifest(helm, installationOf(opts.release, opts.namespace, ctx.discovery.clusterID), rel);
-      const f = await gitopsGate(kube, gitopsTarget(opts, rel), manifest ?? [], 'uninstall', opts.force);
+      const manifest = await releaseManifest(helm, opts.release, opts.namespace, rel);
+      const f = await gitopsGate(kube, gitopsTargetOf(opts.release, opts.namespace, rel), manifest ?? [], 'uninstall', opts.force);
       report.title(gitopsSummary(f));
     },
   };
@@ -664,7 +648,7 @@ export async function uninstallRelease(ctx: UninstallContext, progress: (m: stri
   }
   if (!opts.force) {
     // Asked at discovery, and again right before helm acts.
-    const inUse = await templatedCrdsInUse(kube, parseManifests(await helm.getManifest(opts.release, opts.namespace).catch(() => '')), installationOf(opts.release, opts.namespace, ctx.discovery.clusterID));
+    const inUse = await templatedCrdsInUse(kube, await releaseManifest(helm, opts.release, opts.namespace, rel), installationOf(opts.release, opts.namespace, ctx.discovery.clusterID));
     if (inUse.length) throw templatedCrdsError(inUse);
   }
   progress(`helm uninstall ${opts.release} -n ${opts.namespace}, waiting until its objects are gone`);

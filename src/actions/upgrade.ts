@@ -23,6 +23,7 @@ import {
   crdNotes,
   inspectCrds,
   parseManifests,
+  releaseManifest,
   renderChart,
   verifyInstall,
   type ChartSource,
@@ -33,7 +34,7 @@ import {
 } from './install.js';
 import { diffValues, mergeValues, redactManifests, rewriteImageRegistry, secretsIn, validateValues, wrapSecret, type ValueChange, type Values } from './values.js';
 import type { HelmRelease } from '../helm/helm.js';
-import { gitopsGate, gitopsNotes, gitopsSummary, type GitOpsFinding } from '../kube/gitops.js';
+import { gitopsGate, gitopsNotes, gitopsSummary, gitopsTargetOf, type GitOpsFinding } from '../kube/gitops.js';
 
 export interface UpgradeOptions {
   release: string;
@@ -161,9 +162,8 @@ export function upgradeSteps(): Step<UpgradeContext>[] {
       title: 'Check for a GitOps controller (Argo CD, Flux)',
       async run(ctx, report) {
         const { release, namespace, force } = ctx.opts;
-        const docs = await ctx.deps.helm.getManifest(release, namespace).then(parseManifests, () => []);
-        const charts = [...new Set([CHART.name, judgeRelease(ctx.current).chartName ?? CHART.name])];
-        ctx.gitops = await gitopsGate(kubeOf(ctx), { release, namespace, charts }, docs, 'upgrade', Boolean(force));
+        const docs = (await releaseManifest(ctx.deps.helm, release, namespace, ctx.current)) ?? [];
+        ctx.gitops = await gitopsGate(kubeOf(ctx), gitopsTargetOf(release, namespace, ctx.current), docs, 'upgrade', Boolean(force));
         ctx.notes.push(...gitopsNotes(ctx.gitops, 'upgrade'));
         report.title(gitopsSummary(ctx.gitops));
       },

@@ -1,7 +1,7 @@
 import * as Flags from '@oclif/core/flags';
 import { BaseCommand } from '../base-command.js';
 import { durationFlag } from '../duration.js';
-import { ExitCode, InsightError, usageError } from '../errors.js';
+import { ExitCode, InsightError } from '../errors.js';
 
 export default class Doctor extends BaseCommand {
   static override summary = 'Find why metrics are not arriving: pods, exporters, scrape chain, kubelet, custom resources.';

@@ -2,7 +2,7 @@ import * as Flags from '@oclif/core/flags';
 import { BaseCommand } from '../base-command.js';
 import { durationFlag } from '../duration.js';
 import { checkClusterId } from '../input.js';
-import { ExitCode, InsightError, usageError } from '../errors.js';
+import { ExitCode, InsightError } from '../errors.js';
 
 export default class Uninstall extends BaseCommand {
   static override summary = 'Remove the collector in the required order, safely re-runnable.';

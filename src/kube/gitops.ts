@@ -6,6 +6,8 @@
 import type { Kube } from './client.js';
 import { statusCode } from './errors.js';
 import { InsightError } from '../errors.js';
+import { CHART } from '../defaults.js';
+import { judgeRelease, type ReleaseFacts } from '../helm/release-state.js';
 
 export type GitOpsTool = 'argocd' | 'flux';
 
@@ -41,6 +43,11 @@ export interface GitOpsTarget {
   namespace: string;
   /** Chart names that count as this release's (ours, and the one helm recorded). */
   charts: readonly string[];
+}
+
+/** The target for a release: our chart's name, and the one helm recorded for it (a fork's). */
+export function gitopsTargetOf(release: string, namespace: string, rel: ReleaseFacts | undefined): GitOpsTarget {
+  return { release, namespace, charts: [...new Set([CHART.name, (rel ? judgeRelease(rel).chartName : undefined) ?? CHART.name])] };
 }
 
 /** The few fields of an object we read; everything optional, since CRD objects are untyped. */

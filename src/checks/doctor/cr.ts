@@ -4,7 +4,7 @@
  * finalizer never removed) is exactly the case to catch (seed 000 Q1).
  */
 import type { V1Deployment } from '@kubernetes/client-node';
-import { CR, OPERATOR_LABEL } from '../../defaults.js';
+import { CR } from '../../defaults.js';
 import { judgeOperator, operatorsInManifest, type OperatorRef, type OperatorVerdict } from '../../kube/operator.js';
 import { isGone, isOurs, type Installation } from '../../kube/ownership.js';
 import type { Check, Finding } from '../engine.js';

@@ -14,7 +14,6 @@ import {
   wrapSecret,
   type Values,
 } from '../../../src/actions/values.js';
-import { InsightError } from '../../../src/errors.js';
 import { REDACTED, Secret } from '../../../src/secret.js';
 import { insightErrorOf } from '../../support/errors.js';
 
