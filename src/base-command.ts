@@ -1,12 +1,14 @@
 import { Command } from '@oclif/core/command';
 import * as Errors from '@oclif/core/errors';
 import * as Flags from '@oclif/core/flags';
+import { parse } from '@oclif/core/parser';
 import type { Interfaces } from '@oclif/core';
 import type { ChalkInstance } from 'chalk';
 import { CHART, ENV } from './defaults.js';
-import { ExitCode, InsightError } from './errors.js';
-import { renderError } from './output/errors.js';
+import { InsightError } from './errors.js';
 import { checkNamespace, checkRelease, shownValue } from './input.js';
+import { Configuration } from './configuration.js';
+import type { Step } from './actions/steps.js';
 
 /** Flags every command takes, with kubectl's meaning. */
 export const sharedFlags = {
@@ -22,29 +24,137 @@ export const sharedFlags = {
 };
 
 export type SharedFlags = Interfaces.InferredFlags<typeof sharedFlags>;
+export type FlagsOf<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>;
+
+/** What a command returns: the base class prints it as text or JSON, and sets the exit code. */
+export interface CommandResult {
+  /** The `-o json` document: an object (serialized here) or text src/output already serialized. */
+  json(): unknown;
+  text(c: ChalkInstance): string;
+  /** Default 0. */
+  exitCode?: number;
+}
+
+/** How the output flags were given, for rendering errors too. */
+interface OutputMode {
+  json: boolean;
+  verbose: boolean;
+  noColor: boolean;
+}
 
 /**
- * The base command: binds the shared flags and maps errors to exit codes. Kept small on purpose:
- * behaviour lives in actions and checks, rendering in src/output.
+ * The command runner. It parses the flags once (kept in `this.flags`), owns one Configuration (the
+ * Kubernetes client and helm for this run), renders what `execute()` returns as text or JSON, renders
+ * errors the same way, and asks every confirmation. Commands are thin: flags in, one call, result out.
  */
-export abstract class BaseCommand extends Command {
+export abstract class BaseCommand<T extends typeof Command = typeof Command> extends Command {
   static override baseFlags = sharedFlags;
 
-  protected flagsForError: { json: boolean; verbose: boolean; noColor: boolean } = {
-    json: process.argv.slice(2).some((a, i, all) => /^(-o|--output)=?json$/.test(a) || ((a === '-o' || a === '--output') && all[i + 1] === 'json')),
-    verbose: process.argv.includes('-v') || process.argv.includes('--verbose'),
-    noColor: process.argv.includes('--no-color'),
-  };
+  protected flags!: FlagsOf<T>;
+  protected cfg!: Configuration;
 
-  /** Loaded on use: `--help` and `version` never pay for chalk. */
-  protected async chalkFor(flags: Pick<SharedFlags, 'no-color'>, stream: NodeJS.WriteStream = process.stdout): Promise<ChalkInstance> {
-    const { makeChalk } = await import('./output/style.js');
-    return makeChalk({ noColor: flags['no-color'], isTTY: Boolean(stream.isTTY) });
+  protected abstract execute(): Promise<CommandResult>;
+
+  override async init(): Promise<void> {
+    await super.init();
+    const ctor = this.ctor as typeof BaseCommand;
+    const { flags } = await this.parse({ flags: ctor.flags, baseFlags: (super.ctor as typeof BaseCommand).baseFlags, args: ctor.args, strict: ctor.strict });
+    this.flags = flags as FlagsOf<T>;
+    this.cfg = new Configuration(this.flags as unknown as SharedFlags);
   }
 
-  /** Print to stdout (the only place commands write results). */
+  async run(): Promise<void> {
+    const result = await this.execute();
+    const mode = this.outputMode();
+    if (mode.json) {
+      const j = result.json();
+      this.out(typeof j === 'string' ? j : await redacted(JSON.stringify(j, null, 2)));
+    } else {
+      this.out(await redacted(result.text(await this.chalk())));
+    }
+    if (result.exitCode) process.exitCode = result.exitCode;
+  }
+
+  override async finally(err: Error | undefined): Promise<unknown> {
+    await this.cfg?.close();
+    return super.finally(err);
+  }
+
+  protected get json(): boolean {
+    return this.outputMode().json;
+  }
+
+  /** Loaded on use: `--help` and `version` never pay for chalk. */
+  protected async chalk(stream: NodeJS.WriteStream = process.stdout): Promise<ChalkInstance> {
+    const { makeChalk } = await import('./output/style.js');
+    return makeChalk({ noColor: this.outputMode().noColor, isTTY: Boolean(stream.isTTY) });
+  }
+
+  /**
+   * The one confirmation: true with --yes; undefined when nobody can be asked (JSON output, or stdin or
+   * stderr not a terminal), so the caller refuses with its own reason; else the user's answer.
+   */
+  protected async confirm(question: string, shownFirst?: string): Promise<boolean | undefined> {
+    if (this.flags.yes) return true;
+    if (!this.canAsk) return undefined;
+    if (shownFirst) process.stderr.write(`${shownFirst}\n`);
+    const { askYesNo } = await import('./output/confirm.js');
+    return askYesNo(question);
+  }
+
+  /** Whether a question can be put to a person: text output, and stdin and stderr are terminals. */
+  protected get canAsk(): boolean {
+    return !this.json && Boolean(process.stdin.isTTY && process.stderr.isTTY);
+  }
+
+  /** Run an action's steps with the progress display this run's flags call for. */
+  protected async runSteps<C extends object>(steps: Step<C>[], ctx: C): Promise<void> {
+    const { runStepsWithProgress, chooseRenderer } = await import('./output/tasks.js');
+    const mode = this.outputMode();
+    await runStepsWithProgress(steps, ctx, chooseRenderer({ json: mode.json, verbose: mode.verbose, isTTY: Boolean(process.stderr.isTTY) }), mode.noColor);
+  }
+
+  /** Text printed to stderr above a failure's error lines (what was done, pods not ready): none by default. */
+  protected async failureDetail(_e: unknown, _c: ChalkInstance): Promise<string | undefined> {
+    return undefined;
+  }
+
+  /** Print to stdout (the only place results are written). */
   protected out(text: string): void {
     process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+  }
+
+  /**
+   * The output flags of this run. When the flags did not parse (the error being rendered is the
+   * parse error), only the output flags are parsed again, leniently, by oclif's own parser.
+   */
+  private outputMode(): OutputMode {
+    if (this.flags) return { json: this.flags.output === 'json', verbose: Boolean(this.flags.verbose), noColor: Boolean(this.flags['no-color']) };
+    return this.fallbackMode ?? { json: false, verbose: false, noColor: false };
+  }
+
+  private fallbackMode?: OutputMode;
+
+  /**
+   * The output flags of a run whose flags did not parse, from oclif's own parser: the parse error
+   * carries what it had parsed; an error from one flag's own check is parsed again with every such
+   * check left out. Nothing parsed: text.
+   */
+  private async outputFlagsOfFailedParse(err: unknown): Promise<void> {
+    const parsedBy = (e: unknown) => (e as { parse?: { output?: { flags?: Record<string, unknown> } } } | undefined)?.parse?.output?.flags;
+    let flags = parsedBy(err);
+    if (!flags) {
+      const all = { ...sharedFlags, ...this.ctor.flags } as unknown as Record<string, Interfaces.Flag<unknown>>;
+      const lenient = Object.fromEntries(
+        Object.entries(all).map(([name, f]) => [name, f.type === 'option' ? { ...f, parse: async (v: string) => v, required: false, ...(name === 'output' ? {} : { options: undefined }) } : { ...f, required: false }]),
+      ) as Record<string, Interfaces.Flag<unknown>>;
+      try {
+        flags = (await parse(this.argv, { flags: lenient, strict: false })).flags as Record<string, unknown>;
+      } catch (e) {
+        flags = parsedBy(e);
+      }
+    }
+    if (flags) this.fallbackMode = { json: flags.output === 'json', verbose: Boolean(flags.verbose), noColor: Boolean(flags['no-color']) };
   }
 
   override async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<void> {
@@ -52,36 +162,46 @@ export abstract class BaseCommand extends Command {
     if (err instanceof Errors.ExitError) throw err;
     // A flag error stops parsing; without this oclif warns "did not parse its arguments" outside production.
     this.parsed = true;
-    let e: unknown = err;
-    // oclif wraps a flag's parse error as "Parsing --flag \n\t<reason>\nSee more help with --help":
-    // keep the reason (ours already names the flag) on one line.
-    const wrapped = /^Parsing --(\S+) \n\t([\s\S]*?)\nSee more help with --help$/.exec(err.message ?? '');
-    if (wrapped && err instanceof InsightError) err.message = wrapped[2]!;
-    else if (wrapped) {
-      // oclif's reason quotes the value ("Expected an integer but received: <value>"): keep only a short one.
-      const reason = wrapped[2]!.split('\n')[0]!.replace(/(received|value): (.*)$/, (_m, k: string, v: string) => `${k}: ${shownValue(v)}`);
-      e = new InsightError('usage', `--${wrapped[1]}: ${reason}`, { hint: `See \`kubectl insight ${this.id ?? ''} --help\`.`.replace('  ', ' ') });
+    if (!this.flags) await this.outputFlagsOfFailedParse(err);
+    const mode = this.outputMode();
+    const e = userError(err, this.id);
+    const c = await this.chalk(process.stderr);
+    if (!mode.json) {
+      const detail = await this.failureDetail(e, c);
+      if (detail) process.stderr.write(`${await redacted(detail)}\n`);
     }
-    // Flag parsing errors from oclif are bad usage: one line, exit 2, and never the value that was
-    // typed (a secret pasted into the wrong flag or position must not be printed back).
-    else if (err instanceof Errors.CLIError && !(err instanceof InsightError)) {
-      e = usageWithoutValues(err.message.split('\n')[0] ?? 'bad usage', `See \`kubectl insight ${this.id ?? ''} --help\`.`.replace('  ', ' '));
-    }
-    const { makeChalk } = await import('./output/style.js');
-    const c = makeChalk({ noColor: this.flagsForError.noColor, isTTY: Boolean(process.stderr.isTTY) });
-    const r = renderError(e, c, { json: this.flagsForError.json, verbose: this.flagsForError.verbose });
+    const { renderError } = await import('./output/errors.js');
+    const r = renderError(e, c, { json: mode.json, verbose: mode.verbose });
     // JSON errors go to stdout so a pipe into jq sees them; text errors to stderr.
-    (this.flagsForError.json ? process.stdout : process.stderr).write(`${r.text}\n`);
+    (mode.json ? process.stdout : process.stderr).write(`${r.text}\n`);
     process.exitCode = r.exitCode;
   }
+}
 
-  /** Commands not built yet say so and fail; they never pretend to succeed. */
-  protected notBuilt(issue: number): never {
-    throw new InsightError('failed', `kubectl insight ${this.id} is not built yet`, {
-      hint: `Tracked in issue #${issue}.`,
-      exitCode: ExitCode.Failed,
-    });
+async function redacted(text: string): Promise<string> {
+  const { redact } = await import('./secret.js');
+  return redact(text);
+}
+
+/** oclif's parse errors as one-line usage errors that never repeat a typed value; others as they are. */
+function userError(err: Error, id: string | undefined): unknown {
+  const help = `See \`kubectl insight ${id ?? ''} --help\`.`.replace('  ', ' ');
+  // oclif wraps a flag's parse error as "Parsing --flag \n\t<reason>\nSee more help with --help":
+  // keep the reason (ours already names the flag) on one line.
+  const wrapped = /^Parsing --(\S+) \n\t([\s\S]*?)\nSee more help with --help$/.exec(err.message ?? '');
+  if (wrapped && err instanceof InsightError) {
+    err.message = wrapped[2]!;
+    return err;
   }
+  if (wrapped) {
+    // oclif's reason quotes the value ("Expected an integer but received: <value>"): keep only a short one.
+    const reason = wrapped[2]!.split('\n')[0]!.replace(/(received|value): (.*)$/, (_m, k: string, v: string) => `${k}: ${shownValue(v)}`);
+    return new InsightError('usage', `--${wrapped[1]}: ${reason}`, { hint: help });
+  }
+  // Flag parsing errors from oclif are bad usage: one line, exit 2, and never the value that was
+  // typed (a secret pasted into the wrong flag or position must not be printed back).
+  if (err instanceof Errors.CLIError && !(err instanceof InsightError)) return usageWithoutValues(err.message.split('\n')[0] ?? 'bad usage', help);
+  return err;
 }
 
 /** oclif's parse errors, reworded so no typed value survives; `--access-key-secret` gets the secret's own advice. */

@@ -1,9 +1,8 @@
 import * as Flags from '@oclif/core/flags';
-import { BaseCommand } from '../base-command.js';
+import { BaseCommand, type CommandResult } from '../base-command.js';
 import { durationFlag } from '../duration.js';
-import { ExitCode, InsightError } from '../errors.js';
 
-export default class Doctor extends BaseCommand {
+export default class Doctor extends BaseCommand<typeof Doctor> {
   static override summary = 'Find why metrics are not arriving: pods, exporters, scrape chain, kubelet, custom resources.';
   static override description =
     'Walks the whole collection chain and reports each finding with its evidence and a fix. Exit 0 when healthy, 1 on any failure (with --fail-on warning, also on warnings).';
@@ -32,157 +31,59 @@ export default class Doctor extends BaseCommand {
     only: Flags.string({ summary: 'Run only checks whose id starts with this (repeatable), e.g. scrape or pods.health.', multiple: true }),
   };
 
-  async run(): Promise<void> {
-    const { flags } = await this.parse(Doctor);
-    const json = flags.output === 'json';
-    const c = await this.chalkFor(flags);
-    const probeTimeoutMs = flags['probe-timeout'];
-    const watchTimeoutMs = flags['watch-timeout'];
-    const watchIntervalMs = flags['watch-interval'];
-    const failOn = flags['fail-on'] as 'fatal' | 'warning';
-
-    const { loadKubeconfig } = await import('../kube/kubeconfig.js');
-    const { ApiClient } = await import('../kube/proxy.js');
-    const { doctorChecks, DoctorContext, DEFAULT_OPTIONS } = await import('../checks/doctor/index.js');
-    const { runChecks, exitCodeFor, selectChecks } = await import('../checks/engine.js');
+  protected async execute(): Promise<CommandResult> {
+    const flags = this.flags;
+    const [{ doctorChecks, DEFAULT_OPTIONS }, { selectChecks }, { runDoctor }, out, { statusLine }] = await Promise.all([
+      import('../checks/doctor/index.js'),
+      import('../checks/engine.js'),
+      import('../actions/doctor.js'),
+      import('../output/doctor.js'),
+      import('../output/progress.js'),
+    ]);
     // A typo in --only is bad input: said before the cluster is contacted.
     selectChecks(doctorChecks, flags.only);
-    const out = await import('../output/doctor.js');
-
-    // The same loader (and the same errors for a missing file or context) as every other command.
-    const kc = loadKubeconfig({ ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}), ...(flags.context ? { context: flags.context } : {}) });
+    const c = await this.chalk(process.stderr);
     // One socket per in-flight probe (fast and slow pools), plus a few for the lists that run beside them.
-    const api = await ApiClient.create(kc, { maxSockets: flags.concurrency + DEFAULT_OPTIONS.slowPool + 8 });
-    const opts = {
-      ...DEFAULT_OPTIONS,
-      namespace: flags.namespace,
-      release: flags.release,
-      allMonitors: flags['all-monitors'],
-      logs: flags.logs,
-      logLines: flags['log-lines'],
-      probeTimeoutMs,
-      concurrency: flags.concurrency,
-      scrapeSample: flags['full-scrape'] ? Number.MAX_SAFE_INTEGER : DEFAULT_OPTIONS.scrapeSample,
-      kubeletNodes: flags['kubelet-nodes'],
+    const { api, context, server } = await this.cfg.apiClient({ maxSockets: flags.concurrency + DEFAULT_OPTIONS.slowPool + 8 });
+    const status = statusLine(c, { enabled: !this.json && Boolean(process.stderr.isTTY) });
+    const r = await runDoctor(
+      api,
+      {
+        checks: {
+          ...DEFAULT_OPTIONS,
+          namespace: flags.namespace,
+          release: flags.release,
+          allMonitors: flags['all-monitors'],
+          logs: flags.logs,
+          logLines: flags['log-lines'],
+          probeTimeoutMs: flags['probe-timeout'],
+          concurrency: flags.concurrency,
+          scrapeSample: flags['full-scrape'] ? Number.MAX_SAFE_INTEGER : DEFAULT_OPTIONS.scrapeSample,
+          kubeletNodes: flags['kubelet-nodes'],
+        },
+        ...(flags.only ? { only: flags.only } : {}),
+        failOn: flags['fail-on'] as 'fatal' | 'warning',
+        fix: flags.fix,
+        ...(flags.watch ? { watch: { timeoutMs: flags['watch-timeout'], intervalMs: flags['watch-interval'] } } : {}),
+      },
+      {
+        progress: (m) => status.show(m),
+        watchRun: (report, run, nextInMs) => {
+          if (!this.json) process.stderr.write(`${out.renderWatchLine(report, run)}; again in ${Math.round(nextInMs / 1000)}s\n`);
+        },
+        confirmFix: async (f) => {
+          const shown = out.renderFixToApply(f, c);
+          if (this.flags.yes && !this.json) process.stderr.write(`${shown}\n`);
+          return this.confirm('Apply?', shown);
+        },
+      },
+    );
+    if (r.gaveUp && !this.json) process.stderr.write(`${c.yellow(`still not healthy after ${Math.round(r.durationMs / 1000)}s of watching`)}\n`);
+    const meta = { context, server, namespace: flags.namespace, release: flags.release, durationMs: r.durationMs, ...(r.runs !== undefined ? { runs: r.runs } : {}), exitCode: r.exitCode };
+    return {
+      json: () => out.renderDoctorJson(r.report, meta, r.fixes),
+      text: (cc) => out.renderDoctorHuman(r.report, meta, cc, { verbose: flags.verbose, fixes: r.fixes }),
+      exitCode: r.exitCode,
     };
-    const tty = !json && Boolean(process.stderr.isTTY);
-    const progress = (m: string) => {
-      if (tty) process.stderr.write(`\r\x1b[2K${c.dim(m)}`);
-    };
-    const clearProgress = () => {
-      if (tty) process.stderr.write('\r\x1b[2K');
-    };
-    // Fail fast with the right exit code (3: unreachable or bad credentials) before any check runs.
-    const { kubeCall } = await import('../kube/errors.js');
-    try {
-      await kubeCall({ verb: 'get', resource: 'version' }, () => api.getJson('/version', { timeoutMs: 15_000 }), { idempotent: true, attempts: 2 }, kc.getCurrentCluster()!.server);
-    } catch (e) {
-      api.close();
-      throw e;
-    }
-    const started = Date.now();
-    const meta = () => ({ context: kc.getCurrentContext(), server: kc.getCurrentCluster()!.server, namespace: flags.namespace, release: flags.release, durationMs: Date.now() - started });
-
-    try {
-      let run = 0;
-      let fixes: import('../output/doctor.js').FixView[] = [];
-      for (;;) {
-        run++;
-        const ctx = new DoctorContext(api, opts);
-        ctx.progress = progress;
-        const report = await runChecks(doctorChecks, ctx, { onStart: (ch) => progress(`checking ${ch.description}...`) }, { concurrency: 8, ...(flags.only ? { only: flags.only } : {}) });
-        clearProgress();
-        if (flags.fix && ctx.fixes.length) {
-          fixes = await this.applyFixes(ctx.fixes, api, { yes: flags.yes, json }, c);
-          // Re-check after fixing, so the report shows the state the fixes left.
-          if (fixes.some((f) => f.outcome === 'applied')) {
-            const again = new DoctorContext(api, opts);
-            const after = await runChecks(doctorChecks, again, {}, { concurrency: 8, ...(flags.only ? { only: flags.only } : {}) });
-            return this.finish(after, { ...meta(), runs: run }, fixes, json, failOn, flags.verbose, c);
-          }
-        } else if (!flags.fix) {
-          fixes = ctx.fixes.map((f) => ({ id: f.id, description: f.description, command: f.command }));
-        }
-        const code = exitCodeFor(report, failOn);
-        if (!flags.watch || code === 0 || Date.now() - started + watchIntervalMs > watchTimeoutMs) {
-          if (flags.watch && code !== 0 && !json) process.stderr.write(`${c.yellow(`still not healthy after ${Math.round((Date.now() - started) / 1000)}s of watching`)}\n`);
-          return this.finish(report, { ...meta(), ...(flags.watch ? { runs: run } : {}) }, fixes, json, failOn, flags.verbose, c);
-        }
-        if (!json) process.stderr.write(`${out.renderWatchLine(report, run)}; again in ${Math.round(watchIntervalMs / 1000)}s\n`);
-        await new Promise((r) => setTimeout(r, watchIntervalMs));
-      }
-    } finally {
-      api.close();
-    }
-  }
-
-  private async finish(
-    report: import('../checks/engine.js').Report,
-    meta: { context: string; server: string; namespace: string; release: string; durationMs: number; runs?: number },
-    fixes: import('../output/doctor.js').FixView[],
-    json: boolean,
-    failOn: 'fatal' | 'warning',
-    verbose: boolean,
-    c: import('chalk').ChalkInstance,
-  ): Promise<void> {
-    const { exitCodeFor } = await import('../checks/engine.js');
-    const out = await import('../output/doctor.js');
-    const exitCode = exitCodeFor(report, failOn);
-    const m = { ...meta, exitCode };
-    this.out(json ? out.renderDoctorJson(report, m, fixes) : out.renderDoctorHuman(report, m, c, { verbose, fixes }));
-    process.exitCode = exitCode;
-  }
-
-  /** Show each fix, ask (unless --yes), apply; a declined or failed fix is reported, never hidden. */
-  private async applyFixes(
-    fixes: import('../checks/doctor/context.js').Fix[],
-    api: import('../kube/proxy.js').ApiClient,
-    o: { yes: boolean; json: boolean },
-    c: import('chalk').ChalkInstance,
-  ): Promise<import('../output/doctor.js').FixView[]> {
-    if (!o.yes && (o.json || !process.stdin.isTTY || !process.stderr.isTTY)) {
-      throw new InsightError('aborted', `--fix would change the cluster (${fixes.length} fix${fixes.length === 1 ? '' : 'es'}) and there is no terminal to confirm on`, {
-        hint: 'Review them with `kubectl insight doctor` (they are listed under Fixes), then pass --fix --yes.',
-        exitCode: ExitCode.Aborted,
-      });
-    }
-    const views: import('../output/doctor.js').FixView[] = [];
-    for (const f of fixes) {
-      const v: import('../output/doctor.js').FixView = { id: f.id, description: f.description, command: f.command };
-      if (!o.yes) {
-        const { createInterface } = await import('node:readline/promises');
-        const rl = createInterface({ input: process.stdin, output: process.stderr });
-        try {
-          process.stderr.write(`${c.bold('Fix:')} ${f.description}\n  ${c.dim(f.command)}\n`);
-          const a = (await rl.question('Apply? [y/N] ')).trim().toLowerCase();
-          if (a !== 'y' && a !== 'yes') {
-            v.outcome = 'declined';
-            views.push(v);
-            continue;
-          }
-        } finally {
-          rl.close();
-        }
-      } else if (!o.json) {
-        process.stderr.write(`${c.bold('Fix:')} ${f.description}\n  ${c.dim(f.command)}\n`);
-      }
-      try {
-        // The condition that made the fix safe is checked again right before it acts.
-        const changed = await f.precondition?.(api);
-        if (changed) {
-          v.outcome = 'skipped';
-          v.error = `not applied: ${changed}`;
-          views.push(v);
-          continue;
-        }
-        await f.apply(api);
-        v.outcome = 'applied';
-      } catch (e) {
-        v.outcome = 'failed';
-        v.error = (e as Error).message.split('\n')[0] ?? String(e);
-      }
-      views.push(v);
-    }
-    return views;
   }
 }

@@ -1,5 +1,6 @@
 import * as Flags from '@oclif/core/flags';
-import { BaseCommand, type SharedFlags } from '../base-command.js';
+import type { ChalkInstance } from 'chalk';
+import { BaseCommand, type CommandResult, type SharedFlags } from '../base-command.js';
 import { durationFlag } from '../duration.js';
 import { checkImage, checkRegistry } from '../input.js';
 import { CHART, ENV } from '../defaults.js';
@@ -139,7 +140,7 @@ export async function confirmOnTty(question: string): Promise<boolean> {
   }
 }
 
-export default class Install extends BaseCommand {
+export default class Install extends BaseCommand<typeof Install> {
   static override summary = 'Install the CloudLens for Container collector (loongcollector-cluster-insight) into the cluster.';
   static override description = `Validates the chart values, runs the preflight checks, installs the Helm chart with the AccessKey secret
 passed through a private temp file (never on a command line), waits for every workload to roll out and
@@ -163,24 +164,16 @@ prompt on a TTY. It is refused on the command line (--set accessKeySecret=... sh
     'preflight-from-local': Flags.boolean({ summary: 'Run the preflight network probes from this machine instead of probe pods on the nodes.', default: false, helpGroup: 'PREFLIGHT' }),
   };
 
-  async run(): Promise<void> {
-    const { flags } = await this.parse(Install);
-    const sf = flags as unknown as SharedFlags;
-    const json = flags.output === 'json';
-    const timeoutMs = flags.timeout;
-    const canPrompt = Boolean(process.stdin.isTTY && process.stderr.isTTY);
-    const values = await gatherValues(flags, 'install', { release: flags.release, namespace: flags.namespace, allowUnknownRegion: flags['allow-unknown-region'], canPrompt });
-
-    const [{ installSteps, newInstallContext, installResult }, { Helm }, { createKube }, { runStepsWithProgress, chooseRenderer }, out, preflightGate] = await Promise.all([
+  protected async execute(): Promise<CommandResult> {
+    const flags = this.flags;
+    const values = await gatherValues(flags, 'install', { release: flags.release, namespace: flags.namespace, allowUnknownRegion: flags['allow-unknown-region'], canPrompt: Boolean(process.stdin.isTTY && process.stderr.isTTY) });
+    const [{ installSteps, newInstallContext, installResult }, out, preflightGate, helm, kube] = await Promise.all([
       import('../actions/install.js'),
-      import('../helm/helm.js'),
-      import('../kube/client.js'),
-      import('../output/tasks.js'),
       import('../output/install.js'),
-      flags['skip-preflight'] || flags['dry-run'] ? undefined : loadPreflightGate({ ...sf, 'probe-image': flags['probe-image'], 'preflight-from-local': flags['preflight-from-local'] }),
+      flags['skip-preflight'] || flags['dry-run'] ? undefined : loadPreflightGate({ ...(flags as SharedFlags), 'probe-image': flags['probe-image'], 'preflight-from-local': flags['preflight-from-local'] }),
+      this.cfg.helm(),
+      this.cfg.kubeOnDemand(),
     ]);
-    const conn = { ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}), ...(flags.context ? { context: flags.context } : {}) };
-    const helm = new Helm({ ...(flags['helm-binary'] ? { binary: flags['helm-binary'] } : {}), ...conn });
     const ctx = newInstallContext(
       {
         release: flags.release,
@@ -189,29 +182,25 @@ prompt on a TTY. It is refused on the command line (--set accessKeySecret=... sh
         chart: chartSource(flags),
         ...(flags['image-registry'] ? { imageRegistry: flags['image-registry'] } : {}),
         allowUnknownRegion: flags['allow-unknown-region'],
-        timeoutMs,
+        timeoutMs: flags.timeout,
         dryRun: flags['dry-run'],
         skipPreflight: flags['skip-preflight'],
         replace: flags.replace,
         force: flags.force,
         yes: flags.yes,
-        ...(canPrompt && !json ? { confirm: confirmOnTty } : {}),
+        ...(this.canAsk ? { confirm: async (q: string) => Boolean(await this.confirm(q)) } : {}),
       },
-      { helm, kube: () => createKube(conn), ...(preflightGate ? { preflight: preflightGate } : {}) },
+      { helm, kube, ...(preflightGate ? { preflight: preflightGate } : {}) },
     );
-    const renderer = chooseRenderer({ json, verbose: flags.verbose, isTTY: Boolean(process.stderr.isTTY) });
-    try {
-      await runStepsWithProgress(installSteps(), ctx, renderer, flags['no-color']);
-    } catch (e) {
-      if (!json) {
-        const detail = out.renderNotReady(e, await this.chalkFor(flags, process.stderr));
-        if (detail) process.stderr.write(`${detail}\n`);
-      }
-      throw e;
-    }
+    await this.runSteps(installSteps(), ctx);
     const result = installResult(ctx);
-    if (json) this.out(JSON.stringify(out.installJson(result), null, 2));
-    else this.out(out.renderInstallText(result, await this.chalkFor(flags)));
+    return { json: () => out.installJson(result), text: (c) => out.renderInstallText(result, c) };
+  }
+
+  /** The pods that did not become ready, above the error. */
+  protected override async failureDetail(e: unknown, c: ChalkInstance): Promise<string | undefined> {
+    const { renderNotReady } = await import('../output/install.js');
+    return renderNotReady(e, c);
   }
 }
 

@@ -1,11 +1,11 @@
 import * as Flags from '@oclif/core/flags';
-import { BaseCommand } from '../base-command.js';
+import { BaseCommand, type CommandResult } from '../base-command.js';
 import { durationFlag } from '../duration.js';
 import { checkImage, checkNamespace } from '../input.js';
 import { ENV } from '../defaults.js';
 import { InsightError, usageError } from '../errors.js';
 
-export default class Preflight extends BaseCommand {
+export default class Preflight extends BaseCommand<typeof Preflight> {
   static override summary = 'Check the cluster, RBAC, conflicts, network and cloud credentials before installing.';
   static override description = `Runs every preflight check and prints a report grouped by category (cluster, rbac, conflicts,
 network, cloud). Network checks run in short-lived probe pods on the nodes (or --sample N of them), or
@@ -37,12 +37,9 @@ Exit 0 when no fatal check failed, 1 otherwise (--fail-on warning: also on warni
     'allow-unknown-region': Flags.boolean({ summary: 'Accept a region id not in the built-in list (new regions).', default: false }),
   };
 
-  async run(): Promise<void> {
-    const { flags } = await this.parse(Preflight);
-    const json = flags.output === 'json';
-    const c = await this.chalkFor(flags);
+  protected async execute(): Promise<CommandResult> {
+    const flags = this.flags;
     const failOn = flags['fail-on'] as 'fatal' | 'warning';
-    const timeoutMs = flags.timeout;
 
     // The secret: stdin or the environment, wrapped at once; children must not inherit it.
     const { Secret, environmentSecret } = await import('../secret.js');
@@ -84,13 +81,10 @@ Exit 0 when no fatal check failed, 1 otherwise (--fail-on warning: also on warni
     const { exitCodeFor, selectChecks } = await import('../checks/engine.js');
     // A typo in --only is bad input: said before anything is contacted.
     selectChecks(preflightChecks(), flags.only);
-    const out = await import('../output/preflight.js');
-    const { createKube } = await import('../kube/client.js');
-    const kube = createKube({ ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}), ...(flags.context ? { context: flags.context } : {}) });
+    const [out, { statusLine }, kube] = await Promise.all([import('../output/preflight.js'), import('../output/progress.js'), this.cfg.kube()]);
 
     const input = {
-      ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}),
-      ...(flags.context ? { context: flags.context } : {}),
+      ...this.cfg.connection,
       namespace: flags.namespace,
       release: flags.release,
       ...(flags['helm-binary'] ? { helmBinary: flags['helm-binary'] } : {}),
@@ -105,29 +99,27 @@ Exit 0 when no fatal check failed, 1 otherwise (--fail-on warning: also on warni
       ...(flags.sample ? { sample: flags.sample } : {}),
       ...(flags['probe-image'] ? { probeImage: flags['probe-image'] } : {}),
       probeNamespace: flags['probe-namespace'],
-      timeoutMs,
+      timeoutMs: flags.timeout,
       ...(flags.only ? { only: flags.only } : {}),
       deps: { kube },
     };
     const resolved = resolveInput(input);
 
-    const tty = !json && Boolean(process.stderr.isTTY);
+    const status = statusLine(await this.chalk(process.stderr), { enabled: !this.json && Boolean(process.stderr.isTTY) });
     const running = new Set<string>();
-    const progress = () => {
-      if (tty) process.stderr.write(`\r\x1b[2K${c.dim(`checking ${[...running].slice(0, 3).join(', ')}${running.size > 3 ? ', ...' : ''}`)}`);
-    };
+    const show = () => status.show(`checking ${[...running].slice(0, 3).join(', ')}${running.size > 3 ? ', ...' : ''}`);
     const started = Date.now();
     const report = await runPreflight(input, {
       onStart: (ch) => {
         running.add(ch.id);
-        progress();
+        show();
       },
       onResult: (r) => {
         running.delete(r.id);
-        progress();
+        show();
       },
     });
-    if (tty) process.stderr.write('\r\x1b[2K');
+    status.show('');
     const exitCode = exitCodeFor(report, failOn);
     const meta = {
       context: kube.context,
@@ -141,8 +133,11 @@ Exit 0 when no fatal check failed, 1 otherwise (--fail-on warning: also on warni
       failOn,
       durationMs: Date.now() - started,
     };
-    this.out(json ? out.renderPreflightJson(report, { ...meta, exitCode }) : out.renderPreflightHuman(report, meta, c, { verbose: flags.verbose }));
-    process.exitCode = exitCode;
+    return {
+      json: () => out.renderPreflightJson(report, { ...meta, exitCode }),
+      text: (c) => out.renderPreflightHuman(report, meta, c, { verbose: flags.verbose }),
+      exitCode,
+    };
   }
 }
 

@@ -1,10 +1,11 @@
 import * as Flags from '@oclif/core/flags';
-import { BaseCommand } from '../base-command.js';
+import type { ChalkInstance } from 'chalk';
+import { BaseCommand, type CommandResult } from '../base-command.js';
 import { durationFlag } from '../duration.js';
 import { checkClusterId } from '../input.js';
 import { ExitCode, InsightError } from '../errors.js';
 
-export default class Uninstall extends BaseCommand {
+export default class Uninstall extends BaseCommand<typeof Uninstall> {
   static override summary = 'Remove the collector in the required order, safely re-runnable.';
   static override description = `Deletes the ClusterAliyunPipelineConfig while the operator still runs (so it can clear its finalizer),
 strips exactly that finalizer only when the operator is gone or does not answer in time, uninstalls the
@@ -27,17 +28,11 @@ else uses (and says what would be lost otherwise). Running it again after an int
     timeout: durationFlag({ summary: 'How long to wait for the operator to clear its finalizer and for each deletion', default: '2m', min: 1000 }),
   };
 
-  async run(): Promise<void> {
-    const { flags } = await this.parse(Uninstall);
-    const json = flags.output === 'json';
-    const timeoutMs = flags.timeout;
-    const c = await this.chalkFor(flags);
-    const [{ createKube }, { Helm }, act, out] = await Promise.all([
-      import('../kube/client.js'),
-      import('../helm/helm.js'),
-      import('../actions/uninstall.js'),
-      import('../output/uninstall.js'),
-    ]);
+  private ctx?: import('../actions/uninstall.js').UninstallContext;
+
+  protected async execute(): Promise<CommandResult> {
+    const flags = this.flags;
+    const [act, out, kube, helm] = await Promise.all([import('../actions/uninstall.js'), import('../output/uninstall.js'), this.cfg.kube(), this.cfg.helm()]);
     const opts: import('../actions/uninstall.js').UninstallOptions = {
       release: flags.release,
       namespace: flags.namespace,
@@ -45,68 +40,38 @@ else uses (and says what would be lost otherwise). Running it again after an int
       purgeCrds: flags['purge-crds'],
       force: flags.force,
       deleteNamespace: flags['delete-namespace'],
-      timeoutMs,
-      afterPoint: testKillHook(),
+      timeoutMs: flags.timeout,
     };
-    const kube = createKube({ kubeconfig: flags.kubeconfig, context: flags.context });
-    const helm = new Helm({ binary: flags['helm-binary'], kubeconfig: flags.kubeconfig, context: flags.context });
-
     const { discovery, plan } = await act.planUninstall(kube, helm, opts);
     if (flags['dry-run']) {
-      this.out(json ? out.renderUninstallJson({ result: 'planned', dryRun: true, plan }) : `${out.renderPlan(plan, c)}\n${c.dim('Dry run: nothing was changed.')}`);
-      return;
+      return { json: () => out.renderUninstallJson({ result: 'planned', dryRun: true, plan }), text: (c) => `${out.renderPlan(plan, c)}\n${c.dim('Dry run: nothing was changed.')}` };
     }
-    if (plan.nothingInstalled) {
-      this.out(json ? out.renderUninstallJson({ result: 'nothing-installed', plan }) : out.renderNothingInstalled(plan, c));
-      return;
+    if (plan.nothingInstalled) return { json: () => out.renderUninstallJson({ result: 'nothing-installed', plan }), text: (c) => out.renderNothingInstalled(plan, c) };
+    if (!this.json) this.out(out.renderPlan(plan, await this.chalk()));
+    const ok = await this.confirm('Proceed with this plan?');
+    if (ok === undefined) {
+      throw new InsightError('aborted', 'uninstall needs confirmation, and there is no terminal to ask on', { hint: 'Review the plan with --dry-run, then pass --yes.', exitCode: ExitCode.Aborted });
     }
-    if (!json) this.out(out.renderPlan(plan, c));
-    if (!flags.yes) await this.confirm(json);
+    if (!ok) throw new InsightError('aborted', 'uninstall cancelled; nothing was changed', { exitCode: ExitCode.Aborted });
 
-    const ctx = act.newContext(kube, helm, opts, discovery, plan);
-    const { runStepsWithProgress, chooseRenderer } = await import('../output/tasks.js');
+    const ctx = (this.ctx = act.newContext(kube, helm, opts, discovery, plan));
     try {
-      await runStepsWithProgress(act.uninstallSteps(), ctx, chooseRenderer({ json, verbose: flags.verbose }), flags['no-color']);
+      await this.runSteps(act.uninstallSteps(), ctx);
     } catch (e) {
-      // Show what was done before the failure; the error itself is rendered by the base command.
-      if (!json && ctx.outcomes.length) process.stderr.write(`${out.renderOutcome(ctx, c).split('\n').slice(0, -1).join('\n')}\n`);
-      if (json && e instanceof InsightError) {
-        throw new InsightError(e.kind, e.message, { hint: e.hint, exitCode: e.exitCode, cause: e.cause, details: { ...(e.details ?? {}), outcomes: ctx.outcomes } });
-      }
+      // JSON readers get what was done before the failure beside the error.
+      if (e instanceof InsightError) throw new InsightError(e.kind, e.message, { hint: e.hint, exitCode: e.exitCode, cause: e.cause, details: { ...(e.details ?? {}), outcomes: ctx.outcomes } });
       throw e;
     }
-    this.out(json ? out.renderUninstallJson({ result: 'uninstalled', plan, steps: out.stepStatuses(ctx, act.stepSummary), outcomes: ctx.outcomes, timingsMs: ctx.timings }) : out.renderOutcome(ctx, c));
+    return {
+      json: () => out.renderUninstallJson({ result: 'uninstalled', plan, steps: out.stepStatuses(ctx, act.stepSummary), outcomes: ctx.outcomes, timingsMs: ctx.timings }),
+      text: (c) => out.renderOutcome(ctx, c),
+    };
   }
 
-  /** Ask on a TTY; without one (and without --yes) refuse: a pipeline must say --yes explicitly. */
-  private async confirm(json: boolean): Promise<void> {
-    if (json || !process.stdin.isTTY || !process.stderr.isTTY) {
-      throw new InsightError('aborted', 'uninstall needs confirmation, and there is no terminal to ask on', {
-        hint: 'Review the plan with --dry-run, then pass --yes.',
-        exitCode: ExitCode.Aborted,
-      });
-    }
-    const { createInterface } = await import('node:readline/promises');
-    const rl = createInterface({ input: process.stdin, output: process.stderr });
-    try {
-      const a = (await rl.question('Proceed with this plan? [y/N] ')).trim().toLowerCase();
-      if (a !== 'y' && a !== 'yes') throw new InsightError('aborted', 'uninstall cancelled; nothing was changed', { exitCode: ExitCode.Aborted });
-    } finally {
-      rl.close();
-    }
+  /** What was done before the failure (the error itself is rendered below it). */
+  protected override async failureDetail(_e: unknown, c: ChalkInstance): Promise<string | undefined> {
+    if (!this.ctx?.outcomes.length) return undefined;
+    const { renderOutcome } = await import('../output/uninstall.js');
+    return renderOutcome(this.ctx, c).split('\n').slice(0, -1).join('\n');
   }
-}
-
-/**
- * TEST-ONLY fault injection: KUBECTL_INSIGHT_TEST_KILL_AFTER=<point> makes the process signal itself
- * (SIGKILL, or KUBECTL_INSIGHT_TEST_KILL_SIGNAL, e.g. SIGSTOP) right after that point, so e2e tests can
- * prove a re-run finishes from any step boundary. Points: INJECTION_POINTS in src/actions/uninstall.ts.
- */
-function testKillHook(): ((point: string) => void) | undefined {
-  const want = process.env.KUBECTL_INSIGHT_TEST_KILL_AFTER;
-  if (!want) return undefined;
-  const sig = (process.env.KUBECTL_INSIGHT_TEST_KILL_SIGNAL ?? 'SIGKILL') as NodeJS.Signals;
-  return (point) => {
-    if (point === want) process.kill(process.pid, sig);
-  };
 }

@@ -1,8 +1,9 @@
 import * as Flags from '@oclif/core/flags';
-import { BaseCommand } from '../base-command.js';
+import type { ChalkInstance } from 'chalk';
+import { BaseCommand, type CommandResult } from '../base-command.js';
 import { chartSource, gatherValues, valueFlags } from './install.js';
 
-export default class Upgrade extends BaseCommand {
+export default class Upgrade extends BaseCommand<typeof Upgrade> {
   static override summary = 'Upgrade the installed chart, keeping your values; roll back if it fails.';
   static override description = `Shows the installed and target chart versions and the values that change (secret redacted), upgrades,
 waits for the rollout, and rolls back to the previous revision when the upgrade fails.
@@ -29,21 +30,15 @@ variables are not read by upgrade, so a stale shell variable cannot replace a wo
     }),
   };
 
-  async run(): Promise<void> {
-    const { flags } = await this.parse(Upgrade);
-    const json = flags.output === 'json';
-    const timeoutMs = flags.timeout;
+  protected async execute(): Promise<CommandResult> {
+    const flags = this.flags;
     const values = await gatherValues(flags, 'upgrade', { release: flags.release, namespace: flags.namespace, allowUnknownRegion: flags['allow-unknown-region'], canPrompt: false });
-
-    const [{ upgradeSteps, newUpgradeContext, upgradeResult, upgradeFailure }, { Helm }, { createKube }, { runStepsWithProgress, chooseRenderer }, out] = await Promise.all([
+    const [{ upgradeSteps, newUpgradeContext, upgradeResult, upgradeFailure }, out, helm, kube] = await Promise.all([
       import('../actions/upgrade.js'),
-      import('../helm/helm.js'),
-      import('../kube/client.js'),
-      import('../output/tasks.js'),
       import('../output/install.js'),
+      this.cfg.helm(),
+      this.cfg.kubeOnDemand(),
     ]);
-    const conn = { ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}), ...(flags.context ? { context: flags.context } : {}) };
-    const helm = new Helm({ ...(flags['helm-binary'] ? { binary: flags['helm-binary'] } : {}), ...conn });
     const ctx = newUpgradeContext(
       {
         release: flags.release,
@@ -53,27 +48,26 @@ variables are not read by upgrade, so a stale shell variable cannot replace a wo
         chart: chartSource(flags),
         ...(flags['image-registry'] ? { imageRegistry: flags['image-registry'] } : {}),
         allowUnknownRegion: flags['allow-unknown-region'],
-        timeoutMs,
+        timeoutMs: flags.timeout,
         dryRun: flags['dry-run'],
         noRollback: flags['no-rollback'],
         forceConflicts: flags['force-conflicts'],
         force: flags.force,
       },
-      { helm, kube: () => createKube(conn) },
+      { helm, kube },
     );
-    const renderer = chooseRenderer({ json, verbose: flags.verbose, isTTY: Boolean(process.stderr.isTTY) });
     try {
-      await runStepsWithProgress(upgradeSteps(), ctx, renderer, flags['no-color']);
+      await this.runSteps(upgradeSteps(), ctx);
     } catch (e) {
-      const err = upgradeFailure(ctx, e);
-      if (!json) {
-        const detail = out.renderNotReady(err, await this.chalkFor(flags, process.stderr));
-        if (detail) process.stderr.write(`${detail}\n`);
-      }
-      throw err;
+      throw upgradeFailure(ctx, e);
     }
     const result = upgradeResult(ctx);
-    if (json) this.out(JSON.stringify(out.upgradeJson(result), null, 2));
-    else this.out(out.renderUpgradeText(result, await this.chalkFor(flags)));
+    return { json: () => out.upgradeJson(result), text: (c) => out.renderUpgradeText(result, c) };
+  }
+
+  /** The pods that did not become ready, above the error. */
+  protected override async failureDetail(e: unknown, c: ChalkInstance): Promise<string | undefined> {
+    const { renderNotReady } = await import('../output/install.js');
+    return renderNotReady(e, c);
   }
 }

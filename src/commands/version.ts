@@ -1,4 +1,4 @@
-import { BaseCommand } from '../base-command.js';
+import { BaseCommand, type CommandResult } from '../base-command.js';
 import { VERSION } from '../version.js';
 
 export default class Version extends BaseCommand {
@@ -6,10 +6,8 @@ export default class Version extends BaseCommand {
   static override description = 'Prints the plugin version and the Node.js runtime. It does not contact the cluster.';
   static override examples = ['<%= config.bin %> version', '<%= config.bin %> version -o json'];
 
-  async run(): Promise<void> {
-    const { flags } = await this.parse(Version);
+  protected async execute(): Promise<CommandResult> {
     const info = { version: VERSION, node: process.versions.node, platform: `${process.platform}/${process.arch}` };
-    if (flags.output === 'json') this.out(JSON.stringify(info, null, 2));
-    else this.out(`kubectl-insight ${info.version} (node ${info.node}, ${info.platform})`);
+    return { json: () => info, text: () => `kubectl-insight ${info.version} (node ${info.node}, ${info.platform})` };
   }
 }

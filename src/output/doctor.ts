@@ -4,6 +4,7 @@
  * `findings` carry id, severity, object, evidence and hint for every result.
  */
 import type { ChalkInstance } from 'chalk';
+import type { FixView } from '../actions/doctor.js';
 import type { Report } from '../checks/engine.js';
 import { redact } from '../secret.js';
 import { renderHuman } from './report.js';
@@ -19,14 +20,6 @@ export interface DoctorMeta {
   runs?: number;
 }
 
-export interface FixView {
-  id: string;
-  description: string;
-  command: string;
-  /** Set once applied or failed. */
-  outcome?: 'applied' | 'failed' | 'declined' | 'skipped';
-  error?: string;
-}
 
 /** The verdict in one word, as the human summary line says it. */
 export function verdict(report: Report): 'healthy' | 'degraded' | 'unhealthy' {
@@ -89,4 +82,9 @@ export function renderDoctorJson(report: Report, meta: DoctorMeta, fixes: FixVie
 export function renderWatchLine(report: Report, run: number): string {
   const s = report.summary;
   return `run ${run}: ${verdict(report)} (${s.failed} failed, ${s.warnings} warnings, ${s.passed} passed)`;
+}
+
+/** A fix about to be applied: what it does and its kubectl equivalent. */
+export function renderFixToApply(f: FixView, c: ChalkInstance): string {
+  return `${c.bold('Fix:')} ${f.description}\n  ${c.dim(f.command)}`;
 }

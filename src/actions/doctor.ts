@@ -1,0 +1,116 @@
+import { doctorChecks, DoctorContext, type DoctorOptions } from '../checks/doctor/index.js';
+import type { Fix, FixApi } from '../checks/doctor/context.js';
+import { exitCodeFor, runChecks, type Report } from '../checks/engine.js';
+import { ExitCode, InsightError } from '../errors.js';
+import type { ApiClient } from '../kube/proxy.js';
+
+/** A fix as reported: what it does, its kubectl equivalent, and what became of it. */
+export interface FixView {
+  id: string;
+  description: string;
+  command: string;
+  /** Set once applied or failed. */
+  outcome?: 'applied' | 'failed' | 'declined' | 'skipped';
+  error?: string;
+}
+
+export interface DoctorRun {
+  checks: DoctorOptions;
+  only?: string[];
+  failOn: 'fatal' | 'warning';
+  /** Apply the fixes the checks offer (each confirmed through `io.confirmFix`). */
+  fix: boolean;
+  /** Re-run until healthy or the time is up. */
+  watch?: { timeoutMs: number; intervalMs: number };
+}
+
+/** What the doctor action tells and asks the person running it. */
+export interface DoctorIO {
+  progress(message: string): void;
+  /** A watched run ended unhealthy; the next starts in `nextInMs`. */
+  watchRun(report: Report, run: number, nextInMs: number): void;
+  /** Show the fix and ask: true to apply, false to decline, undefined when nobody can be asked. */
+  confirmFix(fix: FixView): Promise<boolean | undefined>;
+}
+
+export interface DoctorOutcome {
+  report: Report;
+  exitCode: number;
+  fixes: FixView[];
+  /** Runs made with --watch (with --fix: the runs before the re-check). */
+  runs?: number;
+  /** --watch gave up before the installation was healthy. */
+  gaveUp: boolean;
+  durationMs: number;
+}
+
+const CONCURRENCY = 8;
+
+/** Run the doctor checks (again and again with --watch), apply fixes with --fix, and re-check after fixing. */
+export async function runDoctor(api: ApiClient, o: DoctorRun, io: DoctorIO): Promise<DoctorOutcome> {
+  const started = Date.now();
+  const check = async (progress?: (m: string) => void) => {
+    const ctx = new DoctorContext(api, o.checks);
+    if (progress) ctx.progress = progress;
+    const report = await runChecks(doctorChecks, ctx, progress ? { onStart: (ch) => progress(`checking ${ch.description}...`) } : {}, { concurrency: CONCURRENCY, ...(o.only ? { only: o.only } : {}) });
+    progress?.('');
+    return { report, fixes: ctx.fixes };
+  };
+  const done = (report: Report, runs: number | undefined, fixes: FixView[], gaveUp = false): DoctorOutcome => ({
+    report,
+    exitCode: exitCodeFor(report, o.failOn),
+    fixes,
+    ...(runs !== undefined ? { runs } : {}),
+    gaveUp,
+    durationMs: Date.now() - started,
+  });
+  for (let run = 1; ; run++) {
+    const { report, fixes: offered } = await check(io.progress);
+    let fixes = offered.map(view);
+    if (o.fix && offered.length) {
+      fixes = await applyFixes(offered, api, io);
+      // Re-check after fixing, so the report shows the state the fixes left.
+      if (fixes.some((f) => f.outcome === 'applied')) return done((await check()).report, run, fixes);
+    }
+    if (!o.watch) return done(report, undefined, fixes);
+    if (exitCodeFor(report, o.failOn) === 0) return done(report, run, fixes);
+    if (Date.now() - started + o.watch.intervalMs > o.watch.timeoutMs) return done(report, run, fixes, true);
+    io.watchRun(report, run, o.watch.intervalMs);
+    await new Promise((r) => setTimeout(r, o.watch!.intervalMs));
+  }
+}
+
+const view = (f: Fix): FixView => ({ id: f.id, description: f.description, command: f.command });
+
+/** Show each fix, ask (unless --yes), apply; a declined or failed fix is reported, never hidden. */
+export async function applyFixes(fixes: readonly Fix[], api: FixApi, io: Pick<DoctorIO, 'confirmFix'>): Promise<FixView[]> {
+  const views: FixView[] = [];
+  for (const f of fixes) {
+    const v = view(f);
+    const ok = await io.confirmFix(v);
+    if (ok === undefined) {
+      // Nothing is applied when nobody can confirm: the first fix already asks.
+      throw new InsightError('aborted', `--fix would change the cluster (${fixes.length} fix${fixes.length === 1 ? '' : 'es'}) and there is no terminal to confirm on`, {
+        hint: 'Review them with `kubectl insight doctor` (they are listed under Fixes), then pass --fix --yes.',
+        exitCode: ExitCode.Aborted,
+      });
+    }
+    if (!ok) {
+      views.push({ ...v, outcome: 'declined' });
+      continue;
+    }
+    try {
+      // The condition that made the fix safe is checked again right before it acts.
+      const changed = await f.precondition?.(api);
+      if (changed) {
+        views.push({ ...v, outcome: 'skipped', error: `not applied: ${changed}` });
+        continue;
+      }
+      await f.apply(api);
+      views.push({ ...v, outcome: 'applied' });
+    } catch (e) {
+      views.push({ ...v, outcome: 'failed', error: (e as Error).message.split('\n')[0] ?? String(e) });
+    }
+  }
+  return views;
+}
