@@ -10,6 +10,13 @@ export const CHART = {
   namespace: 'cms-monitoring',
 } as const;
 
+/**
+ * Where the per-check docs live; every non-passing check's hint links to its section there
+ * (`docLink` in src/checks/engine.ts). The project publishes no repository URL, so this is the path
+ * inside the repository; make it an absolute URL (…/blob/main/docs) once there is one.
+ */
+export const DOCS_BASE = 'docs';
+
 /** The field manager of every object kubectl-insight writes itself, so managedFields and conflicts name it. */
 export const FIELD_MANAGER = 'kubectl-insight';
 

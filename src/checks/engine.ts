@@ -5,6 +5,7 @@
  * of them did not pass. The runner never prints: it reports to an observer.
  */
 import pLimit from 'p-limit';
+import { DOCS_BASE } from '../defaults.js';
 import { ExitCode, InsightError, type ErrorKind } from '../errors.js';
 
 export type Severity = 'fatal' | 'warning' | 'info';
@@ -48,6 +49,44 @@ export interface CheckResult extends Finding {
   description: string;
   severity: Severity;
   durationMs: number;
+  /** The check's section in the docs (`docLink`); absent for a check no page documents. */
+  docs?: string;
+}
+
+/** Which page documents a check, by the first part of its id (the groups of each command are disjoint). */
+const DOC_PAGES: Record<string, 'preflight' | 'doctor'> = {
+  cluster: 'preflight',
+  rbac: 'preflight',
+  conflicts: 'preflight',
+  network: 'preflight',
+  cloud: 'preflight',
+  release: 'doctor',
+  pods: 'doctor',
+  exporters: 'doctor',
+  scrape: 'doctor',
+  kubelet: 'doctor',
+  cr: 'doctor',
+  coexist: 'doctor',
+};
+
+/**
+ * The link to a check's own section: each id has an explicit `<a id="<id>">` anchor in its page, so
+ * the fragment is the id itself and survives heading edits. undefined for an id of no known group.
+ */
+export function docLink(checkId: string): string | undefined {
+  const page = DOC_PAGES[checkId.split('.')[0]!];
+  return page ? `${DOCS_BASE}/${page}.md#${checkId}` : undefined;
+}
+
+/**
+ * A failing result's hint with the docs link as its last line: after a space for a one-line hint,
+ * on a line of its own after a multi-line one (a YAML policy must stay pasteable). No hint: the link.
+ */
+export function withDocLink(hint: string | undefined, link: string): string {
+  if (!hint?.trim()) return `See ${link}`;
+  const h = hint.trimEnd();
+  if (h.includes('\n')) return `${h}\nSee ${link}`;
+  return `${h}${/[.!?:;]$/.test(h) ? '' : '.'} See ${link}`;
 }
 
 export interface Observer {
@@ -161,6 +200,12 @@ export async function runChecks<C>(checks: Check<C>[], ctx: C, observer: Observe
                 durationMs: Date.now() - started,
               };
               if (r.status === 'failed' && r.hint === undefined && check.hint) r.hint = check.hint;
+              // Here rather than in each check or renderer: every consumer (human, JSON, the install gate) gets it.
+              const docs = docLink(check.id);
+              if (docs) {
+                r.docs = docs;
+                if (r.status === 'failed') r.hint = withDocLink(r.hint, docs);
+              }
               results.push(r);
               observer.onResult?.(r);
             }

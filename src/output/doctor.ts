@@ -1,7 +1,7 @@
 /**
  * Doctor's output: the shared report renderer (grouped by category, summary, verdict) plus the
  * header naming the cluster and release, the --fix plan and outcomes, and the JSON document whose
- * `findings` carry id, severity, object, evidence and hint for every result.
+ * `findings` carry id, severity, object, evidence, hint and docs link for every result.
  */
 import type { ChalkInstance } from 'chalk';
 import type { FixView } from '../actions/doctor.js';
@@ -54,6 +54,7 @@ export function renderDoctorJson(report: Report, meta: DoctorMeta, fixes: FixVie
     object: r.object ?? null,
     evidence: r.evidence ?? [],
     hint: r.hint ?? null,
+    docs: r.docs ?? null,
     durationMs: r.durationMs,
   }));
   return redact(

@@ -1,7 +1,7 @@
 /**
  * Rendering of the preflight report: the shared human renderer with a title that says where the
  * network results come from, and JSON in which every result carries id, status, severity, message,
- * hint and vantage (null/`local` rather than missing, so consumers need no existence checks).
+ * hint, docs and vantage (null/`local` rather than missing, so consumers need no existence checks).
  */
 import type { ChalkInstance } from 'chalk';
 import type { Report } from '../checks/engine.js';
@@ -34,7 +34,7 @@ export function renderPreflightHuman(report: Report, meta: PreflightMeta, c: Cha
 export function normalizeResults(report: Report): Report {
   return {
     ...report,
-    results: report.results.map((r) => ({ ...r, hint: r.hint ?? (null as unknown as undefined), vantage: r.vantage ?? 'local' })),
+    results: report.results.map((r) => ({ ...r, hint: r.hint ?? (null as unknown as undefined), docs: r.docs ?? (null as unknown as undefined), vantage: r.vantage ?? 'local' })),
   };
 }
 
