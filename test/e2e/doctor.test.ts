@@ -36,7 +36,7 @@ async function doctor(args: string[] = []): Promise<{ code: number; doc: Doc; ms
 const failed = (d: Doc) => d.findings.filter((f) => f.status === 'failed');
 const find = (d: Doc, id: string, re: RegExp) => d.findings.find((f) => f.id === id && f.status === 'failed' && re.test(f.message));
 
-const { kubeStateMetrics: KSM_BODY, operator: OP_BODY, gpuExporter: GPU_BODY, kubelet: KUBELET_BODY } = STANDIN_METRICS;
+const { kubeStateMetrics: KSM_BODY, operator: OP_BODY, kubelet: KUBELET_BODY } = STANDIN_METRICS;
 const servers: Array<NetnsServer & { stop: () => Promise<void> }> = [];
 
 async function podOf(app: string): Promise<{ name: string; podIP?: string; node?: string }> {
