@@ -87,7 +87,7 @@ function flagValues(f: ValueFlags): Record<string, unknown> {
  * `mode` upgrade ignores the environment: a variable left in the shell must not rotate the key.
  */
 export async function gatherValues(f: ValueFlags, mode: 'install' | 'upgrade', opts: { release: string; namespace: string; allowUnknownRegion: boolean; canPrompt: boolean }): Promise<Record<string, unknown>> {
-  const v = await import('../actions/values.js');
+  const [v, { getPath, SECRET_PATH }, { validateValues }] = await Promise.all([import('../values/sources.js'), import('../values/tree.js'), import('../values/validate.js')]);
   if (f['access-key-secret'] !== undefined) {
     const { Secret } = await import('../secret.js');
     new Secret(f['access-key-secret']); // registered, so nothing we print can repeat it
@@ -112,10 +112,10 @@ export async function gatherValues(f: ValueFlags, mode: 'install' | 'upgrade', o
   // Children (helm, kubectl credential plugins) must not inherit the secret in their environment.
   delete process.env[ENV.accessKeySecret];
   // Prompt for the secret last, and only when everything else is valid: a typo elsewhere must not cost a paste.
-  if (mode === 'install' && opts.canPrompt && !(v.getPath(values, v.SECRET_PATH) ?? '')) {
+  if (mode === 'install' && opts.canPrompt && !(getPath(values, SECRET_PATH) ?? '')) {
     const { Secret } = await import('../secret.js');
-    v.validateValues({ ...values, [v.SECRET_PATH]: new Secret('placeholderplaceholder1234') }, { allowUnknownRegion: opts.allowUnknownRegion, release: opts.release, namespace: opts.namespace });
-    values[v.SECRET_PATH] = await v.promptSecret('AccessKey secret (input hidden): ');
+    validateValues({ ...values, [SECRET_PATH]: new Secret('placeholderplaceholder1234') }, { allowUnknownRegion: opts.allowUnknownRegion, release: opts.release, namespace: opts.namespace });
+    values[SECRET_PATH] = await v.promptSecret('AccessKey secret (input hidden): ');
   }
   return values;
 }
@@ -217,7 +217,7 @@ prompt on a TTY. It is refused on the command line (--set accessKeySecret=... sh
 
 /** The preflight gate: src/checks/preflight run with install's values (the secret as a Secret). */
 export async function loadPreflightGate(flags: SharedFlags & { 'probe-image'?: string; 'preflight-from-local'?: boolean }): Promise<import('../actions/install.js').PreflightGate> {
-  const [{ runPreflight }, { getPath }, { Secret }] = await Promise.all([import('../checks/preflight/index.js'), import('../actions/values.js'), import('../secret.js')]);
+  const [{ runPreflight }, { getPath }, { Secret }] = await Promise.all([import('../checks/preflight/index.js'), import('../values/tree.js'), import('../secret.js')]);
   return (req) => {
     const str = (p: string) => {
       const x = getPath(req.values, p);

@@ -48,7 +48,7 @@ Exit 0 when no fatal check failed, 1 otherwise (--fail-on warning: also on warni
     const { Secret, environmentSecret } = await import('../secret.js');
     let accessKeySecret: InstanceType<typeof Secret> | undefined;
     if (flags['access-key-secret-stdin']) {
-      const v = await import('../actions/values.js');
+      const v = await import('../values/sources.js');
       accessKeySecret = process.stdin.isTTY ? await v.promptSecret() : await v.readSecretFromStream(process.stdin);
     } else if (process.env[ENV.accessKeySecret]) {
       accessKeySecret = new Secret(process.env[ENV.accessKeySecret]!);
@@ -61,8 +61,8 @@ Exit 0 when no fatal check failed, 1 otherwise (--fail-on warning: also on warni
     let values: Record<string, unknown> | undefined;
     const fromValues: { region?: string; net?: string; accessKeyId?: string; projectName?: string; prometheusInstanceId?: string } = {};
     if (flags.values?.length) {
-      const v = await import('../actions/values.js');
-      values = v.wrapSecret(flags.values.reduce<Record<string, unknown>>((acc, f) => v.mergeValues(acc, v.readValuesFile(f)), {}));
+      const [{ readValuesFile }, v] = await Promise.all([import('../values/sources.js'), import('../values/tree.js')]);
+      values = v.wrapSecret(flags.values.reduce<Record<string, unknown>>((acc, f) => v.mergeValues(acc, readValuesFile(f)), {}));
       const str = (p: string) => {
         const x = v.getPath(values!, p);
         return typeof x === 'string' && x ? x : undefined;

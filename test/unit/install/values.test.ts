@@ -1,19 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import {
-  applySet,
-  assertNoSecretInSet,
-  collectValues,
-  diffValues,
-  displayValues,
-  mergeValues,
-  readValuesFile,
-  redactManifests,
-  rewriteImageRegistry,
-  secretForms,
-  validateValues,
-  wrapSecret,
-  type Values,
-} from '../../../src/actions/values.js';
+import { diffValues } from '../../../src/values/diff.js';
+import { rewriteImageRegistry } from '../../../src/values/image.js';
+import { displayValues, redactManifests, secretForms } from '../../../src/values/redact.js';
+import { applySet } from '../../../src/values/set.js';
+import { assertNoSecretInSet, collectValues, readValuesFile } from '../../../src/values/sources.js';
+import { mergeValues, wrapSecret, type Values } from '../../../src/values/tree.js';
+import { validateValues } from '../../../src/values/validate.js';
 import { REDACTED, Secret } from '../../../src/secret.js';
 import { insightErrorOf } from '../../support/errors.js';
 
