@@ -1,6 +1,6 @@
 import * as Flags from '@oclif/core/flags';
 import { BaseCommand } from '../base-command.js';
-import { chartSource, gatherValues, valueFlags } from './install.js';
+import { chartSource, valueFlags } from '../values/flags.js';
 
 export default class Upgrade extends BaseCommand {
   static override summary = 'Upgrade the installed chart, keeping your values; roll back if it fails.';
@@ -33,6 +33,7 @@ variables are not read by upgrade, so a stale shell variable cannot replace a wo
     const { flags } = await this.parse(Upgrade);
     const json = flags.output === 'json';
     const timeoutMs = flags.timeout;
+    const { gatherValues } = await import('../values/sources.js');
     const values = await gatherValues(flags, 'upgrade', { release: flags.release, namespace: flags.namespace, allowUnknownRegion: flags['allow-unknown-region'], canPrompt: false });
 
     const [{ upgradeSteps, newUpgradeContext, upgradeResult, upgradeFailure }, { Helm }, { createKube }, { runStepsWithProgress, chooseRenderer }, out] = await Promise.all([

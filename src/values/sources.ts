@@ -8,11 +8,20 @@ import { parse as parseYaml } from 'yaml';
 import { ENV, REQUIRED_VALUES } from '../defaults.js';
 import { InsightError } from '../errors.js';
 import { environmentSecret, Secret } from '../secret.js';
+import type { ValueFlags } from './flags.js';
 import { applySet, setPaths } from './set.js';
 import { getPath, hasPath, isMap, mergeValues, SECRET_PATH, setPath, wrapSecret, type Values } from './tree.js';
+import { validateValues } from './validate.js';
 
 /** How the user can give the secret; said in every error that refuses it on argv. */
-export const SECRET_SOURCES = `${ENV.accessKeySecret}, --access-key-secret-stdin, a values file (-f) or the interactive prompt`;
+const SECRET_SOURCES = `${ENV.accessKeySecret}, --access-key-secret-stdin, a values file (-f) or the interactive prompt`;
+
+/** The secret was typed on our command line (`what` says where): refused, with the ways that are safe. */
+function secretOnArgvError(what: string): InsightError {
+  return new InsightError('usage', `the AccessKey secret is not accepted on the command line (${what})`, {
+    hint: `It would show in \`ps\` and your shell history; use ${SECRET_SOURCES}. If you already typed it, consider rotating the key.`,
+  });
+}
 
 /** What the command gathered from flags and the environment; values files already read. */
 export interface ValueInputs {
@@ -54,9 +63,7 @@ export function assertNoSecretInSet(exprs: readonly string[]): void {
       // The value was on our argv; make sure nothing we print can repeat it.
       const value = e.slice(e.indexOf('=') + 1);
       if (value) new Secret(value);
-      throw new InsightError('usage', 'the AccessKey secret is not accepted on the command line (--set accessKeySecret=...)', {
-        hint: `It would show in \`ps\` and your shell history; use ${SECRET_SOURCES}. If you already typed it, consider rotating the key.`,
-      });
+      throw secretOnArgvError('--set accessKeySecret=...');
     }
   }
 }
@@ -183,3 +190,58 @@ export async function promptSecret(question = 'AccessKey secret: ', input: NodeJ
   }
 }
 
+/** --access-key-secret-stdin: a hidden prompt when stdin is a terminal, else all of stdin. */
+export async function readStdinSecret(): Promise<Secret> {
+  return process.stdin.isTTY ? promptSecret() : readSecretFromStream(process.stdin);
+}
+
+/** Flag values that map to chart values (dotted path → value; undefined when not given). */
+function flagValues(f: ValueFlags): Record<string, unknown> {
+  const net = f.net ? (f.net.toLowerCase() === 'intranet' ? 'Intranet' : 'Internet') : undefined;
+  return {
+    aliUid: f['ali-uid'],
+    accessKeyID: f['access-key-id'],
+    clusterID: f['cluster-id'],
+    clusterName: f['cluster-name'],
+    workspace: f.workspace,
+    region: f.region,
+    'operator.prometheus.prometheusInstanceID': f['prometheus-instance-id'],
+    'entityCollector.projectName': f['project-name'],
+    net,
+    'operator.enableAlertRule': f['disable-alert-rule'] ? false : undefined,
+    'entityCollector.enabled': f['entity-collector'],
+    'kubeStateMetrics.enabled': f['kube-state-metrics'],
+    'nodeExporter.enabled': f['node-exporter'],
+    'gpuExporter.enabled': f['gpu-exporter'],
+  };
+}
+
+/**
+ * Gather the user's values from files, --set, flags, env, stdin and (install, on a TTY) a prompt.
+ * `mode` upgrade ignores the environment: a variable left in the shell must not rotate the key.
+ */
+export async function gatherValues(f: ValueFlags, mode: 'install' | 'upgrade', opts: { release: string; namespace: string; allowUnknownRegion: boolean; canPrompt: boolean }): Promise<Values> {
+  if (f['access-key-secret'] !== undefined) {
+    new Secret(f['access-key-secret']); // registered, so nothing we print can repeat it
+    throw secretOnArgvError('--access-key-secret');
+  }
+  assertNoSecretInSet([...(f.set ?? []), ...(f['set-string'] ?? [])]);
+  const files = (f.values ?? []).map((name) => ({ name, values: readValuesFile(name) }));
+  const stdinSecret = f['access-key-secret-stdin'] ? await readStdinSecret() : undefined;
+  const { values } = collectValues({
+    files,
+    set: f.set ?? [],
+    setString: f['set-string'] ?? [],
+    flags: flagValues(f),
+    useEnv: mode === 'install',
+    ...(stdinSecret ? { stdinSecret } : {}),
+  });
+  // Children (helm, kubectl credential plugins) must not inherit the secret in their environment.
+  delete process.env[ENV.accessKeySecret];
+  // Prompt for the secret last, and only when everything else is valid: a typo elsewhere must not cost a paste.
+  if (mode === 'install' && opts.canPrompt && !(getPath(values, SECRET_PATH) ?? '')) {
+    validateValues({ ...values, [SECRET_PATH]: new Secret('placeholderplaceholder1234') }, { allowUnknownRegion: opts.allowUnknownRegion, release: opts.release, namespace: opts.namespace });
+    values[SECRET_PATH] = await promptSecret('AccessKey secret (input hidden): ');
+  }
+  return values;
+}
