@@ -4,6 +4,7 @@ import { durationFlag } from '../duration.js';
 import { checkImage, checkNamespace } from '../input.js';
 import { ENV } from '../defaults.js';
 import { InsightError, usageError } from '../errors.js';
+import type { PreflightValues } from '../values/preflight.js';
 
 export default class Preflight extends BaseCommand {
   static override summary = 'Check the cluster, RBAC, conflicts, network and cloud credentials before installing.';
@@ -48,8 +49,8 @@ Exit 0 when no fatal check failed, 1 otherwise (--fail-on warning: also on warni
     const { Secret, environmentSecret } = await import('../secret.js');
     let accessKeySecret: InstanceType<typeof Secret> | undefined;
     if (flags['access-key-secret-stdin']) {
-      const v = await import('../values/sources.js');
-      accessKeySecret = process.stdin.isTTY ? await v.promptSecret() : await v.readSecretFromStream(process.stdin);
+      const { readStdinSecret } = await import('../values/sources.js');
+      accessKeySecret = await readStdinSecret();
     } else if (process.env[ENV.accessKeySecret]) {
       accessKeySecret = new Secret(process.env[ENV.accessKeySecret]!);
     } else {
@@ -59,18 +60,12 @@ Exit 0 when no fatal check failed, 1 otherwise (--fail-on warning: also on warni
     // A values file (the one install will use) also supplies what the flags leave out: region, net,
     // key id, secret (wrapped at once), project, instance. Flags win.
     let values: Record<string, unknown> | undefined;
-    const fromValues: { region?: string; net?: string; accessKeyId?: string; projectName?: string; prometheusInstanceId?: string } = {};
+    let fromValues: PreflightValues = {};
     if (flags.values?.length) {
-      const [{ readValuesFile }, v] = await Promise.all([import('../values/sources.js'), import('../values/tree.js')]);
-      values = v.wrapSecret(flags.values.reduce<Record<string, unknown>>((acc, f) => v.mergeValues(acc, readValuesFile(f)), {}));
-      const str = (p: string) => {
-        const x = v.getPath(values!, p);
-        return typeof x === 'string' && x ? x : undefined;
-      };
-      const pairs = [['region', 'region'], ['net', 'net'], ['accessKeyId', 'accessKeyID'], ['projectName', 'entityCollector.projectName'], ['prometheusInstanceId', 'operator.prometheus.prometheusInstanceID']] as const;
-      for (const [k, path] of pairs) if (str(path)) fromValues[k] = str(path);
-      const sec = v.getPath(values, v.SECRET_PATH);
-      if (!accessKeySecret && sec instanceof Secret) accessKeySecret = sec;
+      const [{ readValuesFile }, { mergeValues, wrapSecret }, { preflightInputFromValues }] = await Promise.all([import('../values/sources.js'), import('../values/tree.js'), import('../values/preflight.js')]);
+      values = wrapSecret(flags.values.reduce<Record<string, unknown>>((acc, f) => mergeValues(acc, readValuesFile(f)), {}));
+      fromValues = preflightInputFromValues(values);
+      if (!accessKeySecret) accessKeySecret = fromValues.accessKeySecret;
     }
 
     const keyId = flags['access-key-id'] ?? fromValues.accessKeyId;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { diffValues } from '../../../src/values/diff.js';
 import { rewriteImageRegistry } from '../../../src/values/image.js';
+import { preflightInputFromValues } from '../../../src/values/preflight.js';
 import { displayValues, redactManifests, secretForms } from '../../../src/values/redact.js';
 import { applySet } from '../../../src/values/set.js';
 import { assertNoSecretInSet, collectValues, readValuesFile } from '../../../src/values/sources.js';
@@ -330,5 +331,20 @@ describe('required values have the right type', () => {
     expect(e.message + (e.hint ?? '')).toContain('clusterID must be a string, not a boolean');
     expect(e.message + (e.hint ?? '')).toContain('workspace must be a string, not a list');
     expect(e.message + (e.hint ?? '')).toContain('clusterName must be a string, not a map');
+  });
+});
+
+describe('values → preflight input', () => {
+  it('takes region, net, key id, secret, project and instance from the values; leaves out what is absent or empty', () => {
+    const secret = new Secret(SECRET);
+    expect(preflightInputFromValues({ ...good(), accessKeySecret: secret, net: 'Intranet' })).toEqual({
+      region: 'cn-hangzhou',
+      net: 'Intranet',
+      accessKeyId: 'LTAI5tAbCdEfGhIjKlMnOpQr',
+      accessKeySecret: secret,
+      projectName: 'cms-my-workspace-v9h9awniowbzg',
+      prometheusInstanceId: 'rw-p1234567890abcdef',
+    });
+    expect(preflightInputFromValues({ region: '', net: 'vpc', accessKeySecret: SECRET, operator: { prometheus: {} } })).toEqual({ net: 'vpc' });
   });
 });
