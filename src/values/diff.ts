@@ -1,5 +1,6 @@
 /** What an upgrade changes in the user's values, for the plan it shows. No I/O. */
-import { REDACTED, redact, Secret } from '../secret.js';
+import { REDACTED, Secret } from '../secret.js';
+import { displayValue } from './redact.js';
 import { isMap, SECRET_PATH, type Values } from './tree.js';
 
 export interface ValueChange {
@@ -32,7 +33,7 @@ export function diffValues(before: Values, after: Values): ValueChange[] {
   const a = flatten(before);
   const b = flatten(after);
   const out: ValueChange[] = [];
-  const shown = (p: string, x: unknown) => (p === SECRET_PATH || x instanceof Secret ? REDACTED : typeof x === 'string' ? redact(x) : x);
+  const shown = (p: string, x: unknown) => (p === SECRET_PATH ? REDACTED : displayValue(x));
   for (const [p, x] of a) {
     if (!b.has(p)) out.push({ path: p, from: shown(p, x), kind: 'removed' });
     else if (!same(x, b.get(p))) out.push({ path: p, from: shown(p, x), to: shown(p, b.get(p)), kind: 'changed' });

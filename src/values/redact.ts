@@ -1,20 +1,26 @@
 /**
- * The secret kept out of everything we show: values trees for display and rendered manifests. No I/O.
+ * The secret kept out of everything we show: values trees for display, rendered manifests, and the
+ * leaves of a values diff. No I/O.
  */
 import { parseAllDocuments } from 'yaml';
 import { REDACTED, redact, Secret } from '../secret.js';
 import { isMap, SECRET_PATH, type Values } from './tree.js';
 
+/**
+ * One value for display: a `Secret`, or anything under the secret's key, is [REDACTED], and text
+ * holding a registered secret is scrubbed, at any depth.
+ */
+export function displayValue(v: unknown, underSecretKey = false): unknown {
+  if (v instanceof Secret) return REDACTED;
+  if (underSecretKey && v !== undefined && v !== null && v !== '') return REDACTED;
+  if (Array.isArray(v)) return v.map((x) => displayValue(x));
+  if (isMap(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, displayValue(x, k === SECRET_PATH)]));
+  return typeof v === 'string' ? redact(v) : v;
+}
+
 /** A values tree for display: the secret (and any text that contains it) as [REDACTED]. */
 export function displayValues(values: Values): Values {
-  const walk = (v: unknown, key?: string): unknown => {
-    if (v instanceof Secret) return REDACTED;
-    if (key === SECRET_PATH && v !== undefined && v !== null && v !== '') return REDACTED;
-    if (Array.isArray(v)) return v.map((x) => walk(x));
-    if (isMap(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x, k)]));
-    return typeof v === 'string' ? redact(v) : v;
-  };
-  return walk(values) as Values;
+  return displayValue(values) as Values;
 }
 
 /** The Secret objects a values tree holds (to redact rendered output). */
@@ -67,11 +73,10 @@ export function redactManifests(text: string, secrets: readonly Secret[]): strin
     for (const field of ['data', 'stringData'] as const) {
       const d = parsed[field];
       if (!isMap(d)) continue;
-      for (const [k, val] of Object.entries(d)) {
+      for (const val of Object.values(d)) {
         if (typeof val !== 'string') continue;
         const decoded = field === 'data' ? Buffer.from(val, 'base64').toString('utf8') : val;
-        if (holds(decoded) || holds(val)) changed = changed.split(val).join(REDACTED) as string;
-        void k;
+        if (holds(decoded) || holds(val)) changed = changed.split(val).join(REDACTED);
       }
     }
     return changed;

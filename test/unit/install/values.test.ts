@@ -222,12 +222,21 @@ describe('redaction', () => {
     ]);
     expect(diffValues(good(), good())).toEqual([]);
     expect(JSON.stringify(d)).not.toContain('AnotherSecret');
+    // a list is one leaf of the diff; text inside it is scrubbed like any displayed value
+    new Secret(SECRET); // registered, so redact() knows it whatever ran before
+    expect(diffValues({ args: ['a'] }, { args: [`--key=${SECRET}`] })).toEqual([{ path: 'args', from: ['a'], to: [`--key=${REDACTED}`], kind: 'changed' }]);
   });
 
   it('displays values with the secret redacted, even as plain text', () => {
     const shown = JSON.stringify(displayValues({ ...good(), accessKeySecret: 'plainplainplainplain', note: `x ${SECRET} y` }));
     expect(shown).not.toContain('plainplainplainplain');
     expect(shown).not.toContain(SECRET);
+    expect(displayValues({ accessKeySecret: 'plainplainplainplain', empty: { accessKeySecret: '' }, note: `x ${SECRET} y`, n: 1 })).toEqual({
+      accessKeySecret: REDACTED,
+      empty: { accessKeySecret: '' },
+      note: `x ${REDACTED} y`,
+      n: 1,
+    });
   });
 
   it('redacts the secret and its base64 forms in rendered manifests', () => {
