@@ -149,7 +149,7 @@ export function readValuesFile(path: string, read: (p: string) => string = readB
 }
 
 /** Read the whole of stdin as the secret (a trailing newline from `echo`/a file is dropped). */
-export async function readSecretFromStream(stream: NodeJS.ReadableStream): Promise<Secret> {
+async function readSecretFromStream(stream: NodeJS.ReadableStream): Promise<Secret> {
   const chunks: Buffer[] = [];
   for await (const c of stream) chunks.push(typeof c === 'string' ? Buffer.from(c) : (c as Buffer));
   const text = Buffer.concat(chunks).toString('utf8');
@@ -163,7 +163,7 @@ export async function readSecretFromStream(stream: NodeJS.ReadableStream): Promi
  * Ask for the secret on a TTY without echo. Node's readline with the output muted after the question:
  * no dependency, and nothing is written to the terminal's scrollback.
  */
-export async function promptSecret(question = 'AccessKey secret: ', input: NodeJS.ReadStream = process.stdin, output: NodeJS.WriteStream = process.stderr): Promise<Secret> {
+async function promptSecret(question = 'AccessKey secret: ', input: NodeJS.ReadStream = process.stdin, output: NodeJS.WriteStream = process.stderr): Promise<Secret> {
   const { createInterface } = await import('node:readline');
   const { Writable } = await import('node:stream');
   let muted = false;
