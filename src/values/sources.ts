@@ -1,7 +1,8 @@
 /**
  * Where the user's chart values come from: values files, `--set`/`--set-string`, the dedicated flags,
- * the environment, and the secret from stdin or a hidden TTY prompt. These read files, stdin and the
- * terminal; the merging itself is `collectValues`, which reads only the environment it is given.
+ * the environment, and the secret from stdin or a hidden TTY prompt. Not pure: readValuesFile reads
+ * a file, readStdinSecret stdin or the terminal, collectValues the environment (process.env and the
+ * secret taken from it at start, unless given an `env`), and gatherValues all of these.
  */
 import { readFileSync, statSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
