@@ -47,3 +47,14 @@ export function checkRegistry(v: string, flag = '--image-registry'): string {
   if (!HOST.test(host.split('/')[0]!) || /\s|:\/\//.test(v)) throw bad(flag, v, 'a registry host', 'Give host[:port] (optionally with a path prefix), without a scheme: e.g. registry.example.com:5000.');
   return host;
 }
+
+/** --region (preflight): a usage error naming the closest known region; the region table loads only here. */
+export async function checkRegionFlag(raw: string, allowUnknown: boolean): Promise<string> {
+  const { judgeRegion } = await import('./cloud/regions.js');
+  const r = judgeRegion(raw, allowUnknown);
+  if (r.ok) return r.id;
+  const s = r.reason === 'unknown' ? r.suggestion : undefined;
+  throw new InsightError('usage', `unknown region "${raw}"${s ? `: did you mean ${s}?` : ''}`, {
+    hint: s ? `Use --region ${s}, or --allow-unknown-region for a region newer than this tool.` : 'Use a region id such as cn-hangzhou, or --allow-unknown-region for a region newer than this tool.',
+  });
+}

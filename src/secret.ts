@@ -45,21 +45,6 @@ export function redact(text: string): string {
   return out;
 }
 
-/** Deep-copy a values tree, replacing the keys that hold secrets. */
-export function redactValues<T>(values: T, secretKeys: readonly string[] = ['accessKeySecret']): T {
-  const walk = (v: unknown): unknown => {
-    if (Array.isArray(v)) return v.map(walk);
-    if (v instanceof Secret) return REDACTED;
-    if (v && typeof v === 'object') {
-      return Object.fromEntries(
-        Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, secretKeys.includes(k) && x !== undefined && x !== '' ? REDACTED : walk(x)]),
-      );
-    }
-    return typeof v === 'string' ? redact(v) : v;
-  };
-  return walk(values) as T;
-}
-
 const ENV_SECRET = 'ALIBABA_CLOUD_ACCESS_KEY_SECRET';
 let envSecret: Secret | undefined;
 

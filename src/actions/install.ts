@@ -16,7 +16,10 @@ import { kubeCall } from '../kube/errors.js';
 import { waitForRollout, workloadsInManifests, type WorkloadRef, type WorkloadStatus } from '../kube/rollout.js';
 import type { Report } from '../checks/engine.js';
 import type { Step, StepReporter } from './steps.js';
-import { displayValues, getPath, isMap, mergeValues, redactManifests, rewriteImageRegistry, secretsIn, setPath, validateValues, type Values } from './values.js';
+import { rewriteImageRegistry } from '../values/image.js';
+import { displayValues, redactManifests, secretsIn } from '../values/redact.js';
+import { getPath, isMap, mergeValues, setPath, type Values } from '../values/tree.js';
+import { validateValues } from '../values/validate.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Shared with upgrade

@@ -32,7 +32,11 @@ import {
   type InstallKube,
   type RenderedChart,
 } from './install.js';
-import { diffValues, mergeValues, redactManifests, rewriteImageRegistry, secretsIn, validateValues, wrapSecret, type ValueChange, type Values } from './values.js';
+import { diffValues, type ValueChange } from '../values/diff.js';
+import { rewriteImageRegistry } from '../values/image.js';
+import { redactManifests, secretsIn } from '../values/redact.js';
+import { mergeValues, wrapSecret, type Values } from '../values/tree.js';
+import { validateValues } from '../values/validate.js';
 import type { HelmRelease } from '../helm/helm.js';
 import { gitopsGate, gitopsNotes, gitopsSummary, gitopsTargetOf, type GitOpsFinding } from '../kube/gitops.js';
 

@@ -108,3 +108,14 @@ export function suggestRegion(input: string): string | undefined {
   const limit = Math.max(2, Math.floor(normalized.length / 3));
   return best && best.d <= limit ? best.id : undefined;
 }
+
+/** Whether a region id may be used: known, or (with --allow-unknown-region) at least shaped like one. */
+export type RegionVerdict = { ok: true; id: string } | { ok: false; id: string; reason: 'unknown'; suggestion?: string } | { ok: false; id: string; reason: 'malformed' };
+
+export function judgeRegion(raw: string, allowUnknown: boolean): RegionVerdict {
+  const id = raw.trim();
+  if (isKnownRegion(id)) return { ok: true, id };
+  if (allowUnknown) return REGION_ID_PATTERN.test(id) ? { ok: true, id } : { ok: false, id, reason: 'malformed' };
+  const suggestion = suggestRegion(id);
+  return { ok: false, id, reason: 'unknown', ...(suggestion ? { suggestion } : {}) };
+}

@@ -1,9 +1,10 @@
 import * as Flags from '@oclif/core/flags';
 import { BaseCommand, type CommandResult } from '../base-command.js';
 import { durationFlag } from '../duration.js';
-import { checkImage, checkNamespace } from '../input.js';
+import { checkImage, checkNamespace, checkRegionFlag } from '../input.js';
 import { ENV } from '../defaults.js';
-import { InsightError, usageError } from '../errors.js';
+import { usageError } from '../errors.js';
+import type { PreflightValues } from '../values/preflight.js';
 
 export default class Preflight extends BaseCommand<typeof Preflight> {
   static override summary = 'Check the cluster, RBAC, conflicts, network and cloud credentials before installing.';
@@ -45,8 +46,8 @@ Exit 0 when no fatal check failed, 1 otherwise (--fail-on warning: also on warni
     const { Secret, environmentSecret } = await import('../secret.js');
     let accessKeySecret: InstanceType<typeof Secret> | undefined;
     if (flags['access-key-secret-stdin']) {
-      const v = await import('../actions/values.js');
-      accessKeySecret = process.stdin.isTTY ? await v.promptSecret() : await v.readSecretFromStream(process.stdin);
+      const { readStdinSecret } = await import('../values/sources.js');
+      accessKeySecret = await readStdinSecret();
     } else if (process.env[ENV.accessKeySecret]) {
       accessKeySecret = new Secret(process.env[ENV.accessKeySecret]!);
     } else {
@@ -56,23 +57,17 @@ Exit 0 when no fatal check failed, 1 otherwise (--fail-on warning: also on warni
     // A values file (the one install will use) also supplies what the flags leave out: region, net,
     // key id, secret (wrapped at once), project, instance. Flags win.
     let values: Record<string, unknown> | undefined;
-    const fromValues: { region?: string; net?: string; accessKeyId?: string; projectName?: string; prometheusInstanceId?: string } = {};
+    let fromValues: PreflightValues = {};
     if (flags.values?.length) {
-      const v = await import('../actions/values.js');
-      values = v.wrapSecret(flags.values.reduce<Record<string, unknown>>((acc, f) => v.mergeValues(acc, v.readValuesFile(f)), {}));
-      const str = (p: string) => {
-        const x = v.getPath(values!, p);
-        return typeof x === 'string' && x ? x : undefined;
-      };
-      const pairs = [['region', 'region'], ['net', 'net'], ['accessKeyId', 'accessKeyID'], ['projectName', 'entityCollector.projectName'], ['prometheusInstanceId', 'operator.prometheus.prometheusInstanceID']] as const;
-      for (const [k, path] of pairs) if (str(path)) fromValues[k] = str(path);
-      const sec = v.getPath(values, v.SECRET_PATH);
-      if (!accessKeySecret && sec instanceof Secret) accessKeySecret = sec;
+      const [{ readValuesFile }, { mergeValues, wrapSecret }, { preflightInputFromValues }] = await Promise.all([import('../values/sources.js'), import('../values/tree.js'), import('../values/preflight.js')]);
+      values = wrapSecret(flags.values.reduce<Record<string, unknown>>((acc, f) => mergeValues(acc, readValuesFile(f)), {}));
+      fromValues = preflightInputFromValues(values);
+      if (!accessKeySecret) accessKeySecret = fromValues.accessKeySecret;
     }
 
     const keyId = flags['access-key-id'] ?? fromValues.accessKeyId;
     const regionRaw = flags.region ?? fromValues.region;
-    const region = regionRaw ? await checkRegion(regionRaw, flags['allow-unknown-region']) : undefined;
+    const region = regionRaw ? await checkRegionFlag(regionRaw, flags['allow-unknown-region']) : undefined;
     const net = flags.net ?? fromValues.net ?? 'Internet';
     if (net !== 'Internet' && net !== 'Intranet') throw usageError(`net must be Internet or Intranet, got "${net}"`);
     if (accessKeySecret && !keyId) throw usageError('an AccessKey secret was given without --access-key-id', `Pass --access-key-id or set ${ENV.accessKeyId}.`);
@@ -139,15 +134,4 @@ Exit 0 when no fatal check failed, 1 otherwise (--fail-on warning: also on warni
       exitCode,
     };
   }
-}
-
-async function checkRegion(raw: string, allowUnknown: boolean): Promise<string> {
-  const { isKnownRegion, suggestRegion, REGION_ID_PATTERN } = await import('../cloud/regions.js');
-  const id = raw.trim();
-  if (isKnownRegion(id)) return id;
-  if (allowUnknown && REGION_ID_PATTERN.test(id)) return id;
-  const s = suggestRegion(id);
-  throw new InsightError('usage', `unknown region "${raw}"${s ? `: did you mean ${s}?` : ''}`, {
-    hint: s ? `Use --region ${s}, or --allow-unknown-region for a region newer than this tool.` : 'Use a region id such as cn-hangzhou, or --allow-unknown-region for a region newer than this tool.',
-  });
 }

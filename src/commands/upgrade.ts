@@ -1,7 +1,7 @@
 import * as Flags from '@oclif/core/flags';
 import type { ChalkInstance } from 'chalk';
 import { BaseCommand, type CommandResult } from '../base-command.js';
-import { chartSource, gatherValues, valueFlags } from './install.js';
+import { chartSource, valueFlags } from '../values/flags.js';
 
 export default class Upgrade extends BaseCommand<typeof Upgrade> {
   static override summary = 'Upgrade the installed chart, keeping your values; roll back if it fails.';
@@ -32,6 +32,7 @@ variables are not read by upgrade, so a stale shell variable cannot replace a wo
 
   protected async execute(): Promise<CommandResult> {
     const flags = this.flags;
+    const { gatherValues } = await import('../values/sources.js');
     const values = await gatherValues(flags, 'upgrade', { release: flags.release, namespace: flags.namespace, allowUnknownRegion: flags['allow-unknown-region'], canPrompt: false });
     const [{ upgradeSteps, newUpgradeContext, upgradeResult, upgradeFailure }, out, helm, kube] = await Promise.all([
       import('../actions/upgrade.js'),

@@ -6,7 +6,7 @@ import type { ChalkInstance } from 'chalk';
 import { stringify } from 'yaml';
 import type { InstallResult } from '../actions/install.js';
 import type { UpgradeResult } from '../actions/upgrade.js';
-import type { ValueChange } from '../actions/values.js';
+import type { ValueChange } from '../values/diff.js';
 import type { NotReadyPod, WorkloadStatus } from '../kube/rollout.js';
 import { InsightError } from '../errors.js';
 import { redact } from '../secret.js';

@@ -1,19 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import {
-  applySet,
-  assertNoSecretInSet,
-  collectValues,
-  diffValues,
-  displayValues,
-  mergeValues,
-  readValuesFile,
-  redactManifests,
-  rewriteImageRegistry,
-  secretForms,
-  validateValues,
-  wrapSecret,
-  type Values,
-} from '../../../src/actions/values.js';
+import { diffValues } from '../../../src/values/diff.js';
+import { rewriteImageRegistry } from '../../../src/values/image.js';
+import { preflightInputFromValues } from '../../../src/values/preflight.js';
+import { displayValues, redactManifests, secretForms } from '../../../src/values/redact.js';
+import { applySet } from '../../../src/values/set.js';
+import { assertNoSecretInSet, collectValues, readValuesFile } from '../../../src/values/sources.js';
+import { mergeValues, wrapSecret, type Values } from '../../../src/values/tree.js';
+import { validateValues } from '../../../src/values/validate.js';
 import { REDACTED, Secret } from '../../../src/secret.js';
 import { insightErrorOf } from '../../support/errors.js';
 
@@ -229,12 +222,21 @@ describe('redaction', () => {
     ]);
     expect(diffValues(good(), good())).toEqual([]);
     expect(JSON.stringify(d)).not.toContain('AnotherSecret');
+    // a list is one leaf of the diff; text inside it is scrubbed like any displayed value
+    new Secret(SECRET); // registered, so redact() knows it whatever ran before
+    expect(diffValues({ args: ['a'] }, { args: [`--key=${SECRET}`] })).toEqual([{ path: 'args', from: ['a'], to: [`--key=${REDACTED}`], kind: 'changed' }]);
   });
 
   it('displays values with the secret redacted, even as plain text', () => {
     const shown = JSON.stringify(displayValues({ ...good(), accessKeySecret: 'plainplainplainplain', note: `x ${SECRET} y` }));
     expect(shown).not.toContain('plainplainplainplain');
     expect(shown).not.toContain(SECRET);
+    expect(displayValues({ accessKeySecret: 'plainplainplainplain', empty: { accessKeySecret: '' }, note: `x ${SECRET} y`, n: 1 })).toEqual({
+      accessKeySecret: REDACTED,
+      empty: { accessKeySecret: '' },
+      note: `x ${REDACTED} y`,
+      n: 1,
+    });
   });
 
   it('redacts the secret and its base64 forms in rendered manifests', () => {
@@ -338,5 +340,20 @@ describe('required values have the right type', () => {
     expect(e.message + (e.hint ?? '')).toContain('clusterID must be a string, not a boolean');
     expect(e.message + (e.hint ?? '')).toContain('workspace must be a string, not a list');
     expect(e.message + (e.hint ?? '')).toContain('clusterName must be a string, not a map');
+  });
+});
+
+describe('values → preflight input', () => {
+  it('takes region, net, key id, secret, project and instance from the values; leaves out what is absent or empty', () => {
+    const secret = new Secret(SECRET);
+    expect(preflightInputFromValues({ ...good(), accessKeySecret: secret, net: 'Intranet' })).toEqual({
+      region: 'cn-hangzhou',
+      net: 'Intranet',
+      accessKeyId: 'LTAI5tAbCdEfGhIjKlMnOpQr',
+      accessKeySecret: secret,
+      projectName: 'cms-my-workspace-v9h9awniowbzg',
+      prometheusInstanceId: 'rw-p1234567890abcdef',
+    });
+    expect(preflightInputFromValues({ region: '', net: 'vpc', accessKeySecret: SECRET, operator: { prometheus: {} } })).toEqual({ net: 'vpc' });
   });
 });

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { buildSync } from 'esbuild';
 import { describe, expect, it } from 'vitest';
-import { redact, redactValues, REDACTED, Secret } from '../../../src/secret.js';
+import { redact, REDACTED, Secret } from '../../../src/secret.js';
+import { displayValues } from '../../../src/values/redact.js';
 
 describe('Secret', () => {
   const canary = `canary-${process.pid}-${Date.now()}`;
@@ -20,9 +21,9 @@ describe('Secret', () => {
     expect(s.reveal()).toBe(canary);
   });
 
-  it('redact() scrubs a known secret from any text, and redactValues() the secret keys of a values tree', () => {
+  it('redact() scrubs a known secret from any text, and displayValues() the secret keys of a values tree', () => {
     expect(redact(`error: key ${canary} rejected; ${canary}`)).toBe(`error: key ${REDACTED} rejected; ${REDACTED}`);
-    const v = redactValues({ accessKeySecret: 'plain-value', nested: { note: `has ${canary}`, s }, list: [s] });
+    const v = displayValues({ accessKeySecret: 'plain-value', nested: { note: `has ${canary}`, s }, list: [s] });
     expect(v).toEqual({ accessKeySecret: REDACTED, nested: { note: `has ${REDACTED}`, s: REDACTED }, list: [REDACTED] });
   });
 });

@@ -1,0 +1,87 @@
+/**
+ * The secret kept out of everything we show: values trees for display, rendered manifests, and the
+ * leaves of a values diff. No I/O.
+ */
+import { parseAllDocuments } from 'yaml';
+import { REDACTED, redact, Secret } from '../secret.js';
+import { isMap, SECRET_PATH, type Values } from './tree.js';
+
+/**
+ * One value for display: a `Secret`, or anything under the secret's key, is [REDACTED], and text
+ * holding a registered secret is scrubbed, at any depth.
+ */
+export function displayValue(v: unknown, underSecretKey = false): unknown {
+  if (v instanceof Secret) return REDACTED;
+  if (underSecretKey && v !== undefined && v !== null && v !== '') return REDACTED;
+  if (Array.isArray(v)) return v.map((x) => displayValue(x));
+  if (isMap(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, displayValue(x, k === SECRET_PATH)]));
+  return typeof v === 'string' ? redact(v) : v;
+}
+
+/** A values tree for display: the secret (and any text that contains it) as [REDACTED]. */
+export function displayValues(values: Values): Values {
+  return displayValue(values) as Values;
+}
+
+/** The Secret objects a values tree holds (to redact rendered output). */
+export function secretsIn(values: Values): Secret[] {
+  const out: Secret[] = [];
+  const walk = (v: unknown) => {
+    if (v instanceof Secret) out.push(v);
+    else if (Array.isArray(v)) v.forEach(walk);
+    else if (isMap(v)) Object.values(v).forEach(walk);
+  };
+  walk(values);
+  return out;
+}
+
+/** Every text form in which a secret can show up in rendered manifests: raw and base64 (Secret data). */
+export function secretForms(secret: string): string[] {
+  if (!secret) return [];
+  const forms = new Set<string>([secret, Buffer.from(secret).toString('base64')]);
+  // base64 of a longer text that contains the secret (a dockerconfig, an env file in a Secret): the
+  // text before it shifts the 3-byte grouping, so encode the secret from each of the 3 alignments and
+  // keep only whole groups, which are the same whatever surrounds them.
+  const bytes = Buffer.from(secret);
+  for (let off = 0; off < 3; off++) {
+    const rest = bytes.subarray(off);
+    const whole = rest.subarray(0, rest.length - (rest.length % 3));
+    if (whole.length >= 12) forms.add(whole.toString('base64'));
+  }
+  return [...forms].filter((f) => f.length >= 8).sort((a, b) => b.length - a.length);
+}
+
+/**
+ * Redact rendered manifests: in every Secret, data/stringData values that hold (or decode to text
+ * holding) the secret become [REDACTED]; then any raw or base64 form of it left anywhere else.
+ */
+export function redactManifests(text: string, secrets: readonly Secret[]): string {
+  const plain = secrets.map((s) => s.reveal()).filter(Boolean);
+  if (plain.length === 0) return redact(text);
+  const holds = (s: string) => plain.some((p) => s.includes(p));
+  const docs = text.split(/^---\s*$/m);
+  const out = docs.map((doc) => {
+    if (!/^kind:\s*Secret\s*$/m.test(doc)) return doc;
+    let parsed: unknown;
+    try {
+      parsed = parseAllDocuments(doc)[0]?.toJSON();
+    } catch {
+      return doc;
+    }
+    if (!isMap(parsed)) return doc;
+    let changed = doc;
+    for (const field of ['data', 'stringData'] as const) {
+      const d = parsed[field];
+      if (!isMap(d)) continue;
+      for (const val of Object.values(d)) {
+        if (typeof val !== 'string') continue;
+        const decoded = field === 'data' ? Buffer.from(val, 'base64').toString('utf8') : val;
+        if (holds(decoded) || holds(val)) changed = changed.split(val).join(REDACTED);
+      }
+    }
+    return changed;
+  });
+  let joined = out.join('---');
+  for (const p of plain) for (const f of secretForms(p)) joined = joined.split(f).join(REDACTED);
+  return redact(joined);
+}
