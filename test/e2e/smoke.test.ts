@@ -2,11 +2,10 @@
 // node, exporters reached through the API server's pod proxy, the operator finalizer stand-in, uninstall.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  FIXTURE_CHART_DIR, FIXTURE_VALUES, OPERATOR_FINALIZER, applyYaml, cluster, events, fixtureCrdFlags, helm, hostPortConflict, kubectl,
-  kubectlJson, mintKubeconfig, nodeInternalIp, nodeNames, podProxyGet, readyNodeNames, scenarioAnnotations, setGpuNode,
-  setNodeExporterTls, setNodeNotReady, setPodScenario, skipUnlessNetns, startNetnsServer, waitFor, waitForPods,
-} from './support/cluster.js';
-import { HELM_LIST_ALL, helmLabel } from './support/helm.js';
+  applyYaml, cluster, events, FIXTURE_CHART_DIR, FIXTURE_VALUES, fixtureCrdFlags, helm, HELM_LIST_ALL, helmLabel, hostPortConflict,
+  kubectl, kubectlJson, mintKubeconfig, nodeInternalIp, nodeNames, OPERATOR_FINALIZER, podProxyGet, readyNodeNames, scenarioAnnotations,
+  setGpuNode, setNodeExporterTls, setNodeNotReady, setPodScenario, skipUnlessNetns, startNetnsServer, waitFor, waitForPods,
+} from './support/index.js';
 
 const NS = 'cms-monitoring';
 const RELEASE = 'aliyun-loongcollector-cluster-insight';

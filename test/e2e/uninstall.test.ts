@@ -1,26 +1,11 @@
 // `kubectl insight uninstall` against the local control plane with real helm and the fixture charts.
 // The harness's operator stand-in clears the CR's finalizer only while the operator Deployment is ready.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyYaml, cluster, deleteYaml, helm, kubectl, kubectlJson, mintKubeconfig, setPodScenario, waitFor } from './support/cluster.js';
 import {
-  ALIBABA_CRDS,
-  ALL_CRDS,
-  SHARED_CRDS,
-  cleanupInstall,
-  cli,
-  cliOnTty,
-  dropPrivateBuild,
-  usePrivateBuild,
-  ensureCrds,
-  installChart,
-  installKps,
-  namespaceGone,
-  parseJson,
-  presentCrds,
-  snapshot,
-  spawnCli,
-} from './uninstall.helpers.js';
-import { HELM_LIST_ALL, helmLabel } from './support/helm.js';
+  ALIBABA_CRDS, ALL_CRDS, applyYaml, cleanup, cli, cliOnTty, cluster, deleteYaml, dropPrivateBuild, ensureCrds, helm, HELM_LIST_ALL,
+  helmLabel, installChart, installKps, kubectl, kubectlJson, mintKubeconfig, namespaceGone, parseJson, presentCrds, setPodScenario,
+  SHARED_CRDS, snapshotObjects, spawnCli, usePrivateBuild, waitFor,
+} from './support/index.js';
 
 const NS = 'uninst-e2e';
 const REL = 'uninst-rel';
@@ -64,7 +49,7 @@ beforeAll(async () => {
   cluster();
   await usePrivateBuild();
   crdsAtStart = await presentCrds();
-  await cleanupInstall(REL, NS, CID);
+  await cleanup(REL, NS, CID);
   await helm(['uninstall', KPS_REL, '-n', KPS_NS, '--wait'], { allowFail: true });
   await kubectl(['delete', 'ns', KPS_NS, '--ignore-not-found', '--wait=false'], { allowFail: true });
   await namespaceGone(KPS_NS);
@@ -72,7 +57,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   dropPrivateBuild();
-  await cleanupInstall(REL, NS, CID);
+  await cleanup(REL, NS, CID);
   // kps's release manifest names ServiceMonitors: helm needs the CRDs to uninstall it.
   await ensureCrds();
   await helm(['uninstall', KPS_REL, '-n', KPS_NS, '--wait'], { allowFail: true });
@@ -223,10 +208,10 @@ describe.sequential(`uninstall (${helmLabel()})`, () => {
   it('--dry-run changes nothing (full state before and after) and lists every object', async () => {
     if (!(await releaseExists())) await installChart(REL, NS, CID);
     await installKps(KPS_REL, KPS_NS);
-    const before = await snapshot();
+    const before = await snapshotObjects();
     const j = parseJson(await cli([...base, '--dry-run', '--purge-crds', '--force', '--delete-namespace', '-o', 'json']));
     const text = await cli([...base, '--dry-run', '--purge-crds', '--delete-namespace']);
-    const after = await snapshot();
+    const after = await snapshotObjects();
     expect(after).toEqual(before);
     expect(j.result).toBe('planned');
     const items = j.plan.steps.flatMap((s: { items: unknown[] }) => s.items) as { kind: string; name: string; action: string; lost?: unknown[] }[];
@@ -278,7 +263,7 @@ describe.sequential(`uninstall (${helmLabel()})`, () => {
     await ensureCrds();
     await helm(['uninstall', KPS_REL, '-n', KPS_NS, '--wait'], { allowFail: true });
     await kubectl(['delete', 'ns', KPS_NS, '--ignore-not-found']);
-    await cleanupInstall(REL, NS, CID);
+    await cleanup(REL, NS, CID);
     await installChart(REL, NS, CID);
     // Precondition: nothing foreign uses the shared kinds anywhere.
     for (const k of ['servicemonitors', 'podmonitors', 'prometheusrules', 'probes']) {
@@ -343,7 +328,7 @@ describe.sequential(`uninstall (${helmLabel()})`, () => {
 
   it('403 names the verb, resource and RBAC rule, and leaves a state the next run finishes', async () => {
     await ensureCrds();
-    await cleanupInstall(REL, NS, CID);
+    await cleanup(REL, NS, CID);
     await installChart(REL, NS, CID);
     // Operator down, so the finalizer must be removed by patch, which this user may not do.
     await kubectl(['scale', 'deployment', 'cms-loongcollector-operator', '-n', NS, '--replicas=0']);

@@ -45,8 +45,13 @@ export interface RunOptions {
   input?: string;
   /** Default false: a non-zero exit throws with stderr in the message. */
   allowFail?: boolean;
+  /** Default 120 s; the run fails (exit 124) when it takes longer. */
   timeoutMs?: number;
   env?: Record<string, string>;
+  /** Another kubeconfig than the cluster's (an RBAC-limited user, a proxy in front of the API server). */
+  kubeconfig?: string;
+  /** false: the tool sees only `env`, PATH and KUBECONFIG, nothing else of this process's environment. */
+  extendEnv?: boolean;
 }
 
 async function tool(bin: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
@@ -55,8 +60,8 @@ async function tool(bin: string, args: string[], opts: RunOptions = {}): Promise
     input: opts.input,
     reject: false,
     timeout: opts.timeoutMs ?? 120_000,
-    env: { KUBECONFIG: c.kubeconfig, PATH: process.env.PATH, ...opts.env },
-    extendEnv: true,
+    env: { KUBECONFIG: opts.kubeconfig ?? c.kubeconfig, PATH: process.env.PATH, ...opts.env },
+    extendEnv: opts.extendEnv ?? true,
   });
   const res = { stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? ''), exitCode: r.exitCode ?? (r.timedOut ? 124 : 1) };
   if (res.exitCode !== 0 && !opts.allowFail) {
