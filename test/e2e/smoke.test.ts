@@ -2,7 +2,7 @@
 // node, exporters reached through the API server's pod proxy, the operator finalizer stand-in, uninstall.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  applyYaml, cluster, events, FIXTURE_CHART_DIR, FIXTURE_VALUES, fixtureCrdFlags, helm, HELM_LIST_ALL, helmLabel, hostPortConflict,
+  applyYaml, cluster, crState, events, FIXTURE_CHART_DIR, FIXTURE_VALUES, fixtureCrdFlags, helm, HELM_LIST_ALL, helmLabel, hostPortConflict,
   kubectl, kubectlJson, mintKubeconfig, nodeInternalIp, nodeNames, OPERATOR_FINALIZER, podProxyGet, readyNodeNames, scenarioAnnotations,
   setGpuNode, setNodeExporterTls, setNodeNotReady, setPodScenario, skipUnlessNetns, startNetnsServer, waitFor, waitForPods,
 } from './support/index.js';
@@ -18,13 +18,6 @@ const CRDS = [
   'prometheusrules.monitoring.coreos.com',
   'probes.monitoring.coreos.com',
 ];
-
-async function crState(name: string): Promise<{ exists: boolean; finalizers: string[]; deleting: boolean }> {
-  const r = await kubectl(['get', 'clusteraliyunpipelineconfigs', name, '-o', 'json', '--ignore-not-found'], { allowFail: true });
-  if (!r.stdout.trim()) return { exists: false, finalizers: [], deleting: false };
-  const o = JSON.parse(r.stdout);
-  return { exists: true, finalizers: o.metadata.finalizers ?? [], deleting: Boolean(o.metadata.deletionTimestamp) };
-}
 
 describe(`e2e harness smoke (${helmLabel()})`, () => {
   let nodes: string[] = [];

@@ -2,7 +2,7 @@
 // The harness's operator stand-in clears the CR's finalizer only while the operator Deployment is ready.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  ALIBABA_CRDS, ALL_CRDS, applyYaml, cleanup, cli, cliOnTty, cluster, deleteYaml, dropPrivateBuild, ensureCrds, helm, HELM_LIST_ALL,
+  ALIBABA_CRDS, crState as crStateOf, ALL_CRDS, applyYaml, cleanup, cli, cliOnTty, cluster, deleteYaml, dropPrivateBuild, ensureCrds, helm, HELM_LIST_ALL,
   helmLabel, installChart, installKps, kubectl, kubectlJson, mintKubeconfig, namespaceGone, parseJson, presentCrds, setPodScenario,
   SHARED_CRDS, snapshotObjects, spawnCli, usePrivateBuild, waitFor,
 } from './support/index.js';
@@ -16,12 +16,7 @@ const CR_NAME = `custom-kubernetes-${CID}-entity-collector`;
 const base = ['uninstall', '-n', NS, '--release', REL, '--timeout', '60s'];
 const OPERATOR = 'cms-loongcollector-operator';
 
-async function crState(): Promise<{ exists: boolean; deleting: boolean; finalizers: string[] }> {
-  const r = await kubectl(['get', 'clusteraliyunpipelineconfig', CR_NAME, '-o', 'json'], { allowFail: true });
-  if (r.exitCode !== 0) return { exists: false, deleting: false, finalizers: [] };
-  const o = JSON.parse(r.stdout) as { metadata: { deletionTimestamp?: string; finalizers?: string[] } };
-  return { exists: true, deleting: Boolean(o.metadata.deletionTimestamp), finalizers: o.metadata.finalizers ?? [] };
-}
+const crState = () => crStateOf(CR_NAME);
 
 async function releaseExists(): Promise<boolean> {
   const l = JSON.parse((await helm(['list', '-n', NS, ...HELM_LIST_ALL, '-o', 'json'])).stdout) as { name: string }[];

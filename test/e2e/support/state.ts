@@ -103,3 +103,24 @@ export async function cleanup(release: string, ns: string, clusterID?: string): 
   await kubectl(['delete', 'ns', ns, '--ignore-not-found', '--wait=false'], { allowFail: true });
   await namespaceGone(ns);
 }
+
+export interface CrState {
+  exists: boolean;
+  deleting: boolean;
+  finalizers: string[];
+}
+
+/**
+ * A ClusterAliyunPipelineConfig's state. Absent also when its CRD is gone (after --purge-crds); any other
+ * kubectl failure throws rather than reading as "absent".
+ */
+export async function crState(name: string): Promise<CrState> {
+  const r = await kubectl(['get', 'clusteraliyunpipelineconfigs', name, '-o', 'json', '--ignore-not-found'], { allowFail: true });
+  if (r.exitCode !== 0) {
+    if (/doesn't have a resource type/.test(r.stderr)) return { exists: false, deleting: false, finalizers: [] };
+    throw new Error(`kubectl get clusteraliyunpipelineconfigs ${name} exited ${r.exitCode}: ${r.stderr.trim()}`);
+  }
+  if (!r.stdout.trim()) return { exists: false, deleting: false, finalizers: [] };
+  const o = JSON.parse(r.stdout) as { metadata: { deletionTimestamp?: string; finalizers?: string[] } };
+  return { exists: true, deleting: Boolean(o.metadata.deletionTimestamp), finalizers: o.metadata.finalizers ?? [] };
+}
