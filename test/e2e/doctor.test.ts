@@ -210,8 +210,7 @@ describe.skipIf(Boolean(netnsSkipReason()))(`doctor (${helmLabel()})`, () => {
     f = find(r.doc, 'exporters.kube-state-metrics', /timed out on 1 of 1 pod/);
     expect(f, JSON.stringify(failed(r.doc))).toBeDefined();
     expect(f!.hint).toMatch(/firewall/);
-    // 2 s probe timeout plus the CLI's own start and lists.
-    expect(r.ms).toBeLessThan(2000 + 3000);
+    // What a black-holed exporter costs in time is measured by scripts/bench-doctor.ts, not bounded here.
     await hole.stop();
     servers.splice(servers.indexOf(hole), 1);
     ksmServer = await startNetnsServer({ ip: ksm.podIP!, port: 8080, mode: 'http', body: KSM_BODY });
