@@ -2,9 +2,8 @@
 // installed. Both binaries are the test bed's own builds (test/cluster/build.sh).
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chartTgz, cleanup, cli, cluster, HELM_LIST_ALL, helmLabel, kubectl, requiredValues, writeValues } from './support/index.js';
+import { chartTgz, cleanup, cli, cluster, helm, HELM_LIST_ALL, helmLabel, kubectl, requiredValues, writeValues } from './support/index.js';
 
 const NS = 'e2e-helm-majors';
 const RELEASE = 'insight-e2e-majors';
@@ -15,7 +14,7 @@ const bin = (major: 3 | 4) => join(cluster().binDir, `helm${major}`);
 const missing = [3, 4].map((m) => join(cluster().binDir, `helm${m}`)).filter((p) => !existsSync(p));
 
 async function helmAs(major: 3 | 4, args: string[]): Promise<string> {
-  return String((await execa(bin(major), args)).stdout);
+  return (await helm(args, { binary: bin(major) })).stdout;
 }
 /** helm 4 records how the last revision was applied: "ssa", "csa", or nothing for a helm 3 revision. */
 async function applyMethod(): Promise<string | undefined> {

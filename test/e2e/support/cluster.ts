@@ -54,6 +54,11 @@ export interface RunOptions {
   extendEnv?: boolean;
 }
 
+export interface HelmOptions extends RunOptions {
+  /** Another helm than the one on PATH (a given major). */
+  binary?: string;
+}
+
 async function tool(bin: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
   const c = cluster();
   const r = await execa(bin, args, {
@@ -78,8 +83,8 @@ export async function kubectlJson<T = any>(args: string[], opts?: RunOptions): P
   return JSON.parse((await kubectl([...args, '-o', 'json'], opts)).stdout) as T;
 }
 
-export function helm(args: string[], opts?: RunOptions): Promise<RunResult> {
-  return tool('helm', args, opts);
+export function helm(args: string[], opts?: HelmOptions): Promise<RunResult> {
+  return tool(opts?.binary ?? 'helm', args, opts);
 }
 
 /** kubectl apply of YAML text or objects (server-side, so several tests may own fields of one object). */
