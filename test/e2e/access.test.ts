@@ -8,12 +8,10 @@ import { createServer as createHttpsServer, request as httpsRequest } from 'node
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readState } from '../cluster/cluster.js';
-import { cluster, kubectl } from './support/cluster.js';
-import { cli, parseJson } from './uninstall.helpers.js';
+import { cli, cluster, kubectl, parseJson } from './support/index.js';
 
 const RUN = Date.now().toString(36);
 const NS = `insight-e2e-access-${RUN}`;
@@ -121,10 +119,10 @@ interface Identity {
 }
 
 async function kubectlWhoami(kubeconfig: string, env: Record<string, string> = {}): Promise<Identity & { stderr: string }> {
-  const r = await execa('kubectl', ['--kubeconfig', kubeconfig, 'auth', 'whoami', '-o', 'json'], { env: { PATH: process.env.PATH, ...env }, extendEnv: false, reject: false, stdin: 'ignore' });
-  expect(r.exitCode, String(r.stderr)).toBe(0);
-  const u = JSON.parse(String(r.stdout)).status.userInfo;
-  return { username: u.username, groups: (u.groups as string[]).filter((g) => g !== 'system:authenticated').sort(), stderr: String(r.stderr) };
+  const r = await kubectl(['auth', 'whoami', '-o', 'json'], { kubeconfig, env, extendEnv: false, allowFail: true });
+  expect(r.exitCode, r.stderr).toBe(0);
+  const u = JSON.parse(r.stdout).status.userInfo;
+  return { username: u.username, groups: (u.groups as string[]).filter((g) => g !== 'system:authenticated').sort(), stderr: r.stderr };
 }
 
 async function insightWhoami(kubeconfig: string, env: Record<string, string> = {}): Promise<Identity & { stderr: string }> {

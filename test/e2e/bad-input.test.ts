@@ -8,9 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chartTgz, cleanup, requiredValues, runCli, snapshot, writeValues } from './support/install.js';
-import { cluster } from './support/cluster.js';
-import { helmLabel } from './support/helm.js';
+import { chartTgz, cleanup, cli, cluster, helmLabel, requiredValues, snapshotText, writeValues } from './support/index.js';
 
 const NS = 'e2e-bad-table';
 const RELEASE = 'insight-e2e-table';
@@ -212,9 +210,9 @@ describe(`bad input to every command changes nothing (${helmLabel()})`, () => {
     kc['exec-version'] = kubeconfigWith('exec-version', {}, exec('./junk', 'client.authentication.k8s.io/v1alpha1'));
 
     await cleanup(RELEASE, NS, CLUSTER_ID);
-    const r = await runCli(['install', ...common(), '--chart', chart, '-f', values, '--timeout', '90s', '--skip-preflight'], { env: { ALIBABA_CLOUD_ACCESS_KEY_SECRET: CANARY } });
-    expect(r.code, r.stderr).toBe(0);
-    before = await snapshot([NS, `${NS}-new`]);
+    const r = await cli(['install', ...common(), '--chart', chart, '-f', values, '--timeout', '90s', '--skip-preflight'], { env: { ALIBABA_CLOUD_ACCESS_KEY_SECRET: CANARY } });
+    expect(r.exitCode, r.stderr).toBe(0);
+    before = await snapshotText([NS, `${NS}-new`]);
   }, 300_000);
 
   afterAll(async () => {
@@ -230,8 +228,8 @@ describe(`bad input to every command changes nothing (${helmLabel()})`, () => {
   for (const [name, c] of Object.entries(cases)) {
     it.concurrent(`${name}: exit ${c.code}, one error, one hint, nothing changed`, async ({ expect }) => {
       const env = { ALIBABA_CLOUD_ACCESS_KEY_SECRET: undefined, ALIBABA_CLOUD_ACCESS_KEY_ID: undefined, ...c.env };
-      const r = await runCli(c.args(), { env, ...(c.input !== undefined ? { input: c.input } : {}) });
-      expect(r.code, `${r.stderr}\n${r.stdout}`).toBe(c.code);
+      const r = await cli(c.args(), { env, ...(c.input !== undefined ? { input: c.input } : {}) });
+      expect(r.exitCode, `${r.stderr}\n${r.stdout}`).toBe(c.code);
       if (c.report) {
         // The report's one failed line carries the error, its hint line follows.
         const lines = r.stdout.split('\n');
@@ -247,7 +245,7 @@ describe(`bad input to every command changes nothing (${helmLabel()})`, () => {
       }
       expect(r.stdout + r.stderr).not.toMatch(/Internal error|\n\s+at \S+ \(/);
       expect(r.stdout + r.stderr).not.toContain(CANARY);
-      expect(await snapshot([NS, `${NS}-new`])).toBe(before);
+      expect(await snapshotText([NS, `${NS}-new`])).toBe(before);
     });
   }
 });

@@ -8,8 +8,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chartTgz, cleanup, requiredValues, runCli, writeValues, type CliResult } from './support/install.js';
-import { helmLabel } from './support/helm.js';
+import { chartTgz, cleanup, cli, cliPath, helmLabel, processGone, requiredValues, spawnCli, writeValues, type CliRun } from './support/index.js';
 
 const NS = 'e2e-canary';
 const RELEASE = 'insight-e2e-canary';
@@ -24,18 +23,6 @@ function forms(s: string): string[] {
   return [s, Buffer.from(s).toString('base64'), Buffer.from(s).toString('base64').slice(0, 20)];
 }
 
-async function waitGone(pid: number, timeoutMs = 90_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    try {
-      process.kill(pid, 0);
-    } catch {
-      return;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 function walk(dir: string): string[] {
   const out: string[] = [];
   for (const e of readdirSync(dir, { withFileTypes: true })) {
@@ -47,7 +34,7 @@ function walk(dir: string): string[] {
 }
 
 describe(`canary secret (${helmLabel()})`, () => {
-  const outputs: Array<{ what: string; r: CliResult }> = [];
+  const outputs: Array<{ what: string; r: CliRun }> = [];
   let work: string;
   let wrapperDir: string;
   let argvLog: string;
@@ -57,7 +44,7 @@ describe(`canary secret (${helmLabel()})`, () => {
   let watcher: NodeJS.Timeout | undefined;
 
   const run = async (what: string, args: string[], opts: { env?: Record<string, string | undefined>; input?: string } = {}) => {
-    const r = await runCli(args, {
+    const r = await cli(args, {
       ...opts,
       env: { ...opts.env, PATH: `${wrapperDir}${delimiter}${process.env.PATH}`, TMPDIR: tmp, CANARY_ARGV_LOG: argvLog, CANARY_ENV_LOG: envLog },
     });
@@ -110,33 +97,33 @@ describe(`canary secret (${helmLabel()})`, () => {
 
     // dry runs, the secret from a values file
     const withSecret = writeValues({ ...requiredValues(CLUSTER_ID), accessKeySecret: SECRET });
-    expect((await run('dry-run text', ['install', ...base(), '--chart', v100, '-f', withSecret, '--dry-run'])).code).toBe(0);
-    expect((await run('dry-run json', ['install', ...base(), '--chart', v100, '-f', withSecret, '--dry-run', '-o', 'json'])).code).toBe(0);
+    expect((await run('dry-run text', ['install', ...base(), '--chart', v100, '-f', withSecret, '--dry-run'])).exitCode).toBe(0);
+    expect((await run('dry-run json', ['install', ...base(), '--chart', v100, '-f', withSecret, '--dry-run', '-o', 'json'])).exitCode).toBe(0);
     // validation failure with the secret from stdin
-    expect((await run('bad region', ['install', ...base(), '--chart', v100, '-f', values, '--region', 'cn-nowhere', '--access-key-secret-stdin'], { input: `${SECRET}\n` })).code).toBe(2);
+    expect((await run('bad region', ['install', ...base(), '--chart', v100, '-f', values, '--region', 'cn-nowhere', '--access-key-secret-stdin'], { input: `${SECRET}\n` })).exitCode).toBe(2);
     // install, from the environment, through --helm-binary as well
     const inst = await run('install', ['install', ...base(), '--chart', v100, '-f', values, '--skip-preflight', '--timeout', '90s', '-o', 'json', '--helm-binary', join(wrapperDir, 'helm')], { env });
-    expect(inst.code, inst.stderr + inst.stdout).toBe(0);
+    expect(inst.exitCode, inst.stderr + inst.stdout).toBe(0);
     // refused second install
-    expect((await run('install again', ['install', ...base(), '--chart', v100, '-f', values, '--skip-preflight'], { env })).code).toBe(1);
+    expect((await run('install again', ['install', ...base(), '--chart', v100, '-f', values, '--skip-preflight'], { env })).exitCode).toBe(1);
     // upgrade rotating the key from stdin, with JSON
     const up = await run('upgrade rotate', ['upgrade', ...base(), '--chart', await chartTgz('1.1.0'), '--access-key-secret-stdin', '-o', 'json', '--timeout', '90s'], { input: ROTATED });
-    expect(up.code, up.stderr + up.stdout).toBe(0);
+    expect(up.exitCode, up.stderr + up.stdout).toBe(0);
     expect(JSON.parse(up.stdout).changes).toEqual([{ path: 'accessKeySecret', from: '[REDACTED]', to: '[REDACTED]', kind: 'changed' }]);
     // upgrade dry run and failing upgrade (rolls back), text and JSON
-    expect((await run('upgrade dry-run', ['upgrade', ...base(), '--chart', await chartTgz('1.2.0'), '--dry-run'])).code).toBe(0);
-    expect((await run('upgrade fails', ['upgrade', ...base(), '--chart', await chartTgz('1.2.0'), '--timeout', '8s'])).code).toBe(7);
-    expect((await run('upgrade fails json', ['upgrade', ...base(), '--chart', await chartTgz('1.2.0'), '--timeout', '8s', '-o', 'json'])).code).toBe(7);
+    expect((await run('upgrade dry-run', ['upgrade', ...base(), '--chart', await chartTgz('1.2.0'), '--dry-run'])).exitCode).toBe(0);
+    expect((await run('upgrade fails', ['upgrade', ...base(), '--chart', await chartTgz('1.2.0'), '--timeout', '8s'])).exitCode).toBe(7);
+    expect((await run('upgrade fails json', ['upgrade', ...base(), '--chart', await chartTgz('1.2.0'), '--timeout', '8s', '-o', 'json'])).exitCode).toBe(7);
     // a failing install (never-ready pods) after removing the release
     await cleanup(RELEASE, NS, CLUSTER_ID);
     const bad = await run('install fails', ['install', ...base(), '--chart', await chartTgz('1.2.0'), '-f', values, '--skip-preflight', '--timeout', '8s', '-o', 'json'], { env });
-    expect(bad.code).toBe(7);
+    expect(bad.exitCode).toBe(7);
     expect(JSON.parse(bad.stdout).error.details.notReadyPods.length).toBeGreaterThan(0);
     // the secret on our own argv is refused and not echoed
     const argv = await run('set secret', ['install', ...base(), '--chart', v100, '-f', values, '--set', `accessKeySecret=${ON_ARGV}`], {});
-    expect(argv.code).toBe(2);
+    expect(argv.exitCode).toBe(2);
     const flag = await run('flag secret', ['install', ...base(), '--chart', v100, '-f', values, `--access-key-secret=${ON_ARGV}`], {});
-    expect(flag.code).toBe(2);
+    expect(flag.exitCode).toBe(2);
     expect(flag.stderr).toContain('not accepted on the command line');
   });
 
@@ -191,8 +178,7 @@ describe(`canary secret (${helmLabel()})`, () => {
       'os.waitpid(pid, 0)',
       'sys.stdout.write(out.decode(errors="replace"))',
     ].join('\n');
-    const { cli } = await import('./support/install.js');
-    const r = await execa('python3', ['-c', script, process.execPath, cli, 'install', '--release', 'insight-e2e-prompt', '-n', 'e2e-canary-prompt', '--chart', await chartTgz('1.0.0'), '-f', writeValues(requiredValues('e2e-prompt-1')), '--dry-run', '-o', 'json'], {
+    const r = await execa('python3', ['-c', script, process.execPath, cliPath(), 'install', '--release', 'insight-e2e-prompt', '-n', 'e2e-canary-prompt', '--chart', await chartTgz('1.0.0'), '-f', writeValues(requiredValues('e2e-prompt-1')), '--dry-run', '-o', 'json'], {
       env: { PROMPT_SECRET: PROMPTED, TMPDIR: tmp, NO_COLOR: '1', NODE_ENV: undefined, ALIBABA_CLOUD_ACCESS_KEY_SECRET: undefined },
       extendEnv: true,
       reject: false,
@@ -222,12 +208,8 @@ describe(`canary secret (${helmLabel()})`, () => {
       await cleanup(RELEASE, NS, CLUSTER_ID);
       const sigTmp = join(work, `tmp-${signal}`);
       mkdirSync(sigTmp);
-      const { cli } = await import('./support/install.js');
-      const child = execa(process.execPath, [cli, 'install', ...base(), '--chart', await chartTgz('1.0.0'), '-f', writeValues(requiredValues(CLUSTER_ID)), '--skip-preflight', '--timeout', '60s'], {
-        env: { ALIBABA_CLOUD_ACCESS_KEY_SECRET: SECRET, TMPDIR: sigTmp, NO_COLOR: '1', CI: '1', NODE_ENV: undefined },
-        extendEnv: true,
-        reject: false,
-        stdin: 'ignore',
+      const child = spawnCli(['install', ...base(), '--chart', await chartTgz('1.0.0'), '-f', writeValues(requiredValues(CLUSTER_ID)), '--skip-preflight', '--timeout', '60s'], {
+        env: { ALIBABA_CLOUD_ACCESS_KEY_SECRET: SECRET, TMPDIR: sigTmp },
       });
       // Wait for `helm install` to run, watching TMPDIR the whole time: nothing may ever appear there.
       const end = Date.now() + 60_000;
@@ -247,7 +229,7 @@ describe(`canary secret (${helmLabel()})`, () => {
       expect(walk(sigTmp)).toEqual([]);
       for (const f of forms(SECRET)) expect(`${r.stdout}${r.stderr}`).not.toContain(f);
       // A killed CLI leaves helm running on its own: let it finish before the next test.
-      await waitGone(helmPid!);
+      await processGone(helmPid!);
     });
   }
 

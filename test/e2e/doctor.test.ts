@@ -1,37 +1,31 @@
 // doctor end to end: the fixture chart installed with real helm on the local control plane, each
 // failure created for real (kwok scenarios, a held hostPort, an https exporter, stand-in exporters in
 // the harness's network namespace), and doctor run as the built CLI.
-import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  FIXTURE_CHART_DIR, FIXTURE_VALUES, OPERATOR_FINALIZER, applyYaml, fixtureCrdFlags, cluster, deleteYaml, helm, kubectl, kubectlJson, nodeNames,
-  netnsSkipReason, occupyHostPort, pods, setNodeExporterTls, setPodScenario, startNetnsServer, waitFor, waitForPods,
-  type NetnsServer,
-} from './support/cluster.js';
+  applyYaml, cli, cluster, deleteYaml, FIXTURE_CHART_DIR, FIXTURE_VALUES, fixtureCrdFlags, helm, helmLabel, kubectl, kubectlJson,
+  netnsSkipReason, nodeNames, occupyHostPort, OPERATOR_FINALIZER, pods, setNodeExporterTls, setPodScenario, startNetnsServer, waitFor,
+  waitForPods, type NetnsServer,
+} from './support/index.js';
 import { STANDIN_METRICS } from '../cluster/standin-metrics.js';
-import { helmLabel } from './support/helm.js';
 
 const NS = 'doctor-e2e';
 const RELEASE = 'doctor-e2e';
 const CLUSTER_ID = 'doctor-e2e-1';
 const CR = `custom-kubernetes-${CLUSTER_ID}-entity-collector`;
-// INSIGHT_CLI: a private copy of the built CLI, so a concurrent `npm run build` cannot swap dist/ mid-run.
-const BIN = process.env.INSIGHT_CLI ?? new URL('../../bin/kubectl-insight.js', import.meta.url).pathname;
 
 interface Finding { id: string; status: string; severity: string; message: string; object: string | null; evidence: string[]; hint: string | null }
 interface Doc { verdict: string; exitCode: number; findings: Finding[]; fixes: Array<{ id: string; outcome?: string }> }
 
 async function doctor(args: string[] = []): Promise<{ code: number; doc: Doc; ms: number; stderr: string }> {
-  const t0 = Date.now();
-  const r = await execa(process.execPath, [BIN, 'doctor', '-n', NS, '--release', RELEASE, '-o', 'json', '--probe-timeout', '2s', ...args], { reject: false, env: { KUBECONFIG: cluster().kubeconfig } });
-  const ms = Date.now() - t0;
+  const r = await cli(['doctor', '-n', NS, '--release', RELEASE, '-o', 'json', '--probe-timeout', '2s', ...args]);
   let doc: Doc;
   try {
     doc = JSON.parse(r.stdout) as Doc;
   } catch {
     throw new Error(`doctor printed no JSON (exit ${r.exitCode}): ${r.stderr}\n${r.stdout}`);
   }
-  return { code: r.exitCode ?? -1, doc, ms, stderr: r.stderr };
+  return { code: r.exitCode, doc, ms: r.ms, stderr: r.stderr };
 }
 const failed = (d: Doc) => d.findings.filter((f) => f.status === 'failed');
 const find = (d: Doc, id: string, re: RegExp) => d.findings.find((f) => f.id === id && f.status === 'failed' && re.test(f.message));
@@ -216,8 +210,7 @@ describe.skipIf(Boolean(netnsSkipReason()))(`doctor (${helmLabel()})`, () => {
     f = find(r.doc, 'exporters.kube-state-metrics', /timed out on 1 of 1 pod/);
     expect(f, JSON.stringify(failed(r.doc))).toBeDefined();
     expect(f!.hint).toMatch(/firewall/);
-    // 2 s probe timeout plus the CLI's own start and lists.
-    expect(r.ms).toBeLessThan(2000 + 3000);
+    // What a black-holed exporter costs in time is measured by scripts/bench-doctor.ts, not bounded here.
     await hole.stop();
     servers.splice(servers.indexOf(hole), 1);
     ksmServer = await startNetnsServer({ ip: ksm.podIP!, port: 8080, mode: 'http', body: KSM_BODY });
@@ -274,7 +267,7 @@ describe.skipIf(Boolean(netnsSkipReason()))(`doctor (${helmLabel()})`, () => {
       expect(code).toBe(1);
 
       // Without a terminal and without --yes, --fix refuses to change anything.
-      const refused = await execa(process.execPath, [BIN, 'doctor', '-n', NS, '--release', RELEASE, '--only', 'cr', '--fix'], { reject: false, env: { KUBECONFIG: cluster().kubeconfig } });
+      const refused = await cli(['doctor', '-n', NS, '--release', RELEASE, '--only', 'cr', '--fix']);
       expect(refused.exitCode).toBe(6);
       const fixed = await doctor(['--only', 'cr', '--fix', '--yes']);
       expect(fixed.doc.fixes).toEqual([expect.objectContaining({ id: 'cr.strip-finalizer/doctor-e2e-stuck', outcome: 'applied' })]);

@@ -8,12 +8,10 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OPERATOR_FINALIZER } from './support/cluster.js';
-import { HELM_LIST_ALL, helmLabel } from './support/helm.js';
-import { chartTgz, cleanup, helm, kubectl, requiredValues, runCli, writeValues } from './support/install.js';
-import { ensureCrds } from './uninstall.helpers.js';
+import {
+  chartTgz, cleanup, cli, ensureCrds, helm, HELM_LIST_ALL, helmLabel, kubectl, OPERATOR_FINALIZER, requiredValues, writeValues,
+} from './support/index.js';
 
 const NS = 'fw-insight';
 const RELEASE = 'fw-insight';
@@ -29,13 +27,13 @@ const crd = (group: string, kind: string, plural: string, version: string) => ({
   apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: `${plural}.${group}` },
   spec: { group, names: { kind, plural, singular: kind.toLowerCase() }, scope: 'Namespaced', versions: [{ name: version, served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }] },
 });
-const apply = (objs: object[]) => execa('kubectl', ['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objs }) });
+const apply = (objs: object[]) => kubectl(['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objs }) });
 
 let createdCrds: string[] = [];
 
 /** Every listable namespaced type, once (the foreign namespaces are compared over all of them). */
 async function namespacedTypes(): Promise<string> {
-  const out = await kubectl(['api-resources', '--verbs=list', '--namespaced', '-o', 'name']);
+  const out = (await kubectl(['api-resources', '--verbs=list', '--namespaced', '-o', 'name'])).stdout;
   return out.split('\n').filter((t) => t && !/^(events|leases|endpoints|endpointslices)\b/.test(t)).join(',');
 }
 
@@ -53,12 +51,12 @@ async function world(): Promise<Record<string, string>> {
   const add = (items: any[]) => {
     for (const i of items) out[`${i.kind}/${i.metadata.namespace ?? ''}/${i.metadata.name}`] = fingerprint(i);
   };
-  for (const ns of TEAM) add(JSON.parse(await kubectl(['get', types, '-n', ns, '-o', 'json'])).items);
-  add(JSON.parse(await kubectl(['get', 'namespaces', ...TEAM, '-o', 'json'])).items);
+  for (const ns of TEAM) add(JSON.parse((await kubectl(['get', types, '-n', ns, '-o', 'json'])).stdout).items);
+  add(JSON.parse((await kubectl(['get', 'namespaces', ...TEAM, '-o', 'json'])).stdout).items);
   // The team CRDs, and the chart's CRDs that foreign objects use (--purge-crds must keep them).
-  add(JSON.parse(await kubectl(['get', 'crd', WIDGETS, ...GITOPS_CRDS, 'clusteraliyunpipelineconfigs.telemetry.alibabacloud.com', 'servicemonitors.monitoring.coreos.com', '-o', 'json'])).items);
-  add([JSON.parse(await kubectl(['get', 'clusteraliyunpipelineconfig', FOREIGN_CR, '-o', 'json']))]);
-  const rel = JSON.parse((await helm(['list', '-n', 'fw-team-apps', ...HELM_LIST_ALL, '-o', 'json'], false)) || '[]');
+  add(JSON.parse((await kubectl(['get', 'crd', WIDGETS, ...GITOPS_CRDS, 'clusteraliyunpipelineconfigs.telemetry.alibabacloud.com', 'servicemonitors.monitoring.coreos.com', '-o', 'json'])).stdout).items);
+  add([JSON.parse((await kubectl(['get', 'clusteraliyunpipelineconfig', FOREIGN_CR, '-o', 'json'])).stdout)]);
+  const rel = JSON.parse((await helm(['list', '-n', 'fw-team-apps', ...HELM_LIST_ALL, '-o', 'json'], { allowFail: true })).stdout || '[]');
   out['helm/fw-team-apps'] = JSON.stringify(rel.map((r: any) => [r.name, r.revision, r.status, r.chart]));
   return out;
 }
@@ -74,11 +72,11 @@ describe(`the foreign world is untouched by every command (${helmLabel()})`, () 
   beforeAll(async () => {
     await cleanup(RELEASE, NS, CLUSTER_ID);
     await ensureCrds();
-    const existing = (await kubectl(['get', 'crd', '-o', 'name'])).split('\n').map((l) => l.replace('customresourcedefinition.apiextensions.k8s.io/', ''));
+    const existing = (await kubectl(['get', 'crd', '-o', 'name'])).stdout.split('\n').map((l) => l.replace('customresourcedefinition.apiextensions.k8s.io/', ''));
     createdCrds = [WIDGETS, ...GITOPS_CRDS].filter((c) => !existing.includes(c));
     await apply([crd('team.example.com', 'Widget', 'widgets', 'v1'), crd('argoproj.io', 'Application', 'applications', 'v1alpha1'), crd('helm.toolkit.fluxcd.io', 'HelmRelease', 'helmreleases', 'v2')]);
     await kubectl(['wait', '--for=condition=Established', '--timeout=60s', `crd/${WIDGETS}`, ...GITOPS_CRDS.map((c) => `crd/${c}`)]);
-    for (const ns of TEAM) await kubectl(['create', 'namespace', ns], { reject: false });
+    for (const ns of TEAM) await kubectl(['create', 'namespace', ns], { allowFail: true });
     const inNs = (ns: string, o: any) => ({ ...o, metadata: { ...o.metadata, namespace: ns } });
     await apply([
       inNs('fw-team-data', { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'db-password' }, stringData: { password: 'team-secret' } }),
@@ -105,7 +103,7 @@ describe(`the foreign world is untouched by every command (${helmLabel()})`, () 
     mkdirSync(join(other, 'templates'), { recursive: true });
     writeFileSync(join(other, 'Chart.yaml'), 'apiVersion: v2\nname: team-app\nversion: 1.0.0\n');
     writeFileSync(join(other, 'templates', 'cm.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: team-app\ndata:\n  k: v\n');
-    await helm(['install', OUR_NAME, other, '-n', 'fw-team-apps', '--wait']);
+    await helm(['install', OUR_NAME, other, '-n', 'fw-team-apps', '--wait'], { timeoutMs: 300_000 });
     values = writeValues(requiredValues(CLUSTER_ID));
     // Let controllers settle (the PVC's first status), then take the picture.
     await new Promise((r) => setTimeout(r, 2000));
@@ -114,39 +112,39 @@ describe(`the foreign world is untouched by every command (${helmLabel()})`, () 
 
   afterAll(async () => {
     await cleanup(RELEASE, NS, CLUSTER_ID);
-    await kubectl(['patch', 'clusteraliyunpipelineconfig', FOREIGN_CR, '--type=merge', '-p', '{"metadata":{"finalizers":null}}'], { reject: false });
-    await kubectl(['patch', 'widget', 'w1', '-n', 'fw-team-data', '--type=merge', '-p', '{"metadata":{"finalizers":null}}'], { reject: false });
-    await helm(['uninstall', OUR_NAME, '-n', 'fw-team-apps', '--wait'], false);
-    await kubectl(['delete', 'namespace', ...TEAM, '--ignore-not-found', '--wait=true', '--timeout=90s'], { reject: false });
-    if (createdCrds.length) await kubectl(['delete', 'crd', ...createdCrds, '--ignore-not-found'], { reject: false });
+    await kubectl(['patch', 'clusteraliyunpipelineconfig', FOREIGN_CR, '--type=merge', '-p', '{"metadata":{"finalizers":null}}'], { allowFail: true });
+    await kubectl(['patch', 'widget', 'w1', '-n', 'fw-team-data', '--type=merge', '-p', '{"metadata":{"finalizers":null}}'], { allowFail: true });
+    await helm(['uninstall', OUR_NAME, '-n', 'fw-team-apps', '--wait'], { allowFail: true, timeoutMs: 300_000 });
+    await kubectl(['delete', 'namespace', ...TEAM, '--ignore-not-found', '--wait=true', '--timeout=90s'], { allowFail: true });
+    if (createdCrds.length) await kubectl(['delete', 'crd', ...createdCrds, '--ignore-not-found'], { allowFail: true });
   }, 300_000);
 
   const ours = ['--release', RELEASE, '-n', NS];
   const env = { ALIBABA_CLOUD_ACCESS_KEY_SECRET: SECRET };
 
   it('install', async () => {
-    const r = await runCli(['install', ...ours, '--chart', await chartTgz('1.0.0'), '-f', values, '--timeout', '120s', '--skip-preflight'], { env });
-    expect(r.code, r.stderr).toBe(0);
+    const r = await cli(['install', ...ours, '--chart', await chartTgz('1.0.0'), '-f', values, '--timeout', '120s', '--skip-preflight'], { env });
+    expect(r.exitCode, r.stderr).toBe(0);
     await unchanged('install');
   }, 300_000);
 
   it('upgrade, with and without value changes', async () => {
-    const r = await runCli(['upgrade', ...ours, '--chart', await chartTgz('1.1.0'), '--set', 'scrapeInterval=60s', '--timeout', '120s', '--yes'], { env });
-    expect(r.code, r.stderr).toBe(0);
+    const r = await cli(['upgrade', ...ours, '--chart', await chartTgz('1.1.0'), '--set', 'scrapeInterval=60s', '--timeout', '120s', '--yes'], { env });
+    expect(r.exitCode, r.stderr).toBe(0);
     await unchanged('upgrade');
   }, 300_000);
 
   it('doctor --fix --yes (another installation\'s CR stuck Terminating is not ours to fix)', async () => {
-    const r = await runCli(['doctor', ...ours, '--fix', '--yes', '-o', 'json'], { timeoutMs: 240_000 });
-    expect([0, 1]).toContain(r.code);
+    const r = await cli(['doctor', ...ours, '--fix', '--yes', '-o', 'json'], { timeoutMs: 240_000 });
+    expect([0, 1]).toContain(r.exitCode);
     expect(r.stdout).not.toContain(FOREIGN_CR);
     await unchanged('doctor --fix --yes');
   }, 300_000);
 
   it('uninstall where the release never was, with every flag', async () => {
     for (const extra of [['--delete-namespace'], ['--purge-crds', '--delete-namespace', '--force']]) {
-      const r = await runCli(['uninstall', '--release', RELEASE, '-n', 'fw-team-data', '--yes', ...extra]);
-      expect(r.code, r.stderr).toBe(0);
+      const r = await cli(['uninstall', '--release', RELEASE, '-n', 'fw-team-data', '--yes', ...extra]);
+      expect(r.exitCode, r.stderr).toBe(0);
       expect(r.stdout).toMatch(/Nothing of release fw-insight is/);
       await unchanged(`uninstall -n fw-team-data ${extra.join(' ')}`);
     }
@@ -154,22 +152,22 @@ describe(`the foreign world is untouched by every command (${helmLabel()})`, () 
 
   it('uninstall of another chart under our release name refuses with every flag', async () => {
     for (const extra of [[], ['--purge-crds'], ['--delete-namespace'], ['--purge-crds', '--delete-namespace'], ['--dry-run']]) {
-      const r = await runCli(['uninstall', '-n', 'fw-team-apps', '--yes', ...extra]);
-      expect(r.code, r.stderr).toBe(1);
+      const r = await cli(['uninstall', '-n', 'fw-team-apps', '--yes', ...extra]);
+      expect(r.exitCode, r.stderr).toBe(1);
       await unchanged(`uninstall -n fw-team-apps ${extra.join(' ')}`);
     }
   }, 300_000);
 
   it('uninstall --dry-run, then uninstall --purge-crds --delete-namespace, then again', async () => {
-    const dry = await runCli(['uninstall', ...ours, '--purge-crds', '--delete-namespace', '--dry-run']);
-    expect(dry.code, dry.stderr).toBe(0);
+    const dry = await cli(['uninstall', ...ours, '--purge-crds', '--delete-namespace', '--dry-run']);
+    expect(dry.exitCode, dry.stderr).toBe(0);
     await unchanged('uninstall --dry-run');
-    const r = await runCli(['uninstall', ...ours, '--purge-crds', '--delete-namespace', '--yes', '--timeout', '120s'], { timeoutMs: 240_000 });
-    expect(r.code, `${r.stderr}\n${r.stdout}`).toBe(0);
-    expect((await helm(['list', '-n', NS, '-q'], false)).trim()).toBe('');
+    const r = await cli(['uninstall', ...ours, '--purge-crds', '--delete-namespace', '--yes', '--timeout', '120s'], { timeoutMs: 240_000 });
+    expect(r.exitCode, `${r.stderr}\n${r.stdout}`).toBe(0);
+    expect((await helm(['list', '-n', NS, '-q'], { allowFail: true })).stdout.trim()).toBe('');
     await unchanged('uninstall --purge-crds --delete-namespace');
-    const again = await runCli(['uninstall', ...ours, '--purge-crds', '--delete-namespace', '--yes']);
-    expect(again.code, again.stderr).toBe(0);
+    const again = await cli(['uninstall', ...ours, '--purge-crds', '--delete-namespace', '--yes']);
+    expect(again.exitCode, again.stderr).toBe(0);
     await unchanged('uninstall run again');
   }, 400_000);
 });

@@ -4,8 +4,7 @@
 import { execa } from 'execa';
 import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chartTgz, cleanup, helm, kubectl, requiredValues, runCli, snapshot, writeValues } from './support/install.js';
-import { HELM_LIST_ALL, helmLabel } from './support/helm.js';
+import { chartTgz, cleanup, cli, helm, HELM_LIST_ALL, helmLabel, kubectl, requiredValues, snapshotText, writeValues } from './support/index.js';
 
 const NS = 'e2e-gitops';
 const RELEASE = 'insight-e2e-gitops';
@@ -29,12 +28,12 @@ const crd = (group: string, kind: string, plural: string, versions: string[]) =>
   },
 });
 
-const apply = async (obj: object) => execa('kubectl', ['apply', '-f', '-'], { input: JSON.stringify(obj) });
+const apply = (obj: object) => kubectl(['apply', '-f', '-'], { input: JSON.stringify(obj) });
 
 interface HelmRel { revision: number; status: string; chart: string }
 /** helm 4 prints the revision as a string, helm 3 as a number. */
 const release = async (): Promise<HelmRel | undefined> => {
-  const r = (JSON.parse(await helm(['list', '-n', NS, ...HELM_LIST_ALL, '-o', 'json'])) as Array<HelmRel & { revision: number | string }>)[0];
+  const r = (JSON.parse((await helm(['list', '-n', NS, ...HELM_LIST_ALL, '-o', 'json'])).stdout) as Array<HelmRel & { revision: number | string }>)[0];
   return r && { ...r, revision: Number(r.revision) };
 };
 
@@ -45,15 +44,15 @@ describe(`a release a GitOps controller manages (${helmLabel()})`, () => {
     await apply(crd('argoproj.io', 'Application', 'applications', ['v1alpha1']));
     await apply(crd('helm.toolkit.fluxcd.io', 'HelmRelease', 'helmreleases', ['v2beta1']));
     await kubectl(['wait', '--for=condition=Established', '--timeout=60s', ...CRDS.map((c) => `crd/${c}`)]);
-    await kubectl(['create', 'namespace', ARGO_NS], { reject: false });
+    await kubectl(['create', 'namespace', ARGO_NS], { allowFail: true });
     const values = writeValues(requiredValues(CLUSTER_ID));
-    const r = await runCli(['install', ...common, '--chart', await chartTgz('1.0.0'), '-f', values, '--timeout', '90s', '--skip-preflight'], { env: { ALIBABA_CLOUD_ACCESS_KEY_SECRET: SECRET } });
-    expect(r.code, r.stderr).toBe(0);
+    const r = await cli(['install', ...common, '--chart', await chartTgz('1.0.0'), '-f', values, '--timeout', '90s', '--skip-preflight'], { env: { ALIBABA_CLOUD_ACCESS_KEY_SECRET: SECRET } });
+    expect(r.exitCode, r.stderr).toBe(0);
   });
   afterAll(async () => {
-    await kubectl(['delete', 'applications.argoproj.io,helmreleases.helm.toolkit.fluxcd.io', '--all', '-A', '--ignore-not-found'], { reject: false });
-    await kubectl(['delete', 'crd', ...CRDS, '--ignore-not-found', '--wait=true', '--timeout=60s'], { reject: false });
-    await kubectl(['delete', 'namespace', ARGO_NS, '--ignore-not-found', '--wait=true', '--timeout=60s'], { reject: false });
+    await kubectl(['delete', 'applications.argoproj.io,helmreleases.helm.toolkit.fluxcd.io', '--all', '-A', '--ignore-not-found'], { allowFail: true });
+    await kubectl(['delete', 'crd', ...CRDS, '--ignore-not-found', '--wait=true', '--timeout=60s'], { allowFail: true });
+    await kubectl(['delete', 'namespace', ARGO_NS, '--ignore-not-found', '--wait=true', '--timeout=60s'], { allowFail: true });
     await cleanup(RELEASE, NS, CLUSTER_ID);
   });
 
@@ -69,7 +68,7 @@ describe(`a release a GitOps controller manages (${helmLabel()})`, () => {
         syncPolicy: { automated: { prune: true, selfHeal: true } },
       },
     });
-    const before = await snapshot([NS]);
+    const before = await snapshotText([NS]);
     const runs = [
       ['upgrade', ...common, '--chart', await chartTgz('1.1.0')],
       ['upgrade', ...common, '--chart', await chartTgz('1.1.0'), '--dry-run'],
@@ -78,34 +77,34 @@ describe(`a release a GitOps controller manages (${helmLabel()})`, () => {
       ['uninstall', ...common, '--dry-run'],
     ];
     for (const args of runs) {
-      const r = await runCli(args);
-      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(1);
+      const r = await cli(args);
+      expect(r.exitCode, `${args.join(' ')}: ${r.stderr}`).toBe(1);
       expect(r.stderr).toMatch(new RegExp(`^Error: release ${NS}/${RELEASE} is managed by Argo CD Application ${ARGO_NS}/${APP} \\(targets release ${RELEASE} in namespace ${NS} with auto-sync on\\): it would (revert the upgrade|reinstall what uninstall removes)$`, 'm'));
       expect(r.stderr).toContain(ARGO_PATCH);
       expect(r.stderr).toMatch(/Nothing was changed\.$/m);
     }
-    expect(await snapshot([NS])).toBe(before);
+    expect(await snapshotText([NS])).toBe(before);
     expect(await release()).toMatchObject({ revision: 1, status: 'deployed' });
 
     // The suggested command itself turns auto-sync off; then it is only a warning.
     await execa('sh', ['-c', ARGO_PATCH]);
-    const manual = await runCli(['upgrade', ...common, '--chart', await chartTgz('1.1.0'), '--dry-run']);
-    expect(manual.code, manual.stderr).toBe(0);
+    const manual = await cli(['upgrade', ...common, '--chart', await chartTgz('1.1.0'), '--dry-run']);
+    expect(manual.exitCode, manual.stderr).toBe(0);
     expect(manual.stdout).toContain(`warning: managed by Argo CD Application ${ARGO_NS}/${APP} (targets release ${RELEASE} in namespace ${NS}; auto-sync is off`);
 
     // A tracking id on a live object is enough, even when the Application is not on this cluster.
     await kubectl(['delete', 'applications.argoproj.io', APP, '-n', ARGO_NS]);
-    const docs = parseAllDocuments(await helm(['get', 'manifest', RELEASE, '-n', NS])).map((d) => d.toJS() as { kind?: string; metadata?: { name?: string } } | null);
+    const docs = parseAllDocuments((await helm(['get', 'manifest', RELEASE, '-n', NS])).stdout).map((d) => d.toJS() as { kind?: string; metadata?: { name?: string } } | null);
     const deployment = docs.find((d) => d?.kind === 'Deployment')?.metadata?.name ?? '';
     expect(deployment).not.toBe('');
     await kubectl(['annotate', 'deployment', deployment, '-n', NS, `argocd.argoproj.io/tracking-id=remote_ghost:apps/Deployment:${NS}/${deployment}`]);
-    const marked = await runCli(['upgrade', ...common, '--chart', await chartTgz('1.1.0'), '--dry-run']);
-    expect(marked.code, marked.stderr).toBe(1);
+    const marked = await cli(['upgrade', ...common, '--chart', await chartTgz('1.1.0'), '--dry-run']);
+    expect(marked.exitCode, marked.stderr).toBe(1);
     expect(marked.stderr).toContain(`is managed by Argo CD Application remote/ghost (Deployment ${NS}/${deployment} carries its tracking id)`);
     expect(marked.stderr).toContain('kubectl -n remote patch applications.argoproj.io ghost');
 
-    const forced = await runCli(['upgrade', ...common, '--chart', await chartTgz('1.1.0'), '--force', '--timeout', '90s']);
-    expect(forced.code, forced.stderr).toBe(0);
+    const forced = await cli(['upgrade', ...common, '--chart', await chartTgz('1.1.0'), '--force', '--timeout', '90s']);
+    expect(forced.exitCode, forced.stderr).toBe(0);
     expect(forced.stdout).toContain('warning: managed by Argo CD Application remote/ghost');
     expect(forced.stdout).toContain('going ahead because of --force: it may revert the upgrade');
     expect(await release()).toMatchObject({ revision: 2, status: 'deployed', chart: 'loongcollector-cluster-insight-1.1.0' });
@@ -120,26 +119,26 @@ describe(`a release a GitOps controller manages (${helmLabel()})`, () => {
       spec: { interval: '5m', chart: { spec: { chart: 'loongcollector-cluster-insight', sourceRef: { kind: 'HelmRepository', name: 'insight' } } } },
     };
     await apply(hr);
-    const before = await snapshot([NS]);
+    const before = await snapshotText([NS]);
     const revision = (await release())!.revision;
     for (const args of [['upgrade', ...common, '--chart', await chartTgz('1.1.0'), '--set', 'scrapeInterval=61s'], ['uninstall', ...common, '--yes'], ['uninstall', ...common, '--dry-run']]) {
-      const r = await runCli(args);
-      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(1);
+      const r = await cli(args);
+      expect(r.exitCode, `${args.join(' ')}: ${r.stderr}`).toBe(1);
       expect(r.stderr).toMatch(new RegExp(`^Error: release ${NS}/${RELEASE} is managed by Flux HelmRelease ${NS}/${RELEASE} `, 'm'));
       expect(r.stderr).toContain(`\`flux suspend helmrelease ${RELEASE} -n ${NS}\``);
     }
-    expect(await snapshot([NS])).toBe(before);
+    expect(await snapshotText([NS])).toBe(before);
     expect(await release()).toMatchObject({ revision, status: 'deployed' });
 
     await apply({ ...hr, spec: { ...hr.spec, suspend: true } });
-    const suspended = await runCli(['upgrade', ...common, '--chart', await chartTgz('1.1.0'), '--set', 'scrapeInterval=61s', '--dry-run']);
-    expect(suspended.code, suspended.stderr).toBe(0);
+    const suspended = await cli(['upgrade', ...common, '--chart', await chartTgz('1.1.0'), '--set', 'scrapeInterval=61s', '--dry-run']);
+    expect(suspended.exitCode, suspended.stderr).toBe(0);
     expect(suspended.stdout).toContain(`managed by Flux HelmRelease ${NS}/${RELEASE} (is helm-controller's release ${NS}/${RELEASE}; it is suspended`);
     expect(suspended.stdout).not.toContain('warning: managed by Flux');
 
     await apply({ ...hr, spec: { ...hr.spec, suspend: false } });
-    const forced = await runCli(['uninstall', ...common, '--yes', '--force', '--timeout', '60s']);
-    expect(forced.code, forced.stderr).toBe(0);
+    const forced = await cli(['uninstall', ...common, '--yes', '--force', '--timeout', '60s']);
+    expect(forced.exitCode, forced.stderr).toBe(0);
     expect(forced.stdout).toContain(`warning: managed by Flux HelmRelease ${NS}/${RELEASE}`);
     expect(forced.stdout).toContain('it may reinstall what uninstall removes');
     expect(await release()).toBeUndefined();

@@ -4,8 +4,7 @@ import { mkdtempSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { chartTgz, kubectl, requiredValues, runCli, serveCharts, snapshot, writeValues } from './support/install.js';
-import { helmLabel } from './support/helm.js';
+import { chartTgz, cli, helmLabel, kubectl, requiredValues, serveCharts, snapshotText, writeValues } from './support/index.js';
 
 const NS = 'e2e-bad-input';
 const RELEASE = 'insight-e2e-bad';
@@ -46,7 +45,7 @@ describe(`install with bad input changes nothing (${helmLabel()})`, () => {
     values = writeValues(requiredValues('e2e-bad-1'));
     work = mkdtempSync(join(tmpdir(), 'insight-bad-'));
     writeFileSync(join(work, 'bad.yaml'), 'region: cn-hangzhou\nclusterID: [unclosed\n');
-    writeFileSync(join(work, 'unreachable.kubeconfig'), (await kubectl(['config', 'view', '--raw'])).replace(/server: .*/, 'server: https://127.0.0.1:1'));
+    writeFileSync(join(work, 'unreachable.kubeconfig'), (await kubectl(['config', 'view', '--raw'])).stdout.replace(/server: .*/, 'server: https://127.0.0.1:1'));
     // helm 2 answers `version --template` with an error and prints a Client: line.
     writeFileSync(join(work, 'helm2'), '#!/bin/sh\necho \'Client: &version.Version{SemVer:"v2.17.0", GitCommit:"a690bad", GitTreeState:"clean"}\'\necho "Error: unknown flag: --template" >&2\nexit 1\n');
     chmodSync(join(work, 'helm2'), 0o755);
@@ -55,18 +54,18 @@ describe(`install with bad input changes nothing (${helmLabel()})`, () => {
     repoUrl = repo.url;
     // A user who may read everything and create nothing.
     if (cluster.name) {
-      await kubectl(['create', 'clusterrole', READER_ROLE, '--verb=get,list,watch', '--resource=*.*'], { reject: false });
-      await kubectl(['create', 'clusterrolebinding', READER_ROLE, `--clusterrole=${READER_ROLE}`, '--user=insight-e2e-reader'], { reject: false });
+      await kubectl(['create', 'clusterrole', READER_ROLE, '--verb=get,list,watch', '--resource=*.*'], { allowFail: true });
+      await kubectl(['create', 'clusterrolebinding', READER_ROLE, `--clusterrole=${READER_ROLE}`, '--user=insight-e2e-reader'], { allowFail: true });
       const { mintKubeconfig } = await import('../cluster/cluster.js');
       readerKubeconfig = await mintKubeconfig(cluster.name, 'insight-e2e-reader');
     }
     await kubectl(['delete', 'namespace', NS, '--ignore-not-found', '--wait=true']);
-    before = await snapshot([NS]);
+    before = await snapshotText([NS]);
   });
 
   afterAll(async () => {
     await repo?.close();
-    await kubectl(['delete', 'clusterrolebinding,clusterrole', READER_ROLE, '--ignore-not-found'], { reject: false });
+    await kubectl(['delete', 'clusterrolebinding,clusterrole', READER_ROLE, '--ignore-not-found'], { allowFail: true });
   });
 
   const cases: Case[] = [
@@ -125,18 +124,18 @@ describe(`install with bad input changes nothing (${helmLabel()})`, () => {
     it(c.name, async (ctx) => {
       const why = c.skip?.();
       if (why) ctx.skip(why);
-      const r = await runCli(c.args(), { ...(c.env ? { env: c.env } : { env: { ALIBABA_CLOUD_ACCESS_KEY_SECRET: undefined } }), ...(c.input !== undefined ? { input: c.input } : {}) });
-      expect(r.code, r.stderr).toBe(c.code);
+      const r = await cli(c.args(), { ...(c.env ? { env: c.env } : { env: { ALIBABA_CLOUD_ACCESS_KEY_SECRET: undefined } }), ...(c.input !== undefined ? { input: c.input } : {}) });
+      expect(r.exitCode, r.stderr).toBe(c.code);
       expect(errorLine(r.stderr)).toMatch(c.message);
       expect(r.stderr).toMatch(/^Hint: /m);
       expect(r.stdout + r.stderr).not.toContain(SECRET);
-      expect(await snapshot([NS])).toBe(before);
+      expect(await snapshotText([NS])).toBe(before);
     });
   }
 
   it('a working install still succeeds with the same chart repository (the cases fail for their reason only)', async () => {
-    const r = await runCli(['install', '--release', RELEASE, '-n', NS, '--repo-url', repoUrl, '--version', '1.0.0', '-f', values, '--skip-preflight', '--dry-run'], { env });
-    expect(r.code, r.stderr).toBe(0);
+    const r = await cli(['install', '--release', RELEASE, '-n', NS, '--repo-url', repoUrl, '--version', '1.0.0', '-f', values, '--skip-preflight', '--dry-run'], { env });
+    expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toContain('would install loongcollector-cluster-insight 1.0.0');
   });
 });

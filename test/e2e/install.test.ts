@@ -1,7 +1,6 @@
 // install end to end: the real helm, the local control plane, the fixture chart.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chartTgz, cleanup, helm, kubectl, requiredValues, runCli, snapshot, writeValues } from './support/install.js';
-import { HELM_LIST_ALL, helmLabel } from './support/helm.js';
+import { chartTgz, cleanup, cli, helm, HELM_LIST_ALL, helmLabel, kubectl, requiredValues, snapshotText, writeValues } from './support/index.js';
 
 const NS = 'e2e-install';
 const RELEASE = 'insight-e2e-install';
@@ -24,27 +23,27 @@ describe(`install (${helmLabel()})`, () => {
   });
 
   it('--dry-run prints the plan and redacted manifests and changes nothing', async () => {
-    const before = await snapshot([NS]);
-    const r = await runCli([...base(), '--dry-run'], { env });
-    expect(r.code, r.stderr).toBe(0);
+    const before = await snapshotText([NS]);
+    const r = await cli([...base(), '--dry-run'], { env });
+    expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toContain('Dry run: would install loongcollector-cluster-insight 1.0.0');
     expect(r.stdout).toContain('kind: DaemonSet');
     expect(r.stdout).toMatch(/accessKeySecret: "?\[REDACTED\]"?/);
     expect(r.stdout + r.stderr).not.toContain(SECRET);
     expect(r.stdout).not.toContain(Buffer.from(SECRET).toString('base64'));
-    expect(await snapshot([NS])).toBe(before);
+    expect(await snapshotText([NS])).toBe(before);
 
-    const j = await runCli([...base(), '--dry-run', '-o', 'json'], { env });
-    expect(j.code, j.stderr).toBe(0);
+    const j = await cli([...base(), '--dry-run', '-o', 'json'], { env });
+    expect(j.exitCode, j.stderr).toBe(0);
     const out = JSON.parse(j.stdout);
     expect(out).toMatchObject({ dryRun: true, release: RELEASE, namespace: NS, chart: { version: '1.0.0' } });
     expect(out.values.accessKeySecret).toBe('[REDACTED]');
     expect(j.stdout).not.toContain(SECRET);
-    expect(await snapshot([NS])).toBe(before);
+    expect(await snapshotText([NS])).toBe(before);
 
     // --image-registry moves every component image to the mirror, keeping its path.
-    const m = await runCli([...base(), '--dry-run', '--image-registry', 'mirror.example.com:5000'], { env });
-    expect(m.code, m.stderr).toBe(0);
+    const m = await cli([...base(), '--dry-run', '--image-registry', 'mirror.example.com:5000'], { env });
+    expect(m.exitCode, m.stderr).toBe(0);
     const images = [...m.stdout.matchAll(/image: "?([^"\s]+)"?/g)].map((x) => x[1]!);
     expect(images.length).toBeGreaterThan(4);
     expect(images.filter((i) => !i.startsWith('mirror.example.com:5000/'))).toEqual([]);
@@ -53,9 +52,9 @@ describe(`install (${helmLabel()})`, () => {
 
   it('installs the chart: pods Running, CR present, JSON result', async () => {
     const t0 = Date.now();
-    const r = await runCli([...base(), '-o', 'json'], { env });
+    const r = await cli([...base(), '-o', 'json'], { env });
     const wall = Date.now() - t0;
-    expect(r.code, r.stderr + r.stdout).toBe(0);
+    expect(r.exitCode, r.stderr + r.stdout).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out).toMatchObject({ release: RELEASE, namespace: NS, dryRun: false, revision: 1, chart: { name: 'loongcollector-cluster-insight', version: '1.0.0' } });
     expect(out.workloads.length).toBeGreaterThanOrEqual(5);
@@ -63,40 +62,40 @@ describe(`install (${helmLabel()})`, () => {
     expect(out.customResource).toEqual({ name: `custom-kubernetes-${CLUSTER_ID}-entity-collector`, present: true });
     process.stderr.write(`[measure] install wall time on the local cluster: ${wall} ms\n`);
 
-    const phases = (await kubectl(['get', 'pods', '-n', NS, '-o', 'jsonpath={range .items[*]}{.status.phase}{"\\n"}{end}'])).split('\n').filter(Boolean);
+    const phases = (await kubectl(['get', 'pods', '-n', NS, '-o', 'jsonpath={range .items[*]}{.status.phase}{"\\n"}{end}'])).stdout.split('\n').filter(Boolean);
     expect(phases.length).toBeGreaterThan(0);
     expect(new Set(phases)).toEqual(new Set(['Running']));
     await kubectl(['get', `clusteraliyunpipelineconfig/custom-kubernetes-${CLUSTER_ID}-entity-collector`]);
     // The node-exporter DaemonSet runs on every node.
-    const ds = JSON.parse(await kubectl(['get', 'ds', 'cms-node-exporter', '-n', NS, '-o', 'json']));
-    const nodes = (await kubectl(['get', 'nodes', '-o', 'name'])).split('\n').filter(Boolean).length;
+    const ds = JSON.parse((await kubectl(['get', 'ds', 'cms-node-exporter', '-n', NS, '-o', 'json'])).stdout);
+    const nodes = (await kubectl(['get', 'nodes', '-o', 'name'])).stdout.split('\n').filter(Boolean).length;
     expect(ds.status.numberAvailable).toBe(nodes);
     // The secret reached the cluster only inside the Secret.
-    const data = JSON.parse(await kubectl(['get', 'secret', 'cms-cluster-insight-credentials', '-n', NS, '-o', 'json'])).data;
+    const data = JSON.parse((await kubectl(['get', 'secret', 'cms-cluster-insight-credentials', '-n', NS, '-o', 'json'])).stdout).data;
     expect(Buffer.from(data.accessKeySecret, 'base64').toString()).toBe(SECRET);
   });
 
   it('refuses a second install, names the installed version and changes nothing', async () => {
-    const before = await snapshot([NS]);
-    const r = await runCli(base(), { env });
-    expect(r.code).toBe(1);
+    const before = await snapshotText([NS]);
+    const r = await cli(base(), { env });
+    expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/Error: already installed: release insight-e2e-install in e2e-install runs loongcollector-cluster-insight-1\.0\.0/);
     expect(r.stderr).toContain('kubectl insight upgrade');
-    expect(await snapshot([NS])).toBe(before);
+    expect(await snapshotText([NS])).toBe(before);
   });
 
   it('refuses a second copy of the chart under another release name', async () => {
-    const before = await snapshot([NS, 'e2e-install-other']);
-    const r = await runCli(['install', '--release', 'another', '-n', 'e2e-install-other', '--chart', chart, '-f', values], { env });
-    expect(r.code).toBe(1);
+    const before = await snapshotText([NS, 'e2e-install-other']);
+    const r = await cli(['install', '--release', 'another', '-n', 'e2e-install-other', '--chart', chart, '-f', values], { env });
+    expect(r.exitCode).toBe(1);
     expect(r.stderr).toContain(`already installed as release ${RELEASE} in namespace ${NS}`);
-    expect(await snapshot([NS, 'e2e-install-other'])).toBe(before);
+    expect(await snapshotText([NS, 'e2e-install-other'])).toBe(before);
   });
 
   /** Rewrite helm's release record to another status (as an interrupted or failed helm leaves it); returns a restore function. */
   async function setReleaseStatus(status: string): Promise<() => Promise<void>> {
-    const secretName = (await kubectl(['get', 'secrets', '-n', NS, '-l', `owner=helm,name=${RELEASE}`, '-o', 'jsonpath={.items[0].metadata.name}'])).trim();
-    const raw = JSON.parse(await kubectl(['get', 'secret', secretName, '-n', NS, '-o', 'json']));
+    const secretName = (await kubectl(['get', 'secrets', '-n', NS, '-l', `owner=helm,name=${RELEASE}`, '-o', 'jsonpath={.items[0].metadata.name}'])).stdout.trim();
+    const raw = JSON.parse((await kubectl(['get', 'secret', secretName, '-n', NS, '-o', 'json'])).stdout);
     const { gunzipSync, gzipSync } = await import('node:zlib');
     const { writeFileSync, mkdtempSync } = await import('node:fs');
     const { join } = await import('node:path');
@@ -110,7 +109,7 @@ describe(`install (${helmLabel()})`, () => {
     delete raw.metadata.resourceVersion;
     writeFileSync(f, JSON.stringify(raw));
     await kubectl(['replace', '-f', f]);
-    expect(JSON.parse(await helm(['list', '-n', NS, ...HELM_LIST_ALL, '-o', 'json']))[0].status).toBe(status);
+    expect(JSON.parse((await helm(['list', '-n', NS, ...HELM_LIST_ALL, '-o', 'json'])).stdout)[0].status).toBe(status);
     return async () => {
       raw.data.release = original.release;
       raw.metadata.labels.status = original.status;
@@ -122,28 +121,28 @@ describe(`install (${helmLabel()})`, () => {
   it('detects a release stuck in pending-install and gives the fixing command', async () => {
     const restore = await setReleaseStatus('pending-install');
     try {
-      const before = await snapshot([NS]);
-      const r = await runCli(base(), { env });
-      expect(r.code).toBe(1);
+      const before = await snapshotText([NS]);
+      const r = await cli(base(), { env });
+      expect(r.exitCode).toBe(1);
       expect(r.stderr).toMatch(/Error: release insight-e2e-install is stuck in pending-install/);
       expect(r.stderr).toContain('kubectl insight uninstall');
-      expect(await snapshot([NS])).toBe(before);
+      expect(await snapshotText([NS])).toBe(before);
     } finally {
       await restore();
     }
-    expect(JSON.parse(await helm(['list', '-n', NS, ...HELM_LIST_ALL, '-o', 'json']))[0].status).toBe('deployed');
+    expect(JSON.parse((await helm(['list', '-n', NS, ...HELM_LIST_ALL, '-o', 'json'])).stdout)[0].status).toBe('deployed');
   });
 
   it('explains a failed first install and installs over it with --replace', async () => {
     await setReleaseStatus('failed');
-    const r = await runCli(base(), { env });
-    expect(r.code).toBe(1);
+    const r = await cli(base(), { env });
+    expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/Error: a previous install of insight-e2e-install failed/);
     expect(r.stderr).toContain('--replace');
-    const again = await runCli([...base(), '--replace', '-o', 'json'], { env });
-    expect(again.code, again.stderr + again.stdout).toBe(0);
+    const again = await cli([...base(), '--replace', '-o', 'json'], { env });
+    expect(again.exitCode, again.stderr + again.stdout).toBe(0);
     expect(JSON.parse(again.stdout)).toMatchObject({ revision: 2, workloads: expect.arrayContaining([expect.objectContaining({ ready: true })]) });
-    const rel = JSON.parse(await helm(['list', '-n', NS, ...HELM_LIST_ALL, '-o', 'json']))[0];
+    const rel = JSON.parse((await helm(['list', '-n', NS, ...HELM_LIST_ALL, '-o', 'json'])).stdout)[0];
     expect(rel).toMatchObject({ status: 'deployed', revision: '2' }); // helm list prints revisions as strings
   });
 });
@@ -157,12 +156,12 @@ describe(`install alongside kube-prometheus-stack (${helmLabel()})`, () => {
   const OWN_CRDS = ['clusteraliyunpipelineconfigs.telemetry.alibabacloud.com', 'aliyunlogconfigs.log.alibabacloud.com'];
   const crdMeta = async () =>
     Object.fromEntries(
-      await Promise.all(MON_CRDS.map(async (n) => [n, JSON.parse(await kubectl(['get', 'crd', n, '-o', 'json'])).metadata as { resourceVersion: string; annotations?: Record<string, string>; labels?: Record<string, string> }] as const)),
+      await Promise.all(MON_CRDS.map(async (n) => [n, JSON.parse((await kubectl(['get', 'crd', n, '-o', 'json'])).stdout).metadata as { resourceVersion: string; annotations?: Record<string, string>; labels?: Record<string, string> }] as const)),
     );
 
   beforeAll(async () => {
     await cleanup(OURS, OURS_NS, ID);
-    await helm(['uninstall', 'kps', '-n', KPS_NS, '--wait'], false);
+    await helm(['uninstall', 'kps', '-n', KPS_NS, '--wait'], { allowFail: true, timeoutMs: 300_000 });
     await helm(['install', 'kps', await chartTgz('77.0.0', 'kube-prometheus-stack'), '-n', KPS_NS, '--create-namespace', '--wait', '--timeout', '90s']);
     // Our own CRDs absent while the shared ones exist: helm must not be the one to create crds/ then
     // (helm 4 would apply kps's CRDs server-side). No custom resources are left after cleanup.
@@ -176,19 +175,19 @@ describe(`install alongside kube-prometheus-stack (${helmLabel()})`, () => {
   afterAll(async () => {
     await cleanup(OURS, OURS_NS, ID);
     for (const n of MON_CRDS) {
-      await kubectl(['annotate', 'crd', n, 'meta.helm.sh/release-name-', 'meta.helm.sh/release-namespace-'], { reject: false });
-      await kubectl(['label', 'crd', n, 'app.kubernetes.io/managed-by-'], { reject: false });
+      await kubectl(['annotate', 'crd', n, 'meta.helm.sh/release-name-', 'meta.helm.sh/release-namespace-'], { allowFail: true });
+      await kubectl(['label', 'crd', n, 'app.kubernetes.io/managed-by-'], { allowFail: true });
     }
-    await helm(['uninstall', 'kps', '-n', KPS_NS, '--wait'], false);
-    await kubectl(['delete', 'namespace', KPS_NS, '--ignore-not-found', '--wait=true', '--timeout=90s'], { reject: false });
+    await helm(['uninstall', 'kps', '-n', KPS_NS, '--wait'], { allowFail: true, timeoutMs: 300_000 });
+    await kubectl(['delete', 'namespace', KPS_NS, '--ignore-not-found', '--wait=true', '--timeout=90s'], { allowFail: true });
   });
 
   it('installs without taking over the shared CRDs, says who has them, and leaves kps working', async () => {
     const before = await crdMeta();
-    const kpsObjects = await kubectl(['get', 'servicemonitors,prometheusrules,podmonitors', '-n', KPS_NS, '-o', 'name']);
+    const kpsObjects = (await kubectl(['get', 'servicemonitors,prometheusrules,podmonitors', '-n', KPS_NS, '-o', 'name'])).stdout;
     const values = writeValues(requiredValues(ID));
-    const r = await runCli(['install', '--release', OURS, '-n', OURS_NS, '--chart', await chartTgz('1.0.0'), '-f', values, '--skip-preflight', '-o', 'json'], { env });
-    expect(r.code, r.stderr + r.stdout).toBe(0);
+    const r = await cli(['install', '--release', OURS, '-n', OURS_NS, '--chart', await chartTgz('1.0.0'), '-f', values, '--skip-preflight', '-o', 'json'], { env });
+    expect(r.exitCode, r.stderr + r.stdout).toBe(0);
     const out = JSON.parse(r.stdout);
     const sm = out.crds.find((c: { name: string }) => c.name === 'servicemonitors.monitoring.coreos.com');
     expect(sm).toMatchObject({ state: 'foreign', owner: `helm release ${KPS_NS}/prometheus-operator-crds`, managedBy: 'crds-dir' });
@@ -198,11 +197,11 @@ describe(`install alongside kube-prometheus-stack (${helmLabel()})`, () => {
     // The absent ones of crds/ were created by kubectl-insight, not applied by helm over the rest.
     const created = out.notes.find((n: string) => n.startsWith('created CRD ')) ?? '';
     for (const n of OWN_CRDS) expect(created).toContain(n);
-    for (const n of OWN_CRDS) expect(await kubectl(['get', 'crd', n, '-o', 'jsonpath={.status.conditions[?(@.type=="Established")].status}'])).toBe('True');
+    for (const n of OWN_CRDS) expect((await kubectl(['get', 'crd', n, '-o', 'jsonpath={.status.conditions[?(@.type=="Established")].status}'])).stdout).toBe('True');
     // Our ServiceMonitors exist next to kps's, and kps's release and objects are untouched.
-    expect(await kubectl(['get', 'servicemonitors', '-n', OURS_NS, '-o', 'name'])).toContain('servicemonitor');
-    expect(await kubectl(['get', 'servicemonitors,prometheusrules,podmonitors', '-n', KPS_NS, '-o', 'name'])).toBe(kpsObjects);
-    expect(JSON.parse(await helm(['list', '-n', KPS_NS, '-o', 'json']))[0].status).toBe('deployed');
+    expect((await kubectl(['get', 'servicemonitors', '-n', OURS_NS, '-o', 'name'])).stdout).toContain('servicemonitor');
+    expect((await kubectl(['get', 'servicemonitors,prometheusrules,podmonitors', '-n', KPS_NS, '-o', 'name'])).stdout).toBe(kpsObjects);
+    expect(JSON.parse((await helm(['list', '-n', KPS_NS, '-o', 'json'])).stdout)[0].status).toBe('deployed');
     // And kps can still upgrade over its CRDs.
     await helm(['upgrade', 'kps', await chartTgz('77.0.0', 'kube-prometheus-stack'), '-n', KPS_NS, '--reuse-values', '--wait', '--timeout', '90s']);
   });
@@ -244,22 +243,22 @@ describe(`install runs the preflight gate (${helmLabel()})`, () => {
   });
 
   it('Intranet with cms-vpc unreachable and no terminal: stops and says to disable alert-rule sync', async () => {
-    const before = await snapshot([GATE_NS]);
-    const r = await runCli(await args(), { env: gateEnv });
-    expect(r.code, r.stderr).toBe(6);
+    const before = await snapshotText([GATE_NS]);
+    const r = await cli(await args(), { env: gateEnv });
+    expect(r.exitCode, r.stderr).toBe(6);
     expect(r.stderr).toMatch(/^Error: cms-vpc is not reachable from the cluster in Intranet mode: alert-rule sync would fail$/m);
     expect(r.stderr).toContain('--disable-alert-rule');
-    expect(await snapshot([GATE_NS])).toBe(before);
+    expect(await snapshotText([GATE_NS])).toBe(before);
   });
 
   it('with --yes: installs with operator.enableAlertRule=false and says so', async () => {
-    const r = await runCli([...(await args()), '--yes', '-o', 'json'], { env: gateEnv });
-    expect(r.code, r.stderr + r.stdout).toBe(0);
+    const r = await cli([...(await args()), '--yes', '-o', 'json'], { env: gateEnv });
+    expect(r.exitCode, r.stderr + r.stdout).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out.alertRuleDisabled).toBe(true);
     expect(out.preflight.warnings).toBeGreaterThanOrEqual(1); // network.cms is a warning; nothing fatal
     expect(out.notes.join('\n')).toContain('alert-rule sync disabled');
-    const cm = JSON.parse(await kubectl(['get', 'configmap', 'cms-cluster-insight-config', '-n', GATE_NS, '-o', 'json'])).data;
+    const cm = JSON.parse((await kubectl(['get', 'configmap', 'cms-cluster-insight-config', '-n', GATE_NS, '-o', 'json'])).stdout).data;
     expect(cm.ENABLE_ALERT_RULE).toBe('false');
     expect(cm.NET).toBe('Intranet');
     expect(r.stdout + r.stderr).not.toContain(USER.secret);

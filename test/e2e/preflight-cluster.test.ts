@@ -10,8 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli, ensureCrds, installKps, parseJson, presentCrds, SHARED_CRDS } from './uninstall.helpers.js';
-import { cluster, helm, kubectl, kubectlJson, nodeNames, waitFor } from './support/cluster.js';
+import {
+  cli, cluster, ensureCrds, helm, installKps, kubectl, kubectlJson, nodeNames, parseJson, presentCrds, SHARED_CRDS, waitFor,
+} from './support/index.js';
 
 // Fresh names per run: a namespace from a previous run may still be terminating.
 const RUN = Date.now().toString(36);

@@ -4,12 +4,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { aliyunNames, generatePki } from '../support/cloud-standin/pki.js';
 import { startCloudStandin, type CloudStandin } from '../support/cloud-standin/server.js';
-import { CLI, parseJson } from './uninstall.helpers.js';
-import { cluster } from './support/cluster.js';
+import { cli, cluster, parseJson } from './support/index.js';
 
 const REGION = 'cn-hangzhou';
 const PROJECT = 'pf-e2e-project';
@@ -31,13 +29,9 @@ beforeAll(async () => {
 });
 afterAll(async () => standin?.close());
 
+// Nothing inherited: the secret must come from stdin or the given environment only.
 const run = (args: string[], opts: { input?: string; env?: Record<string, string> } = {}) =>
-  execa(process.execPath, [CLI, 'preflight', ...args], {
-    reject: false,
-    input: opts.input ?? '',
-    env: { KUBECONFIG: cluster().kubeconfig, PATH: process.env.PATH, NO_COLOR: '1', KUBECTL_INSIGHT_ENDPOINT_OVERRIDES: overrides, ...opts.env },
-    extendEnv: false,
-  });
+  cli(['preflight', ...args], { input: opts.input ?? '', env: { KUBECTL_INSIGHT_ENDPOINT_OVERRIDES: overrides, ...opts.env }, extendEnv: false });
 
 const common = ['--region', REGION, '--from-local', '--only', 'network.', '--only', 'cloud.', '--access-key-id', USER.accessKeyId, '--project-name', PROJECT, '--prometheus-instance-id', INSTANCE];
 

@@ -4,7 +4,6 @@
 // network; the product reads the results back from the pod status and deletes the pods.
 // Node kwok-node-0 gets a "good" network (the endpoints' stand-ins answer), every other node a
 // "bad" one (nothing listens), so per-node results and the naming of failing nodes are visible.
-import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKube, type Kube } from '../../src/kube/client.js';
 import { runPreflight } from '../../src/checks/preflight/index.js';
@@ -12,7 +11,7 @@ import { PROBE_LABELS } from '../../src/net/probe-pods.js';
 import { generatePki } from '../support/cloud-standin/pki.js';
 import { createTestNetns, netnsSkipReason, type TestNetns } from '../unit/net/helpers/netns.js';
 import { startProbeKubelet, type ProbeKubelet } from '../unit/net/helpers/probe-kubelet.js';
-import { cluster, kubectl, kubectlJson, readyNodeNames, waitFor } from './support/cluster.js';
+import { cluster, kubectl, kubectlJson, readyNodeNames, spawnCli, waitFor } from './support/index.js';
 
 // A fresh name per run: a namespace from a previous run may still be terminating.
 const NS = `insight-e2e-preflight-net-${Date.now().toString(36)}`;
@@ -107,10 +106,8 @@ describe.skipIf(skip)(`preflight network probes from probe pods${skip ? ` (skipp
 
   it('Ctrl-C during the probes: the CLI deletes its probe pods and exits 130', async () => {
     // No runtime: the pods stay Running without output, as if the probes hung.
-    const bin = new URL('../../bin/kubectl-insight.js', import.meta.url).pathname;
-    const child = execa(process.execPath, [bin, 'preflight', '--region', REGION, '--only', 'network.', '--probe-namespace', NS, '-o', 'json'], {
-      reject: false,
-      env: { KUBECONFIG: cluster().kubeconfig, KUBECTL_INSIGHT_ENDPOINT_OVERRIDES: JSON.stringify(overrides), PATH: process.env.PATH },
+    const child = spawnCli(['preflight', '--region', REGION, '--only', 'network.', '--probe-namespace', NS, '-o', 'json'], {
+      env: { KUBECTL_INSIGHT_ENDPOINT_OVERRIDES: JSON.stringify(overrides) },
     });
     let output = '';
     child.stdout?.on('data', (d: Buffer) => (output += String(d)));

@@ -1,26 +1,11 @@
 // `kubectl insight uninstall` against the local control plane with real helm and the fixture charts.
 // The harness's operator stand-in clears the CR's finalizer only while the operator Deployment is ready.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyYaml, cluster, deleteYaml, helm, kubectl, kubectlJson, mintKubeconfig, setPodScenario, waitFor } from './support/cluster.js';
 import {
-  ALIBABA_CRDS,
-  ALL_CRDS,
-  SHARED_CRDS,
-  cleanupInstall,
-  cli,
-  cliOnTty,
-  dropPrivateBuild,
-  usePrivateBuild,
-  ensureCrds,
-  installChart,
-  installKps,
-  namespaceGone,
-  parseJson,
-  presentCrds,
-  snapshot,
-  spawnCli,
-} from './uninstall.helpers.js';
-import { HELM_LIST_ALL, helmLabel } from './support/helm.js';
+  ALIBABA_CRDS, crState as crStateOf, ALL_CRDS, applyYaml, cleanup, cli, cliOnTty, cluster, deleteYaml, dropPrivateBuild, ensureCrds, helm, HELM_LIST_ALL,
+  helmLabel, installChart, installKps, kubectl, kubectlJson, mintKubeconfig, namespaceGone, parseJson, presentCrds, setPodScenario,
+  SHARED_CRDS, snapshotObjects, spawnCli, usePrivateBuild, waitFor,
+} from './support/index.js';
 
 const NS = 'uninst-e2e';
 const REL = 'uninst-rel';
@@ -31,12 +16,7 @@ const CR_NAME = `custom-kubernetes-${CID}-entity-collector`;
 const base = ['uninstall', '-n', NS, '--release', REL, '--timeout', '60s'];
 const OPERATOR = 'cms-loongcollector-operator';
 
-async function crState(): Promise<{ exists: boolean; deleting: boolean; finalizers: string[] }> {
-  const r = await kubectl(['get', 'clusteraliyunpipelineconfig', CR_NAME, '-o', 'json'], { allowFail: true });
-  if (r.exitCode !== 0) return { exists: false, deleting: false, finalizers: [] };
-  const o = JSON.parse(r.stdout) as { metadata: { deletionTimestamp?: string; finalizers?: string[] } };
-  return { exists: true, deleting: Boolean(o.metadata.deletionTimestamp), finalizers: o.metadata.finalizers ?? [] };
-}
+const crState = () => crStateOf(CR_NAME);
 
 async function releaseExists(): Promise<boolean> {
   const l = JSON.parse((await helm(['list', '-n', NS, ...HELM_LIST_ALL, '-o', 'json'])).stdout) as { name: string }[];
@@ -64,7 +44,7 @@ beforeAll(async () => {
   cluster();
   await usePrivateBuild();
   crdsAtStart = await presentCrds();
-  await cleanupInstall(REL, NS, CID);
+  await cleanup(REL, NS, CID);
   await helm(['uninstall', KPS_REL, '-n', KPS_NS, '--wait'], { allowFail: true });
   await kubectl(['delete', 'ns', KPS_NS, '--ignore-not-found', '--wait=false'], { allowFail: true });
   await namespaceGone(KPS_NS);
@@ -72,7 +52,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   dropPrivateBuild();
-  await cleanupInstall(REL, NS, CID);
+  await cleanup(REL, NS, CID);
   // kps's release manifest names ServiceMonitors: helm needs the CRDs to uninstall it.
   await ensureCrds();
   await helm(['uninstall', KPS_REL, '-n', KPS_NS, '--wait'], { allowFail: true });
@@ -223,10 +203,10 @@ describe.sequential(`uninstall (${helmLabel()})`, () => {
   it('--dry-run changes nothing (full state before and after) and lists every object', async () => {
     if (!(await releaseExists())) await installChart(REL, NS, CID);
     await installKps(KPS_REL, KPS_NS);
-    const before = await snapshot();
+    const before = await snapshotObjects();
     const j = parseJson(await cli([...base, '--dry-run', '--purge-crds', '--force', '--delete-namespace', '-o', 'json']));
     const text = await cli([...base, '--dry-run', '--purge-crds', '--delete-namespace']);
-    const after = await snapshot();
+    const after = await snapshotObjects();
     expect(after).toEqual(before);
     expect(j.result).toBe('planned');
     const items = j.plan.steps.flatMap((s: { items: unknown[] }) => s.items) as { kind: string; name: string; action: string; lost?: unknown[] }[];
@@ -278,7 +258,7 @@ describe.sequential(`uninstall (${helmLabel()})`, () => {
     await ensureCrds();
     await helm(['uninstall', KPS_REL, '-n', KPS_NS, '--wait'], { allowFail: true });
     await kubectl(['delete', 'ns', KPS_NS, '--ignore-not-found']);
-    await cleanupInstall(REL, NS, CID);
+    await cleanup(REL, NS, CID);
     await installChart(REL, NS, CID);
     // Precondition: nothing foreign uses the shared kinds anywhere.
     for (const k of ['servicemonitors', 'podmonitors', 'prometheusrules', 'probes']) {
@@ -343,7 +323,7 @@ describe.sequential(`uninstall (${helmLabel()})`, () => {
 
   it('403 names the verb, resource and RBAC rule, and leaves a state the next run finishes', async () => {
     await ensureCrds();
-    await cleanupInstall(REL, NS, CID);
+    await cleanup(REL, NS, CID);
     await installChart(REL, NS, CID);
     // Operator down, so the finalizer must be removed by patch, which this user may not do.
     await kubectl(['scale', 'deployment', 'cms-loongcollector-operator', '-n', NS, '--replicas=0']);

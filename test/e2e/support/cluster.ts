@@ -45,8 +45,18 @@ export interface RunOptions {
   input?: string;
   /** Default false: a non-zero exit throws with stderr in the message. */
   allowFail?: boolean;
+  /** Default 120 s; the run fails (exit 124) when it takes longer. */
   timeoutMs?: number;
   env?: Record<string, string>;
+  /** Another kubeconfig than the cluster's (an RBAC-limited user, a proxy in front of the API server). */
+  kubeconfig?: string;
+  /** false: the tool sees only `env`, PATH and KUBECONFIG, nothing else of this process's environment. */
+  extendEnv?: boolean;
+}
+
+export interface HelmOptions extends RunOptions {
+  /** Another helm than the one on PATH (a given major). */
+  binary?: string;
 }
 
 async function tool(bin: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
@@ -55,8 +65,8 @@ async function tool(bin: string, args: string[], opts: RunOptions = {}): Promise
     input: opts.input,
     reject: false,
     timeout: opts.timeoutMs ?? 120_000,
-    env: { KUBECONFIG: c.kubeconfig, PATH: process.env.PATH, ...opts.env },
-    extendEnv: true,
+    env: { KUBECONFIG: opts.kubeconfig ?? c.kubeconfig, PATH: process.env.PATH, ...opts.env },
+    extendEnv: opts.extendEnv ?? true,
   });
   const res = { stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? ''), exitCode: r.exitCode ?? (r.timedOut ? 124 : 1) };
   if (res.exitCode !== 0 && !opts.allowFail) {
@@ -73,8 +83,8 @@ export async function kubectlJson<T = any>(args: string[], opts?: RunOptions): P
   return JSON.parse((await kubectl([...args, '-o', 'json'], opts)).stdout) as T;
 }
 
-export function helm(args: string[], opts?: RunOptions): Promise<RunResult> {
-  return tool('helm', args, opts);
+export function helm(args: string[], opts?: HelmOptions): Promise<RunResult> {
+  return tool(opts?.binary ?? 'helm', args, opts);
 }
 
 /** kubectl apply of YAML text or objects (server-side, so several tests may own fields of one object). */

@@ -21,9 +21,11 @@ export async function closedPort(): Promise<number> {
 }
 
 /** Accepts TCP connections and never sends a byte. */
-export async function startBlackHole(): Promise<Closable> {
+export async function startBlackHole(): Promise<Closable & { accepted(): number }> {
   const sockets = new Set<net.Socket>();
+  let accepted = 0;
   const s = net.createServer((sock) => {
+    accepted++;
     sockets.add(sock);
     sock.on('error', () => {});
     sock.on('close', () => sockets.delete(sock));
@@ -31,6 +33,8 @@ export async function startBlackHole(): Promise<Closable> {
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
   return {
     port: (s.address() as AddressInfo).port,
+    /** Connections taken so far (one per attempt of the client). */
+    accepted: () => accepted,
     close: () =>
       new Promise<void>((r) => {
         for (const sock of sockets) sock.destroy();

@@ -199,13 +199,13 @@ describe('network failures are classified', () => {
     expect(r).toMatchObject({ ok: false, error: { code: 'ConnectionRefused' } });
   });
 
-  it('black hole -> Timeout within the deadline', async () => {
+  it('black hole -> Timeout: one attempt, given up at our deadline', async () => {
     const hole = await startBlackHole();
     try {
-      const t0 = Date.now();
+      // The black hole never answers and the OS never times out an open connection: only our timer ends this.
       const r = await getCallerIdentity(creds(FULL), { overrides: { [host]: { address: '127.0.0.1', port: hole.port } }, timeoutMs: 400 });
       expect(r).toMatchObject({ ok: false, error: { code: 'Timeout' } });
-      expect(Date.now() - t0).toBeLessThan(3000);
+      expect(hole.accepted()).toBe(1);
     } finally {
       await hole.close();
     }

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { doctorChecks } from '../../../src/checks/doctor/index.js';
 import { exitCodeFor, runChecks, type CheckResult } from '../../../src/checks/engine.js';
 import { judgeCr } from '../../../src/checks/doctor/cr.js';
@@ -305,30 +305,50 @@ describe('pods.events', () => {
 });
 
 describe('probeBounded', () => {
-  it('lets slow (black-holed) probes wait outside the concurrency limit, bounded by the slow pool', async () => {
+  // Fake timers: the order of events is the evidence, not the wall clock of a loaded machine.
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('lets slow (black-holed) probes wait outside the concurrency limit, so no hung probe waits for another', async () => {
+    const { probeBounded } = await import('../../../src/checks/doctor/exporters.js');
+    const items = Array.from({ length: 40 }, (_, i) => i);
+    const hung = new Set([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    const t0 = Date.now();
+    const started = new Map<number, number>();
+    let finished: number | undefined;
+    const run = probeBounded(items, 4, 100, 20, async (i) => {
+      started.set(i, Date.now() - t0);
+      await new Promise((r) => setTimeout(r, hung.has(i) ? 300 : 5));
+    }).then(() => (finished = Date.now() - t0));
+    await vi.runAllTimersAsync();
+    await run;
+    // A plain pool of 4 would start the 9th and 10th hung probe only after two others ended (at 600 ms).
+    const hungStarts = [...hung].map((i) => started.get(i)!);
+    expect(Math.max(...hungStarts)).toBeLessThan(300);
+    expect(started.size).toBe(items.length);
+    // Done when the last hung probe ends, not after three rounds of 300 ms.
+    expect(finished).toBe(Math.max(...hungStarts) + 300);
+  });
+
+  it('bounds the slow pool: at most concurrency + slowPool probes in flight, and the pool is used', async () => {
     const { probeBounded } = await import('../../../src/checks/doctor/exporters.js');
     const items = Array.from({ length: 40 }, (_, i) => i);
     const hung = new Set([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     let inFlight = 0;
     let peak = 0;
-    const t0 = Date.now();
-    await probeBounded(items, 4, 100, 20, async (i) => {
-      inFlight++;
-      peak = Math.max(peak, inFlight);
-      await new Promise((r) => setTimeout(r, hung.has(i) ? 300 : 5));
-      inFlight--;
-    });
-    // 10 hung probes with 4 slots would take 3 x 300 ms in a plain pool; here about one timeout.
-    expect(Date.now() - t0).toBeLessThan(850); // a plain pool of 4 needs 3 x 300 ms
-    const t1 = Date.now();
-    peak = 0;
-    await probeBounded(items, 4, 2, 20, async (i) => {
+    const run = probeBounded(items, 4, 2, 20, async (i) => {
       inFlight++;
       peak = Math.max(peak, inFlight);
       await new Promise((r) => setTimeout(r, hung.has(i) ? 100 : 5));
       inFlight--;
     });
-    expect(peak).toBeLessThanOrEqual(6); // 4 slots + a slow pool of 2
-    expect(Date.now() - t1).toBeGreaterThanOrEqual(100);
+    await vi.runAllTimersAsync();
+    await run;
+    expect(inFlight).toBe(0);
+    expect(peak).toBe(6); // 4 slots + a slow pool of 2
   });
 });

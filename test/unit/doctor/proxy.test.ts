@@ -89,10 +89,9 @@ describe('ApiClient against a loopback server', () => {
 
   it('gives up on a hung target at the probe timeout', async () => {
     const api = await client();
-    const t0 = Date.now();
     const r = await api.probe({ kind: 'pod', namespace: 'ns', name: 'hang', port: 80 }, '/metrics', { timeoutMs: 300 });
-    expect(r.outcome).toBe('timeout');
-    expect(Date.now() - t0).toBeLessThan(1500);
+    // The target never answers: only the probe's own 300 ms timer can end this (an abort would say so).
+    expect(r).toMatchObject({ outcome: 'timeout', detail: 'no answer within 300 ms' });
     const refused = await api.probe({ kind: 'pod', namespace: 'ns', name: 'refused', port: 1 }, '/metrics', { timeoutMs: 300 });
     expect(refused.outcome).toBe('refused');
     api.close();

@@ -125,11 +125,16 @@ describe('runProbePods', () => {
   });
   it('stops when aborted and cleans up', async () => {
     const f = fakeCore(() => 'hang');
+    // Polls counted: evidence that the wait stops at the abort, not at the 10 s deadline.
+    let polls = 0;
+    let pollsAtAbort = -1;
+    const list = f.core.listNamespacedPod.bind(f.core);
+    f.core.listNamespacedPod = () => (polls++, list());
     const ac = new AbortController();
-    setTimeout(() => ac.abort(), 50);
-    const t0 = Date.now();
+    setTimeout(() => ((pollsAtAbort = polls), ac.abort()), 50);
     await runProbePods({ core: f.core as never, namespace: 'default', image: 'img', nodes: [node('a')], targets: [target], tolerations: [], timeoutMs: 10_000, pollMs: 20, signal: ac.signal, kubectl: { binary: '/bin/false' } });
-    expect(Date.now() - t0).toBeLessThan(2000);
+    expect(pollsAtAbort).toBeGreaterThan(0);
+    expect(polls - pollsAtAbort).toBeLessThanOrEqual(1);
     expect(f.pods.size).toBe(0);
   });
   it('fails the run clearly when pods may not be created (RBAC), leaving nothing behind', async () => {

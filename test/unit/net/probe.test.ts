@@ -38,10 +38,10 @@ describe('probeEndpoint (local vantage)', () => {
   });
 
   it('timeout: SYNs dropped (full accept queue) within the per-step timeout', async () => {
-    const t0 = Date.now();
     const r = await probe(lb.blackhole);
     expect(r.outcome).toBe('timeout');
-    expect(Date.now() - t0).toBeLessThan(4000);
+    // Said by the connect step's own timer (1500 ms above), not by some outer deadline.
+    expect(r.message).toMatch(/TCP connect to .* timed out after 1500 ms/);
   });
 
   it('tls-untrusted: certificate from a CA we do not trust', async () => {
@@ -75,9 +75,9 @@ describe('probeEndpoint (local vantage)', () => {
   it('stops at once when aborted', async () => {
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 100);
-    const t0 = Date.now();
     const r = await probeEndpoint({ host: HOST, port: 443, connectAddress: '127.0.0.1', connectPort: lb.blackhole }, { lookup, connectTimeoutMs: 10_000, signal: ac.signal });
+    // Ended by the abort (the 10 s connect timeout would say "timed out").
     expect(r.outcome).toBe('error');
-    expect(Date.now() - t0).toBeLessThan(2000);
+    expect(r.message).toContain('aborted');
   });
 });

@@ -61,7 +61,6 @@ describe('runChecks', () => {
 
   it('a hanging check times out without blocking the others, and its signal is aborted', async () => {
     let aborted = false;
-    const t0 = Date.now();
     const report = await runChecks(
       [
         check('slow', 'Network', (_c, signal) => new Promise(() => signal.addEventListener('abort', () => (aborted = true))), { timeoutMs: 150 }),
@@ -69,7 +68,7 @@ describe('runChecks', () => {
       ],
       { log: [] },
     );
-    expect(Date.now() - t0).toBeLessThan(2000);
+    // The slow check never settles by itself: the report exists only because its 150 ms timer fired.
     expect(aborted).toBe(true);
     expect(report.results.find((r) => r.id === 'slow')).toMatchObject({ status: 'failed', message: 'check timed out after 0.15s' });
     expect(report.results.find((r) => r.id === 'fast')?.status).toBe('passed');

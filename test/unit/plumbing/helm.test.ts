@@ -52,9 +52,19 @@ describe('Helm wrapper', () => {
   it('gives values (and the secret) to helm on stdin, never in a file or argv', async () => {
     writeFileSync(log, '');
     const canary = `canary-${process.pid}-${Date.now()}-secret`;
+    // A fresh TMPDIR for the code under test, which runs in this process (and for the helm it starts):
+    // a file written by either lands here, and nothing else writes here.
     const tmp = mkdtempSync(join(tmpdir(), 'helm-stdin-'));
-    const h = new Helm({ binary: fake, env: { FAKE_HELM_MODE: '', TMPDIR: tmp } });
-    await h.run(['install', 'r', 'chart'], { values: { accessKeySecret: new Secret(canary), region: 'cn-hangzhou' } });
+    const saved = process.env.TMPDIR;
+    process.env.TMPDIR = tmp;
+    try {
+      expect(tmpdir()).toBe(tmp);
+      const h = new Helm({ binary: fake, env: { FAKE_HELM_MODE: '', TMPDIR: tmp } });
+      await h.run(['install', 'r', 'chart'], { values: { accessKeySecret: new Secret(canary), region: 'cn-hangzhou' } });
+    } finally {
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
+    }
     const recorded = readFileSync(log, 'utf8');
     const argvLine = recorded.split('\n')[0]!;
     expect(argvLine).toBe('install r chart --values -');

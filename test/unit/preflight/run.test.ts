@@ -20,7 +20,6 @@ describe('runPreflight', () => {
 
   it('a hanging network probe does not block the report: it times out, the others report, the probe is stopped', async () => {
     let aborted = false;
-    const t0 = Date.now();
     const report = await runPreflight({
       region: 'cn-hangzhou',
       fromLocal: true,
@@ -37,12 +36,12 @@ describe('runPreflight', () => {
         },
       },
     });
-    expect(Date.now() - t0).toBeLessThan(3000);
+    // The probe run never settles by itself: the report exists because the 300 ms deadline fired and aborted it.
     expect(aborted).toBe(true);
     expect(report.results.find((r) => r.id === 'cluster.version')).toMatchObject({ status: 'passed' });
     const sls = report.results.find((r) => r.id === 'network.sls')!;
     expect(sls).toMatchObject({ status: 'failed', severity: 'fatal' });
-    expect(sls.message).toContain('timed out');
+    expect(sls.message).toContain('timed out after 0.3s');
     expect(exitCodeFor(report)).toBe(1);
     expect(exitCodeFor({ ...report, results: report.results.filter((r) => r.id !== 'network.sls') }, 'fatal')).toBe(0);
     expect(exitCodeFor({ ...report, results: report.results.filter((r) => r.id !== 'network.sls') }, 'warning')).toBe(1);

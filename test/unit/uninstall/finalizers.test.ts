@@ -13,6 +13,17 @@ class ApiError extends Error {
   }
 }
 
+/** JSON patch test/remove on a finalizer list, as the API server applies it (all or nothing; 422 when a test fails). */
+function applyFinalizerPatch(finalizers: string[], ops: Array<{ op: string; path: string; value?: string }>): string[] {
+  const fins = [...finalizers];
+  for (const op of ops) {
+    const i = Number(op.path.split('/').pop());
+    if (op.op === 'test' && fins[i] !== op.value) throw new ApiError(422, { message: 'test failed' });
+    if (op.op === 'remove') fins.splice(i, 1);
+  }
+  return fins;
+}
+
 /** A fake API server object store that applies JSON patches with real `test` semantics. */
 function fakeKube(initial: { finalizers: string[]; deletionTimestamp?: string } | undefined, hooks: { beforePatch?: (n: number) => void } = {}) {
   let obj = initial ? { metadata: { name: 'cr1', resourceVersion: '1', ...initial } } : undefined;
@@ -30,13 +41,7 @@ function fakeKube(initial: { finalizers: string[]; deletionTimestamp?: string } 
       patches.push({ body: p.body, options });
       hooks.beforePatch?.(++patchCount);
       if (!obj) throw new ApiError(404);
-      const fins = [...obj.metadata.finalizers];
-      for (const op of p.body) {
-        const i = Number(op.path.split('/').pop());
-        if (op.op === 'test' && fins[i] !== op.value) throw new ApiError(422, { message: 'test failed' });
-        if (op.op === 'remove') fins.splice(i, 1);
-      }
-      obj.metadata.finalizers = fins;
+      obj.metadata.finalizers = applyFinalizerPatch(obj.metadata.finalizers, p.body);
       return obj;
     },
     async deleteClusterCustomObject() {
@@ -46,8 +51,20 @@ function fakeKube(initial: { finalizers: string[]; deletionTimestamp?: string } 
       return {};
     },
   };
+  // Any other method (a replace/update, a merge patch under another name) is recorded and fails, so
+  // "only JSON patches" below is something the code can get wrong.
+  const recording = new Proxy(custom, {
+    get(target, name) {
+      if (typeof name !== 'string' || name === 'then') return undefined;
+      if (name in target) return target[name as keyof typeof target];
+      return async () => {
+        calls.push(name);
+        throw new Error(`unexpected call ${name}`);
+      };
+    },
+  });
   return {
-    kube: { custom, server: 'https://127.0.0.1:1', kc: {} } as unknown as FinalizerKube,
+    kube: { custom: recording, server: 'https://127.0.0.1:1', kc: {} } as unknown as FinalizerKube,
     patches,
     calls,
     current: () => obj,
@@ -58,11 +75,11 @@ function fakeKube(initial: { finalizers: string[]; deletionTimestamp?: string } 
 }
 
 describe('finalizerPatch', () => {
-  it('tests the index before removing it', () => {
-    expect(finalizerPatch(FIN, 2)).toEqual([
-      { op: 'test', path: '/metadata/finalizers/2', value: FIN },
-      { op: 'remove', path: '/metadata/finalizers/2' },
-    ]);
+  it('removes the finalizer at that index, and only while that index still holds it', () => {
+    expect(applyFinalizerPatch(['a.io/x', 'b.io/y', FIN], finalizerPatch(FIN, 2))).toEqual(['a.io/x', 'b.io/y']);
+    // The list changed meanwhile (someone prepended one): the patch is refused rather than removing another entry.
+    expect(() => applyFinalizerPatch(['new.io/z', 'a.io/x', 'b.io/y', FIN], finalizerPatch(FIN, 2))).toThrow(/HTTP 422/);
+    expect(() => applyFinalizerPatch(['a.io/x'], finalizerPatch(FIN, 2))).toThrow(/HTTP 422/);
   });
 });
 
@@ -71,9 +88,7 @@ describe('removeFinalizer', () => {
     const f = fakeKube({ finalizers: ['a.io/x', FIN, 'b.io/y'] });
     expect(await removeFinalizer(f.kube, ref, FIN)).toBe('removed');
     expect(f.current()!.metadata.finalizers).toEqual(['a.io/x', 'b.io/y']);
-    expect(f.calls).not.toContain('update');
-    const sent = f.patches[0] as { body: unknown };
-    expect(sent.body).toEqual(finalizerPatch(FIN, 1));
+    expect(f.calls.filter((c) => c !== 'get')).toEqual(['patch']);
   });
 
   it('re-reads and retries when the list changed under it (test op fails), never removing another entry', async () => {

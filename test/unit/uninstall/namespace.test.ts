@@ -92,27 +92,45 @@ describe('may the namespace be deleted?', () => {
   });
 });
 
+/** RFC 7386 merge patch, as the API server applies one to an object (null deletes a key). */
+function mergePatch(target: unknown, patch: unknown): unknown {
+  if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) return patch;
+  const out: Record<string, unknown> = typeof target === 'object' && target !== null && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete out[k];
+    else out[k] = mergePatch(out[k], v);
+  }
+  return out;
+}
+
 describe('clearUninstallMark', () => {
   const fake = (annotations: Record<string, string> | undefined, failRead = false) => {
     const patches: object[] = [];
+    let ns: Record<string, unknown> = { metadata: { name: 'ns', ...(annotations ? { annotations } : {}) } };
     return {
       patches,
+      namespace: () => ns,
       kube: {
         core: {
           readNamespace: async () => {
             if (failRead) throw new Error('forbidden');
-            return { metadata: { name: 'ns', ...(annotations ? { annotations } : {}) } };
+            return structuredClone(ns);
           },
-          patchNamespace: async (req: { body: object }) => void patches.push(req.body),
+          patchNamespace: async (req: { body: object }) => {
+            patches.push(req.body);
+            ns = mergePatch(ns, req.body) as Record<string, unknown>;
+          },
         },
       },
     };
   };
   it("removes this release's mark, and nothing when the mark names another release or is absent", async () => {
     const { clearUninstallMark, NAMESPACE_MARK } = await import('../../../src/kube/namespace.js');
-    const own = fake({ [NAMESPACE_MARK]: 'rel' });
+    const own = fake({ [NAMESPACE_MARK]: 'rel', 'team.example.com/owner': 'data' });
     await clearUninstallMark(own.kube, 'ns', 'rel');
-    expect(own.patches).toEqual([{ metadata: { annotations: { [NAMESPACE_MARK]: null } } }]);
+    // Applied as the API server would: the mark is gone, everything else of the namespace stays.
+    expect(own.patches).toHaveLength(1);
+    expect(own.namespace()).toEqual({ metadata: { name: 'ns', annotations: { 'team.example.com/owner': 'data' } } });
     const other = fake({ [NAMESPACE_MARK]: 'someone-else' });
     await clearUninstallMark(other.kube, 'ns', 'rel');
     expect(other.patches).toEqual([]);

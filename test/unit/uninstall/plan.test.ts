@@ -173,8 +173,20 @@ describe('operatorFinalizer', () => {
   });
 });
 
-describe('misc', () => {
-  it('injection points are the step boundaries in order', () => {
-    expect(INJECTION_POINTS).toEqual(['discover', 'custom-resources:delete-sent', 'custom-resources', 'helm-release', 'workloads', 'crds:one-deleted', 'crds', 'namespace']);
+describe('INJECTION_POINTS', () => {
+  it("has a point after discovery and after each of the plan's steps, in the plan's order", () => {
+    // The e2e fault suite kills the process at each point; a step without one would go untested there.
+    const stepIds = buildPlan(installed(), { ...opts, purgeCrds: true, deleteNamespace: true }).steps.map((s) => s.id);
+    const boundaries = INJECTION_POINTS.filter((p) => !p.includes(':'));
+    expect(boundaries).toEqual(['discover', ...stepIds]);
+  });
+
+  it('each point inside a step comes before that step ends', () => {
+    for (const [i, p] of INJECTION_POINTS.entries()) {
+      if (!p.includes(':')) continue;
+      const step = p.split(':')[0]!;
+      expect(INJECTION_POINTS.indexOf(step as (typeof INJECTION_POINTS)[number]), p).toBeGreaterThan(i);
+      expect(INJECTION_POINTS.slice(0, i).filter((q) => !q.includes(':')).at(-1), p).not.toBe(step);
+    }
   });
 });
