@@ -124,8 +124,13 @@ export function send(req: OutgoingRequest, opts: TransportOptions = {}): Promise
       ...(opts.lookup ? { lookup: opts.lookup } : {}),
       agent: false,
     });
-    const timer = setTimeout(() => r.destroy(Object.assign(new Error('timeout'), { code: 'INSIGHT_TIMEOUT' })), timeoutMs);
-    const onAbort = () => r.destroy(Object.assign(new Error('aborted'), { code: 'ABORT_ERR' }));
+    // Destroying the request alone can leave a socket still in its TLS handshake open: close both.
+    const end = (e: Error) => {
+      r.socket?.destroy();
+      r.destroy(e);
+    };
+    const timer = setTimeout(() => end(Object.assign(new Error('timeout'), { code: 'INSIGHT_TIMEOUT' })), timeoutMs);
+    const onAbort = () => end(Object.assign(new Error('aborted'), { code: 'ABORT_ERR' }));
     opts.signal?.addEventListener('abort', onAbort, { once: true });
 
     r.on('error', failWith);

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { parse, parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { runChecks } from '../../../src/checks/engine.js';
-import { accessText, decideAccess, installAccess, missingRbacYaml, rbacChecks, uninstallAccess } from '../../../src/checks/preflight/rbac.js';
+import { decideAccess, installAccess, missingRbacYaml, rbacChecks, uninstallAccess } from '../../../src/checks/preflight/rbac.js';
 import { fakeCtx } from './helpers.js';
 
 /** Kubernetes' own cluster-scoped kinds among those a chart can hold (a fact of the API, not of the chart). */
