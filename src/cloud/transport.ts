@@ -126,8 +126,8 @@ export function send(req: OutgoingRequest, opts: TransportOptions = {}): Promise
     });
     // Destroying the request alone can leave a socket still in its TLS handshake open: close both.
     const end = (e: Error) => {
-      r.socket?.destroy();
       r.destroy(e);
+      r.socket?.destroy();
     };
     const timer = setTimeout(() => end(Object.assign(new Error('timeout'), { code: 'INSIGHT_TIMEOUT' })), timeoutMs);
     const onAbort = () => end(Object.assign(new Error('aborted'), { code: 'ABORT_ERR' }));
