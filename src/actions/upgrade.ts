@@ -11,29 +11,15 @@ import { InsightError } from '../errors.js';
 import { waitForRollout, workloadsInManifests, type WorkloadStatus } from '../kube/rollout.js';
 import { conflictError, findApplyConflicts } from '../kube/apply.js';
 import type { KubernetesObject } from '@kubernetes/client-node';
-import type { Step, StepReporter } from './steps.js';
-import {
-  chartArgs,
-  chartDefaults,
-  accessNeeds,
-  chartMetadata,
-  checkAccess,
-  checkChartSource,
-  connect,
-  crdNotes,
-  inspectCrds,
-  parseManifests,
-  releaseManifest,
-  renderChart,
-  verifyInstall,
-  type ChartSource,
-  type CrdFinding,
-  type InstallHelm,
-  type InstallKube,
-  type RenderedChart,
-} from './install.js';
+import type { Kube } from '../kube/client.js';
+import type { Helm, HelmRelease } from '../helm/helm.js';
+import { accessNeeds, checkAccess, connect } from './access.js';
+import type { ChartSource } from '../helm/chart.js';
+import { chartDefaults, chartMetadata, checkChartSource, renderChart, type RenderedChart } from './chart.js';
+import { crdNotes, inspectCrds, verifyInstall, type CrdFinding } from './crds.js';
+import { releaseManifest } from './releases.js';
+import { runSteps, type Step, type StepReporter } from './steps.js';
 import { diffValues, mergeValues, redactManifests, rewriteImageRegistry, secretsIn, validateValues, wrapSecret, type ValueChange, type Values } from './values.js';
-import type { HelmRelease } from '../helm/helm.js';
 import { gitopsGate, gitopsNotes, gitopsSummary, gitopsTargetOf, type GitOpsFinding } from '../kube/gitops.js';
 
 export interface UpgradeOptions {
@@ -55,9 +41,12 @@ export interface UpgradeOptions {
   force?: boolean;
 }
 
+export type UpgradeHelm = Pick<Helm, 'version' | 'release' | 'getValues' | 'getManifest' | 'applyMethod' | 'showChart' | 'showValues' | 'template' | 'upgrade' | 'rollback'>;
+export type UpgradeKube = Pick<Kube, 'apps' | 'core' | 'apiext' | 'custom' | 'version' | 'authz' | 'objects' | 'server'>;
+
 export interface UpgradeDeps {
-  helm: InstallHelm;
-  kube: () => InstallKube;
+  helm: UpgradeHelm;
+  kube: () => UpgradeKube;
 }
 
 export interface UpgradeResult {
@@ -82,7 +71,7 @@ export interface UpgradeContext {
   opts: UpgradeOptions;
   deps: UpgradeDeps;
   started: number;
-  kube?: InstallKube;
+  kube?: UpgradeKube;
   kubeVersion?: string;
   current?: HelmRelease;
   gitops?: GitOpsFinding;
@@ -115,7 +104,7 @@ export function chartVersionOf(chart: string, name: string = CHART.name): string
   return chart.startsWith(`${name}-`) ? chart.slice(name.length + 1) : (chart.match(/-(\d+\.\d+\.\d+.*)$/)?.[1] ?? chart);
 }
 
-const kubeOf = (ctx: UpgradeContext): InstallKube => (ctx.kube ??= ctx.deps.kube());
+const kubeOf = (ctx: UpgradeContext): UpgradeKube => (ctx.kube ??= ctx.deps.kube());
 
 async function rollback(ctx: UpgradeContext, report: StepReporter): Promise<void> {
   if (!ctx.upgraded || ctx.rolledBackTo !== undefined || ctx.opts.noRollback || !ctx.current) return;
@@ -125,8 +114,7 @@ async function rollback(ctx: UpgradeContext, report: StepReporter): Promise<void
     await ctx.deps.helm.rollback({ release: ctx.opts.release, namespace: ctx.opts.namespace, revision: to, timeoutMs: ctx.opts.timeoutMs, forceConflicts: ctx.opts.forceConflicts });
     ctx.rolledBackTo = to;
     // Wait for the old workloads to come back, so "rolled back" means running again.
-    const stdout = await ctx.deps.helm.getManifest(ctx.opts.release, ctx.opts.namespace, to);
-    const refs = workloadsInManifests(parseManifests(stdout), ctx.opts.namespace);
+    const refs = workloadsInManifests(await ctx.deps.helm.getManifest(ctx.opts.release, ctx.opts.namespace, to), ctx.opts.namespace);
     await waitForRollout(kubeOf(ctx), refs, { timeoutMs: ctx.opts.timeoutMs, onProgress: (s) => report.progress(`rollback: ${s.filter((x) => x.ready).length}/${s.length} ready`) });
     report.title(`Rolled back to revision ${to}`);
   } catch (e) {
@@ -143,7 +131,7 @@ export function upgradeSteps(): Step<UpgradeContext>[] {
         checkChartSource(ctx.opts.chart);
         await ctx.deps.helm.version();
         await connect(ctx);
-        const rel = (await ctx.deps.helm.list(ctx.opts.namespace)).find((r) => r.name === ctx.opts.release);
+        const rel = await ctx.deps.helm.release(ctx.opts.release, ctx.opts.namespace);
         const where = `-n ${ctx.opts.namespace}${ctx.opts.release !== CHART.release ? ` --release ${ctx.opts.release}` : ''}`;
         if (!rel || rel.status === 'uninstalled') {
           throw new InsightError('not-found', `release ${ctx.opts.release} is not installed in namespace ${ctx.opts.namespace}`, { hint: `Install it with \`kubectl insight install ${where} ...\`; nothing was changed.` });
@@ -236,12 +224,12 @@ export function upgradeSteps(): Step<UpgradeContext>[] {
         await ctx.deps.helm.upgrade({
           release: ctx.opts.release,
           namespace: ctx.opts.namespace,
-          chart: chartArgs(ctx.opts.chart),
+          chart: ctx.opts.chart,
           timeoutMs: ctx.opts.timeoutMs,
           values: ctx.values,
           forceConflicts: ctx.opts.forceConflicts,
         });
-        ctx.revision = (await ctx.deps.helm.list(ctx.opts.namespace)).find((r) => r.name === ctx.opts.release)?.revision;
+        ctx.revision = (await ctx.deps.helm.release(ctx.opts.release, ctx.opts.namespace))?.revision;
         report.title(`Upgraded to revision ${ctx.revision ?? '?'}`);
       },
       rollback,
@@ -328,7 +316,6 @@ export function upgradeResult(ctx: UpgradeContext): UpgradeResult {
 
 /** Run upgrade without UI (tests, library use). */
 export async function upgrade(opts: UpgradeOptions, deps: UpgradeDeps, report?: StepReporter): Promise<UpgradeResult> {
-  const { runSteps } = await import('./steps.js');
   const ctx = newUpgradeContext(opts, deps);
   try {
     await runSteps(upgradeSteps(), ctx, report);

@@ -216,7 +216,7 @@ prompt on a TTY. It is refused on the command line (--set accessKeySecret=... sh
 }
 
 /** The preflight gate: src/checks/preflight run with install's values (the secret as a Secret). */
-export async function loadPreflightGate(flags: SharedFlags & { 'probe-image'?: string; 'preflight-from-local'?: boolean }): Promise<import('../actions/install.js').PreflightGate> {
+export async function loadPreflightGate(flags: SharedFlags & { 'probe-image'?: string; 'preflight-from-local'?: boolean }): Promise<import('../actions/gate.js').PreflightGate> {
   const [{ runPreflight }, { getPath }, { Secret }] = await Promise.all([import('../checks/preflight/index.js'), import('../actions/values.js'), import('../secret.js')]);
   return (req) => {
     const str = (p: string) => {

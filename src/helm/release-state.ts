@@ -6,18 +6,10 @@
  */
 import { CHART } from '../defaults.js';
 import { InsightError } from '../errors.js';
+import type { HelmRelease } from './release.js';
 
-export interface ReleaseFacts {
-  /** The chart's name as recorded, when known (doctor reads it from helm's storage): preferred over the chart column. */
-  chartName?: string;
-  name: string;
-  namespace: string;
-  status: string;
-  revision: number;
-  /** helm list's chart column: `<name>-<version>`. */
-  chart: string;
-  app_version?: string;
-}
+/** What the verdict reads of a release (src/helm/release.ts): a `helm list` row or a stored record. */
+export type ReleaseFacts = Pick<HelmRelease, 'name' | 'namespace' | 'status' | 'revision' | 'chart' | 'chartName'>;
 
 export type ReleaseState =
   | 'absent'

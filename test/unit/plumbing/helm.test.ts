@@ -89,7 +89,7 @@ describe('Helm wrapper', () => {
   });
 
   it('parses releases with numeric revisions', async () => {
-    const r = await helm().status('aliyun-loongcollector-cluster-insight', 'cms-monitoring');
+    const r = await helm().release('aliyun-loongcollector-cluster-insight', 'cms-monitoring');
     expect(r).toMatchObject({ status: 'deployed', revision: 2, chart: 'loongcollector-cluster-insight-1.0.0' });
   });
 });
@@ -138,7 +138,7 @@ describe('helm 3 and helm 4: flags chosen by the version helm reports', () => {
 
   it('passes --force-conflicts only to helm 4 (helm 3 has no server-side apply to conflict)', async () => {
     writeFileSync(log, '');
-    const up = { release: 'r', namespace: 'n', chart: ['./c'], timeoutMs: 1000, values: {}, forceConflicts: true };
+    const up = { release: 'r', namespace: 'n', chart: { chart: './c' }, timeoutMs: 1000, values: {}, forceConflicts: true };
     await as('v3.21.4').upgrade(up);
     await as('v4.3.1').upgrade(up);
     await as('v4.3.1').rollback({ release: 'r', namespace: 'n', revision: 2, timeoutMs: 1000, forceConflicts: true });
@@ -150,7 +150,7 @@ describe('helm 3 and helm 4: flags chosen by the version helm reports', () => {
 
   it('never asks helm to take ownership, on either major', async () => {
     writeFileSync(log, '');
-    for (const v of ['v3.21.4', 'v4.3.1']) await as(v).install({ release: 'r', namespace: 'n', chart: ['./c'], timeoutMs: 1000, values: {}, replace: true, skipCrds: true });
+    for (const v of ['v3.21.4', 'v4.3.1']) await as(v).install({ release: 'r', namespace: 'n', chart: { chart: './c' }, timeoutMs: 1000, values: {}, replace: true, skipCrds: true });
     for (const l of argv()) {
       expect(l).toBe('install r ./c --namespace n --create-namespace --timeout 1s --replace --skip-crds --values -');
       expect(l).not.toMatch(/take-ownership|force-conflicts|--atomic|rollback-on-failure|--wait/);
