@@ -18,7 +18,7 @@ import type { ChartSource } from '../helm/chart.js';
 import { chartDefaults, chartMetadata, checkChartSource, renderChart, type RenderedChart } from './chart.js';
 import { crdNotes, inspectCrds, verifyInstall, type CrdFinding } from './crds.js';
 import { releaseManifest } from './releases.js';
-import { runSteps, type Step, type StepReporter } from './steps.js';
+import { RollbackFailed, runSteps, type Step, type StepReporter } from './steps.js';
 import { diffValues, mergeValues, redactManifests, rewriteImageRegistry, secretsIn, validateValues, wrapSecret, type ValueChange, type Values } from './values.js';
 import { gitopsGate, gitopsNotes, gitopsSummary, gitopsTargetOf, type GitOpsFinding } from '../kube/gitops.js';
 
@@ -88,8 +88,8 @@ export interface UpgradeContext {
   revision?: number;
   /** Set once helm upgrade ran, so a failure after it rolls back. */
   upgraded: boolean;
+  /** helm rollback went through (its workloads may still have failed to come back). */
   rolledBackTo?: number;
-  rollbackError?: string;
 }
 
 /** What helm upgrade applies: the rendered objects without crds/ (never upgraded), namespaced into the release's. */
@@ -106,8 +106,12 @@ export function chartVersionOf(chart: string, name: string = CHART.name): string
 
 const kubeOf = (ctx: UpgradeContext): UpgradeKube => (ctx.kube ??= ctx.deps.kube());
 
+/**
+ * Undo the upgrade: helm rollback to the revision that was deployed, then wait for its workloads.
+ * Throws when either fails; the step runner reports that with the upgrade's own error.
+ */
 async function rollback(ctx: UpgradeContext, report: StepReporter): Promise<void> {
-  if (!ctx.upgraded || ctx.rolledBackTo !== undefined || ctx.opts.noRollback || !ctx.current) return;
+  if (!ctx.upgraded || ctx.opts.noRollback || !ctx.current) return;
   const to = ctx.current.revision;
   report.title(`Rolling back to revision ${to}`);
   try {
@@ -118,8 +122,8 @@ async function rollback(ctx: UpgradeContext, report: StepReporter): Promise<void
     await waitForRollout(kubeOf(ctx), refs, { timeoutMs: ctx.opts.timeoutMs, onProgress: (s) => report.progress(`rollback: ${s.filter((x) => x.ready).length}/${s.length} ready`) });
     report.title(`Rolled back to revision ${to}`);
   } catch (e) {
-    ctx.rollbackError = e instanceof Error ? e.message : String(e);
     report.title(`Rollback to revision ${to} did not finish`);
+    throw e;
   }
 }
 
@@ -232,6 +236,7 @@ export function upgradeSteps(): Step<UpgradeContext>[] {
         ctx.revision = (await ctx.deps.helm.release(ctx.opts.release, ctx.opts.namespace))?.revision;
         report.title(`Upgraded to revision ${ctx.revision ?? '?'}`);
       },
+      // Also when a later step (the rollout, the verification) fails: the runner runs it once.
       rollback,
     },
     {
@@ -246,7 +251,6 @@ export function upgradeSteps(): Step<UpgradeContext>[] {
         });
         report.title(`${ctx.workloads.length} workloads ready`);
       },
-      rollback,
     },
     {
       title: 'Verify CRDs and the custom resource',
@@ -256,7 +260,6 @@ export function upgradeSteps(): Step<UpgradeContext>[] {
         if (v.customResource) ctx.customResource = v.customResource;
         report.title(`${v.crds.length} CRDs established${v.customResource ? `, custom resource ${v.customResource.name} present` : ''}`);
       },
-      rollback,
     },
   ];
 }
@@ -266,18 +269,21 @@ export function newUpgradeContext(opts: UpgradeOptions, deps: UpgradeDeps): Upgr
 }
 
 /** The error to show after a failed upgrade: what failed, and whether the rollback happened. */
-export function upgradeFailure(ctx: UpgradeContext, e: unknown): unknown {
-  if (!(e instanceof InsightError) || !ctx.upgraded) return e;
+export function upgradeFailure(ctx: UpgradeContext, failure: unknown): unknown {
+  // A rollback that failed comes wrapped with the upgrade's error: this message says both.
+  const e = failure instanceof RollbackFailed ? failure.original : failure;
+  const rollbackError = failure instanceof RollbackFailed ? failure.rollbackMessage : undefined;
+  if (!(e instanceof InsightError) || !ctx.upgraded) return failure;
   const where = `-n ${ctx.opts.namespace}`;
   if (ctx.rolledBackTo !== undefined) {
     return new InsightError(e.kind, `upgrade failed and was rolled back to revision ${ctx.rolledBackTo} (${ctx.current?.chart}): ${e.message}`, {
       hint: e.hint,
       exitCode: e.exitCode,
-      details: { ...(e.details ?? {}), rolledBackTo: ctx.rolledBackTo },
+      details: { ...(e.details ?? {}), rolledBackTo: ctx.rolledBackTo, ...(rollbackError ? { rollbackError } : {}) },
     });
   }
-  if (ctx.rollbackError) {
-    return new InsightError(e.kind, `upgrade failed: ${e.message}; the rollback to revision ${ctx.current?.revision} failed too: ${ctx.rollbackError}`, {
+  if (rollbackError) {
+    return new InsightError(e.kind, `upgrade failed: ${e.message}; the rollback to revision ${ctx.current?.revision} failed too: ${rollbackError}`, {
       hint: `Check with \`helm history ${ctx.opts.release} ${where}\` and \`kubectl insight doctor\`.`,
       exitCode: e.exitCode,
       details: e.details,
