@@ -14,7 +14,10 @@ export type CrdKube = Pick<Kube, 'apiext' | 'custom' | 'apps' | 'server'>;
 
 export interface CrdFinding {
   name: string;
-  /** absent: the chart creates it; ours: already from this release; foreign: someone else's, left alone. */
+  /**
+   * absent: the chart creates it; ours: already from this release; foreign: another helm release's,
+   * left alone; unmanaged: exists without helm ownership (who uses it is in `owner`, when known).
+   */
   state: 'absent' | 'ours' | 'foreign' | 'unmanaged';
   owner?: string;
   /** Whether helm will manage it (templates/) or only create it if absent (crds/). */

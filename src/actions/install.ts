@@ -1,8 +1,8 @@
 /**
  * `install`: validate → check helm and the cluster → preflight → render → helm install → wait for the
  * rollout → verify. Typed options in, typed result out, no printing (helm pkg/action style). The
- * AccessKey secret travels only inside `Values` as a `Secret` and reaches helm only through the 0600
- * values file src/helm writes.
+ * AccessKey secret travels only inside `Values` as a `Secret` and reaches helm only on its stdin
+ * (src/helm/helm.ts), never in argv or a file.
  */
 import type { Kube } from '../kube/client.js';
 import type { Helm } from '../helm/helm.js';

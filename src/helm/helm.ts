@@ -101,7 +101,10 @@ export interface UpgradeArgs {
 
 const secs = (ms: number) => `${Math.max(1, Math.ceil(ms / 1000))}s`;
 
-/** The helm binary, with typed results and domain errors. Secrets can only reach it through values files. */
+/**
+ * The helm binary, with typed results and domain errors; the only module that builds a helm command
+ * line and knows how the majors differ. Secrets can only reach it as values, on its stdin.
+ */
 export class Helm {
   readonly binary: string;
   private readonly opts: HelmOptions;
@@ -233,16 +236,14 @@ export class Helm {
     return parseManifests((await this.run(args)).stdout);
   }
 
+  /** Chart.yaml (empty when helm printed no map). */
   async showChart(chart: ChartSource): Promise<ChartYaml> {
-    const { stdout } = await this.run(['show', 'chart', ...chartArgs(chart)]);
-    return (parseAllDocuments(stdout)[0]?.toJSON() ?? {}) as ChartYaml;
+    return firstMap((await this.run(['show', 'chart', ...chartArgs(chart)])).stdout) as ChartYaml;
   }
 
   /** The chart's default values (an empty map when it has none). */
   async showValues(chart: ChartSource): Promise<Record<string, unknown>> {
-    const { stdout } = await this.run(['show', 'values', ...chartArgs(chart)]);
-    const v = parseAllDocuments(stdout)[0]?.toJSON() as unknown;
-    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+    return firstMap((await this.run(['show', 'values', ...chartArgs(chart)])).stdout);
   }
 
   /**
@@ -294,6 +295,12 @@ export class Helm {
     const f = await this.features();
     await this.run(['uninstall', o.release, '-n', o.namespace, ...f.uninstallWait, '--timeout', secs(o.timeoutMs)]);
   }
+}
+
+/** The first YAML document of helm's output as a map; empty when it is none. */
+function firstMap(stdout: string): Record<string, unknown> {
+  const v = parseAllDocuments(stdout)[0]?.toJSON() as unknown;
+  return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 }
 
 /** `helm list -o json` (both majors: revision as a string, app_version in snake case). */

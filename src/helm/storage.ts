@@ -26,7 +26,7 @@ export interface StorageRecord {
 export const storageSelector = (release: string): string => `owner=helm,name=${release}`;
 
 /** Decode a helm release object (storage driver secret or configmap): base64 → gzip → JSON. */
-export function decodeHelmRelease(data: string, fromSecret: boolean): Record<string, unknown> {
+function decodeHelmRelease(data: string, fromSecret: boolean): Record<string, unknown> {
   // Secrets add a second base64 layer on top of helm's own.
   const inner = fromSecret ? Buffer.from(data, 'base64').toString('utf8') : data;
   let buf = Buffer.from(inner, 'base64');

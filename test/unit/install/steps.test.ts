@@ -1,6 +1,8 @@
 // The step lists of install, upgrade and uninstall, driven with fake helm and kube, and the one
 // rollback rule on both paths (runSteps and the listr task tree).
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { CHART, CR } from '../../../src/defaults.js';
 import { InsightError } from '../../../src/errors.js';
 import { parseManifests, type HelmRelease } from '../../../src/helm/release.js';
@@ -98,17 +100,10 @@ describe.each(Object.entries(paths))('the rollback rule (%s path)', (_name, run)
 
 const NS = 'cms';
 const REL = 'r';
-const VALUES = () => ({
-  aliUid: '1234567890123456',
-  accessKeyID: 'LTAI5tAbCdEfGhIjKlMnOpQr',
-  accessKeySecret: new Secret('Zq8uNfW3kTq0aBcDeFgHiJkLmNoPqR'),
-  clusterID: 'c1',
-  clusterName: 'prod',
-  workspace: 'ws',
-  region: 'cn-hangzhou',
-  operator: { prometheus: { prometheusInstanceID: 'rw-p1234567890abcdef' } },
-  entityCollector: { projectName: 'cms-ws-v9h9awniowbzg' },
-});
+// The fixture every test shares has each required value but the secret, which never sits in a file.
+const FIXTURE = parse(readFileSync(new URL('../../fixtures/values/valid.yaml', import.meta.url), 'utf8')) as Record<string, unknown>;
+const SECRET = 'Zq8uNfW3kTq0aBcDeFgHiJkLmNoPqR';
+const VALUES = () => ({ ...structuredClone(FIXTURE), accessKeySecret: new Secret(SECRET) });
 
 /** A fake helm: records each call by name; `over` replaces an answer (a function may throw). */
 function fakeHelm(calls: Log, manifest: string, over: Record<string, (...a: unknown[]) => unknown> = {}) {
@@ -221,7 +216,7 @@ function upgradeWorld(over: Record<string, (...a: unknown[]) => unknown> = {}, o
   let upgraded = false;
   const helm = fakeHelm(calls, o.manifest ?? WITH_CR, {
     release: () => (upgraded ? { ...CURRENT, revision: 4 } : CURRENT),
-    getValues: () => ({ ...VALUES(), accessKeySecret: 'Zq8uNfW3kTq0aBcDeFgHiJkLmNoPqR' }),
+    getValues: () => ({ ...structuredClone(FIXTURE), accessKeySecret: SECRET }),
     upgrade: () => {
       upgraded = true;
     },

@@ -157,6 +157,22 @@ describe('helm 3 and helm 4: flags chosen by the version helm reports', () => {
     }
   });
 
+  it('builds the chart part of every command from the chart source, and returns parsed results', async () => {
+    writeFileSync(log, '');
+    const h = as('v4.3.1');
+    expect(await h.template({ release: 'r', namespace: 'n', chart: { repoUrl: 'https://mirror', version: '1.1.0' }, values: {}, kubeVersion: 'v1.31.0' })).toEqual({ manifests: 'ok', docs: [] });
+    expect(await h.showChart({ chart: 'oci://r/c', version: '2' })).toEqual({}); // 'ok' is no Chart.yaml
+    expect(await h.getManifest('r', 'n', 3)).toEqual([]);
+    expect(await h.release('aliyun-loongcollector-cluster-insight', 'n')).toMatchObject({ revision: 2 });
+    const lines = readFileSync(log, 'utf8').split('\n').filter((l) => /^(template|show|get|list) /.test(l));
+    expect(lines).toEqual([
+      'template r loongcollector-cluster-insight --repo https://mirror --version 1.1.0 --namespace n --include-crds --kube-version v1.31.0 --values -',
+      'show chart oci://r/c --version 2',
+      'get manifest r --namespace n --revision 3',
+      'list -n n --deployed --failed --pending --superseded --uninstalled --uninstalling -o json --filter ^aliyun-loongcollector-cluster-insight$',
+    ]);
+  });
+
   it('reads the version once per Helm', async () => {
     writeFileSync(log, '');
     const h = as('v4.3.1');
