@@ -6,7 +6,7 @@
  */
 import semver from 'semver';
 import { CHART } from '../defaults.js';
-import { checkTargetChart, judgeRelease } from '../helm/release-state.js';
+import { chartVersionOf, checkTargetChart, judgeRelease } from '../helm/release-state.js';
 import { InsightError } from '../errors.js';
 import { waitForRollout, workloadsInManifests, type WorkloadStatus } from '../kube/rollout.js';
 import { conflictError, findApplyConflicts } from '../kube/apply.js';
@@ -97,11 +97,6 @@ export function applyTargets(rendered: RenderedChart, namespace: string): Kubern
   return rendered.docs
     .filter((d) => !(d.kind === 'CustomResourceDefinition' && rendered.crdsDir.includes(d.metadata?.name ?? '')))
     .map(({ source: _source, ...d }) => ({ ...d, metadata: { ...d.metadata, namespace: d.metadata?.namespace ?? namespace } }) as KubernetesObject);
-}
-
-/** `loongcollector-cluster-insight-1.0.0` → `1.0.0`. */
-export function chartVersionOf(chart: string, name: string = CHART.name): string {
-  return chart.startsWith(`${name}-`) ? chart.slice(name.length + 1) : (chart.match(/-(\d+\.\d+\.\d+.*)$/)?.[1] ?? chart);
 }
 
 const kubeOf = (ctx: UpgradeContext): UpgradeKube => (ctx.kube ??= ctx.deps.kube());

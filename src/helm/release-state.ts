@@ -50,6 +50,11 @@ export function chartNameOf(chartColumn: string): string {
   return /^(.+)-v?\d+\.\d+(?:\.\d+)?(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/.exec(chartColumn)?.[1] ?? chartColumn;
 }
 
+/** The version part of the chart column: `loongcollector-cluster-insight-1.0.0` → `1.0.0`. */
+export function chartVersionOf(chart: string, name: string = CHART.name): string {
+  return chart.startsWith(`${name}-`) ? chart.slice(name.length + 1) : (chart.match(/-(\d+\.\d+\.\d+.*)$/)?.[1] ?? chart);
+}
+
 /** The chart to install or upgrade to is ours by name; another name is a mistake in --chart, or a fork (--force). */
 export function checkTargetChart(name: string, force: boolean, chartName: string = CHART.name): void {
   if (name === chartName || force) return;

@@ -20,12 +20,12 @@ export async function runStepsWithProgress<C extends object>(steps: Step<C>[], c
   // The plain-line renderer would print a failure twice (its "✖ step [FAILED: why]" and our Error line):
   // listr gets an empty error, the line is ours, and the real error is what the command reports.
   let failure: unknown;
-  const reporter = (task: { output: string | undefined; title: string | undefined }): StepReporter => {
-    // A poll that reports the same progress again prints nothing new.
+  const reporter = (task: { output: string | undefined; title: string | undefined }, dedupe: boolean): StepReporter => {
+    // A step's poll that reports the same progress again prints nothing new; a rollback's lines all show.
     let last: string | undefined;
     return {
       progress: (m) => {
-        if (m === last) return;
+        if (dedupe && m === last) return;
         last = m;
         task.output = m;
       },
@@ -39,7 +39,7 @@ export async function runStepsWithProgress<C extends object>(steps: Step<C>[], c
     skip: step.skip ? (c: C) => step.skip!(c) : undefined,
     task: async (_c, task) => {
       try {
-        await runner.run(step, reporter(task));
+        await runner.run(step, reporter(task, true));
       } catch (e) {
         failure = e;
         if (renderer !== 'simple') throw e;
@@ -50,7 +50,7 @@ export async function runStepsWithProgress<C extends object>(steps: Step<C>[], c
     rollback: runner.mayRollBack(step)
       ? async (_c, task) => {
           // Never throws: a failed rollback is reported with the step's error below.
-          await runner.rollback(reporter(task));
+          await runner.rollback(reporter(task, false));
         }
       : undefined,
   }));
