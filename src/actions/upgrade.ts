@@ -271,7 +271,9 @@ export function upgradeFailure(ctx: UpgradeContext, failure: unknown): unknown {
   if (!(e instanceof InsightError) || !ctx.upgraded) return failure;
   const where = `-n ${ctx.opts.namespace}`;
   if (ctx.rolledBackTo !== undefined) {
-    return new InsightError(e.kind, `upgrade failed and was rolled back to revision ${ctx.rolledBackTo} (${ctx.current?.chart}): ${e.message}`, {
+    // helm rolled back, but waiting for the old workloads failed or was interrupted: say so too.
+    const unfinished = rollbackError ? `; the rollback's workloads are not ready yet: ${rollbackError}` : '';
+    return new InsightError(e.kind, `upgrade failed and was rolled back to revision ${ctx.rolledBackTo} (${ctx.current?.chart}): ${e.message}${unfinished}`, {
       hint: e.hint,
       exitCode: e.exitCode,
       details: { ...(e.details ?? {}), rolledBackTo: ctx.rolledBackTo, ...(rollbackError ? { rollbackError } : {}) },

@@ -285,6 +285,15 @@ describe('upgradeSteps', () => {
       expect(e.exitCode).toBe(1);
     });
 
+    it('a rollback interrupted after helm rolled back says both what failed and that the old workloads are not back', async () => {
+      let reads = 0;
+      const w = upgradeWorld({ getManifest: () => (++reads > 1 ? Promise.reject(new InsightError('interrupted', 'interrupted while waiting for the rollout')) : []) }, { crPresent: false });
+      const e = await failedUpgrade(path, w);
+      expect(w.calls.filter((c) => c === 'helm rollback')).toHaveLength(1);
+      expect(e.message).toBe(`upgrade failed and was rolled back to revision 3 (${CHART.name}-1.0.0): the custom resource ${CR.kind} entity is missing after the install; the rollback's workloads are not ready yet: interrupted while waiting for the rollout`);
+      expect(e).toMatchObject({ kind: 'failed', exitCode: 1, details: { rolledBackTo: 3, rollbackError: 'interrupted while waiting for the rollout' } });
+    });
+
     it('--no-rollback leaves the failed upgrade and says how to go back', async () => {
       const w = upgradeWorld({}, { crPresent: false });
       const e = await failedUpgrade(path, w, upOpts({ noRollback: true }));
