@@ -1,25 +1,33 @@
 /** The preflight gate of install: src/checks/preflight run with install's validated values. */
-import type { SharedFlags } from '../base-command.js';
 import { runPreflight } from '../checks/preflight/index.js';
 import { preflightInputFromValues } from '../values/preflight.js';
-import type { PreflightGate } from './install.js';
+import type { PreflightGate } from './gate.js';
 
-export function loadPreflightGate(flags: SharedFlags & { 'probe-image'?: string; 'preflight-from-local'?: boolean }): PreflightGate {
+/** Where and how the gate's checks run: the command's connection and preflight flags. */
+export interface GateOptions {
+  kubeconfig?: string | undefined;
+  context?: string | undefined;
+  helmBinary?: string | undefined;
+  probeImage?: string | undefined;
+  fromLocal?: boolean | undefined;
+}
+
+export function loadPreflightGate(o: GateOptions): PreflightGate {
   return (req) => {
     const { net, ...fromValues } = preflightInputFromValues(req.values);
     return runPreflight(
       {
-        ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}),
-        ...(flags.context ? { context: flags.context } : {}),
-        ...(flags['helm-binary'] ? { helmBinary: flags['helm-binary'] } : {}),
+        ...(o.kubeconfig ? { kubeconfig: o.kubeconfig } : {}),
+        ...(o.context ? { context: o.context } : {}),
+        ...(o.helmBinary ? { helmBinary: o.helmBinary } : {}),
         namespace: req.namespace,
         release: req.release,
         mode: req.mode,
         values: req.values,
         ...fromValues,
         ...(net === 'Intranet' || net === 'Internet' ? { net } : {}),
-        ...(flags['probe-image'] ? { probeImage: flags['probe-image'] } : {}),
-        ...(flags['preflight-from-local'] ? { fromLocal: true } : {}),
+        ...(o.probeImage ? { probeImage: o.probeImage } : {}),
+        ...(o.fromLocal ? { fromLocal: true } : {}),
       },
       { onResult: (r) => req.onProgress?.(`${r.id}: ${r.status}`) },
     );

@@ -34,7 +34,8 @@ import {
 } from '../kube/ownership.js';
 import type { Helm, HelmRelease } from '../helm/helm.js';
 import { findOperator, operatorNow, waitOperatorVerdict, type OperatorKube, type OperatorRef, type OperatorVerdict } from '../kube/operator.js';
-import { releaseManifest, type ManifestDoc as ManifestDocLike } from './install.js';
+import { releaseManifest } from './releases.js';
+import type { ManifestDoc as ManifestDocLike } from '../helm/release.js';
 import { judgeRelease } from '../helm/release-state.js';
 import { clearUninstallMark, inspectNamespace, NAMESPACE_MARK, uninstallMarkOf } from '../kube/namespace.js';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';

@@ -6,38 +6,24 @@
  */
 import semver from 'semver';
 import { CHART } from '../defaults.js';
-import { checkTargetChart, judgeRelease } from '../helm/release-state.js';
+import { chartVersionOf, checkTargetChart, judgeRelease } from '../helm/release-state.js';
 import { InsightError } from '../errors.js';
 import { waitForRollout, workloadsInManifests, type WorkloadStatus } from '../kube/rollout.js';
 import { conflictError, findApplyConflicts } from '../kube/apply.js';
 import type { KubernetesObject } from '@kubernetes/client-node';
-import type { Step, StepReporter } from './steps.js';
-import {
-  chartArgs,
-  chartDefaults,
-  accessNeeds,
-  chartMetadata,
-  checkAccess,
-  checkChartSource,
-  connect,
-  crdNotes,
-  inspectCrds,
-  parseManifests,
-  releaseManifest,
-  renderChart,
-  verifyInstall,
-  type ChartSource,
-  type CrdFinding,
-  type InstallHelm,
-  type InstallKube,
-  type RenderedChart,
-} from './install.js';
+import type { Kube } from '../kube/client.js';
+import type { Helm, HelmRelease } from '../helm/helm.js';
+import { accessNeeds, checkAccess, connect } from './access.js';
+import type { ChartSource } from '../helm/chart.js';
+import { chartDefaults, chartMetadata, checkChartSource, renderChart, type RenderedChart } from './chart.js';
+import { crdNotes, inspectCrds, verifyInstall, type CrdFinding } from './crds.js';
+import { releaseManifest } from './releases.js';
+import { RollbackFailed, runSteps, type Step, type StepReporter } from './steps.js';
 import { diffValues, type ValueChange } from '../values/diff.js';
-import { rewriteImageRegistry } from '../values/image.js';
-import { redactManifests, secretsIn } from '../values/redact.js';
 import { mergeValues, wrapSecret, type Values } from '../values/tree.js';
+import { redactManifests, secretsIn } from '../values/redact.js';
+import { rewriteImageRegistry } from '../values/image.js';
 import { validateValues } from '../values/validate.js';
-import type { HelmRelease } from '../helm/helm.js';
 import { gitopsGate, gitopsNotes, gitopsSummary, gitopsTargetOf, type GitOpsFinding } from '../kube/gitops.js';
 
 export interface UpgradeOptions {
@@ -59,9 +45,12 @@ export interface UpgradeOptions {
   force?: boolean;
 }
 
+export type UpgradeHelm = Pick<Helm, 'version' | 'release' | 'getValues' | 'getManifest' | 'applyMethod' | 'showChart' | 'showValues' | 'template' | 'upgrade' | 'rollback'>;
+export type UpgradeKube = Pick<Kube, 'apps' | 'core' | 'apiext' | 'custom' | 'version' | 'authz' | 'objects' | 'server'>;
+
 export interface UpgradeDeps {
-  helm: InstallHelm;
-  kube: () => InstallKube;
+  helm: UpgradeHelm;
+  kube: () => UpgradeKube;
 }
 
 export interface UpgradeResult {
@@ -86,7 +75,7 @@ export interface UpgradeContext {
   opts: UpgradeOptions;
   deps: UpgradeDeps;
   started: number;
-  kube?: InstallKube;
+  kube?: UpgradeKube;
   kubeVersion?: string;
   current?: HelmRelease;
   gitops?: GitOpsFinding;
@@ -103,8 +92,8 @@ export interface UpgradeContext {
   revision?: number;
   /** Set once helm upgrade ran, so a failure after it rolls back. */
   upgraded: boolean;
+  /** helm rollback went through (its workloads may still have failed to come back). */
   rolledBackTo?: number;
-  rollbackError?: string;
 }
 
 /** What helm upgrade applies: the rendered objects without crds/ (never upgraded), namespaced into the release's. */
@@ -114,28 +103,26 @@ export function applyTargets(rendered: RenderedChart, namespace: string): Kubern
     .map(({ source: _source, ...d }) => ({ ...d, metadata: { ...d.metadata, namespace: d.metadata?.namespace ?? namespace } }) as KubernetesObject);
 }
 
-/** `loongcollector-cluster-insight-1.0.0` → `1.0.0`. */
-export function chartVersionOf(chart: string, name: string = CHART.name): string {
-  return chart.startsWith(`${name}-`) ? chart.slice(name.length + 1) : (chart.match(/-(\d+\.\d+\.\d+.*)$/)?.[1] ?? chart);
-}
+const kubeOf = (ctx: UpgradeContext): UpgradeKube => (ctx.kube ??= ctx.deps.kube());
 
-const kubeOf = (ctx: UpgradeContext): InstallKube => (ctx.kube ??= ctx.deps.kube());
-
+/**
+ * Undo the upgrade: helm rollback to the revision that was deployed, then wait for its workloads.
+ * Throws when either fails; the step runner reports that with the upgrade's own error.
+ */
 async function rollback(ctx: UpgradeContext, report: StepReporter): Promise<void> {
-  if (!ctx.upgraded || ctx.rolledBackTo !== undefined || ctx.opts.noRollback || !ctx.current) return;
+  if (!ctx.upgraded || ctx.opts.noRollback || !ctx.current) return;
   const to = ctx.current.revision;
   report.title(`Rolling back to revision ${to}`);
   try {
     await ctx.deps.helm.rollback({ release: ctx.opts.release, namespace: ctx.opts.namespace, revision: to, timeoutMs: ctx.opts.timeoutMs, forceConflicts: ctx.opts.forceConflicts });
     ctx.rolledBackTo = to;
     // Wait for the old workloads to come back, so "rolled back" means running again.
-    const stdout = await ctx.deps.helm.getManifest(ctx.opts.release, ctx.opts.namespace, to);
-    const refs = workloadsInManifests(parseManifests(stdout), ctx.opts.namespace);
+    const refs = workloadsInManifests(await ctx.deps.helm.getManifest(ctx.opts.release, ctx.opts.namespace, to), ctx.opts.namespace);
     await waitForRollout(kubeOf(ctx), refs, { timeoutMs: ctx.opts.timeoutMs, onProgress: (s) => report.progress(`rollback: ${s.filter((x) => x.ready).length}/${s.length} ready`) });
     report.title(`Rolled back to revision ${to}`);
   } catch (e) {
-    ctx.rollbackError = e instanceof Error ? e.message : String(e);
     report.title(`Rollback to revision ${to} did not finish`);
+    throw e;
   }
 }
 
@@ -147,7 +134,7 @@ export function upgradeSteps(): Step<UpgradeContext>[] {
         checkChartSource(ctx.opts.chart);
         await ctx.deps.helm.version();
         await connect(ctx);
-        const rel = (await ctx.deps.helm.list(ctx.opts.namespace)).find((r) => r.name === ctx.opts.release);
+        const rel = await ctx.deps.helm.release(ctx.opts.release, ctx.opts.namespace);
         const where = `-n ${ctx.opts.namespace}${ctx.opts.release !== CHART.release ? ` --release ${ctx.opts.release}` : ''}`;
         if (!rel || rel.status === 'uninstalled') {
           throw new InsightError('not-found', `release ${ctx.opts.release} is not installed in namespace ${ctx.opts.namespace}`, { hint: `Install it with \`kubectl insight install ${where} ...\`; nothing was changed.` });
@@ -240,14 +227,15 @@ export function upgradeSteps(): Step<UpgradeContext>[] {
         await ctx.deps.helm.upgrade({
           release: ctx.opts.release,
           namespace: ctx.opts.namespace,
-          chart: chartArgs(ctx.opts.chart),
+          chart: ctx.opts.chart,
           timeoutMs: ctx.opts.timeoutMs,
           values: ctx.values,
           forceConflicts: ctx.opts.forceConflicts,
         });
-        ctx.revision = (await ctx.deps.helm.list(ctx.opts.namespace)).find((r) => r.name === ctx.opts.release)?.revision;
+        ctx.revision = (await ctx.deps.helm.release(ctx.opts.release, ctx.opts.namespace))?.revision;
         report.title(`Upgraded to revision ${ctx.revision ?? '?'}`);
       },
+      // Also when a later step (the rollout, the verification) fails: the runner runs it once.
       rollback,
     },
     {
@@ -262,7 +250,6 @@ export function upgradeSteps(): Step<UpgradeContext>[] {
         });
         report.title(`${ctx.workloads.length} workloads ready`);
       },
-      rollback,
     },
     {
       title: 'Verify CRDs and the custom resource',
@@ -272,7 +259,6 @@ export function upgradeSteps(): Step<UpgradeContext>[] {
         if (v.customResource) ctx.customResource = v.customResource;
         report.title(`${v.crds.length} CRDs established${v.customResource ? `, custom resource ${v.customResource.name} present` : ''}`);
       },
-      rollback,
     },
   ];
 }
@@ -282,18 +268,23 @@ export function newUpgradeContext(opts: UpgradeOptions, deps: UpgradeDeps): Upgr
 }
 
 /** The error to show after a failed upgrade: what failed, and whether the rollback happened. */
-export function upgradeFailure(ctx: UpgradeContext, e: unknown): unknown {
-  if (!(e instanceof InsightError) || !ctx.upgraded) return e;
+export function upgradeFailure(ctx: UpgradeContext, failure: unknown): unknown {
+  // A rollback that failed comes wrapped with the upgrade's error: this message says both.
+  const e = failure instanceof RollbackFailed ? failure.original : failure;
+  const rollbackError = failure instanceof RollbackFailed ? failure.rollbackMessage : undefined;
+  if (!(e instanceof InsightError) || !ctx.upgraded) return failure;
   const where = `-n ${ctx.opts.namespace}`;
   if (ctx.rolledBackTo !== undefined) {
-    return new InsightError(e.kind, `upgrade failed and was rolled back to revision ${ctx.rolledBackTo} (${ctx.current?.chart}): ${e.message}`, {
+    // helm rolled back, but waiting for the old workloads failed or was interrupted: say so too.
+    const unfinished = rollbackError ? `; the rollback's workloads are not ready yet: ${rollbackError}` : '';
+    return new InsightError(e.kind, `upgrade failed and was rolled back to revision ${ctx.rolledBackTo} (${ctx.current?.chart}): ${e.message}${unfinished}`, {
       hint: e.hint,
       exitCode: e.exitCode,
-      details: { ...(e.details ?? {}), rolledBackTo: ctx.rolledBackTo },
+      details: { ...(e.details ?? {}), rolledBackTo: ctx.rolledBackTo, ...(rollbackError ? { rollbackError } : {}) },
     });
   }
-  if (ctx.rollbackError) {
-    return new InsightError(e.kind, `upgrade failed: ${e.message}; the rollback to revision ${ctx.current?.revision} failed too: ${ctx.rollbackError}`, {
+  if (rollbackError) {
+    return new InsightError(e.kind, `upgrade failed: ${e.message}; the rollback to revision ${ctx.current?.revision} failed too: ${rollbackError}`, {
       hint: `Check with \`helm history ${ctx.opts.release} ${where}\` and \`kubectl insight doctor\`.`,
       exitCode: e.exitCode,
       details: e.details,
@@ -332,7 +323,6 @@ export function upgradeResult(ctx: UpgradeContext): UpgradeResult {
 
 /** Run upgrade without UI (tests, library use). */
 export async function upgrade(opts: UpgradeOptions, deps: UpgradeDeps, report?: StepReporter): Promise<UpgradeResult> {
-  const { runSteps } = await import('./steps.js');
   const ctx = newUpgradeContext(opts, deps);
   try {
     await runSteps(upgradeSteps(), ctx, report);

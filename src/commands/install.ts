@@ -1,6 +1,6 @@
 import * as Flags from '@oclif/core/flags';
 import type { ChalkInstance } from 'chalk';
-import { BaseCommand, type CommandResult, type SharedFlags } from '../base-command.js';
+import { BaseCommand, type CommandResult } from '../base-command.js';
 import { checkImage } from '../input.js';
 import { CHART, ENV } from '../defaults.js';
 import { chartSource, valueFlags } from '../values/flags.js';
@@ -38,7 +38,7 @@ prompt on a TTY. It is refused on the command line (--set accessKeySecret=... sh
       import('../output/install.js'),
       flags['skip-preflight'] || flags['dry-run']
         ? undefined
-        : import('../actions/preflight-gate.js').then((g) => g.loadPreflightGate({ ...(flags as SharedFlags), 'probe-image': flags['probe-image'], 'preflight-from-local': flags['preflight-from-local'] })),
+        : import('../actions/preflight-gate.js').then((g) => g.loadPreflightGate({ ...this.cfg.connection, helmBinary: flags['helm-binary'], probeImage: flags['probe-image'], fromLocal: flags['preflight-from-local'] })),
       this.cfg.helm(),
       this.cfg.kubeOnDemand(),
     ]);

@@ -1,10 +1,14 @@
 import { execa, type ExecaError } from 'execa';
 import semver from 'semver';
-import { stringify } from 'yaml';
+import { parseAllDocuments, stringify } from 'yaml';
 import { InsightError } from '../errors.js';
 import { MIN_VERSIONS } from '../defaults.js';
 import { redact, Secret } from '../secret.js';
 import { describeConflict, parseApplyConflicts } from '../kube/apply.js';
+import { chartArgs, type ChartSource, type ChartYaml } from './chart.js';
+import { parseManifests, type HelmRelease, type ManifestDoc } from './release.js';
+
+export type { HelmRelease } from './release.js';
 
 export interface HelmOptions {
   /** --helm-binary, else `helm` on PATH. */
@@ -19,16 +23,6 @@ export interface HelmOptions {
 export interface HelmResult {
   stdout: string;
   stderr: string;
-}
-
-export interface HelmRelease {
-  name: string;
-  namespace: string;
-  revision: number;
-  status: string;
-  chart: string;
-  app_version: string;
-  updated?: string;
 }
 
 export interface HelmRunOptions {
@@ -84,13 +78,10 @@ export function helmFeatures(version: string): HelmFeatures {
   };
 }
 
-/** The chart a command installs, as helm's arguments: `<ref> [--repo url] [--version v]`. */
-export type ChartRef = readonly string[];
-
 export interface InstallArgs {
   release: string;
   namespace: string;
-  chart: ChartRef;
+  chart: ChartSource;
   timeoutMs: number;
   values: Record<string, unknown>;
   /** Reuse the name of a failed or uninstalled release (helm --replace). */
@@ -101,7 +92,7 @@ export interface InstallArgs {
 export interface UpgradeArgs {
   release: string;
   namespace: string;
-  chart: ChartRef;
+  chart: ChartSource;
   timeoutMs: number;
   values: Record<string, unknown>;
   /** helm 4, server-side apply: take fields back from other field managers (our own objects only). */
@@ -110,7 +101,10 @@ export interface UpgradeArgs {
 
 const secs = (ms: number) => `${Math.max(1, Math.ceil(ms / 1000))}s`;
 
-/** The helm binary, with typed results and domain errors. Secrets can only reach it through values files. */
+/**
+ * The helm binary, with typed results and domain errors; the only module that builds a helm command
+ * line and knows how the majors differ. Secrets can only reach it as values, on its stdin.
+ */
 export class Helm {
   readonly binary: string;
   private readonly opts: HelmOptions;
@@ -191,9 +185,9 @@ export class Helm {
     return v.version;
   }
 
-  async status(release: string, namespace: string): Promise<HelmRelease | undefined> {
-    const list = await this.list(namespace, release);
-    return list.find((r) => r.name === release);
+  /** One release in any state, or undefined when helm has none by that name in the namespace. */
+  async release(name: string, namespace: string): Promise<HelmRelease | undefined> {
+    return (await this.list(namespace, name)).find((r) => r.name === name);
   }
 
   /** Releases in a namespace in every state (deployed, failed, pending-*, uninstalling). */
@@ -235,26 +229,32 @@ export class Helm {
     return m.applyMethod === 'ssa' ? 'ssa' : 'csa';
   }
 
-  /** The manifest helm recorded for a revision (the latest when none is given). */
-  async getManifest(release: string, namespace: string, revision?: number): Promise<string> {
+  /** The manifest helm recorded for a revision (the latest when none is given), split into documents. */
+  async getManifest(release: string, namespace: string, revision?: number): Promise<ManifestDoc[]> {
     const args = ['get', 'manifest', release, '--namespace', namespace];
     if (revision !== undefined) args.push('--revision', String(revision));
-    return (await this.run(args)).stdout;
+    return parseManifests((await this.run(args)).stdout);
   }
 
-  async showChart(chart: ChartRef): Promise<string> {
-    return (await this.run(['show', 'chart', ...chart])).stdout;
+  /** Chart.yaml (empty when helm printed no map). */
+  async showChart(chart: ChartSource): Promise<ChartYaml> {
+    return firstMap((await this.run(['show', 'chart', ...chartArgs(chart)])).stdout) as ChartYaml;
   }
 
-  async showValues(chart: ChartRef): Promise<string> {
-    return (await this.run(['show', 'values', ...chart])).stdout;
+  /** The chart's default values (an empty map when it has none). */
+  async showValues(chart: ChartSource): Promise<Record<string, unknown>> {
+    return firstMap((await this.run(['show', 'values', ...chartArgs(chart)])).stdout);
   }
 
-  /** Renders the chart on this machine (both majors default to a client-only dry run), CRDs included. */
-  async template(o: { release: string; namespace: string; chart: ChartRef; values: Record<string, unknown>; kubeVersion?: string }): Promise<string> {
-    const args = ['template', o.release, ...o.chart, '--namespace', o.namespace, '--include-crds'];
+  /**
+   * Renders the chart on this machine (both majors default to a client-only dry run), CRDs included:
+   * the text as helm printed it and its documents.
+   */
+  async template(o: { release: string; namespace: string; chart: ChartSource; values: Record<string, unknown>; kubeVersion?: string }): Promise<{ manifests: string; docs: ManifestDoc[] }> {
+    const args = ['template', o.release, ...chartArgs(o.chart), '--namespace', o.namespace, '--include-crds'];
     if (o.kubeVersion) args.push('--kube-version', o.kubeVersion);
-    return (await this.run(args, { values: o.values })).stdout;
+    const { stdout } = await this.run(args, { values: o.values });
+    return { manifests: stdout, docs: parseManifests(stdout) };
   }
 
   /**
@@ -264,7 +264,7 @@ export class Helm {
    */
   async install(o: InstallArgs): Promise<void> {
     await this.features();
-    const args = ['install', o.release, ...o.chart, '--namespace', o.namespace, '--create-namespace', '--timeout', secs(o.timeoutMs)];
+    const args = ['install', o.release, ...chartArgs(o.chart), '--namespace', o.namespace, '--create-namespace', '--timeout', secs(o.timeoutMs)];
     if (o.replace) args.push('--replace');
     if (o.skipCrds) args.push('--skip-crds');
     await this.run(args, { values: o.values });
@@ -273,7 +273,7 @@ export class Helm {
   /** Upgrades with the full values in the file; helm 4 keeps the apply method the release last used. */
   async upgrade(o: UpgradeArgs): Promise<void> {
     const f = await this.features();
-    const args = ['upgrade', o.release, ...o.chart, '--namespace', o.namespace, '--timeout', secs(o.timeoutMs)];
+    const args = ['upgrade', o.release, ...chartArgs(o.chart), '--namespace', o.namespace, '--timeout', secs(o.timeoutMs)];
     if (o.forceConflicts && f.serverSideApply) args.push('--force-conflicts');
     await this.run(args, { values: o.values });
   }
@@ -295,6 +295,12 @@ export class Helm {
     const f = await this.features();
     await this.run(['uninstall', o.release, '-n', o.namespace, ...f.uninstallWait, '--timeout', secs(o.timeoutMs)]);
   }
+}
+
+/** The first YAML document of helm's output as a map; empty when it is none. */
+function firstMap(stdout: string): Record<string, unknown> {
+  const v = parseAllDocuments(stdout)[0]?.toJSON() as unknown;
+  return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 }
 
 /** `helm list -o json` (both majors: revision as a string, app_version in snake case). */

@@ -6,18 +6,10 @@
  */
 import { CHART } from '../defaults.js';
 import { InsightError } from '../errors.js';
+import type { HelmRelease } from './release.js';
 
-export interface ReleaseFacts {
-  /** The chart's name as recorded, when known (doctor reads it from helm's storage): preferred over the chart column. */
-  chartName?: string;
-  name: string;
-  namespace: string;
-  status: string;
-  revision: number;
-  /** helm list's chart column: `<name>-<version>`. */
-  chart: string;
-  app_version?: string;
-}
+/** What the verdict reads of a release (src/helm/release.ts): a `helm list` row or a stored record. */
+export type ReleaseFacts = Pick<HelmRelease, 'name' | 'namespace' | 'status' | 'revision' | 'chart' | 'chartName'>;
 
 export type ReleaseState =
   | 'absent'
@@ -56,6 +48,11 @@ export interface ReleaseVerdict {
 export function chartNameOf(chartColumn: string): string {
   // The longest name before a version of at least major.minor: `ours-v2-1.0.0` is the chart `ours-v2`.
   return /^(.+)-v?\d+\.\d+(?:\.\d+)?(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/.exec(chartColumn)?.[1] ?? chartColumn;
+}
+
+/** The version part of the chart column: `loongcollector-cluster-insight-1.0.0` → `1.0.0`. */
+export function chartVersionOf(chart: string, name: string = CHART.name): string {
+  return chart.startsWith(`${name}-`) ? chart.slice(name.length + 1) : (chart.match(/-(\d+\.\d+\.\d+.*)$/)?.[1] ?? chart);
 }
 
 /** The chart to install or upgrade to is ours by name; another name is a mistake in --chart, or a fork (--force). */

@@ -1,6 +1,6 @@
 import chalk from 'chalk';
 import { Listr, type ListrTask } from 'listr2';
-import type { Step } from '../actions/steps.js';
+import { silentReporter, StepRunner, type Step, type StepReporter } from '../actions/steps.js';
 
 export type TaskRenderer = 'default' | 'simple' | 'silent';
 
@@ -11,28 +11,35 @@ export function chooseRenderer(opts: { json?: boolean; verbose?: boolean; isTTY?
   return tty && !opts.verbose && !process.env.CI ? 'default' : 'simple';
 }
 
-/** Show an action's steps as a listr2 task tree; rollbacks run when a step fails. */
+/**
+ * Show an action's steps as a listr2 task tree. The steps run, and roll back, through the same
+ * `StepRunner` as `runSteps`: listr only renders (the rollback under the task that failed).
+ */
 export async function runStepsWithProgress<C extends object>(steps: Step<C>[], ctx: C, renderer: TaskRenderer, noColor = false): Promise<void> {
+  const runner = new StepRunner(steps, ctx);
   // The plain-line renderer would print a failure twice (its "✖ step [FAILED: why]" and our Error line):
   // listr gets an empty error, the line is ours, and the real error is what the command reports.
   let failure: unknown;
+  const reporter = (task: { output: string | undefined; title: string | undefined }, dedupe: boolean): StepReporter => {
+    // A step's poll that reports the same progress again prints nothing new; a rollback's lines all show.
+    let last: string | undefined;
+    return {
+      progress: (m) => {
+        if (dedupe && m === last) return;
+        last = m;
+        task.output = m;
+      },
+      title: (t) => {
+        task.title = t;
+      },
+    };
+  };
   const tasks: ListrTask<C>[] = steps.map((step) => ({
     title: step.title,
     skip: step.skip ? (c: C) => step.skip!(c) : undefined,
-    task: async (c, task) => {
-      // A poll that reports the same progress again prints nothing new.
-      let last: string | undefined;
+    task: async (_c, task) => {
       try {
-        await step.run(c, {
-          progress: (m) => {
-            if (m === last) return;
-            last = m;
-            task.output = m;
-          },
-          title: (t) => {
-            task.title = t;
-          },
-        });
+        await runner.run(step, reporter(task, true));
       } catch (e) {
         failure = e;
         if (renderer !== 'simple') throw e;
@@ -40,16 +47,10 @@ export async function runStepsWithProgress<C extends object>(steps: Step<C>[], c
         throw new Error('');
       }
     },
-    rollback: step.rollback
-      ? async (c, task) => {
-          await step.rollback!(c, {
-            progress: (m) => {
-              task.output = m;
-            },
-            title: (t) => {
-              task.title = t;
-            },
-          });
+    rollback: runner.mayRollBack(step)
+      ? async (_c, task) => {
+          // Never throws: a failed rollback is reported with the step's error below.
+          await runner.rollback(reporter(task, false));
         }
       : undefined,
   }));
@@ -67,6 +68,8 @@ export async function runStepsWithProgress<C extends object>(steps: Step<C>[], c
   try {
     await list.run();
   } catch (e) {
-    throw failure ?? e;
+    if (failure === undefined) throw e;
+    // The rollback ran under the failing task already (or had nothing to do): this only collects its errors.
+    throw await runner.failure(failure, silentReporter);
   }
 }

@@ -3,12 +3,12 @@
  * and at most once per kind (each list is one paginated call with label/field selectors; nothing is
  * fetched per pod). Checks in later categories read what earlier ones loaded.
  */
-import { gunzipSync } from 'node:zlib';
-import { parseAllDocuments } from 'yaml';
 import type { CoreV1Event, V1DaemonSet, V1Deployment, V1LabelSelector, V1Node, V1Pod, V1Secret, V1Service, V1StatefulSet, V1ConfigMap } from '@kubernetes/client-node';
 import { CHART, CR } from '../../defaults.js';
 import { kubeCall, isNotFound, type KubeOp } from '../../kube/errors.js';
 import type { ApiClient, GetOptions, ProbeResult, ProxyTarget } from '../../kube/proxy.js';
+import { newestStoredRelease, storageSelector, type StoredRelease } from '../../helm/storage.js';
+import type { ManifestObject } from '../../helm/release.js';
 
 export interface DoctorOptions {
   namespace: string;
@@ -48,28 +48,6 @@ export const DEFAULT_OPTIONS: DoctorOptions = {
 
 /** The slice of the API doctor uses: raw GETs and proxied probes (see src/kube/proxy.ts). */
 export type DoctorApi = Pick<ApiClient, 'get' | 'getJson' | 'list' | 'probe'>;
-
-export interface ManifestObject {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
-  spec?: Record<string, unknown>;
-}
-
-export interface ReleaseInfo {
-  name: string;
-  namespace: string;
-  revision: number;
-  /** deployed, failed, pending-install, pending-upgrade, pending-rollback, uninstalling, superseded. */
-  status: string;
-  chart: string;
-  chartVersion: string;
-  appVersion?: string;
-  /** Every object the release's manifest renders (the installation's own workloads, monitors, CR). */
-  objects: ManifestObject[];
-  /** Where helm stores it: secret or configmap. */
-  storage: 'secret' | 'configmap';
-}
 
 export interface ServiceMonitor {
   metadata: { name: string; namespace: string; labels?: Record<string, string> };
@@ -172,24 +150,6 @@ export function selectorString(sel: V1LabelSelector | Record<string, string> | u
   return parts.join(',') || '<everything>';
 }
 
-/** Decode a helm release object (storage driver secret or configmap): base64 → gzip → JSON. */
-export function decodeHelmRelease(data: string, fromSecret: boolean): Record<string, unknown> {
-  // Secrets add a second base64 layer on top of helm's own.
-  const inner = fromSecret ? Buffer.from(data, 'base64').toString('utf8') : data;
-  let buf = Buffer.from(inner, 'base64');
-  if (buf[0] === 0x1f && buf[1] === 0x8b) buf = gunzipSync(buf);
-  return JSON.parse(buf.toString('utf8')) as Record<string, unknown>;
-}
-
-export function manifestObjects(manifest: string): ManifestObject[] {
-  const out: ManifestObject[] = [];
-  for (const doc of parseAllDocuments(manifest)) {
-    const o = doc.toJS() as ManifestObject | null;
-    if (o && typeof o === 'object' && o.kind && o.metadata?.name) out.push(o);
-  }
-  return out;
-}
-
 function memo<T>(fn: () => Promise<T>): () => Promise<T> {
   let p: Promise<T> | undefined;
   return () => (p ??= fn());
@@ -227,9 +187,9 @@ export class DoctorContext {
   private ns = () => encodeURIComponent(this.opts.namespace);
 
   /** The release from helm's own storage (no helm binary needed): the newest revision. */
-  release = memo(async (): Promise<ReleaseInfo | undefined> => {
-    const sel = `owner=helm,name=${this.opts.release}`;
-    let storage: 'secret' | 'configmap' = 'secret';
+  release = memo(async (): Promise<StoredRelease | undefined> => {
+    const sel = storageSelector(this.opts.release);
+    let storage: StoredRelease['storage'] = 'secret';
     let items: Array<V1Secret | V1ConfigMap> = await this.call({ verb: 'list', resource: 'secrets', namespace: this.opts.namespace }, () =>
       this.api.list<V1Secret>(`/api/v1/namespaces/${this.ns()}/secrets`, { labelSelector: sel }),
     );
@@ -239,23 +199,7 @@ export class DoctorContext {
         this.api.list<V1ConfigMap>(`/api/v1/namespaces/${this.ns()}/configmaps`, { labelSelector: sel }),
       );
     }
-    if (!items.length) return undefined;
-    const newest = items.reduce((a, b) => (Number(b.metadata?.labels?.['version'] ?? 0) > Number(a.metadata?.labels?.['version'] ?? 0) ? b : a));
-    const raw = storage === 'secret' ? (newest as V1Secret).data?.['release'] : (newest as V1ConfigMap).data?.['release'];
-    const rel = raw ? decodeHelmRelease(raw, storage === 'secret') : {};
-    const info = (rel['info'] ?? {}) as { status?: string };
-    const meta = ((rel['chart'] as { metadata?: { name?: string; version?: string; appVersion?: string } } | undefined)?.metadata ?? {}) as { name?: string; version?: string; appVersion?: string };
-    return {
-      name: this.opts.release,
-      namespace: this.opts.namespace,
-      revision: Number(newest.metadata?.labels?.['version'] ?? rel['version'] ?? 0),
-      status: newest.metadata?.labels?.['status'] ?? info.status ?? 'unknown',
-      chart: meta.name ?? '?',
-      chartVersion: meta.version ?? '?',
-      ...(meta.appVersion ? { appVersion: meta.appVersion } : {}),
-      objects: typeof rel['manifest'] === 'string' ? manifestObjects(rel['manifest'] as string) : [],
-      storage,
-    };
+    return newestStoredRelease(items, storage, { name: this.opts.release, namespace: this.opts.namespace });
   });
 
   nodes = memo(() => this.call({ verb: 'list', resource: 'nodes' }, () => this.api.list<V1Node>('/api/v1/nodes')));
@@ -361,6 +305,6 @@ export class DoctorContext {
 }
 
 /** The release's workload of the given kind and name, from the manifest. */
-export function expectedWorkloads(rel: ReleaseInfo | undefined): ManifestObject[] {
+export function expectedWorkloads(rel: StoredRelease | undefined): ManifestObject[] {
   return (rel?.objects ?? []).filter((o) => o.kind === 'Deployment' || o.kind === 'DaemonSet' || o.kind === 'StatefulSet');
 }

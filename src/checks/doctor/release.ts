@@ -24,7 +24,7 @@ export const releaseChecks: Check<DoctorContext>[] = [
           hint: `Install it: \`kubectl insight install -n ${namespace} --release ${release} ...\`; or point doctor at your release with \`--release <name> -n <namespace>\` (\`helm list -A\`).`,
         };
       }
-      return { status: 'passed', message: `release ${release} revision ${rel.revision}, chart ${rel.chart}-${rel.chartVersion}`, object: `release/${namespace}/${release}` };
+      return { status: 'passed', message: `release ${release} revision ${rel.revision}, chart ${rel.chart}`, object: `release/${namespace}/${release}` };
     },
   },
   {
@@ -37,9 +37,9 @@ export const releaseChecks: Check<DoctorContext>[] = [
       const rel = (await ctx.release())!;
       const { release, namespace } = ctx.opts;
       const object = `release/${namespace}/${release}`;
-      const evidence = [`status=${rel.status}`, `revision=${rel.revision}`, `chart=${rel.chart}-${rel.chartVersion}`];
+      const evidence = [`status=${rel.status}`, `revision=${rel.revision}`, `chart=${rel.chart}`];
       // The same verdict and hint install, upgrade and preflight give (src/helm/release-state.ts).
-      const v = judgeRelease({ name: release, namespace, status: rel.status, revision: rel.revision, chart: `${rel.chart}-${rel.chartVersion}`, chartName: rel.chart });
+      const v = judgeRelease(rel);
       if (v.healthy) return { status: 'passed', message: `release is deployed (chart version ${rel.chartVersion})`, object, evidence };
       return { status: 'failed', message: v.message, object, evidence, hint: v.hint };
     },

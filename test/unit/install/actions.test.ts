@@ -1,20 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import {
-  accessNeeds,
-  chartArgs,
-  chartSourceError,
-  cmsVpcUnreachable,
-  crdNotes,
-  gate,
-  judgeExisting,
-  parseManifests,
-  resourceOf,
-  type ExistingRelease,
-  type InstallResult,
-  type PreflightGate,
-  type RenderedChart,
-} from '../../../src/actions/install.js';
-import { chartVersionOf, upgradeFailure, newUpgradeContext } from '../../../src/actions/upgrade.js';
+import { accessNeeds, resourceOf } from '../../../src/actions/access.js';
+import { chartSourceError, type RenderedChart } from '../../../src/actions/chart.js';
+import { crdNotes } from '../../../src/actions/crds.js';
+import { cmsVpcUnreachable, gate, type PreflightGate } from '../../../src/actions/gate.js';
+import type { InstallResult } from '../../../src/actions/install.js';
+import { judgeExisting, type ExistingRelease } from '../../../src/actions/releases.js';
+import { chartArgs } from '../../../src/helm/chart.js';
+import { parseManifests } from '../../../src/helm/release.js';
+import { upgradeFailure, newUpgradeContext } from '../../../src/actions/upgrade.js';
+import { chartVersionOf } from '../../../src/helm/release-state.js';
 import { silentReporter } from '../../../src/actions/steps.js';
 import type { CheckResult, Report } from '../../../src/checks/engine.js';
 import { InsightError } from '../../../src/errors.js';

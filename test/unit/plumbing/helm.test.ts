@@ -99,7 +99,7 @@ describe('Helm wrapper', () => {
   });
 
   it('parses releases with numeric revisions', async () => {
-    const r = await helm().status('aliyun-loongcollector-cluster-insight', 'cms-monitoring');
+    const r = await helm().release('aliyun-loongcollector-cluster-insight', 'cms-monitoring');
     expect(r).toMatchObject({ status: 'deployed', revision: 2, chart: 'loongcollector-cluster-insight-1.0.0' });
   });
 });
@@ -148,7 +148,7 @@ describe('helm 3 and helm 4: flags chosen by the version helm reports', () => {
 
   it('passes --force-conflicts only to helm 4 (helm 3 has no server-side apply to conflict)', async () => {
     writeFileSync(log, '');
-    const up = { release: 'r', namespace: 'n', chart: ['./c'], timeoutMs: 1000, values: {}, forceConflicts: true };
+    const up = { release: 'r', namespace: 'n', chart: { chart: './c' }, timeoutMs: 1000, values: {}, forceConflicts: true };
     await as('v3.21.4').upgrade(up);
     await as('v4.3.1').upgrade(up);
     await as('v4.3.1').rollback({ release: 'r', namespace: 'n', revision: 2, timeoutMs: 1000, forceConflicts: true });
@@ -160,11 +160,27 @@ describe('helm 3 and helm 4: flags chosen by the version helm reports', () => {
 
   it('never asks helm to take ownership, on either major', async () => {
     writeFileSync(log, '');
-    for (const v of ['v3.21.4', 'v4.3.1']) await as(v).install({ release: 'r', namespace: 'n', chart: ['./c'], timeoutMs: 1000, values: {}, replace: true, skipCrds: true });
+    for (const v of ['v3.21.4', 'v4.3.1']) await as(v).install({ release: 'r', namespace: 'n', chart: { chart: './c' }, timeoutMs: 1000, values: {}, replace: true, skipCrds: true });
     for (const l of argv()) {
       expect(l).toBe('install r ./c --namespace n --create-namespace --timeout 1s --replace --skip-crds --values -');
       expect(l).not.toMatch(/take-ownership|force-conflicts|--atomic|rollback-on-failure|--wait/);
     }
+  });
+
+  it('builds the chart part of every command from the chart source, and returns parsed results', async () => {
+    writeFileSync(log, '');
+    const h = as('v4.3.1');
+    expect(await h.template({ release: 'r', namespace: 'n', chart: { repoUrl: 'https://mirror', version: '1.1.0' }, values: {}, kubeVersion: 'v1.31.0' })).toEqual({ manifests: 'ok', docs: [] });
+    expect(await h.showChart({ chart: 'oci://r/c', version: '2' })).toEqual({}); // 'ok' is no Chart.yaml
+    expect(await h.getManifest('r', 'n', 3)).toEqual([]);
+    expect(await h.release('aliyun-loongcollector-cluster-insight', 'n')).toMatchObject({ revision: 2 });
+    const lines = readFileSync(log, 'utf8').split('\n').filter((l) => /^(template|show|get|list) /.test(l));
+    expect(lines).toEqual([
+      'template r loongcollector-cluster-insight --repo https://mirror --version 1.1.0 --namespace n --include-crds --kube-version v1.31.0 --values -',
+      'show chart oci://r/c --version 2',
+      'get manifest r --namespace n --revision 3',
+      'list -n n --deployed --failed --pending --superseded --uninstalled --uninstalling -o json --filter ^aliyun-loongcollector-cluster-insight$',
+    ]);
   });
 
   it('reads the version once per Helm', async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { chartNameOf, judgeRelease } from '../../../src/helm/release-state.js';
 import { decideRelease } from '../../../src/checks/preflight/conflicts.js';
-import { judgeExisting } from '../../../src/actions/install.js';
+import { judgeExisting } from '../../../src/actions/releases.js';
 import { InsightError } from '../../../src/errors.js';
 
 const rel = (status: string, revision = 1, chart = 'loongcollector-cluster-insight-1.0.0') => ({ name: 'aliyun-loongcollector-cluster-insight', namespace: 'cms-monitoring', status, revision, chart, app_version: '1.0.0' });

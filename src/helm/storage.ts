@@ -1,0 +1,60 @@
+/**
+ * helm's own release storage, read without the helm binary (doctor): one Secret (or ConfigMap, with
+ * HELM_DRIVER=configmap) per revision, labelled owner=helm,name=<release>,version=<N>,status=<state>,
+ * holding the release as base64 of gzipped JSON. Both majors write the same format.
+ */
+import { gunzipSync } from 'node:zlib';
+import { isNamedObject, parseManifests, type HelmRelease, type ManifestObject } from './release.js';
+
+/** A revision as helm stored it: the release model plus what only the record holds. */
+export interface StoredRelease extends HelmRelease {
+  chartName: string;
+  chartVersion: string;
+  /** Every named object the revision's manifest renders. */
+  objects: ManifestObject[];
+  /** Where helm stores it: secret or configmap. */
+  storage: 'secret' | 'configmap';
+}
+
+/** What one storage object looks like to the decoder (a V1Secret or V1ConfigMap). */
+export interface StorageRecord {
+  metadata?: { labels?: Record<string, string> };
+  data?: Record<string, string>;
+}
+
+/** The label selector of a release's records. */
+export const storageSelector = (release: string): string => `owner=helm,name=${release}`;
+
+/** Decode a helm release object (storage driver secret or configmap): base64 → gzip → JSON. */
+function decodeHelmRelease(data: string, fromSecret: boolean): Record<string, unknown> {
+  // Secrets add a second base64 layer on top of helm's own.
+  const inner = fromSecret ? Buffer.from(data, 'base64').toString('utf8') : data;
+  let buf = Buffer.from(inner, 'base64');
+  if (buf[0] === 0x1f && buf[1] === 0x8b) buf = gunzipSync(buf);
+  return JSON.parse(buf.toString('utf8')) as Record<string, unknown>;
+}
+
+/** The newest revision among a release's storage records; undefined when there are none. */
+export function newestStoredRelease(items: readonly StorageRecord[], storage: StoredRelease['storage'], where: { name: string; namespace: string }): StoredRelease | undefined {
+  if (!items.length) return undefined;
+  const version = (r: StorageRecord) => Number(r.metadata?.labels?.['version'] ?? 0);
+  const newest = items.reduce((a, b) => (version(b) > version(a) ? b : a));
+  const raw = newest.data?.['release'];
+  const rel = raw ? decodeHelmRelease(raw, storage === 'secret') : {};
+  const info = (rel['info'] ?? {}) as { status?: string };
+  const meta = ((rel['chart'] as { metadata?: { name?: string; version?: string; appVersion?: string } } | undefined)?.metadata ?? {}) as { name?: string; version?: string; appVersion?: string };
+  const chartName = meta.name ?? '?';
+  const chartVersion = meta.version ?? '?';
+  return {
+    name: where.name,
+    namespace: where.namespace,
+    revision: Number(newest.metadata?.labels?.['version'] ?? rel['version'] ?? 0),
+    status: newest.metadata?.labels?.['status'] ?? info.status ?? 'unknown',
+    chart: `${chartName}-${chartVersion}`,
+    app_version: meta.appVersion ?? '',
+    chartName,
+    chartVersion,
+    objects: typeof rel['manifest'] === 'string' ? parseManifests(rel['manifest'] as string).filter(isNamedObject) : [],
+    storage,
+  };
+}
