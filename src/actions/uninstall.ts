@@ -1,3 +1,4 @@
+import diagnostics from 'node:diagnostics_channel';
 /**
  * `uninstall`: the official removal order (seed 000), made safe to re-run at any point.
  *
@@ -60,14 +61,13 @@ export interface UninstallOptions {
   timeoutMs: number;
   /** How long an operator without a ready pod counts as restarting, not gone (default OPERATOR_GRACE_MS). */
   operatorGraceMs?: number;
-  /**
-   * Called after each named point (test-only fault injection: the command wires
-   * KUBECTL_INSIGHT_TEST_KILL_AFTER to it). See INJECTION_POINTS.
-   */
-  afterPoint?: (point: InjectionPoint) => void;
 }
 
-/** Every point where the process can be interrupted and a re-run must still finish cleanly. */
+/**
+ * Every point where the process can be interrupted and a re-run must still finish cleanly. Each one
+ * passed is published on the POINT_CHANNEL diagnostics channel (free when nobody listens), so a
+ * fault-injection test can stop the process exactly there without a hook in the product.
+ */
 export const INJECTION_POINTS = [
   'discover',
   'custom-resources:delete-sent',
@@ -79,6 +79,10 @@ export const INJECTION_POINTS = [
   'namespace',
 ] as const;
 export type InjectionPoint = (typeof INJECTION_POINTS)[number];
+
+export const POINT_CHANNEL = 'kubectl-insight:uninstall:point';
+const points = diagnostics.channel(POINT_CHANNEL);
+const passed = (point: InjectionPoint) => points.publish(point);
 
 export type UninstallKube = Pick<Kube, 'core' | 'apps' | 'apiext' | 'custom' | 'objects' | 'kc' | 'server'>;
 export type UninstallHelm = Pick<Helm, 'list' | 'getValues' | 'getManifest' | 'uninstall'>;
@@ -546,7 +550,7 @@ export async function deleteCustomResources(ctx: UninstallContext, progress: (m:
     const r = await deleteCustomObject(kube, ref);
     sent.push({ ref, initial: r });
   }
-  if (found.length) opts.afterPoint?.('custom-resources:delete-sent');
+  if (found.length) passed('custom-resources:delete-sent');
   for (const { ref, initial } of sent) {
     const base = { step: 'custom-resources' as const, kind: ref.kind, ...(ref.namespace ? { namespace: ref.namespace } : {}), name: ref.name };
     if (initial === 'already-gone') {
@@ -740,7 +744,7 @@ export async function purgeCrds(ctx: UninstallContext, progress: (m: string) => 
     });
     if (r === 'deleted' && !deletedOne) {
       deletedOne = true;
-      opts.afterPoint?.('crds:one-deleted');
+      passed('crds:one-deleted');
     }
   }
   // The last step when the namespace stays. With every CRD dealt with the uninstall is complete and its
@@ -810,7 +814,7 @@ export function uninstallSteps(): Step<UninstallContext>[] {
       }
       ctx.timings[id] = Date.now() - started;
       report.title(`${STEP_TITLES[id]}: ${stepSummary(ctx.outcomes.filter((o) => o.step === id))}`);
-      ctx.opts.afterPoint?.(id);
+      passed(id);
     },
   });
   // The order is the point of this command (seed 000): see WHY for each step.
@@ -834,7 +838,7 @@ export function stepSummary(outcomes: ItemOutcome[]): string {
 export async function planUninstall(kube: UninstallKube, helm: UninstallHelm, opts: UninstallOptions): Promise<{ discovery: Discovery; plan: Plan }> {
   const discovery = await discover(kube, helm, opts);
   const plan = buildPlan(discovery, opts);
-  opts.afterPoint?.('discover');
+  passed('discover');
   return { discovery, plan };
 }
 
