@@ -8,8 +8,7 @@ import type { V1DaemonSet, V1Deployment, V1Node, V1Pod } from '@kubernetes/clien
 import { ARMS_NAMESPACE, CHART, CRDS, PORTS } from '../../defaults.js';
 import type { HelmRelease } from '../../helm/helm.js';
 import { chartNameOf, judgeRelease } from '../../helm/release-state.js';
-import { isGone, isOurs, ownerSignals, describeSignal, inspectCrdsOwnership, type CrdDecision, type Installation } from '../../kube/ownership.js';
-import { kubeCall } from '../../kube/errors.js';
+import { isOurs, ownerSignals, describeSignal, inspectCrdsOwnership, type CrdDecision, type Installation } from '../../kube/ownership.js';
 import { matchesSelector, taintText, untoleratedTaints } from '../../net/nodes.js';
 import type { Check, Finding } from '../engine.js';
 import type { DaemonSetScheduling, PreflightContext } from './context.js';
@@ -247,12 +246,8 @@ export const conflictChecks: Check<PreflightContext>[] = [
     hint: `ARMS Prometheus and this collector would both collect the cluster's metrics (double data, double cost): uninstall ARMS Prometheus (console, or \`helm uninstall -n ${ARMS_NAMESPACE} <release>\`) before installing, or keep it and do not install this chart.`,
     needs: ['cluster.api'],
     async run(ctx) {
-      try {
-        await kubeCall({ verb: 'get', resource: 'namespaces', name: ARMS_NAMESPACE }, () => ctx.kube.core.readNamespace({ name: ARMS_NAMESPACE }), { idempotent: true }, ctx.kube.server);
-      } catch (e) {
-        if (isGone(e)) return { status: 'passed', message: `no namespace ${ARMS_NAMESPACE}: ARMS Prometheus is not installed` };
-        throw e;
-      }
+      const ns = await ctx.kube.ifFound({ verb: 'get', resource: 'namespaces', name: ARMS_NAMESPACE }, () => ctx.kube.core.readNamespace({ name: ARMS_NAMESPACE }));
+      if (!ns) return { status: 'passed', message: `no namespace ${ARMS_NAMESPACE}: ARMS Prometheus is not installed` };
       const workloads = [...(await ctx.deployments()), ...(await ctx.daemonSets())].filter((o) => o.metadata?.namespace === ARMS_NAMESPACE);
       if (!workloads.length) return { status: 'passed', message: `namespace ${ARMS_NAMESPACE} exists but runs no workloads`, severity: 'info' };
       return { status: 'failed', message: `ARMS Prometheus runs in namespace ${ARMS_NAMESPACE} (${workloads.map((w) => w.metadata?.name).join(', ')}): a second collector doubles the data`, evidence: workloads.map((w) => `${ref(w.metadata)}: ${imagesOf(w)[0] ?? ''}`) };
@@ -280,7 +275,7 @@ export const conflictChecks: Check<PreflightContext>[] = [
       const served = new Map<string, boolean>();
       for (const d of decisions) {
         if (d.action === 'absent') continue;
-        const crd = await kubeCall({ verb: 'get', resource: 'customresourcedefinitions.apiextensions.k8s.io', name: d.crd }, () => ctx.kube.apiext.readCustomResourceDefinition({ name: d.crd }), { idempotent: true }, ctx.kube.server);
+        const crd = await ctx.kube.call({ verb: 'get', resource: 'customresourcedefinitions.apiextensions.k8s.io', name: d.crd }, () => ctx.kube.apiext.readCustomResourceDefinition({ name: d.crd }));
         served.set(d.crd, (crd.spec?.versions ?? []).some((v) => v.name === 'v1' && v.served));
       }
       return decideCrds(decisions, served);

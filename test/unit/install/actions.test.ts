@@ -18,7 +18,8 @@ import { chartVersionOf, upgradeFailure, newUpgradeContext } from '../../../src/
 import { silentReporter } from '../../../src/actions/steps.js';
 import type { CheckResult, Report } from '../../../src/checks/engine.js';
 import { InsightError } from '../../../src/errors.js';
-import { workloadStatus, waitForRollout, selectorString, type RolloutKube } from '../../../src/kube/rollout.js';
+import { workloadStatus, waitForRollout, type RolloutKube } from '../../../src/kube/rollout.js';
+import { selectorString } from '../../../src/kube/selectors.js';
 import { insightErrorOf } from '../../support/errors.js';
 
 const rel = (over: Partial<ExistingRelease>): ExistingRelease => ({
