@@ -9,7 +9,8 @@ import { ARMS_NAMESPACE, CHART, CRDS, PORTS } from '../../defaults.js';
 import type { HelmRelease } from '../../helm/helm.js';
 import { chartNameOf, judgeRelease } from '../../helm/release-state.js';
 import { isOurs, ownerSignals, describeSignal, inspectCrdsOwnership, type CrdDecision, type Installation } from '../../kube/ownership.js';
-import { matchesSelector, taintText, untoleratedTaints } from '../../net/nodes.js';
+import { taintText, untoleratedTaints } from '../../net/nodes.js';
+import { matchesSelector } from '../../kube/selectors.js';
 import type { Check, Finding } from '../engine.js';
 import type { DaemonSetScheduling, PreflightContext } from './context.js';
 
@@ -37,7 +38,7 @@ export function hostPortsOf(pod: V1Pod): { port: number; container: string }[] {
 /** Pods (not ours) holding `port` on nodes where our DaemonSet will run. */
 export function decideHostPort(port: number, component: string, pods: V1Pod[], nodes: V1Node[], ds: DaemonSetScheduling | undefined, installation: Installation, ourDaemonSets: ReadonlySet<string> = new Set()): Finding {
   if (ds && !ds.enabled) return { status: 'skipped', message: `${component} is disabled: hostPort ${port} not needed` };
-  const eligible = new Set(nodes.filter((n) => !ds || (matchesSelector(n, ds.nodeSelector) && (!ds.requiredNodeLabel || n.metadata?.labels?.[ds.requiredNodeLabel] !== undefined))).map((n) => n.metadata?.name));
+  const eligible = new Set(nodes.filter((n) => !ds || (matchesSelector(n.metadata?.labels, { matchLabels: ds.nodeSelector }) && (!ds.requiredNodeLabel || n.metadata?.labels?.[ds.requiredNodeLabel] !== undefined))).map((n) => n.metadata?.name));
   if (ds?.requiredNodeLabel && eligible.size === 0) return { status: 'passed', message: `no node carries ${ds.requiredNodeLabel}: ${component} will not run, hostPort ${port} not needed` };
   const holders: string[] = [];
   const nodesHit = new Set<string>();
@@ -179,7 +180,7 @@ export function decideCrds(decisions: CrdDecision[], servedV1: Map<string, boole
 export function decideTaints(nodes: V1Node[], ds: DaemonSetScheduling): Finding {
   if (!ds.enabled) return { status: 'skipped', message: `${ds.component} is disabled` };
   const blocked = nodes
-    .filter((n) => matchesSelector(n, ds.nodeSelector))
+    .filter((n) => matchesSelector(n.metadata?.labels, { matchLabels: ds.nodeSelector }))
     .map((n) => ({ node: n.metadata?.name ?? '?', taints: untoleratedTaints(n, ds.tolerations) }))
     .filter((x) => x.taints.length);
   if (!blocked.length) return { status: 'passed', message: `${ds.component} tolerates the taints of every node` };
