@@ -11,6 +11,7 @@ import { chartNameOf, judgeRelease } from '../../helm/release-state.js';
 import { isOurs, ownerSignals, describeSignal, inspectCrdsOwnership, type CrdDecision, type Installation } from '../../kube/ownership.js';
 import { taintText, untoleratedTaints } from '../../net/nodes.js';
 import { matchesSelector } from '../../kube/selectors.js';
+import { hostPorts } from '../../kube/pods.js';
 import type { Check, Finding } from '../engine.js';
 import type { DaemonSetScheduling, PreflightContext } from './context.js';
 
@@ -22,18 +23,6 @@ const inst = (ctx: PreflightContext): Installation => ({ release: ctx.input.rele
 const ref = (m: Meta | undefined) => `${m?.namespace ? `${m.namespace}/` : ''}${m?.name ?? '?'}`;
 const owner = (m: Meta | undefined, i: Installation) => describeSignal(ownerSignals(m ?? {}, i)[0] ?? { type: 'unknown' });
 const isActive = (p: V1Pod) => p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed' && !p.metadata?.deletionTimestamp;
-
-/** The ports a pod holds on its node: hostPorts, and every containerPort of a hostNetwork pod. */
-export function hostPortsOf(pod: V1Pod): { port: number; container: string }[] {
-  const out: { port: number; container: string }[] = [];
-  for (const c of [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])]) {
-    for (const p of c.ports ?? []) {
-      const hp = p.hostPort ?? (pod.spec?.hostNetwork ? p.containerPort : undefined);
-      if (hp && (p.protocol ?? 'TCP') === 'TCP') out.push({ port: hp, container: c.name });
-    }
-  }
-  return out;
-}
 
 /** Pods (not ours) holding `port` on nodes where our DaemonSet will run. */
 export function decideHostPort(port: number, component: string, pods: V1Pod[], nodes: V1Node[], ds: DaemonSetScheduling | undefined, installation: Installation, ourDaemonSets: ReadonlySet<string> = new Set()): Finding {
@@ -47,8 +36,8 @@ export function decideHostPort(port: number, component: string, pods: V1Pod[], n
     // Ours on an upgrade: by the pod's own labels, or through the DaemonSet that owns it.
     if (isOurs(p.metadata ?? {}, installation)) continue;
     if ((p.metadata?.ownerReferences ?? []).some((o) => o.kind === 'DaemonSet' && ourDaemonSets.has(`${p.metadata?.namespace}/${o.name}`))) continue;
-    for (const h of hostPortsOf(p)) {
-      if (h.port !== port) continue;
+    for (const h of hostPorts(p.spec)) {
+      if (h.port !== port || h.protocol !== 'TCP') continue;
       holders.push(`node/${p.spec.nodeName}: pod ${ref(p.metadata)} (container ${h.container})`);
       nodesHit.add(p.spec.nodeName);
     }

@@ -14,7 +14,7 @@ export function node(name: string, extra: { labels?: Record<string, string>; tai
   } as V1Node;
 }
 
-export function pod(ns: string, name: string, nodeName: string, ports: { containerPort: number; hostPort?: number }[] = [], extra: { hostNetwork?: boolean; labels?: Record<string, string>; annotations?: Record<string, string>; image?: string; phase?: string } = {}): V1Pod {
+export function pod(ns: string, name: string, nodeName: string, ports: { containerPort: number; hostPort?: number; protocol?: string }[] = [], extra: { hostNetwork?: boolean; labels?: Record<string, string>; annotations?: Record<string, string>; image?: string; phase?: string } = {}): V1Pod {
   return {
     metadata: { namespace: ns, name, labels: extra.labels ?? {}, annotations: extra.annotations ?? {} },
     spec: { nodeName, hostNetwork: extra.hostNetwork ?? false, containers: [{ name: 'c', image: extra.image ?? 'busybox', ports }] },
