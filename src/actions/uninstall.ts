@@ -37,7 +37,7 @@ import { judgeRelease } from '../helm/release-state.js';
 import { clearUninstallMark, inspectNamespace, NAMESPACE_MARK, uninstallMarkOf } from '../kube/namespace.js';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { CR, CRDS, LOG_CONFIG } from '../defaults.js';
-import { InsightError } from '../errors.js';
+import { InsightError, type ErrorKind } from '../errors.js';
 import type { Step } from './steps.js';
 import { gitopsGate, gitopsNotes, gitopsSummary, gitopsTargetOf, type GitOpsFinding } from '../kube/gitops.js';
 
@@ -153,7 +153,11 @@ export interface PlanItem {
   /** What deleting would destroy (CRDs used by others). */
   lost?: ForeignObject[];
   users?: string[];
+  /** --dry-run only: the API server's answer to this item's deletes and patches sent with dryRun=All. */
+  serverDryRun?: ServerDryRun;
 }
+
+export type ServerDryRun = { ok: true } | { ok: false; reason: string; kind: ErrorKind; hint?: string };
 
 export interface PlanStep {
   id: StepId;

@@ -53,7 +53,10 @@ else uses (and says what would be lost otherwise). Running it again after an int
 
     const { discovery, plan } = await act.planUninstall(kube, helm, opts);
     if (flags['dry-run']) {
-      this.out(json ? out.renderUninstallJson({ result: 'planned', dryRun: true, plan }) : `${out.renderPlan(plan, c)}\n${c.dim('Dry run: nothing was changed.')}`);
+      const dry = await import('../actions/uninstall-dry-run.js');
+      const checked = await dry.checkPlanOnServer(kube, discovery, plan);
+      this.out(json ? out.renderUninstallJson({ result: 'planned', dryRun: true, plan: checked }) : out.renderDryRun(checked, c));
+      process.exitCode = dry.dryRunExitCode(checked);
       return;
     }
     if (plan.nothingInstalled) {
