@@ -1,6 +1,7 @@
 import type { ChalkInstance } from 'chalk';
 import type { ItemOutcome, Plan, PlanItem, UninstallResult } from '../actions/uninstall.js';
 import type { ForeignObject } from '../kube/ownership.js';
+import { refusedItems } from '../actions/uninstall-dry-run.js';
 import { SYMBOLS } from './style.js';
 
 const where = (x: { namespace?: string; name: string }) => `${x.namespace ? `${x.namespace}/` : ''}${x.name}`;
@@ -57,7 +58,7 @@ function serverDryRunLines(it: PlanItem, c: ChalkInstance): string[] {
 
 /** --dry-run: the plan as the API server answered it, and whether it would refuse a step. */
 export function renderDryRun(plan: Plan, c: ChalkInstance): string {
-  const refused = plan.steps.flatMap((s) => s.items.filter((i) => i.serverDryRun?.ok === false)).length;
+  const refused = refusedItems(plan).length;
   const lines = [renderPlan(plan, c), c.dim('Dry run: nothing was changed.')];
   if (refused) lines.push(c.red(`The API server refused ${refused} step(s) of this plan (see above): the uninstall would stop there.`));
   return lines.join('\n');
