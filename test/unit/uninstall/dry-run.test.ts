@@ -1,29 +1,20 @@
 import { Chalk } from 'chalk';
 import { describe, expect, it } from 'vitest';
-import { buildPlan, type Discovery, type FoundCustomResource } from '../../../src/actions/uninstall.js';
+import { buildPlan, type Discovery } from '../../../src/actions/uninstall.js';
 import { checkPlanOnServer, dryRunExitCode } from '../../../src/actions/uninstall-dry-run.js';
 import { withCalls } from '../../../src/kube/errors.js';
 import { renderDryRun, renderUninstallJson } from '../../../src/output/uninstall.js';
 import type { CrdDecision } from '../../../src/kube/ownership.js';
+import { cr, FIN } from './fixtures.js';
 
-const FIN = 'clusteraliyunpipelineconfig.finalizers.telemetry.alibabacloud.com/finalizer';
 const CRD = 'clusteraliyunpipelineconfigs.telemetry.alibabacloud.com';
-const cr: FoundCustomResource = {
-  group: 'telemetry.alibabacloud.com',
-  version: 'v1alpha1',
-  plural: 'clusteraliyunpipelineconfigs',
-  kind: 'ClusterAliyunPipelineConfig',
-  name: 'custom-kubernetes-c1-entity-collector',
-  deleting: false,
-  finalizers: ['other.example.com/keep', FIN],
-};
 const discovery: Discovery = {
   release: 'rel',
   namespace: 'cms-monitoring',
   helmRelease: { name: 'rel', namespace: 'cms-monitoring', status: 'deployed', chart: 'loongcollector-cluster-insight-1.0.0', revision: 1 },
   clusterID: 'c1',
   clusterIDSource: 'helm-values',
-  customResources: [cr],
+  customResources: [cr({ finalizers: ['other.example.com/keep', FIN] })],
   operator: { deployments: ['cms-loongcollector-operator'], ready: 0, state: 'gone', why: 'scaled to zero' },
   workloads: [{ kind: 'Deployment', namespace: 'cms-monitoring', name: 'cms-loongcollector-operator' }],
   crds: [{ crd: CRD, kind: 'ClusterAliyunPipelineConfig', action: 'delete', ours: [], foreign: [], users: [] } as unknown as CrdDecision],
