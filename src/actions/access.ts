@@ -4,13 +4,12 @@
  */
 import type { Kube } from '../kube/client.js';
 import { InsightError } from '../errors.js';
-import { kubeCall } from '../kube/errors.js';
 import type { RenderedChart } from './chart.js';
 
 /** Check that the API server answers and remember its version (helm template renders for it). */
-export async function connect<K extends Pick<Kube, 'version' | 'server'>>(ctx: { kube?: K; deps: { kube: () => K }; kubeVersion?: string }): Promise<void> {
+export async function connect<K extends Pick<Kube, 'version' | 'call'>>(ctx: { kube?: K; deps: { kube: () => K }; kubeVersion?: string }): Promise<void> {
   const kube = (ctx.kube ??= ctx.deps.kube());
-  const v = await kubeCall({ verb: 'get', resource: 'version' }, () => kube.version.getCode(), { idempotent: true, attempts: 2 }, kube.server);
+  const v = await kube.call({ verb: 'get', resource: 'version' }, () => kube.version.getCode(), { attempts: 2 });
   ctx.kubeVersion = v.gitVersion;
 }
 
@@ -59,15 +58,12 @@ export function accessNeeds(rendered: RenderedChart, namespace: string, verbs: r
 }
 
 /** One SelfSubjectAccessReview per need; throws a forbidden error (exit 4) listing every denial. */
-export async function checkAccess(kube: Pick<Kube, 'authz' | 'server'>, needs: readonly AccessNeed[]): Promise<void> {
+export async function checkAccess(kube: Pick<Kube, 'authz' | 'call'>, needs: readonly AccessNeed[]): Promise<void> {
   const denied: AccessNeed[] = [];
   await Promise.all(
     needs.map(async (n) => {
-      const r = await kubeCall(
-        { verb: 'create', resource: 'selfsubjectaccessreviews.authorization.k8s.io' },
-        () => kube.authz.createSelfSubjectAccessReview({ body: { spec: { resourceAttributes: { verb: n.verb, group: n.group, resource: n.resource, ...(n.namespace ? { namespace: n.namespace } : {}) } } } }),
-        { idempotent: true },
-        kube.server,
+      const r = await kube.call({ verb: 'create', resource: 'selfsubjectaccessreviews.authorization.k8s.io' }, () =>
+        kube.authz.createSelfSubjectAccessReview({ body: { spec: { resourceAttributes: { verb: n.verb, group: n.group, resource: n.resource, ...(n.namespace ? { namespace: n.namespace } : {}) } } } }),
       );
       if (!r.status?.allowed) denied.push(n);
     }),
@@ -83,13 +79,7 @@ export async function checkAccess(kube: Pick<Kube, 'authz' | 'server'>, needs: r
 }
 
 /** Whether the namespace exists (helm --create-namespace creates it otherwise). */
-export async function namespaceExists(kube: Pick<Kube, 'core' | 'server'>, name: string): Promise<boolean> {
-  try {
-    await kubeCall({ verb: 'get', resource: 'namespaces', name }, () => kube.core.readNamespace({ name }), { idempotent: true }, kube.server);
-    return true;
-  } catch (e) {
-    if (e instanceof InsightError && e.kind === 'not-found') return false;
-    throw e;
-  }
+export async function namespaceExists(kube: Pick<Kube, 'core' | 'ifFound'>, name: string): Promise<boolean> {
+  return (await kube.ifFound({ verb: 'get', resource: 'namespaces', name }, () => kube.core.readNamespace({ name }))) !== undefined;
 }
 

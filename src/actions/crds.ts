@@ -5,12 +5,11 @@
 import type { Kube } from '../kube/client.js';
 import { CR, FIELD_MANAGER } from '../defaults.js';
 import { InsightError } from '../errors.js';
-import { kubeCall } from '../kube/errors.js';
 import type { RenderedChart } from './chart.js';
 import type { StepReporter } from './steps.js';
 import { getPath, type Values } from '../values/tree.js';
 
-export type CrdKube = Pick<Kube, 'apiext' | 'custom' | 'apps' | 'server'>;
+export type CrdKube = Pick<Kube, 'apiext' | 'custom' | 'apps' | 'call' | 'ifFound' | 'delete'>;
 
 export interface CrdFinding {
   name: string;
@@ -30,15 +29,10 @@ export async function inspectCrds(kube: CrdKube, rendered: RenderedChart, releas
   const all = [...rendered.crdsDir.map((n) => [n, 'crds-dir'] as const), ...rendered.crdsTemplated.map((n) => [n, 'template'] as const)];
   const unlabelled: CrdFinding[] = [];
   for (const [name, managedBy] of all) {
-    let crd;
-    try {
-      crd = await kubeCall({ verb: 'get', resource: 'customresourcedefinitions.apiextensions.k8s.io', name }, () => kube.apiext.readCustomResourceDefinition({ name }), { idempotent: true }, kube.server);
-    } catch (e) {
-      if (e instanceof InsightError && e.kind === 'not-found') {
-        out.push({ name, state: 'absent', managedBy });
-        continue;
-      }
-      throw e;
+    const crd = await kube.ifFound({ verb: 'get', resource: 'customresourcedefinitions.apiextensions.k8s.io', name }, () => kube.apiext.readCustomResourceDefinition({ name }));
+    if (!crd) {
+      out.push({ name, state: 'absent', managedBy });
+      continue;
     }
     const a = crd.metadata?.annotations ?? {};
     const rel = a['meta.helm.sh/release-name'];
@@ -99,7 +93,7 @@ export async function createAbsentCrds(kube: CrdKube, rendered: RenderedChart, c
     if (d.kind !== 'CustomResourceDefinition' || !name || !absent.has(name) || !rendered.crdsDir.includes(name)) continue;
     const { source: _source, ...body } = d;
     try {
-      await kubeCall({ verb: 'create', resource: 'customresourcedefinitions.apiextensions.k8s.io', name }, () => kube.apiext.createCustomResourceDefinition({ body: body as never, fieldManager: FIELD_MANAGER }), { idempotent: false }, kube.server);
+      await kube.call({ verb: 'create', resource: 'customresourcedefinitions.apiextensions.k8s.io', name }, () => kube.apiext.createCustomResourceDefinition({ body: body as never, fieldManager: FIELD_MANAGER }), { idempotent: false });
       created.push(name);
     } catch (e) {
       if (!(e instanceof InsightError && e.kind === 'conflict')) throw e;
@@ -113,12 +107,8 @@ async function waitEstablished(kube: CrdKube, names: readonly string[], deadline
   const pending = new Set(names);
   while (pending.size) {
     for (const name of [...pending]) {
-      try {
-        const crd = await kubeCall({ verb: 'get', resource: 'customresourcedefinitions.apiextensions.k8s.io', name }, () => kube.apiext.readCustomResourceDefinition({ name }), { idempotent: true }, kube.server);
-        if ((crd.status?.conditions ?? []).some((c) => c.type === 'Established' && c.status === 'True')) pending.delete(name);
-      } catch (e) {
-        if (!(e instanceof InsightError && e.kind === 'not-found')) throw e;
-      }
+      const crd = await kube.ifFound({ verb: 'get', resource: 'customresourcedefinitions.apiextensions.k8s.io', name }, () => kube.apiext.readCustomResourceDefinition({ name }));
+      if ((crd?.status?.conditions ?? []).some((c) => c.type === 'Established' && c.status === 'True')) pending.delete(name);
     }
     if (!pending.size) break;
     if (Date.now() > deadline) throw new InsightError('timeout', `CRDs not established: ${[...pending].join(', ')}`, { hint: 'Check the API server: `kubectl get crd ' + [...pending][0] + ' -o yaml`.' });
@@ -135,14 +125,8 @@ export async function verifyInstall(kube: CrdKube, rendered: RenderedChart, valu
   if (!hasCr) return { crds };
   const clusterID = String(getPath(values, 'clusterID') ?? '');
   const name = rendered.docs.find((d) => d.kind === CR.kind)?.metadata?.name ?? CR.entityCollectorName(clusterID);
-  try {
-    await kubeCall({ verb: 'get', resource: `${CR.plural}.${CR.group}`, name }, () => kube.custom.getClusterCustomObject({ group: CR.group, version: CR.version, plural: CR.plural, name }), { idempotent: true }, kube.server);
-  } catch (e) {
-    if (e instanceof InsightError && e.kind === 'not-found') {
-      throw new InsightError('failed', `the custom resource ${CR.kind} ${name} is missing after the install`, { hint: 'Run `kubectl insight doctor`; the chart should have created it.' });
-    }
-    throw e;
-  }
+  const cr = await kube.ifFound({ verb: 'get', resource: `${CR.plural}.${CR.group}`, name }, () => kube.custom.getClusterCustomObject({ group: CR.group, version: CR.version, plural: CR.plural, name }));
+  if (cr === undefined) throw new InsightError('failed', `the custom resource ${CR.kind} ${name} is missing after the install`, { hint: 'Run `kubectl insight doctor`; the chart should have created it.' });
   return { crds, customResource: { name, present: true } };
 }
 

@@ -24,7 +24,7 @@ import { rewriteImageRegistry } from '../values/image.js';
 import { validateValues } from '../values/validate.js';
 
 export type InstallHelm = Pick<Helm, 'version' | 'release' | 'list' | 'listAllNamespaces' | 'showChart' | 'showValues' | 'template' | 'install'>;
-export type InstallKube = Pick<Kube, 'apps' | 'core' | 'apiext' | 'custom' | 'version' | 'authz' | 'server'>;
+export type InstallKube = Pick<Kube, 'apps' | 'core' | 'apiext' | 'custom' | 'version' | 'authz' | 'call' | 'ifFound' | 'delete'>;
 
 export interface InstallOptions {
   release: string;

@@ -10,11 +10,9 @@ import diagnostics from 'node:diagnostics_channel';
  * gone, or kept and why. Nothing here prints; the command renders the plan and the outcome.
  */
 import type { Kube } from '../kube/client.js';
-import { kubeCall } from '../kube/errors.js';
 import {
   deleteCustomObject,
   getCustomObject,
-  isGoneError,
   refLabel,
   removeFinalizer,
   waitForCustomObjectGone,
@@ -41,7 +39,7 @@ import { judgeRelease } from '../helm/release-state.js';
 import { clearUninstallMark, inspectNamespace, NAMESPACE_MARK, uninstallMarkOf } from '../kube/namespace.js';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { CR, CRDS, LOG_CONFIG } from '../defaults.js';
-import { InsightError } from '../errors.js';
+import { InsightError, type ErrorKind } from '../errors.js';
 import type { Step } from './steps.js';
 import { gitopsGate, gitopsNotes, gitopsSummary, gitopsTargetOf, type GitOpsFinding } from '../kube/gitops.js';
 
@@ -84,7 +82,7 @@ export const POINT_CHANNEL = 'kubectl-insight:uninstall:point';
 const points = diagnostics.channel(POINT_CHANNEL);
 const passed = (point: InjectionPoint) => points.publish(point);
 
-export type UninstallKube = Pick<Kube, 'core' | 'apps' | 'apiext' | 'custom' | 'objects' | 'kc' | 'server'>;
+export type UninstallKube = Pick<Kube, 'core' | 'apps' | 'apiext' | 'custom' | 'objects' | 'kc' | 'call' | 'ifFound' | 'delete'>;
 export type UninstallHelm = Pick<Helm, 'list' | 'getValues' | 'getManifest' | 'uninstall'>;
 
 export type StepId = 'custom-resources' | 'helm-release' | 'workloads' | 'crds' | 'namespace';
@@ -160,7 +158,11 @@ export interface PlanItem {
   /** What deleting would destroy (CRDs used by others). */
   lost?: ForeignObject[];
   users?: string[];
+  /** --dry-run only: the API server's answer to this item's deletes and patches sent with dryRun=All. */
+  serverDryRun?: ServerDryRun;
 }
+
+export type ServerDryRun = { ok: true } | { ok: false; reason: string; kind: ErrorKind; hint?: string };
 
 export interface PlanStep {
   id: StepId;
@@ -280,14 +282,13 @@ export function operatorFinalizer(finalizers: readonly string[] | undefined): st
 const instanceSelector = (release: string) => `app.kubernetes.io/instance=${release}`;
 
 /** The release's workloads and pods, by the chart's instance label. */
-export async function releaseWorkloads(kube: Pick<Kube, 'apps' | 'core' | 'server'>, release: string, namespace: string): Promise<ObjectRef[]> {
+export async function releaseWorkloads(kube: Pick<Kube, 'apps' | 'core' | 'call'>, release: string, namespace: string): Promise<ObjectRef[]> {
   const labelSelector = instanceSelector(release);
-  const opts = { idempotent: true };
   const [deps, dss, sts, pods] = await Promise.all([
-    kubeCall({ verb: 'list', resource: 'deployments.apps', namespace }, () => kube.apps.listNamespacedDeployment({ namespace, labelSelector }), opts, kube.server),
-    kubeCall({ verb: 'list', resource: 'daemonsets.apps', namespace }, () => kube.apps.listNamespacedDaemonSet({ namespace, labelSelector }), opts, kube.server),
-    kubeCall({ verb: 'list', resource: 'statefulsets.apps', namespace }, () => kube.apps.listNamespacedStatefulSet({ namespace, labelSelector }), opts, kube.server),
-    kubeCall({ verb: 'list', resource: 'pods', namespace }, () => kube.core.listNamespacedPod({ namespace, labelSelector }), opts, kube.server),
+    kube.call({ verb: 'list', resource: 'deployments.apps', namespace }, () => kube.apps.listNamespacedDeployment({ namespace, labelSelector })),
+    kube.call({ verb: 'list', resource: 'daemonsets.apps', namespace }, () => kube.apps.listNamespacedDaemonSet({ namespace, labelSelector })),
+    kube.call({ verb: 'list', resource: 'statefulsets.apps', namespace }, () => kube.apps.listNamespacedStatefulSet({ namespace, labelSelector })),
+    kube.call({ verb: 'list', resource: 'pods', namespace }, () => kube.core.listNamespacedPod({ namespace, labelSelector })),
   ]);
   const refs = (kind: string, items: Array<{ metadata?: { name?: string } }>) => items.map((i) => ({ kind, namespace, name: i.metadata?.name ?? '?' }));
   return [...refs('Deployment', deps.items), ...refs('DaemonSet', dss.items), ...refs('StatefulSet', sts.items), ...refs('Pod', pods.items)];
@@ -297,14 +298,9 @@ export async function releaseWorkloads(kube: Pick<Kube, 'apps' | 'core' | 'serve
  * What is in the namespace, by the one namespace rule (src/kube/namespace.ts): every object of every
  * listable namespaced type, judged against the release.
  */
-export async function namespaceState(kube: Pick<Kube, 'core' | 'kc' | 'server'>, inst: Installation, releaseHere: boolean): Promise<NamespaceState> {
-  let ns;
-  try {
-    ns = await kubeCall({ verb: 'get', resource: 'namespaces', name: inst.namespace }, () => kube.core.readNamespace({ name: inst.namespace }), { idempotent: true }, kube.server);
-  } catch (e) {
-    if (isGoneError(e)) return { exists: false, others: [] };
-    throw e;
-  }
+export async function namespaceState(kube: Pick<Kube, 'core' | 'kc' | 'ifFound'>, inst: Installation, releaseHere: boolean): Promise<NamespaceState> {
+  const ns = await kube.ifFound({ verb: 'get', resource: 'namespaces', name: inst.namespace }, () => kube.core.readNamespace({ name: inst.namespace }));
+  if (!ns) return { exists: false, others: [] };
   const hadRelease = releaseHere || uninstallMarkOf(ns.metadata) === inst.release;
   const { ApiClient } = await import('../kube/proxy.js');
   const api = await ApiClient.create(kube.kc, { maxSockets: 8 });
@@ -328,22 +324,14 @@ export async function markNamespace(ctx: UninstallContext): Promise<void> {
   const { kube, opts, discovery } = ctx;
   // The mark also lets a re-run of --purge-crds know the installation was here once helm's part is done.
   if ((!opts.deleteNamespace && !opts.purgeCrds) || !discovery.helmRelease || !discovery.namespaceState.exists) return;
-  await kubeCall(
-    { verb: 'patch', resource: 'namespaces', name: opts.namespace },
-    () => kube.core.patchNamespace({ name: opts.namespace, body: { metadata: { annotations: { [NAMESPACE_MARK]: opts.release } } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch)),
-    { idempotent: true },
-    kube.server,
+  await kube.call({ verb: 'patch', resource: 'namespaces', name: opts.namespace }, () =>
+    kube.core.patchNamespace({ name: opts.namespace, body: { metadata: { annotations: { [NAMESPACE_MARK]: opts.release } } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch)),
   );
 }
 
-async function markedForRelease(kube: Pick<Kube, 'core' | 'server'>, inst: Installation): Promise<boolean> {
-  try {
-    const ns = await kubeCall({ verb: 'get', resource: 'namespaces', name: inst.namespace }, () => kube.core.readNamespace({ name: inst.namespace }), { idempotent: true }, kube.server);
-    return uninstallMarkOf(ns.metadata) === inst.release;
-  } catch (e) {
-    if (isGoneError(e)) return false;
-    throw e;
-  }
+async function markedForRelease(kube: Pick<Kube, 'core' | 'ifFound'>, inst: Installation): Promise<boolean> {
+  const ns = await kube.ifFound({ verb: 'get', resource: 'namespaces', name: inst.namespace }, () => kube.core.readNamespace({ name: inst.namespace }));
+  return !!ns && uninstallMarkOf(ns.metadata) === inst.release;
 }
 
 /** Read everything the plan needs. Changes nothing. */
@@ -675,7 +663,7 @@ export async function confirmWorkloadsGone(ctx: UninstallContext, progress: (m: 
   const before = new Map(ctx.discovery.workloads.map((w) => [`${w.kind}/${w.name}`, w]));
   const labelSelector = instanceSelector(opts.release);
   const listPods = async () => {
-    const l = await kubeCall({ verb: 'list', resource: 'pods', namespace: opts.namespace }, () => kube.core.listNamespacedPod({ namespace: opts.namespace, labelSelector }), { idempotent: true }, kube.server);
+    const l = await kube.call({ verb: 'list', resource: 'pods', namespace: opts.namespace }, () => kube.core.listNamespacedPod({ namespace: opts.namespace, labelSelector }));
     return { names: l.items.map((p) => p.metadata?.name ?? '?'), resourceVersion: l.metadata?.resourceVersion };
   };
   const w = await waitForNone(kube.kc, `/api/v1/namespaces/${opts.namespace}/pods`, { labelSelector }, listPods, {
@@ -692,20 +680,9 @@ export async function confirmWorkloadsGone(ctx: UninstallContext, progress: (m: 
 }
 
 async function deleteCrd(kube: UninstallKube, name: string, timeoutMs: number): Promise<'deleted' | 'already-gone'> {
-  try {
-    await kubeCall({ verb: 'delete', resource: 'customresourcedefinitions.apiextensions.k8s.io', name }, () => kube.apiext.deleteCustomResourceDefinition({ name }), { idempotent: true }, kube.server);
-  } catch (e) {
-    if (isGoneError(e)) return 'already-gone';
-    throw e;
-  }
-  const get = async () => {
-    try {
-      return (await kubeCall({ verb: 'get', resource: 'customresourcedefinitions.apiextensions.k8s.io', name }, () => kube.apiext.readCustomResourceDefinition({ name }), { idempotent: true }, kube.server)) as LiveObject;
-    } catch (e) {
-      if (isGoneError(e)) return undefined;
-      throw e;
-    }
-  };
+  const op = { resource: 'customresourcedefinitions.apiextensions.k8s.io', name };
+  if ((await kube.delete(op, () => kube.apiext.deleteCustomResourceDefinition({ name }))) === 'already-gone') return 'already-gone';
+  const get = async () => (await kube.ifFound({ verb: 'get', ...op }, () => kube.apiext.readCustomResourceDefinition({ name }))) as LiveObject | undefined;
   const w = await waitForGone(kube.kc, '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', name, get, { timeoutMs });
   if (w !== 'gone') {
     throw new InsightError('timeout', `CRD ${name} is still terminating after ${secs(timeoutMs)}`, {
@@ -770,19 +747,9 @@ export async function deleteNamespace(ctx: UninstallContext, progress: (m: strin
     return;
   }
   progress(`deleting namespace ${opts.namespace}`);
-  try {
-    await kubeCall({ verb: 'delete', resource: 'namespaces', name: opts.namespace }, () => kube.core.deleteNamespace({ name: opts.namespace }), { idempotent: true }, kube.server);
-  } catch (e) {
-    if (!isGoneError(e)) throw e;
-  }
-  const get = async () => {
-    try {
-      return (await kubeCall({ verb: 'get', resource: 'namespaces', name: opts.namespace }, () => kube.core.readNamespace({ name: opts.namespace }), { idempotent: true }, kube.server)) as LiveObject;
-    } catch (e) {
-      if (isGoneError(e)) return undefined;
-      throw e;
-    }
-  };
+  const op = { resource: 'namespaces', name: opts.namespace };
+  await kube.delete(op, () => kube.core.deleteNamespace({ name: opts.namespace }));
+  const get = async () => (await kube.ifFound({ verb: 'get', ...op }, () => kube.core.readNamespace({ name: opts.namespace }))) as LiveObject | undefined;
   const w = await waitForGone(kube.kc, '/api/v1/namespaces', opts.namespace, get, { timeoutMs: opts.timeoutMs });
   if (w !== 'gone') {
     throw new InsightError('timeout', `namespace ${opts.namespace} is still terminating after ${secs(opts.timeoutMs)}`, {

@@ -46,7 +46,7 @@ export interface UpgradeOptions {
 }
 
 export type UpgradeHelm = Pick<Helm, 'version' | 'release' | 'getValues' | 'getManifest' | 'applyMethod' | 'showChart' | 'showValues' | 'template' | 'upgrade' | 'rollback'>;
-export type UpgradeKube = Pick<Kube, 'apps' | 'core' | 'apiext' | 'custom' | 'version' | 'authz' | 'objects' | 'server'>;
+export type UpgradeKube = Pick<Kube, 'apps' | 'core' | 'apiext' | 'custom' | 'version' | 'authz' | 'objects' | 'server' | 'call' | 'ifFound' | 'delete'>;
 
 export interface UpgradeDeps {
   helm: UpgradeHelm;

@@ -8,6 +8,12 @@ import pLimit from 'p-limit';
 import { DOCS_BASE } from '../defaults.js';
 import { ExitCode, InsightError, type ErrorKind } from '../errors.js';
 
+/** Memoise an async function: the first call starts the work, later calls share its promise. */
+export function once<T>(fn: () => Promise<T>): () => Promise<T> {
+  let p: Promise<T> | undefined;
+  return () => (p ??= fn());
+}
+
 export type Severity = 'fatal' | 'warning' | 'info';
 export type Status = 'passed' | 'failed' | 'skipped';
 
@@ -220,7 +226,7 @@ export async function runChecks<C>(checks: Check<C>[], ctx: C, observer: Observe
   return { results, summary: summarize(results) };
 }
 
-export function summarize(results: CheckResult[]): Report['summary'] {
+function summarize(results: CheckResult[]): Report['summary'] {
   const s = { passed: 0, failed: 0, warnings: 0, skipped: 0, info: 0 };
   for (const r of results) {
     if (r.status === 'passed') s.passed++;

@@ -44,7 +44,9 @@ else uses (and says what would be lost otherwise). Running it again after an int
     };
     const { discovery, plan } = await act.planUninstall(kube, helm, opts);
     if (flags['dry-run']) {
-      return { json: () => out.renderUninstallJson({ result: 'planned', dryRun: true, plan }), text: (c) => `${out.renderPlan(plan, c)}\n${c.dim('Dry run: nothing was changed.')}` };
+      const dry = await import('../actions/uninstall-dry-run.js');
+      const checked = await dry.checkPlanOnServer(kube, discovery, plan);
+      return { json: () => out.renderUninstallJson({ result: 'planned', dryRun: true, plan: checked }), text: (c) => out.renderDryRun(checked, c), exitCode: dry.dryRunExitCode(checked) };
     }
     if (plan.nothingInstalled) return { json: () => out.renderUninstallJson({ result: 'nothing-installed', plan }), text: (c) => out.renderNothingInstalled(plan, c) };
     if (!this.json) this.out(out.renderPlan(plan, await this.chalk()));

@@ -19,10 +19,15 @@ import {
 import fetch from 'node-fetch';
 import { from } from '@kubernetes/client-node/dist/gen/rxjsStub.js';
 import { impersonationOf, type Impersonation } from './access.js';
+import { kubeCalls, type KubeCalls } from './errors.js';
 import { loadKubeconfig, type KubeconfigOptions } from './kubeconfig.js';
 
-/** All typed API clients, made from one kubeconfig. Consumers take the narrow slice they need. */
-export interface Kube {
+/**
+ * All typed API clients, made from one kubeconfig. Consumers take the narrow slice they need.
+ * `call`/`ifFound` run a client call against this server with retries and error mapping:
+ * `await kube.ifFound({ verb: 'get', resource: 'namespaces', name }, () => kube.core.readNamespace({ name }))`.
+ */
+export interface Kube extends KubeCalls {
   kc: KubeConfig;
   /** API server URL of the current context. */
   server: string;
@@ -44,9 +49,11 @@ export function createKube(opts: KubeconfigOptions = {}): Kube {
   const make = clientMaker(kc);
   const objects = make(KubernetesObjectApi);
   (objects as unknown as { setDefaultNamespace(kc: KubeConfig): void }).setDefaultNamespace(kc);
+  const server = kc.getCurrentCluster()?.server ?? '';
   return {
+    ...kubeCalls(server),
     kc,
-    server: kc.getCurrentCluster()?.server ?? '',
+    server,
     context: kc.getCurrentContext(),
     core: make(CoreV1Api),
     apps: make(AppsV1Api),

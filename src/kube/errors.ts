@@ -34,8 +34,10 @@ export function statusCode(e: unknown): number | undefined {
   return isApiException(e) ? e.code : undefined;
 }
 
-export const isNotFound = (e: unknown) => statusCode(e) === 404;
-export const isConflict = (e: unknown) => statusCode(e) === 409;
+/** A 404: the raw client error, or one kubeCall already turned into a `not-found` InsightError. */
+export function isNotFound(e: unknown): boolean {
+  return statusCode(e) === 404 || (e instanceof InsightError && (e.kind === 'not-found' || statusCode(e.cause) === 404));
+}
 
 function parseBody(body: unknown): StatusBody {
   if (typeof body === 'string') {
@@ -163,4 +165,39 @@ export async function kubeCall<T>(op: KubeOp, fn: () => Promise<T>, opts: RetryO
       delay = Math.min(delay * 2, opts.maxMs ?? 5000);
     }
   }
+}
+
+export type CallOptions = Partial<RetryOptions>;
+
+/** Kubernetes calls bound to one API server (the Kube object carries these). */
+export interface KubeCalls {
+  /** kubeCall with this server; idempotent (retried) unless `opts` says otherwise. */
+  call<T>(op: KubeOp, fn: () => Promise<T>, opts?: CallOptions): Promise<T>;
+  /** `call`, with a 404 answered as undefined: a read of what may not exist, a delete of what may be gone. */
+  ifFound<T>(op: KubeOp, fn: () => Promise<T>, opts?: CallOptions): Promise<T | undefined>;
+  /** A delete (the verb is implied) that treats a 404 as done already. */
+  delete(op: Omit<KubeOp, 'verb'>, fn: () => Promise<unknown>, opts?: CallOptions): Promise<'deleted' | 'already-gone'>;
+}
+
+export function kubeCalls(server?: string): KubeCalls {
+  const call = <T>(op: KubeOp, fn: () => Promise<T>, opts: CallOptions = {}) => kubeCall(op, fn, { idempotent: true, ...opts }, server);
+  const ifFound = async <T>(op: KubeOp, fn: () => Promise<T>, opts?: CallOptions) => {
+    try {
+      return await call(op, fn, opts);
+    } catch (e) {
+      if (isNotFound(e)) return undefined;
+      throw e;
+    }
+  };
+  return {
+    call,
+    ifFound,
+    delete: async (op, fn, opts) => ((await ifFound({ verb: 'delete', ...op }, async () => (await fn(), true), opts)) ? 'deleted' : 'already-gone'),
+  };
+}
+
+/** `k` with the call methods, for callers that hold a kube typed with only `server` (and for test fakes). */
+export function withCalls<K extends object>(k: K): K & KubeCalls {
+  if (typeof (k as Partial<KubeCalls>).call === 'function' && typeof (k as Partial<KubeCalls>).delete === 'function') return k as K & KubeCalls;
+  return { ...k, ...kubeCalls((k as { server?: string }).server) };
 }

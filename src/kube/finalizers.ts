@@ -8,7 +8,7 @@
  */
 import { PatchStrategy, setHeaderOptions, Watch } from '@kubernetes/client-node';
 import type { Kube } from './client.js';
-import { kubeCall, statusCode } from './errors.js';
+import { isNotFound, statusCode } from './errors.js';
 import { InsightError } from '../errors.js';
 
 /** A custom object, by API coordinates. */
@@ -36,14 +36,9 @@ export interface LiveObject {
   };
 }
 
-export type FinalizerKube = Pick<Kube, 'custom' | 'kc' | 'server'>;
+export type FinalizerKube = Pick<Kube, 'custom' | 'kc' | 'call' | 'ifFound' | 'delete'>;
 
 const resourceOf = (r: Pick<CustomRef, 'plural' | 'group'>) => `${r.plural}.${r.group}`;
-
-/** True for a 404, raw or classified by kubeCall. */
-export function isGoneError(e: unknown): boolean {
-  return statusCode(e) === 404 || (e instanceof InsightError && (e.kind === 'not-found' || statusCode(e.cause) === 404));
-}
 
 function causeStatus(e: unknown): number | undefined {
   return statusCode(e) ?? (e instanceof InsightError ? statusCode(e.cause) : undefined);
@@ -55,20 +50,11 @@ export function refLabel(r: Pick<CustomRef, 'kind' | 'namespace' | 'name'>): str
 
 /** The object, or undefined when it does not exist. */
 export async function getCustomObject(kube: FinalizerKube, r: CustomRef): Promise<LiveObject | undefined> {
-  try {
-    return (await kubeCall(
-      { verb: 'get', resource: resourceOf(r), name: r.name, namespace: r.namespace },
-      () =>
-        r.namespace
-          ? kube.custom.getNamespacedCustomObject({ group: r.group, version: r.version, namespace: r.namespace, plural: r.plural, name: r.name })
-          : kube.custom.getClusterCustomObject({ group: r.group, version: r.version, plural: r.plural, name: r.name }),
-      { idempotent: true },
-      kube.server,
-    )) as LiveObject;
-  } catch (e) {
-    if (isGoneError(e)) return undefined;
-    throw e;
-  }
+  return (await kube.ifFound({ verb: 'get', resource: resourceOf(r), name: r.name, namespace: r.namespace }, () =>
+    r.namespace
+      ? kube.custom.getNamespacedCustomObject({ group: r.group, version: r.version, namespace: r.namespace, plural: r.plural, name: r.name })
+      : kube.custom.getClusterCustomObject({ group: r.group, version: r.version, plural: r.plural, name: r.name }),
+  )) as LiveObject | undefined;
 }
 
 export type DeleteResult = 'deleted' | 'already-deleting' | 'already-gone';
@@ -78,21 +64,11 @@ export async function deleteCustomObject(kube: FinalizerKube, r: CustomRef): Pro
   const cur = await getCustomObject(kube, r);
   if (!cur) return 'already-gone';
   if (cur.metadata?.deletionTimestamp) return 'already-deleting';
-  try {
-    await kubeCall(
-      { verb: 'delete', resource: resourceOf(r), name: r.name, namespace: r.namespace },
-      () =>
-        r.namespace
-          ? kube.custom.deleteNamespacedCustomObject({ group: r.group, version: r.version, namespace: r.namespace, plural: r.plural, name: r.name })
-          : kube.custom.deleteClusterCustomObject({ group: r.group, version: r.version, plural: r.plural, name: r.name }),
-      { idempotent: true },
-      kube.server,
-    );
-    return 'deleted';
-  } catch (e) {
-    if (isGoneError(e)) return 'already-gone';
-    throw e;
-  }
+  return kube.delete({ resource: resourceOf(r), name: r.name, namespace: r.namespace }, () =>
+    r.namespace
+      ? kube.custom.deleteNamespacedCustomObject({ group: r.group, version: r.version, namespace: r.namespace, plural: r.plural, name: r.name })
+      : kube.custom.deleteClusterCustomObject({ group: r.group, version: r.version, plural: r.plural, name: r.name }),
+  );
 }
 
 /** The JSON patch that removes `finalizer` at index `i`, guarded by a `test` of that index. */
@@ -118,19 +94,15 @@ export async function removeFinalizer(kube: FinalizerKube, r: CustomRef, finaliz
     const body = finalizerPatch(finalizer, i);
     const opts = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
     try {
-      await kubeCall(
-        { verb: 'patch', resource: resourceOf(r), name: r.name, namespace: r.namespace },
-        () =>
-          r.namespace
-            ? kube.custom.patchNamespacedCustomObject({ group: r.group, version: r.version, namespace: r.namespace, plural: r.plural, name: r.name, body }, opts)
-            : kube.custom.patchClusterCustomObject({ group: r.group, version: r.version, plural: r.plural, name: r.name, body }, opts),
-        // Safe to retry: the `test` op makes a repeated patch fail instead of removing a different entry.
-        { idempotent: true },
-        kube.server,
+      // Safe to retry (call's default): the `test` op makes a repeated patch fail instead of removing a different entry.
+      await kube.call({ verb: 'patch', resource: resourceOf(r), name: r.name, namespace: r.namespace }, () =>
+        r.namespace
+          ? kube.custom.patchNamespacedCustomObject({ group: r.group, version: r.version, namespace: r.namespace, plural: r.plural, name: r.name, body }, opts)
+          : kube.custom.patchClusterCustomObject({ group: r.group, version: r.version, plural: r.plural, name: r.name, body }, opts),
       );
       return 'removed';
     } catch (e) {
-      if (isGoneError(e)) return 'gone';
+      if (isNotFound(e)) return 'gone';
       const code = causeStatus(e);
       // 422/409/400: the test op failed or the object changed; re-read and try again.
       if ((code === 422 || code === 409 || code === 400) && attempt < attempts) continue;

@@ -4,7 +4,7 @@
  * how to suspend it. The judging is pure (plain objects in, findings out); `readGitOps` only reads.
  */
 import type { Kube } from './client.js';
-import { statusCode } from './errors.js';
+import { isNotFound, statusCode } from './errors.js';
 import { InsightError } from '../errors.js';
 import { CHART } from '../defaults.js';
 import { judgeRelease, type ReleaseFacts } from '../helm/release-state.js';
@@ -296,7 +296,7 @@ function reason(e: unknown): string {
   return (e instanceof Error ? e.message : String(e)).split('\n')[0]!;
 }
 
-const notServed = (e: unknown) => statusCode(e) === 404 || (e instanceof Error && e.message.startsWith('Unrecognized API version and kind'));
+const notServed = (e: unknown) => isNotFound(e) || (e instanceof Error && e.message.startsWith('Unrecognized API version and kind'));
 
 /**
  * Every object of the kind, from the first of `versions` the server serves; none when it serves none.
@@ -330,7 +330,7 @@ async function readLive(kube: GitOpsKube, refs: ReturnType<typeof liveRefs>): Pr
       const o = r.kind === 'Deployment' ? await kube.apps.readNamespacedDeployment({ name: r.name, namespace: r.namespace }) : await kube.apps.readNamespacedDaemonSet({ name: r.name, namespace: r.namespace });
       return { kind: r.kind, metadata: o.metadata };
     } catch (e) {
-      if (statusCode(e) === 404) return undefined;
+      if (isNotFound(e)) return undefined;
       throw e;
     }
   };

@@ -7,7 +7,8 @@
  */
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import pLimit from 'p-limit';
-import { isGone, isOurs, type Installation, type ObjectMetaLike } from './ownership.js';
+import { isNotFound } from './errors.js';
+import { isOurs, type Installation, type ObjectMetaLike } from './ownership.js';
 
 export interface NamespaceObject {
   apiVersion: string;
@@ -138,7 +139,7 @@ export async function inspectNamespace(api: DiscoveryApi, namespace: string, ins
           const items = await api.list<Omit<NamespaceObject, 'kind' | 'apiVersion'>>(t.path.replace('{ns}', encodeURIComponent(namespace)));
           for (const i of items) objects.push({ apiVersion: t.apiVersion, kind: t.kind, metadata: i.metadata ?? {} });
         } catch (e) {
-          if (isGone(e)) return; // the type went away meanwhile
+          if (isNotFound(e)) return; // the type went away meanwhile
           unlisted.push(`${t.resource}${t.apiVersion === 'v1' ? '' : `.${t.apiVersion.split('/')[0]}`} (${e instanceof Error ? e.message.split('\n')[0] : String(e)})`);
         }
       }),

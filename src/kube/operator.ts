@@ -13,8 +13,6 @@
  */
 import type { V1Deployment } from '@kubernetes/client-node';
 import { OPERATOR_LABEL } from '../defaults.js';
-import { InsightError } from '../errors.js';
-import { kubeCall } from './errors.js';
 import { isOurs, type Installation } from './ownership.js';
 import type { Kube } from './client.js';
 
@@ -75,13 +73,13 @@ export function judgeOperator(refs: readonly OperatorRef[], live: ReadonlyArray<
   return { state: 'not-ready', why: `${label} has no ready pod`, refs: [...refs] };
 }
 
-export type OperatorKube = Pick<Kube, 'apps' | 'server'>;
+export type OperatorKube = Pick<Kube, 'apps' | 'call' | 'ifFound'>;
 
 /** Which Deployments are this installation's operator: from the manifest, else the installation's own by label. */
 export async function findOperator(kube: OperatorKube, inst: Installation, manifestDocs: readonly ManifestDocLike[] | undefined): Promise<OperatorRef[]> {
   if (manifestDocs) return operatorsInManifest(manifestDocs, inst.namespace);
   // No release left: the installation's own Deployments, recognised by the same label as in a manifest.
-  const list = await kubeCall({ verb: 'list', resource: 'deployments.apps', namespace: inst.namespace }, () => kube.apps.listNamespacedDeployment({ namespace: inst.namespace }), { idempotent: true }, kube.server);
+  const list = await kube.call({ verb: 'list', resource: 'deployments.apps', namespace: inst.namespace }, () => kube.apps.listNamespacedDeployment({ namespace: inst.namespace }));
   const docs = list.items.filter((d) => isOurs(d.metadata ?? {}, inst)).map((d) => ({ kind: 'Deployment', metadata: { ...(d.metadata?.name ? { name: d.metadata.name } : {}), namespace: d.metadata?.namespace ?? inst.namespace, ...(d.metadata?.labels ? { labels: d.metadata.labels } : {}) }, spec: d.spec }));
   return operatorsInManifest(docs, inst.namespace);
 }
@@ -89,14 +87,7 @@ export async function findOperator(kube: OperatorKube, inst: Installation, manif
 /** One sample of the operator, read now. */
 export async function operatorNow(kube: OperatorKube, refs: readonly OperatorRef[], source: OperatorSource): Promise<OperatorVerdict> {
   const live = await Promise.all(
-    refs.map(async (r) => {
-      try {
-        return await kubeCall({ verb: 'get', resource: 'deployments.apps', namespace: r.namespace, name: r.name }, () => kube.apps.readNamespacedDeployment({ namespace: r.namespace, name: r.name }), { idempotent: true }, kube.server);
-      } catch (e) {
-        if (e instanceof InsightError && e.kind === 'not-found') return undefined;
-        throw e;
-      }
-    }),
+    refs.map((r) => kube.ifFound({ verb: 'get', resource: 'deployments.apps', namespace: r.namespace, name: r.name }, () => kube.apps.readNamespacedDeployment({ namespace: r.namespace, name: r.name }))),
   );
   return judgeOperator(refs, live, source);
 }

@@ -8,11 +8,6 @@
  * unit-tested with fixtures; `inspectCrdOwnership` collects the facts from a cluster.
  */
 import type { Kube } from './client.js';
-import { isNotFound, kubeCall } from './errors.js';
-import { InsightError } from '../errors.js';
-
-/** A 404, raw or already classified by kubeCall. */
-export const isGone = (e: unknown) => isNotFound(e) || (e instanceof InsightError && e.kind === 'not-found');
 import { CHART, OPERATOR_LABEL } from '../defaults.js';
 
 /** The installation whose objects are "ours". */
@@ -224,7 +219,7 @@ export function decideCrdOwnership(f: CrdFacts, inst: Installation): CrdDecision
 // ---------------------------------------------------------------------------------------------------
 // Collecting the facts from a cluster.
 
-export type OwnershipKube = Pick<Kube, 'apiext' | 'custom' | 'apps' | 'server'>;
+export type OwnershipKube = Pick<Kube, 'apiext' | 'custom' | 'apps' | 'call' | 'ifFound'>;
 
 interface CrdObject {
   metadata?: ObjectMetaLike;
@@ -232,14 +227,9 @@ interface CrdObject {
 }
 
 /** Group, plural and a served version of a CRD (undefined when absent). */
-export async function readCrd(kube: Pick<Kube, 'apiext' | 'server'>, name: string): Promise<{ crd: CrdObject; group: string; plural: string; kind: string; version: string; namespaced: boolean } | undefined> {
-  let crd: CrdObject;
-  try {
-    crd = (await kubeCall({ verb: 'get', resource: 'customresourcedefinitions.apiextensions.k8s.io', name }, () => kube.apiext.readCustomResourceDefinition({ name }), { idempotent: true }, kube.server)) as CrdObject;
-  } catch (e) {
-    if (isGone(e)) return undefined;
-    throw e;
-  }
+export async function readCrd(kube: Pick<Kube, 'apiext' | 'ifFound'>, name: string): Promise<{ crd: CrdObject; group: string; plural: string; kind: string; version: string; namespaced: boolean } | undefined> {
+  const crd = (await kube.ifFound({ verb: 'get', resource: 'customresourcedefinitions.apiextensions.k8s.io', name }, () => kube.apiext.readCustomResourceDefinition({ name }))) as CrdObject | undefined;
+  if (!crd) return undefined;
   const [plural, ...g] = name.split('.');
   const versions = crd.spec?.versions ?? [];
   const version = (versions.find((v) => v.storage) ?? versions.find((v) => v.served) ?? versions[0])?.name ?? 'v1';
@@ -254,15 +244,12 @@ export async function readCrd(kube: Pick<Kube, 'apiext' | 'server'>, name: strin
 }
 
 /** Every object of a custom kind, in all namespaces, paged. */
-export async function listAllCustomObjects(kube: Pick<Kube, 'custom' | 'server'>, r: { group: string; version: string; plural: string }): Promise<ObjectLike[]> {
+export async function listAllCustomObjects(kube: Pick<Kube, 'custom' | 'call'>, r: { group: string; version: string; plural: string }): Promise<ObjectLike[]> {
   const out: ObjectLike[] = [];
   let cont: string | undefined;
   do {
-    const page = (await kubeCall(
-      { verb: 'list', resource: `${r.plural}.${r.group}` },
-      () => kube.custom.listClusterCustomObject({ group: r.group, version: r.version, plural: r.plural, limit: 500, ...(cont ? { _continue: cont } : {}) }),
-      { idempotent: true },
-      kube.server,
+    const page = (await kube.call({ verb: 'list', resource: `${r.plural}.${r.group}` }, () =>
+      kube.custom.listClusterCustomObject({ group: r.group, version: r.version, plural: r.plural, limit: 500, ...(cont ? { _continue: cont } : {}) }),
     )) as { items?: ObjectLike[]; metadata?: { _continue?: string; continue?: string } };
     out.push(...(page.items ?? []));
     cont = page.metadata?._continue ?? page.metadata?.continue;
@@ -271,16 +258,11 @@ export async function listAllCustomObjects(kube: Pick<Kube, 'custom' | 'server'>
 }
 
 /** Prometheus Operator Deployments in all namespaces. */
-export async function findPrometheusOperators(kube: Pick<Kube, 'apps' | 'server'>, inst: Installation): Promise<OperatorDeployment[]> {
+export async function findPrometheusOperators(kube: Pick<Kube, 'apps' | 'call'>, inst: Installation): Promise<OperatorDeployment[]> {
   const out: OperatorDeployment[] = [];
   let cont: string | undefined;
   do {
-    const page = await kubeCall(
-      { verb: 'list', resource: 'deployments.apps' },
-      () => kube.apps.listDeploymentForAllNamespaces({ limit: 500, ...(cont ? { _continue: cont } : {}) }),
-      { idempotent: true },
-      kube.server,
-    );
+    const page = await kube.call({ verb: 'list', resource: 'deployments.apps' }, () => kube.apps.listDeploymentForAllNamespaces({ limit: 500, ...(cont ? { _continue: cont } : {}) }));
     for (const d of page.items) {
       if (!isPrometheusOperator(d as Parameters<typeof isPrometheusOperator>[0])) continue;
       const meta = d.metadata ?? {};

@@ -3,7 +3,7 @@
  * dig out with `kubectl describe pod`, with its evidence and a fix. Used by doctor's pod checks and
  * by the install helper when a rollout times out. Pure functions over API objects: no API calls.
  */
-import type { CoreV1Event, V1Container, V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
+import type { CoreV1Event, V1Container, V1ContainerStatus, V1Pod, V1PodSpec } from '@kubernetes/client-node';
 
 export type PodProblemReason =
   | 'CrashLoopBackOff'
@@ -91,7 +91,7 @@ export function schedulingCauses(message: string): SchedulingCause[] {
 function schedulingHint(pod: V1Pod, causes: SchedulingCause[], message: string): string {
   const parts: string[] = [];
   if (causes.includes('host-port')) {
-    const ports = hostPorts(pod);
+    const ports = hostPorts(pod.spec).map((h) => h.port);
     const list = ports.length ? ports.join(', ') : 'the pod\'s hostPort';
     parts.push(
       `Another pod or process on the node already holds hostPort ${list}: find it with \`kubectl get pods -A -o wide --field-selector spec.nodeName=<node>\` ` +
@@ -111,9 +111,27 @@ function schedulingHint(pod: V1Pod, causes: SchedulingCause[], message: string):
   return parts.join(' ');
 }
 
-export function hostPorts(pod: V1Pod): number[] {
-  const out: number[] = [];
-  for (const c of pod.spec?.containers ?? []) for (const p of c.ports ?? []) if (p.hostPort) out.push(p.hostPort);
+export interface HostPort {
+  port: number;
+  protocol: string;
+  container: string;
+}
+
+/**
+ * The ports a pod (or a workload's pod template) holds on its node, as the scheduler counts them:
+ * the containers' and the sidecars' (init containers with restartPolicy Always; a plain init
+ * container has exited before the pod runs), each port with hostPort set, or its containerPort on a
+ * hostNetwork pod (the API server fills hostPort in for Pods, no longer for pod templates).
+ */
+export function hostPorts(spec: V1PodSpec | undefined): HostPort[] {
+  const out: HostPort[] = [];
+  const sidecars = (spec?.initContainers ?? []).filter((c) => c.restartPolicy === 'Always');
+  for (const c of [...(spec?.containers ?? []), ...sidecars]) {
+    for (const p of c.ports ?? []) {
+      const port = p.hostPort || (spec?.hostNetwork ? p.containerPort : undefined);
+      if (port) out.push({ port, protocol: p.protocol ?? 'TCP', container: c.name });
+    }
+  }
   return out;
 }
 

@@ -6,9 +6,9 @@
  * connections without resync logic. On timeout, the pods that are not ready are named with the
  * reason (src/kube/pods.ts explainPod).
  */
-import type { CoreV1Event, V1DaemonSet, V1Deployment, V1LabelSelector, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
+import type { CoreV1Event, V1DaemonSet, V1Deployment, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import type { Kube } from './client.js';
-import { kubeCall } from './errors.js';
+import { selectorString } from './selectors.js';
 import { explainPod } from './pods.js';
 import { InsightError } from '../errors.js';
 
@@ -41,7 +41,7 @@ export interface NotReadyPod {
   hint?: string;
 }
 
-export type RolloutKube = Pick<Kube, 'apps' | 'core' | 'server'>;
+export type RolloutKube = Pick<Kube, 'apps' | 'core' | 'call'>;
 
 type Workload = V1Deployment | V1DaemonSet | V1StatefulSet;
 
@@ -90,9 +90,9 @@ export function workloadStatus(ref: WorkloadRef, obj: Workload | undefined): Wor
 }
 
 async function listKind(kube: RolloutKube, kind: WorkloadKind, namespace: string): Promise<Workload[]> {
-  if (kind === 'Deployment') return (await kubeCall({ verb: 'list', resource: 'deployments.apps', namespace }, () => kube.apps.listNamespacedDeployment({ namespace }), { idempotent: true }, kube.server)).items;
-  if (kind === 'DaemonSet') return (await kubeCall({ verb: 'list', resource: 'daemonsets.apps', namespace }, () => kube.apps.listNamespacedDaemonSet({ namespace }), { idempotent: true }, kube.server)).items;
-  return (await kubeCall({ verb: 'list', resource: 'statefulsets.apps', namespace }, () => kube.apps.listNamespacedStatefulSet({ namespace }), { idempotent: true }, kube.server)).items;
+  if (kind === 'Deployment') return (await kube.call({ verb: 'list', resource: 'deployments.apps', namespace }, () => kube.apps.listNamespacedDeployment({ namespace }))).items;
+  if (kind === 'DaemonSet') return (await kube.call({ verb: 'list', resource: 'daemonsets.apps', namespace }, () => kube.apps.listNamespacedDaemonSet({ namespace }))).items;
+  return (await kube.call({ verb: 'list', resource: 'statefulsets.apps', namespace }, () => kube.apps.listNamespacedStatefulSet({ namespace }))).items;
 }
 
 /** Read the current state of every workload: one list per (kind, namespace). */
@@ -109,19 +109,6 @@ export async function readWorkloads(kube: RolloutKube, refs: readonly WorkloadRe
   return { statuses, objects };
 }
 
-export function selectorString(sel: V1LabelSelector | undefined): string | undefined {
-  if (!sel) return undefined;
-  const parts = Object.entries(sel.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`);
-  for (const e of sel.matchExpressions ?? []) {
-    const vals = (e.values ?? []).join(',');
-    if (e.operator === 'In') parts.push(`${e.key} in (${vals})`);
-    else if (e.operator === 'NotIn') parts.push(`${e.key} notin (${vals})`);
-    else if (e.operator === 'Exists') parts.push(e.key);
-    else if (e.operator === 'DoesNotExist') parts.push(`!${e.key}`);
-  }
-  return parts.length ? parts.join(',') : undefined;
-}
-
 /** Name the pods of not-ready workloads that are not ready, and why. */
 export async function explainNotReady(kube: RolloutKube, statuses: readonly WorkloadStatus[], objects: Map<string, Workload>, opts: { imageRegistryFlag?: string } = {}): Promise<NotReadyPod[]> {
   const out: NotReadyPod[] = [];
@@ -129,7 +116,7 @@ export async function explainNotReady(kube: RolloutKube, statuses: readonly Work
   const eventsByNs = new Map<string, CoreV1Event[]>();
   const events = async (namespace: string) => {
     if (!eventsByNs.has(namespace)) {
-      const list = await kubeCall({ verb: 'list', resource: 'events', namespace }, () => kube.core.listNamespacedEvent({ namespace }), { idempotent: true }, kube.server).catch(() => ({ items: [] as CoreV1Event[] }));
+      const list = await kube.call({ verb: 'list', resource: 'events', namespace }, () => kube.core.listNamespacedEvent({ namespace })).catch(() => ({ items: [] as CoreV1Event[] }));
       eventsByNs.set(namespace, list.items);
     }
     return eventsByNs.get(namespace)!;
@@ -143,7 +130,7 @@ export async function explainNotReady(kube: RolloutKube, statuses: readonly Work
     }
     const selector = selectorString(obj.spec?.selector);
     const pods: V1Pod[] = selector
-      ? (await kubeCall({ verb: 'list', resource: 'pods', namespace: s.namespace }, () => kube.core.listNamespacedPod({ namespace: s.namespace, labelSelector: selector }), { idempotent: true }, kube.server)).items
+      ? (await kube.call({ verb: 'list', resource: 'pods', namespace: s.namespace }, () => kube.core.listNamespacedPod({ namespace: s.namespace, labelSelector: selector }))).items
       : [];
     const ev = await events(s.namespace);
     let named = 0;
@@ -195,12 +182,6 @@ const defaultSleep = (ms: number, signal?: AbortSignal) =>
       resolve();
     }, { once: true });
   });
-
-export function summarize(statuses: readonly WorkloadStatus[]): string {
-  const ready = statuses.filter((s) => s.ready).length;
-  const waiting = statuses.filter((s) => !s.ready).map((s) => `${s.kind}/${s.name} ${s.message}`);
-  return `${ready}/${statuses.length} workloads ready${waiting.length ? `; waiting: ${waiting.join(', ')}` : ''}`;
-}
 
 /**
  * Poll until every workload is ready or the timeout passes. Resolves with the final statuses; on

@@ -4,6 +4,7 @@
  * conflicts.taints check so both agree on "eligible".
  */
 import type { V1Node, V1Taint, V1Toleration } from '@kubernetes/client-node';
+import { matchesSelector } from '../kube/selectors.js';
 
 /** Kubernetes' toleration matching (k8s.io/api/core/v1 Toleration.ToleratesTaint). */
 export function tolerates(tol: V1Toleration, taint: V1Taint): boolean {
@@ -18,11 +19,6 @@ export function tolerates(tol: V1Toleration, taint: V1Taint): boolean {
 /** Taints that keep pods with these tolerations off the node (NoSchedule and NoExecute; PreferNoSchedule only prefers). */
 export function untoleratedTaints(node: V1Node, tolerations: V1Toleration[]): V1Taint[] {
   return (node.spec?.taints ?? []).filter((t) => t.effect !== 'PreferNoSchedule' && !tolerations.some((tol) => tolerates(tol, t)));
-}
-
-export function matchesSelector(node: V1Node, selector: Record<string, string>): boolean {
-  const labels = node.metadata?.labels ?? {};
-  return Object.entries(selector).every(([k, v]) => labels[k] === v);
 }
 
 export function isReady(node: V1Node): boolean {
@@ -58,7 +54,7 @@ export function selectNodes(nodes: V1Node[], c: SchedulingConstraints, sample?: 
   for (const n of [...nodes].sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''))) {
     const name = n.metadata?.name ?? '?';
     const taints = untoleratedTaints(n, c.tolerations ?? []);
-    if (!matchesSelector(n, c.nodeSelector ?? {})) excluded.push({ node: name, reason: 'does not match the node selector' });
+    if (!matchesSelector(n.metadata?.labels, { matchLabels: c.nodeSelector ?? {} })) excluded.push({ node: name, reason: 'does not match the node selector' });
     else if (taints.length) excluded.push({ node: name, reason: `taints not tolerated: ${taints.map(taintText).join(', ')}` });
     else if (n.spec?.unschedulable) excluded.push({ node: name, reason: 'cordoned (unschedulable)' });
     else if (!isReady(n)) excluded.push({ node: name, reason: 'not Ready' });

@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import pLimit from 'p-limit';
 import type { CoreV1Api, V1Node, V1Pod, V1Toleration } from '@kubernetes/client-node';
 import { onExit } from '../cleanup.js';
-import { kubeCall, isNotFound } from '../kube/errors.js';
+import { isNotFound, kubeCalls } from '../kube/errors.js';
 import { END_MARK, PROBE_SCRIPT, parseProbeOutput, scriptEnv } from './script.js';
 import type { ProbeFailure, ProbeReport, ProbeResult, ProbeTarget } from './types.js';
 
@@ -187,6 +187,7 @@ export async function runProbePods(o: ProbePodsOptions): Promise<ProbeReport> {
   const runId = randomBytes(3).toString('hex');
   const pollMs = o.pollMs ?? 1000;
   const deadline = now() + o.timeoutMs;
+  const kube = kubeCalls(o.server);
   const created: string[] = [];
   const ns = o.namespace;
   // The Ctrl-C path: cleanup.ts runs this synchronously before exiting; kubectl is there (we are its plugin).
@@ -214,7 +215,7 @@ export async function runProbePods(o: ProbePodsOptions): Promise<ProbeReport> {
           const name = probePodName(runId, i);
           const body = probePodSpec({ name, namespace: ns, runId, node, image: o.image, tolerations: o.tolerations, targets: o.targets, deadlineS, ...(o.connectTimeoutS ? { connectTimeoutS: o.connectTimeoutS } : {}), ...(o.maxTimeS ? { maxTimeS: o.maxTimeS } : {}) });
           created.push(name);
-          await kubeCall({ verb: 'create', resource: 'pods', namespace: ns }, () => o.core.createNamespacedPod({ namespace: ns, body }), { idempotent: false }, o.server);
+          await kube.call({ verb: 'create', resource: 'pods', namespace: ns }, () => o.core.createNamespacedPod({ namespace: ns, body }), { idempotent: false });
           names.set(name, node);
         }),
       ),
@@ -227,7 +228,7 @@ export async function runProbePods(o: ProbePodsOptions): Promise<ProbeReport> {
     // thousand running pods do not mean a thousand log requests per poll.
     const lastLogRead = new Map<string, number>();
     while (pending.size && now() < deadline && !o.signal?.aborted) {
-      const list = await kubeCall({ verb: 'list', resource: 'pods', namespace: ns }, () => o.core.listNamespacedPod({ namespace: ns, labelSelector: `${PROBE_LABELS.run}=${runId}` }), { idempotent: true }, o.server);
+      const list = await kube.call({ verb: 'list', resource: 'pods', namespace: ns }, () => o.core.listNamespacedPod({ namespace: ns, labelSelector: `${PROBE_LABELS.run}=${runId}` }));
       for (const pod of list.items) {
         const name = pod.metadata?.name ?? '';
         if (!pending.has(name)) continue;

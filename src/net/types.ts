@@ -18,8 +18,6 @@
  */
 export type ProbeOutcome = 'ok' | 'dns-failure' | 'refused' | 'timeout' | 'unreachable' | 'tls-untrusted' | 'tls-other' | 'http-on-https' | 'error';
 
-export const PROBE_OUTCOMES: readonly ProbeOutcome[] = ['ok', 'dns-failure', 'refused', 'timeout', 'unreachable', 'tls-untrusted', 'tls-other', 'http-on-https', 'error'];
-
 /** One endpoint to probe. */
 export interface ProbeTarget {
   /** The real host name: TLS SNI, certificate name and Host header use it. */

@@ -1,6 +1,7 @@
 import type { ChalkInstance } from 'chalk';
 import type { ItemOutcome, Plan, PlanItem, UninstallResult } from '../actions/uninstall.js';
 import type { ForeignObject } from '../kube/ownership.js';
+import { refusedItems } from '../actions/uninstall-dry-run.js';
 import { SYMBOLS } from './style.js';
 
 const where = (x: { namespace?: string; name: string }) => `${x.namespace ? `${x.namespace}/` : ''}${x.name}`;
@@ -42,8 +43,24 @@ export function renderPlan(plan: Plan, c: ChalkInstance): string {
       const act = it.action === 'keep' ? c.yellow(ACTION_LABEL[it.action]) : it.action === 'delete-forced' ? c.red(ACTION_LABEL[it.action]) : ACTION_LABEL[it.action];
       lines.push(`   - ${act} ${it.kind} ${where(it)}${it.reason ? c.dim(` — ${it.reason}`) : ''}`);
       lines.push(...lostLines(it.lost, it.users, c, '       ', it.action === 'keep' ? 'deleting it would lose' : 'will be lost'));
+      lines.push(...serverDryRunLines(it, c));
     }
   });
+  return lines.join('\n');
+}
+
+function serverDryRunLines(it: PlanItem, c: ChalkInstance): string[] {
+  const r = it.serverDryRun;
+  if (!r) return [];
+  if (r.ok) return [`       ${c.dim(`${SYMBOLS.passed} server dry run: accepted`)}`];
+  return [`       ${c.red(`${SYMBOLS.failed} server dry run: refused — ${r.reason}`)}`, ...(r.hint ? [`         ${c.dim(r.hint)}`] : [])];
+}
+
+/** --dry-run: the plan as the API server answered it, and whether it would refuse a step. */
+export function renderDryRun(plan: Plan, c: ChalkInstance): string {
+  const refused = refusedItems(plan).length;
+  const lines = [renderPlan(plan, c), c.dim('Dry run: nothing was changed.')];
+  if (refused) lines.push(c.red(`The API server refused ${refused} step(s) of this plan (see above): the uninstall would stop there.`));
   return lines.join('\n');
 }
 

@@ -1,9 +1,11 @@
 // Fault injection for `uninstall`: interrupt it at every step boundary, then run it again; the end state
 // must be the clean one and nothing of "another team's" kube-prometheus-stack may be gone.
-//  - kill: KUBECTL_INSIGHT_TEST_KILL_AFTER=<point> (test-only hook) SIGKILLs the process right after <point>.
+//  - kill: test/support/kill-at-point.mjs, preloaded with KUBECTL_INSIGHT_TEST_KILL_AFTER=<point>, SIGKILLs the
+//    process right after the uninstall action reports <point> on its diagnostics channel.
 //  - API outage: the same hook with SIGSTOP freezes it at <point>; the test cuts a loopback TCP proxy that
 //    stands between the CLI (and its helm) and the API server, resumes the process, keeps the API away
 //    for OUTAGE_MS, then restores it.
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INJECTION_POINTS } from '../../src/actions/uninstall.js';
 import {
@@ -62,11 +64,17 @@ afterAll(async () => {
   console.log(`[faults] ${results.length} injections:\n  ${results.join('\n  ')}`);
 });
 
+/** The environment that makes the CLI signal itself right after `point` (the preload is test-only). */
+function killAt(point: string, signal = 'SIGKILL'): Record<string, string> {
+  const hook = fileURLToPath(new URL('../support/kill-at-point.mjs', import.meta.url));
+  return { NODE_OPTIONS: `--import=${hook}`, KUBECTL_INSIGHT_TEST_KILL_AFTER: point, KUBECTL_INSIGHT_TEST_KILL_SIGNAL: signal };
+}
+
 describe.sequential(`uninstall: killed at each step boundary, then run again (${helmLabel()})`, () => {
   it.each(INJECTION_POINTS.map((p) => [p]))('SIGKILL after %s', async (point) => {
     await ensureCrds();
     await installChart(REL, NS, CID);
-    const first = await cli(args, { env: { KUBECTL_INSIGHT_TEST_KILL_AFTER: point } });
+    const first = await cli(args, { env: killAt(point) });
     // The point was reached and the process died there (no output, no exit code).
     expect(first.signal, `${first.stdout}\n${first.stderr}`).toBe('SIGKILL');
     const second = await cli(args);
@@ -79,7 +87,7 @@ describe.sequential(`uninstall: killed at each step boundary, then run again (${
 
 /** Freeze the CLI at `point`, take the API away for `outageMs`, resume; returns the first run's result. */
 async function outageAt(point: string, outageMs: number): Promise<{ exitCode: number; stdout: string; stderr: string; ms: number }> {
-  const child = spawnCli(args, { kubeconfig: proxy.kubeconfig, env: { KUBECTL_INSIGHT_TEST_KILL_AFTER: point, KUBECTL_INSIGHT_TEST_KILL_SIGNAL: 'SIGSTOP' } });
+  const child = spawnCli(args, { kubeconfig: proxy.kubeconfig, env: killAt(point, 'SIGSTOP') });
   const pid = child.pid!;
   // Frozen at the point (state T), or already exited if something went wrong (then the test fails below).
   await waitFor(`CLI stopped after ${point}`, () => procState(pid) === 'T' || procState(pid) === undefined || procState(pid) === 'Z', { timeoutMs: 120_000, intervalMs: 50 });

@@ -5,13 +5,14 @@
  */
 import type { V1DaemonSet } from '@kubernetes/client-node';
 import { ARMS_NAMESPACE, PORTS } from '../../defaults.js';
+import { hostPorts } from '../../kube/pods.js';
 import type { Check, Finding } from '../engine.js';
 import type { DoctorContext } from './context.js';
 
 const CATEGORY = 'Coexistence';
 
 const images = (ds: V1DaemonSet) => (ds.spec?.template?.spec?.containers ?? []).map((c) => c.image ?? '');
-const hostPortsOf = (ds: V1DaemonSet) => (ds.spec?.template?.spec?.containers ?? []).flatMap((c) => c.ports ?? []).map((p) => p.hostPort ?? (ds.spec?.template?.spec?.hostNetwork ? p.containerPort : undefined)).filter((p): p is number => !!p);
+const hostPortsOf = (ds: V1DaemonSet) => hostPorts(ds.spec?.template?.spec).map((h) => h.port);
 const ref = (ds: V1DaemonSet) => `${ds.metadata?.namespace}/${ds.metadata?.name}`;
 
 export function otherNodeExporters(all: V1DaemonSet[], namespace: string): Array<{ ds: V1DaemonSet; holdsPort: boolean }> {

@@ -6,7 +6,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { PORTS } from '../../defaults.js';
 import type { DoctorContext, Workload } from './context.js';
-import { matchesSelector } from './context.js';
+import { matchesSelector } from '../../kube/selectors.js';
 
 export interface Component {
   /** Used in check ids: `exporters.<key>`. */

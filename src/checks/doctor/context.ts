@@ -6,6 +6,8 @@
 import type { CoreV1Event, V1DaemonSet, V1Deployment, V1LabelSelector, V1Node, V1Pod, V1Secret, V1Service, V1StatefulSet, V1ConfigMap } from '@kubernetes/client-node';
 import { CHART, CR } from '../../defaults.js';
 import { kubeCall, isNotFound, type KubeOp } from '../../kube/errors.js';
+import { matchesSelector } from '../../kube/selectors.js';
+import { once } from '../engine.js';
 import type { ApiClient, GetOptions, ProbeResult, ProxyTarget } from '../../kube/proxy.js';
 import { newestStoredRelease, storageSelector, type StoredRelease } from '../../helm/storage.js';
 import type { ManifestObject } from '../../helm/release.js';
@@ -107,54 +109,6 @@ export interface FixApi {
   getJson<T>(path: string): Promise<T>;
 }
 
-// ---- selectors ----
-
-export function matchesSelector(labels: Record<string, string> | undefined, sel: V1LabelSelector | undefined): boolean {
-  if (!sel) return false;
-  const l = labels ?? {};
-  for (const [k, v] of Object.entries(sel.matchLabels ?? {})) if (l[k] !== v) return false;
-  for (const e of sel.matchExpressions ?? []) {
-    const has = Object.prototype.hasOwnProperty.call(l, e.key);
-    const val = l[e.key];
-    switch (e.operator) {
-      case 'In':
-        if (!has || !(e.values ?? []).includes(val!)) return false;
-        break;
-      case 'NotIn':
-        if (has && (e.values ?? []).includes(val!)) return false;
-        break;
-      case 'Exists':
-        if (!has) return false;
-        break;
-      case 'DoesNotExist':
-        if (has) return false;
-        break;
-      default:
-        return false;
-    }
-  }
-  return true;
-}
-
-/** A plain label map selects like matchLabels (Services' spec.selector). An empty map selects nothing for a Service. */
-export const matchesMap = (labels: Record<string, string> | undefined, sel: Record<string, string> | undefined) =>
-  !!sel && Object.keys(sel).length > 0 && matchesSelector(labels, { matchLabels: sel });
-
-export function selectorString(sel: V1LabelSelector | Record<string, string> | undefined): string {
-  if (!sel) return '<none>';
-  const s = sel as V1LabelSelector;
-  const isLabelSelector = 'matchLabels' in s || 'matchExpressions' in s;
-  const ml = isLabelSelector ? (s.matchLabels ?? {}) : (sel as Record<string, string>);
-  const parts = Object.entries(ml).map(([k, v]) => `${k}=${v}`);
-  if (isLabelSelector) for (const e of s.matchExpressions ?? []) parts.push(`${e.key} ${e.operator}${e.values?.length ? ` (${e.values.join(',')})` : ''}`);
-  return parts.join(',') || '<everything>';
-}
-
-function memo<T>(fn: () => Promise<T>): () => Promise<T> {
-  let p: Promise<T> | undefined;
-  return () => (p ??= fn());
-}
-
 export class DoctorContext {
   readonly fixes: Fix[] = [];
   /** Scheme probes shared by the exporter and scrape-chain checks (see probe.ts). */
@@ -187,7 +141,7 @@ export class DoctorContext {
   private ns = () => encodeURIComponent(this.opts.namespace);
 
   /** The release from helm's own storage (no helm binary needed): the newest revision. */
-  release = memo(async (): Promise<StoredRelease | undefined> => {
+  release = once(async (): Promise<StoredRelease | undefined> => {
     const sel = storageSelector(this.opts.release);
     let storage: StoredRelease['storage'] = 'secret';
     let items: Array<V1Secret | V1ConfigMap> = await this.call({ verb: 'list', resource: 'secrets', namespace: this.opts.namespace }, () =>
@@ -202,26 +156,26 @@ export class DoctorContext {
     return newestStoredRelease(items, storage, { name: this.opts.release, namespace: this.opts.namespace });
   });
 
-  nodes = memo(() => this.call({ verb: 'list', resource: 'nodes' }, () => this.api.list<V1Node>('/api/v1/nodes')));
+  nodes = once(() => this.call({ verb: 'list', resource: 'nodes' }, () => this.api.list<V1Node>('/api/v1/nodes')));
 
   /** Pods of the release namespace (the namespace is the chart's own). */
-  pods = memo(() => this.call({ verb: 'list', resource: 'pods', namespace: this.opts.namespace }, () => this.api.list<V1Pod>(`/api/v1/namespaces/${this.ns()}/pods`)));
+  pods = once(() => this.call({ verb: 'list', resource: 'pods', namespace: this.opts.namespace }, () => this.api.list<V1Pod>(`/api/v1/namespaces/${this.ns()}/pods`)));
 
   /** Warning events of the release namespace. */
-  events = memo(() =>
+  events = once(() =>
     this.call({ verb: 'list', resource: 'events', namespace: this.opts.namespace }, () =>
       this.api.list<CoreV1Event>(`/api/v1/namespaces/${this.ns()}/events`, { fieldSelector: 'type=Warning' }),
     ),
   );
 
-  deployments = memo(() => this.call({ verb: 'list', resource: 'deployments.apps', namespace: this.opts.namespace }, () => this.api.list<V1Deployment>(`/apis/apps/v1/namespaces/${this.ns()}/deployments`)));
-  daemonSets = memo(() => this.call({ verb: 'list', resource: 'daemonsets.apps', namespace: this.opts.namespace }, () => this.api.list<V1DaemonSet>(`/apis/apps/v1/namespaces/${this.ns()}/daemonsets`)));
-  statefulSets = memo(() => this.call({ verb: 'list', resource: 'statefulsets.apps', namespace: this.opts.namespace }, () => this.api.list<V1StatefulSet>(`/apis/apps/v1/namespaces/${this.ns()}/statefulsets`)));
+  deployments = once(() => this.call({ verb: 'list', resource: 'deployments.apps', namespace: this.opts.namespace }, () => this.api.list<V1Deployment>(`/apis/apps/v1/namespaces/${this.ns()}/deployments`)));
+  daemonSets = once(() => this.call({ verb: 'list', resource: 'daemonsets.apps', namespace: this.opts.namespace }, () => this.api.list<V1DaemonSet>(`/apis/apps/v1/namespaces/${this.ns()}/daemonsets`)));
+  statefulSets = once(() => this.call({ verb: 'list', resource: 'statefulsets.apps', namespace: this.opts.namespace }, () => this.api.list<V1StatefulSet>(`/apis/apps/v1/namespaces/${this.ns()}/statefulsets`)));
   /** Every DaemonSet in the cluster (few objects): for a second node-exporter or a DCGM agent. */
-  allDaemonSets = memo(() => this.call({ verb: 'list', resource: 'daemonsets.apps' }, () => this.api.list<V1DaemonSet>('/apis/apps/v1/daemonsets')));
+  allDaemonSets = once(() => this.call({ verb: 'list', resource: 'daemonsets.apps' }, () => this.api.list<V1DaemonSet>('/apis/apps/v1/daemonsets')));
 
   /** The release's workloads as they exist in the cluster, by kind/name. */
-  workloads = memo(async (): Promise<Workload[]> => {
+  workloads = once(async (): Promise<Workload[]> => {
     const [d, ds, ss] = await Promise.all([this.deployments(), this.daemonSets(), this.statefulSets()]);
     return [
       ...d.map((x) => ({ ...x, kind: 'Deployment' as const })),
@@ -266,26 +220,26 @@ export class DoctorContext {
     try {
       return { items: await this.call(op, () => this.api.list<T>(path)), missing: false };
     } catch (e) {
-      if ((e as { kind?: string }).kind === 'not-found' || isNotFound((e as { cause?: unknown }).cause)) return { items: [], missing: true };
+      if (isNotFound(e)) return { items: [], missing: true };
       throw e;
     }
   }
 
-  serviceMonitors = memo(() =>
+  serviceMonitors = once(() =>
     this.optionalList<ServiceMonitor>(this.opts.allMonitors ? '/apis/monitoring.coreos.com/v1/servicemonitors' : `/apis/monitoring.coreos.com/v1/namespaces/${this.ns()}/servicemonitors`, {
       verb: 'list',
       resource: 'servicemonitors.monitoring.coreos.com',
       ...(this.opts.allMonitors ? {} : { namespace: this.opts.namespace }),
     }),
   );
-  podMonitors = memo(() =>
+  podMonitors = once(() =>
     this.optionalList<PodMonitor>(this.opts.allMonitors ? '/apis/monitoring.coreos.com/v1/podmonitors' : `/apis/monitoring.coreos.com/v1/namespaces/${this.ns()}/podmonitors`, {
       verb: 'list',
       resource: 'podmonitors.monitoring.coreos.com',
       ...(this.opts.allMonitors ? {} : { namespace: this.opts.namespace }),
     }),
   );
-  pipelineConfigs = memo(() => this.optionalList<PipelineConfig>(`/apis/${CR.group}/${CR.version}/${CR.plural}`, { verb: 'list', resource: `${CR.plural}.${CR.group}` }));
+  pipelineConfigs = once(() => this.optionalList<PipelineConfig>(`/apis/${CR.group}/${CR.version}/${CR.plural}`, { verb: 'list', resource: `${CR.plural}.${CR.group}` }));
 
   /** Does a namespace exist (one GET). */
   async namespaceExists(name: string): Promise<boolean> {

@@ -6,7 +6,8 @@
 import type { V1Deployment } from '@kubernetes/client-node';
 import { CR } from '../../defaults.js';
 import { judgeOperator, operatorsInManifest, type OperatorRef, type OperatorVerdict } from '../../kube/operator.js';
-import { isGone, isOurs, type Installation } from '../../kube/ownership.js';
+import { isNotFound } from '../../kube/errors.js';
+import { isOurs, type Installation } from '../../kube/ownership.js';
 import type { Check, Finding } from '../engine.js';
 import type { DoctorContext, Fix, PipelineConfig } from './context.js';
 
@@ -33,7 +34,7 @@ export function stripFinalizerFix(cr: PipelineConfig, inst: Installation, operat
       try {
         live = await api.getJson<PipelineConfig>(path);
       } catch (e) {
-        if (isGone(e)) return `${cr.metadata.name} is gone already`;
+        if (isNotFound(e)) return `${cr.metadata.name} is gone already`;
         throw e;
       }
       if (!isOurs(live.metadata, inst)) return `${cr.metadata.name} is not this installation's`;
@@ -44,7 +45,7 @@ export function stripFinalizerFix(cr: PipelineConfig, inst: Installation, operat
           try {
             return await api.getJson<V1Deployment>(`/apis/apps/v1/namespaces/${encodeURIComponent(r.namespace)}/deployments/${encodeURIComponent(r.name)}`);
           } catch (e) {
-            if (isGone(e)) return undefined;
+            if (isNotFound(e)) return undefined;
             throw e;
           }
         }),

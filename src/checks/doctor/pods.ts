@@ -6,7 +6,7 @@ import type { CoreV1Event, V1DaemonSet, V1Node, V1Pod, V1Taint, V1Toleration } f
 import { eventTime, explainPod, type PodProblem } from '../../kube/pods.js';
 import type { Check, Finding, Severity } from '../engine.js';
 import type { DoctorContext, Workload } from './context.js';
-import { matchesSelector } from './context.js';
+import { matchesSelector } from '../../kube/selectors.js';
 
 const CATEGORY = 'Pods';
 /** More pods than this with the same problem in one workload are reported as one finding. */

@@ -7,7 +7,7 @@
 import type { V1Pod, V1Service } from '@kubernetes/client-node';
 import type { Check, Finding } from '../engine.js';
 import type { DoctorContext, EndpointSlice, MonitorEndpoint, PodMonitor, ServiceMonitor } from './context.js';
-import { matchesMap, matchesSelector, selectorString } from './context.js';
+import { describeSelector, matchesMap, matchesSelector } from '../../kube/selectors.js';
 import { cachedProbe, describeOutcome, type Scheme, type SchemeProbe } from './probe.js';
 
 const CATEGORY = 'Scrape chain';
@@ -102,7 +102,7 @@ export async function checkServiceMonitor(ctx: DoctorContext, sm: ServiceMonitor
       f({
         status: 'failed',
         message: `${name}: its selector matches no Service`,
-        evidence: [`selector: ${selectorString(sm.spec.selector)}`, `namespaces: ${namespaces.join(', ')}`, ...near.map((s) => `service ${s.metadata?.namespace}/${s.metadata?.name} labels: ${selectorString(s.metadata?.labels ?? {})}`)],
+        evidence: [`selector: ${describeSelector(sm.spec.selector)}`, `namespaces: ${namespaces.join(', ')}`, ...near.map((s) => `service ${s.metadata?.namespace}/${s.metadata?.name} labels: ${describeSelector({ matchLabels: s.metadata?.labels ?? {} })}`)],
         hint: `Make spec.selector match the Service's labels (\`kubectl get svc -n ${namespaces[0] === '*' ? '<ns>' : namespaces[0]} --show-labels\`).`,
       }),
     ];
@@ -152,7 +152,7 @@ export async function checkServiceMonitor(ctx: DoctorContext, sm: ServiceMonitor
             status: 'failed',
             message: `${epName}: Service ${sns}/${svc.metadata?.name} has no endpoints: ${why}`,
             object: `service/${sns}/${svc.metadata?.name}`,
-            evidence: [`service selector: ${selectorString(sel ?? {})}`, `EndpointSlices: ${slices.length}, endpoints: 0`],
+            evidence: [`service selector: ${describeSelector({ matchLabels: sel ?? {} })}`, `EndpointSlices: ${slices.length}, endpoints: 0`],
             hint: `Make the Service's selector match the pod labels: compare \`kubectl get svc -n ${sns} ${svc.metadata?.name} -o jsonpath='{.spec.selector}'\` with \`kubectl get pods -n ${sns} --show-labels\`.`,
           }),
         );
@@ -196,7 +196,7 @@ export async function checkPodMonitor(ctx: DoctorContext, pm: PodMonitor): Promi
   const f = (x: Finding): Finding => ({ object, ...x });
   const pods: V1Pod[] = (await Promise.all(monitorNamespaces(pm).map((n) => ctx.podsMatching(n, pm.spec.selector ?? {})))).flat();
   if (!pods.length) {
-    return [f({ status: 'failed', message: `${name}: its selector matches no pod`, evidence: [`selector: ${selectorString(pm.spec.selector)}`, `namespaces: ${monitorNamespaces(pm).join(', ')}`], hint: 'Make spec.selector match the pods\' labels (`kubectl get pods --show-labels`).' })];
+    return [f({ status: 'failed', message: `${name}: its selector matches no pod`, evidence: [`selector: ${describeSelector(pm.spec.selector)}`, `namespaces: ${monitorNamespaces(pm).join(', ')}`], hint: 'Make spec.selector match the pods\' labels (`kubectl get pods --show-labels`).' })];
   }
   const findings: Finding[] = [];
   for (const [i, ep] of (pm.spec.podMetricsEndpoints ?? []).entries()) {

@@ -5,7 +5,7 @@
 import semver from 'semver';
 import { MIN_VERSIONS } from '../../defaults.js';
 import { InsightError } from '../../errors.js';
-import { classifyKubeError, kubeCall } from '../../kube/errors.js';
+import { classifyKubeError } from '../../kube/errors.js';
 import type { Check, Finding } from '../engine.js';
 import type { PreflightContext } from './context.js';
 import type { HelmFeatures } from '../../helm/helm.js';
@@ -72,7 +72,7 @@ export const clusterChecks: Check<PreflightContext>[] = [
       // (system:basic-user is bound to system:authenticated only), so it proves who we are.
       const op = { verb: 'create', resource: 'selfsubjectaccessreviews.authorization.k8s.io' };
       try {
-        await kubeCall(op, () => ctx.kube.authz.createSelfSubjectAccessReview({ body: { spec: { resourceAttributes: { verb: 'get', resource: 'namespaces' } } } }), { idempotent: true }, ctx.kube.server);
+        await ctx.kube.call(op, () => ctx.kube.authz.createSelfSubjectAccessReview({ body: { spec: { resourceAttributes: { verb: 'get', resource: 'namespaces' } } } }));
       } catch (e) {
         const err = e instanceof InsightError ? e : classifyKubeError(e, op, ctx.kube.server);
         if (err.kind === 'forbidden') {

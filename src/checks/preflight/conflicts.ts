@@ -8,9 +8,10 @@ import type { V1DaemonSet, V1Deployment, V1Node, V1Pod } from '@kubernetes/clien
 import { ARMS_NAMESPACE, CHART, CRDS, PORTS } from '../../defaults.js';
 import type { HelmRelease } from '../../helm/helm.js';
 import { chartNameOf, judgeRelease } from '../../helm/release-state.js';
-import { isGone, isOurs, ownerSignals, describeSignal, inspectCrdsOwnership, type CrdDecision, type Installation } from '../../kube/ownership.js';
-import { kubeCall } from '../../kube/errors.js';
-import { matchesSelector, taintText, untoleratedTaints } from '../../net/nodes.js';
+import { isOurs, ownerSignals, describeSignal, inspectCrdsOwnership, type CrdDecision, type Installation } from '../../kube/ownership.js';
+import { taintText, untoleratedTaints } from '../../net/nodes.js';
+import { matchesSelector } from '../../kube/selectors.js';
+import { hostPorts } from '../../kube/pods.js';
 import type { Check, Finding } from '../engine.js';
 import type { DaemonSetScheduling, PreflightContext } from './context.js';
 
@@ -23,22 +24,10 @@ const ref = (m: Meta | undefined) => `${m?.namespace ? `${m.namespace}/` : ''}${
 const owner = (m: Meta | undefined, i: Installation) => describeSignal(ownerSignals(m ?? {}, i)[0] ?? { type: 'unknown' });
 const isActive = (p: V1Pod) => p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed' && !p.metadata?.deletionTimestamp;
 
-/** The ports a pod holds on its node: hostPorts, and every containerPort of a hostNetwork pod. */
-export function hostPortsOf(pod: V1Pod): { port: number; container: string }[] {
-  const out: { port: number; container: string }[] = [];
-  for (const c of [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])]) {
-    for (const p of c.ports ?? []) {
-      const hp = p.hostPort ?? (pod.spec?.hostNetwork ? p.containerPort : undefined);
-      if (hp && (p.protocol ?? 'TCP') === 'TCP') out.push({ port: hp, container: c.name });
-    }
-  }
-  return out;
-}
-
 /** Pods (not ours) holding `port` on nodes where our DaemonSet will run. */
 export function decideHostPort(port: number, component: string, pods: V1Pod[], nodes: V1Node[], ds: DaemonSetScheduling | undefined, installation: Installation, ourDaemonSets: ReadonlySet<string> = new Set()): Finding {
   if (ds && !ds.enabled) return { status: 'skipped', message: `${component} is disabled: hostPort ${port} not needed` };
-  const eligible = new Set(nodes.filter((n) => !ds || (matchesSelector(n, ds.nodeSelector) && (!ds.requiredNodeLabel || n.metadata?.labels?.[ds.requiredNodeLabel] !== undefined))).map((n) => n.metadata?.name));
+  const eligible = new Set(nodes.filter((n) => !ds || (matchesSelector(n.metadata?.labels, { matchLabels: ds.nodeSelector }) && (!ds.requiredNodeLabel || n.metadata?.labels?.[ds.requiredNodeLabel] !== undefined))).map((n) => n.metadata?.name));
   if (ds?.requiredNodeLabel && eligible.size === 0) return { status: 'passed', message: `no node carries ${ds.requiredNodeLabel}: ${component} will not run, hostPort ${port} not needed` };
   const holders: string[] = [];
   const nodesHit = new Set<string>();
@@ -47,8 +36,8 @@ export function decideHostPort(port: number, component: string, pods: V1Pod[], n
     // Ours on an upgrade: by the pod's own labels, or through the DaemonSet that owns it.
     if (isOurs(p.metadata ?? {}, installation)) continue;
     if ((p.metadata?.ownerReferences ?? []).some((o) => o.kind === 'DaemonSet' && ourDaemonSets.has(`${p.metadata?.namespace}/${o.name}`))) continue;
-    for (const h of hostPortsOf(p)) {
-      if (h.port !== port) continue;
+    for (const h of hostPorts(p.spec)) {
+      if (h.port !== port || h.protocol !== 'TCP') continue;
       holders.push(`node/${p.spec.nodeName}: pod ${ref(p.metadata)} (container ${h.container})`);
       nodesHit.add(p.spec.nodeName);
     }
@@ -180,7 +169,7 @@ export function decideCrds(decisions: CrdDecision[], servedV1: Map<string, boole
 export function decideTaints(nodes: V1Node[], ds: DaemonSetScheduling): Finding {
   if (!ds.enabled) return { status: 'skipped', message: `${ds.component} is disabled` };
   const blocked = nodes
-    .filter((n) => matchesSelector(n, ds.nodeSelector))
+    .filter((n) => matchesSelector(n.metadata?.labels, { matchLabels: ds.nodeSelector }))
     .map((n) => ({ node: n.metadata?.name ?? '?', taints: untoleratedTaints(n, ds.tolerations) }))
     .filter((x) => x.taints.length);
   if (!blocked.length) return { status: 'passed', message: `${ds.component} tolerates the taints of every node` };
@@ -247,12 +236,8 @@ export const conflictChecks: Check<PreflightContext>[] = [
     hint: `ARMS Prometheus and this collector would both collect the cluster's metrics (double data, double cost): uninstall ARMS Prometheus (console, or \`helm uninstall -n ${ARMS_NAMESPACE} <release>\`) before installing, or keep it and do not install this chart.`,
     needs: ['cluster.api'],
     async run(ctx) {
-      try {
-        await kubeCall({ verb: 'get', resource: 'namespaces', name: ARMS_NAMESPACE }, () => ctx.kube.core.readNamespace({ name: ARMS_NAMESPACE }), { idempotent: true }, ctx.kube.server);
-      } catch (e) {
-        if (isGone(e)) return { status: 'passed', message: `no namespace ${ARMS_NAMESPACE}: ARMS Prometheus is not installed` };
-        throw e;
-      }
+      const ns = await ctx.kube.ifFound({ verb: 'get', resource: 'namespaces', name: ARMS_NAMESPACE }, () => ctx.kube.core.readNamespace({ name: ARMS_NAMESPACE }));
+      if (!ns) return { status: 'passed', message: `no namespace ${ARMS_NAMESPACE}: ARMS Prometheus is not installed` };
       const workloads = [...(await ctx.deployments()), ...(await ctx.daemonSets())].filter((o) => o.metadata?.namespace === ARMS_NAMESPACE);
       if (!workloads.length) return { status: 'passed', message: `namespace ${ARMS_NAMESPACE} exists but runs no workloads`, severity: 'info' };
       return { status: 'failed', message: `ARMS Prometheus runs in namespace ${ARMS_NAMESPACE} (${workloads.map((w) => w.metadata?.name).join(', ')}): a second collector doubles the data`, evidence: workloads.map((w) => `${ref(w.metadata)}: ${imagesOf(w)[0] ?? ''}`) };
@@ -280,7 +265,7 @@ export const conflictChecks: Check<PreflightContext>[] = [
       const served = new Map<string, boolean>();
       for (const d of decisions) {
         if (d.action === 'absent') continue;
-        const crd = await kubeCall({ verb: 'get', resource: 'customresourcedefinitions.apiextensions.k8s.io', name: d.crd }, () => ctx.kube.apiext.readCustomResourceDefinition({ name: d.crd }), { idempotent: true }, ctx.kube.server);
+        const crd = await ctx.kube.call({ verb: 'get', resource: 'customresourcedefinitions.apiextensions.k8s.io', name: d.crd }, () => ctx.kube.apiext.readCustomResourceDefinition({ name: d.crd }));
         served.set(d.crd, (crd.spec?.versions ?? []).some((v) => v.name === 'v1' && v.served));
       }
       return decideCrds(decisions, served);

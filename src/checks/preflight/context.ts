@@ -10,7 +10,7 @@ import type { Secret } from '../../secret.js';
 import type { ProbeReport } from '../../net/types.js';
 
 /** The API clients preflight uses; tests pass small fakes of these. */
-export type PreflightKube = Pick<Kube, 'core' | 'apps' | 'apiext' | 'authz' | 'version' | 'custom' | 'server' | 'context'>;
+export type PreflightKube = Pick<Kube, 'core' | 'apps' | 'apiext' | 'authz' | 'version' | 'custom' | 'server' | 'context' | 'call' | 'ifFound'>;
 export type PreflightHelm = Pick<Helm, 'features' | 'list'>;
 
 /** The answers of the cloud checks (src/cloud), behind a narrow interface so tests can fake it. */
@@ -86,8 +86,3 @@ export interface ServerVersion {
   localMid?: Date;
 }
 
-/** Memoise an async function: the first call starts the work, later calls share its promise. */
-export function once<T>(fn: () => Promise<T>): () => Promise<T> {
-  let p: Promise<T> | undefined;
-  return () => (p ??= fn());
-}

@@ -9,15 +9,14 @@ import { CHART } from '../../defaults.js';
 import { endpointsFor, mergeOverrides, overridesFromEnv, resolveEndpoint, type EndpointOverrides, type NetMode } from '../../cloud/endpoints.js';
 import type { Lookup } from '../../net/probe.js';
 import type { ProbeReport, ProbeTarget } from '../../net/types.js';
-import { kubeCall } from '../../kube/errors.js';
 import type { Secret } from '../../secret.js';
-import { runChecks, type Check, type Observer, type Report } from '../engine.js';
+import { once, runChecks, type Check, type Observer, type Report } from '../engine.js';
 import { clusterChecks } from './cluster.js';
 import { networkChecks } from './network.js';
 import { rbacChecks } from './rbac.js';
 import { conflictChecks } from './conflicts.js';
 import { cloudChecks } from './cloud.js';
-import { once, type DaemonSetScheduling, type PreflightContext, type PreflightHelm, type PreflightKube, type ProbeSource, type ResolvedPreflightInput, type ServerVersion } from './context.js';
+import { type DaemonSetScheduling, type PreflightContext, type PreflightHelm, type PreflightKube, type ProbeSource, type ResolvedPreflightInput, type ServerVersion } from './context.js';
 
 export type { PreflightContext } from './context.js';
 
@@ -225,7 +224,7 @@ export async function buildContext(input: PreflightInput): Promise<PreflightCont
   const now = deps.now ?? (() => new Date());
   const serverVersion = once(async (): Promise<ServerVersion> => {
     const t0 = Date.now();
-    const r = await kubeCall({ verb: 'get', resource: '/version' }, () => k.version.getCodeWithHttpInfo(), { idempotent: true }, k.server);
+    const r = await k.call({ verb: 'get', resource: '/version' }, () => k.version.getCodeWithHttpInfo());
     const rttMs = Date.now() - t0;
     const date = r.headers?.date ? new Date(r.headers.date) : undefined;
     return { gitVersion: r.data.gitVersion, rttMs, localMid: new Date(now().getTime() - Math.round(rttMs / 2)), ...(date ? { date } : {}) };
@@ -245,10 +244,10 @@ export async function buildContext(input: PreflightInput): Promise<PreflightCont
         }
       })
     : undefined;
-  const nodes = once(async (): Promise<V1Node[]> => (await kubeCall({ verb: 'list', resource: 'nodes' }, () => k.core.listNode(), { idempotent: true }, k.server)).items);
-  const pods = once(async (): Promise<V1Pod[]> => (await kubeCall({ verb: 'list', resource: 'pods' }, () => k.core.listPodForAllNamespaces(), { idempotent: true }, k.server)).items);
-  const daemonSets = once(async () => (await kubeCall({ verb: 'list', resource: 'daemonsets.apps' }, () => k.apps.listDaemonSetForAllNamespaces(), { idempotent: true }, k.server)).items);
-  const deployments = once(async () => (await kubeCall({ verb: 'list', resource: 'deployments.apps' }, () => k.apps.listDeploymentForAllNamespaces(), { idempotent: true }, k.server)).items);
+  const nodes = once(async (): Promise<V1Node[]> => (await k.call({ verb: 'list', resource: 'nodes' }, () => k.core.listNode())).items);
+  const pods = once(async (): Promise<V1Pod[]> => (await k.call({ verb: 'list', resource: 'pods' }, () => k.core.listPodForAllNamespaces())).items);
+  const daemonSets = once(async () => (await k.call({ verb: 'list', resource: 'daemonsets.apps' }, () => k.apps.listDaemonSetForAllNamespaces())).items);
+  const deployments = once(async () => (await k.call({ verb: 'list', resource: 'deployments.apps' }, () => k.apps.listDeploymentForAllNamespaces())).items);
   const probeAbort = new AbortController();
   const kubeArgs = { ...(input.kubeconfig ? { kubeconfig: input.kubeconfig } : {}), ...(input.context ? { context: input.context } : {}) };
   const probeSource = deps.probes ?? defaultProbeSource(resolved, k, nodes, deps, kubeArgs);

@@ -6,7 +6,6 @@
 import pLimit from 'p-limit';
 import { stringify } from 'yaml';
 import { CR, LOG_CONFIG } from '../../defaults.js';
-import { kubeCall } from '../../kube/errors.js';
 import type { Check, Finding } from '../engine.js';
 import type { PreflightContext } from './context.js';
 
@@ -115,14 +114,12 @@ export async function reviewAccess(ctx: PreflightContext, access: Access[], sign
     access.map((a) =>
       limit(async () => {
         if (signal?.aborted) return;
-        const r = await kubeCall(
+        const r = await ctx.kube.call(
           { verb: 'create', resource: 'selfsubjectaccessreviews.authorization.k8s.io' },
           () =>
             ctx.kube.authz.createSelfSubjectAccessReview({
               body: { spec: { resourceAttributes: { verb: a.verb, group: a.group, resource: a.resource, ...(a.subresource ? { subresource: a.subresource } : {}), ...(a.namespaced ? { namespace: ctx.input.namespace } : {}) } } },
             }),
-          { idempotent: true },
-          ctx.kube.server,
         );
         if (!r.status?.allowed) denied.push(a);
         if (r.status?.evaluationError) errors.push(r.status.evaluationError);

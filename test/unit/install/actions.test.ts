@@ -12,8 +12,10 @@ import { chartVersionOf } from '../../../src/helm/release-state.js';
 import { silentReporter } from '../../../src/actions/steps.js';
 import type { CheckResult, Report } from '../../../src/checks/engine.js';
 import { InsightError } from '../../../src/errors.js';
-import { workloadStatus, waitForRollout, selectorString, type RolloutKube } from '../../../src/kube/rollout.js';
+import { workloadStatus, waitForRollout, type RolloutKube } from '../../../src/kube/rollout.js';
+import { selectorString } from '../../../src/kube/selectors.js';
 import { insightErrorOf } from '../../support/errors.js';
+import { withCalls } from '../../../src/kube/errors.js';
 
 const rel = (over: Partial<ExistingRelease>): ExistingRelease => ({
   name: 'aliyun-loongcollector-cluster-insight',
@@ -229,11 +231,11 @@ describe('rollout status', () => {
     let lists = 0;
     const deploy = { metadata: { name: 'w', generation: 1 }, spec: { replicas: 1, selector: { matchLabels: { app: 'w' } } }, status: { observedGeneration: 1, updatedReplicas: 1, replicas: 1, availableReplicas: 0 } };
     const pod = { metadata: { name: 'w-1', namespace: 'n', uid: 'u1' }, spec: { nodeName: 'node-a', containers: [{ name: 'c', image: 'registry-cn-hangzhou.ack.aliyuncs.com/acs/x:1' }] }, status: { phase: 'Pending', containerStatuses: [{ name: 'c', ready: false, restartCount: 0, image: 'registry-cn-hangzhou.ack.aliyuncs.com/acs/x:1', imageID: '', state: { waiting: { reason: 'ImagePullBackOff', message: 'Back-off pulling image' } } }] } };
-    const kube = {
+    const kube = withCalls({
       server: 'https://127.0.0.1:1',
       apps: { listNamespacedDeployment: async () => (lists++, { items: [deploy] }) },
       core: { listNamespacedPod: async () => ({ items: [pod] }), listNamespacedEvent: async () => ({ items: [] }) },
-    } as unknown as RolloutKube;
+    }) as unknown as RolloutKube;
     const e = await waitForRollout(kube, [{ kind: 'Deployment', name: 'w', namespace: 'n' }], { timeoutMs: 10_000, now: () => t, sleep: async (ms) => void (t += ms) }).catch((x) => x);
     expect(e).toBeInstanceOf(InsightError);
     expect(e.kind).toBe('timeout');

@@ -12,6 +12,7 @@ import { newContext, uninstallSteps, STEP_TITLES, type Discovery, type Plan, typ
 import { RollbackFailed, runSteps, silentReporter, type Step } from '../../../src/actions/steps.js';
 import { runStepsWithProgress } from '../../../src/output/tasks.js';
 import { Secret } from '../../../src/secret.js';
+import { withCalls } from '../../../src/kube/errors.js';
 
 // ---------------------------------------------------------------------------------------------------
 // The rule itself
@@ -138,7 +139,7 @@ const notFound = () => Promise.reject(Object.assign(new Error('not found'), { co
 
 /** A fake cluster where everything is allowed; `crPresent` decides whether the chart's custom resource exists. */
 function fakeKube(calls: Log, o: { crPresent?: boolean } = {}) {
-  return {
+  return withCalls({
     server: 'https://127.0.0.1:1',
     version: { getCode: async () => (calls.push('kube version'), { gitVersion: 'v1.31.0' }) },
     authz: { createSelfSubjectAccessReview: async () => (calls.push('kube access review'), { status: { allowed: true } }) },
@@ -147,7 +148,7 @@ function fakeKube(calls: Log, o: { crPresent?: boolean } = {}) {
     apiext: { readCustomResourceDefinition: notFound },
     custom: { getClusterCustomObject: async () => (calls.push('kube get custom resource'), o.crPresent === false ? notFound() : {}) },
     objects: { list: async () => ({ items: [] }) },
-  } as never;
+  }) as never;
 }
 
 const MANIFEST = ['---', '# Source: c/templates/cm.yaml', 'apiVersion: v1', 'kind: ConfigMap', `metadata: {name: cm, namespace: ${NS}}`].join('\n');

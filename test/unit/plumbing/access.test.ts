@@ -4,7 +4,9 @@ import { mkdtempSync, writeFileSync, chmodSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { noProxyMatches, parseExecCredential, prepareCluster, prepareUser, proxyFromEnvironment } from '../../../src/kube/access.js';
+import { prepareCluster, prepareUser } from '../../../src/kube/access.js';
+import { parseExecCredential } from '../../../src/kube/exec-credential.js';
+import { noProxyMatches, proxyFromEnvironment } from '../../../src/kube/proxy-env.js';
 import { loadKubeconfig } from '../../../src/kube/kubeconfig.js';
 import { InsightError } from '../../../src/errors.js';
 

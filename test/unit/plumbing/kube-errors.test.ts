@@ -1,7 +1,7 @@
 import { ApiException } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { ExitCode, InsightError } from '../../../src/errors.js';
-import { classifyKubeError, kubeCall } from '../../../src/kube/errors.js';
+import { classifyKubeError, isNotFound, kubeCall, kubeCalls, withCalls } from '../../../src/kube/errors.js';
 
 const op = { verb: 'create', resource: 'clusterroles.rbac.authorization.k8s.io', name: 'x' };
 const status = (code: number, reason: string, message: string) =>
@@ -97,5 +97,54 @@ describe('kubeCall', () => {
       return 1;
     }, { idempotent: true, sleep: async (ms) => void waits.push(ms) });
     expect(waits).toEqual([2000]);
+  });
+});
+
+describe('isNotFound', () => {
+  it('a raw 404, a classified not-found, or a wrapped 404; nothing else', () => {
+    const raw = status(404, 'NotFound', 'gone');
+    expect(isNotFound(raw)).toBe(true);
+    expect(isNotFound(classifyKubeError(raw, op))).toBe(true);
+    expect(isNotFound(new InsightError('failed', 'x', { cause: raw }))).toBe(true);
+    expect(isNotFound(status(403, 'Forbidden', 'no'))).toBe(false);
+    expect(isNotFound(new Error('404'))).toBe(false);
+  });
+});
+
+describe('the calls bound to a server (Kube.call, ifFound, delete)', () => {
+  const noSleep = async () => {};
+  const k = kubeCalls('https://api.example:6443');
+
+  it('call retries by default, not when told the call is not idempotent, and names the server when unreachable', async () => {
+    let n = 0;
+    const flaky = async () => {
+      if (n++ === 0) throw status(503, 'ServiceUnavailable', 'x');
+      return 'ok';
+    };
+    expect(await k.call(op, flaky, { sleep: noSleep })).toBe('ok');
+    n = 0;
+    await expect(k.call(op, flaky, { idempotent: false, sleep: noSleep })).rejects.toMatchObject({ kind: 'server' });
+    const refused = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+    await expect(k.call(op, async () => Promise.reject(refused), { attempts: 1 })).rejects.toThrow(/at https:\/\/api\.example:6443/);
+  });
+
+  it('ifFound answers a 404 with undefined and throws anything else', async () => {
+    expect(await k.ifFound(op, async () => Promise.reject(status(404, 'NotFound', 'gone')))).toBeUndefined();
+    expect(await k.ifFound(op, async () => 'here')).toBe('here');
+    await expect(k.ifFound(op, async () => Promise.reject(status(403, 'Forbidden', 'no')))).rejects.toMatchObject({ kind: 'forbidden' });
+  });
+
+  it('delete says whether it deleted or the object was gone, and names the delete verb in errors', async () => {
+    const target = { resource: 'namespaces', name: 'x' };
+    expect(await k.delete(target, async () => undefined)).toBe('deleted');
+    expect(await k.delete(target, async () => Promise.reject(status(404, 'NotFound', 'gone')))).toBe('already-gone');
+    await expect(k.delete(target, async () => Promise.reject(status(403, 'Forbidden', 'no')))).rejects.toThrow(/^forbidden: cannot delete namespaces "x"/);
+  });
+
+  it('withCalls adds the methods to a kube that has only a server, and keeps a kube that has them', () => {
+    const bare = withCalls({ server: 'https://s', core: {} });
+    expect(typeof bare.call).toBe('function');
+    expect(bare.core).toEqual({});
+    expect(withCalls(bare)).toBe(bare);
   });
 });

@@ -1,7 +1,7 @@
 import type { V1DaemonSet, V1Deployment } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { runChecks } from '../../../src/checks/engine.js';
-import { conflictChecks, decideCrds, decideKubePrometheusStack, decideDuplicate, decideHostPort, decideRelease, decideTaints, hostPortsOf, isKubePrometheusStack } from '../../../src/checks/preflight/conflicts.js';
+import { conflictChecks, decideCrds, decideKubePrometheusStack, decideDuplicate, decideHostPort, decideRelease, decideTaints, isKubePrometheusStack } from '../../../src/checks/preflight/conflicts.js';
 import { daemonSetScheduling } from '../../../src/checks/preflight/index.js';
 import type { CrdDecision } from '../../../src/kube/ownership.js';
 import { fakeCtx, node, pod, workload } from './helpers.js';
@@ -11,10 +11,10 @@ const [nodeExporter, gpuExporter] = daemonSetScheduling();
 const ours = { 'meta.helm.sh/release-name': inst.release, 'meta.helm.sh/release-namespace': inst.namespace };
 
 describe('hostPort checks', () => {
-  it('counts hostPorts and every port of hostNetwork pods', () => {
-    expect(hostPortsOf(pod('a', 'p', 'n1', [{ containerPort: 9100, hostPort: 19100 }]))).toEqual([{ port: 19100, container: 'c' }]);
-    expect(hostPortsOf(pod('a', 'p', 'n1', [{ containerPort: 19100 }], { hostNetwork: true }))).toEqual([{ port: 19100, container: 'c' }]);
-    expect(hostPortsOf(pod('a', 'p', 'n1', [{ containerPort: 19100 }]))).toEqual([]);
+  it('counts a hostNetwork pod\'s containerPort; a UDP hostPort does not take the TCP port', () => {
+    const nodes = [node('n1')];
+    expect(decideHostPort(19100, 'node-exporter', [pod('a', 'p', 'n1', [{ containerPort: 19100 }], { hostNetwork: true })], nodes, nodeExporter, inst).status).toBe('failed');
+    expect(decideHostPort(19100, 'node-exporter', [pod('a', 'p', 'n1', [{ containerPort: 19100, hostPort: 19100, protocol: 'UDP' }])], nodes, nodeExporter, inst).status).toBe('passed');
   });
   it('names the nodes and pods holding 19100; ignores our own release and finished pods', () => {
     const nodes = [node('n1'), node('n2'), node('n3')];

@@ -4,6 +4,7 @@ import type { V1DaemonSet, V1Deployment, V1Node, V1Pod } from '@kubernetes/clien
 import type { PreflightContext, PreflightKube } from '../../../src/checks/preflight/context.js';
 import { resolveInput, type PreflightInput } from '../../../src/checks/preflight/index.js';
 import type { ProbeReport } from '../../../src/net/types.js';
+import { withCalls } from '../../../src/kube/errors.js';
 
 export function node(name: string, extra: { labels?: Record<string, string>; taints?: { key: string; value?: string; effect: string }[]; ready?: boolean; unschedulable?: boolean } = {}): V1Node {
   return {
@@ -13,7 +14,7 @@ export function node(name: string, extra: { labels?: Record<string, string>; tai
   } as V1Node;
 }
 
-export function pod(ns: string, name: string, nodeName: string, ports: { containerPort: number; hostPort?: number }[] = [], extra: { hostNetwork?: boolean; labels?: Record<string, string>; annotations?: Record<string, string>; image?: string; phase?: string } = {}): V1Pod {
+export function pod(ns: string, name: string, nodeName: string, ports: { containerPort: number; hostPort?: number; protocol?: string }[] = [], extra: { hostNetwork?: boolean; labels?: Record<string, string>; annotations?: Record<string, string>; image?: string; phase?: string } = {}): V1Pod {
   return {
     metadata: { namespace: ns, name, labels: extra.labels ?? {}, annotations: extra.annotations ?? {} },
     spec: { nodeName, hostNetwork: extra.hostNetwork ?? false, containers: [{ name: 'c', image: extra.image ?? 'busybox', ports }] },
@@ -39,7 +40,7 @@ export interface FakeData {
 export function fakeCtx(input: PreflightInput = {}, d: FakeData = {}): PreflightContext {
   return {
     input: resolveInput(input, {}),
-    kube: { server: 'https://127.0.0.1:6443', context: 'test', ...d.kube } as PreflightKube,
+    kube: withCalls({ server: 'https://127.0.0.1:6443', context: 'test', ...d.kube }) as PreflightKube,
     helm: { features: async () => helmFeatures('4.3.1'), list: async () => [], ...d.helm } as PreflightContext['helm'],
     now: () => d.now ?? new Date('2026-01-01T00:00:00Z'),
     serverVersion: async () => ({ gitVersion: 'v1.36.3', rttMs: 10 }),

@@ -1,13 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { preflightChecks, runPreflight } from '../../../src/checks/preflight/index.js';
 import { exitCodeFor } from '../../../src/checks/engine.js';
+import { withCalls } from '../../../src/kube/errors.js';
 
-const fakeKube = {
+const fakeKube = withCalls({
   server: 'https://127.0.0.1:1',
   context: 'fake',
   authz: { createSelfSubjectAccessReview: async () => ({ status: { allowed: true } }) },
   version: { getCodeWithHttpInfo: async () => ({ data: { gitVersion: 'v1.30.0' }, headers: { date: new Date().toUTCString() } }) },
-} as never;
+}) as never;
 
 describe('runPreflight', () => {
   it('has stable, unique ids in five categories', () => {

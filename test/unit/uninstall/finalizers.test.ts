@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { collectionPath, deleteCustomObject, finalizerPatch, removeFinalizer, type CustomRef, type FinalizerKube } from '../../../src/kube/finalizers.js';
+import { withCalls } from '../../../src/kube/errors.js';
 
 const FIN = 'clusteraliyunpipelineconfig.finalizers.telemetry.alibabacloud.com/finalizer';
 const ref: CustomRef = { group: 'telemetry.alibabacloud.com', version: 'v1alpha1', plural: 'clusteraliyunpipelineconfigs', kind: 'ClusterAliyunPipelineConfig', name: 'cr1' };
@@ -64,7 +65,7 @@ function fakeKube(initial: { finalizers: string[]; deletionTimestamp?: string } 
     },
   });
   return {
-    kube: { custom: recording, server: 'https://127.0.0.1:1', kc: {} } as unknown as FinalizerKube,
+    kube: withCalls({ custom: recording, server: 'https://127.0.0.1:1', kc: {} }) as unknown as FinalizerKube,
     patches,
     calls,
     current: () => obj,

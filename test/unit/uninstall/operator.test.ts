@@ -1,6 +1,7 @@
 import type { V1Deployment } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { findOperator, judgeOperator, operatorsInManifest, waitOperatorVerdict, type OperatorKube } from '../../../src/kube/operator.js';
+import { withCalls } from '../../../src/kube/errors.js';
 
 const ref = { namespace: 'cms', name: 'cms-loongcollector-operator' };
 const live = { releaseGone: false };
@@ -39,7 +40,7 @@ describe('which Deployment is the operator', () => {
   });
   it('without a release: only the installation\'s own labelled Deployments, never another release\'s', async () => {
     const op = { 'app.kubernetes.io/name': 'loongcollector-operator' };
-    const kube = {
+    const kube = withCalls({
       server: 'x',
       apps: {
         listNamespacedDeployment: async () => ({
@@ -49,7 +50,7 @@ describe('which Deployment is the operator', () => {
           ],
         }),
       },
-    } as unknown as OperatorKube;
+    }) as unknown as OperatorKube;
     expect(await findOperator(kube, { release: 'r', namespace: 'cms' }, undefined)).toEqual([{ namespace: 'cms', name: 'ours' }]);
   });
 });
@@ -57,7 +58,7 @@ describe('which Deployment is the operator', () => {
 describe('the verdict to act on waits out a restart', () => {
   const kubeWith = (samples: Array<V1Deployment | undefined>) => {
     let i = 0;
-    return {
+    return withCalls({
       server: 'x',
       apps: {
         readNamespacedDeployment: async () => {
@@ -66,7 +67,7 @@ describe('the verdict to act on waits out a restart', () => {
           return d;
         },
       },
-    } as unknown as OperatorKube;
+    }) as unknown as OperatorKube;
   };
   /** The verdict on these samples with a fake clock (grace 30s), and how long it waited. */
   const verdictOn = async (samples: Array<V1Deployment | undefined>, deadlineInMs: number) => {

@@ -1,20 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { buildPlan, operatorFinalizer, INJECTION_POINTS, type Discovery, type FoundCustomResource } from '../../../src/actions/uninstall.js';
+import { buildPlan, operatorFinalizer, INJECTION_POINTS, type Discovery } from '../../../src/actions/uninstall.js';
 import type { CrdDecision } from '../../../src/kube/ownership.js';
 import { renderPlan } from '../../../src/output/uninstall.js';
 import { Chalk } from 'chalk';
-
-const FIN = 'clusteraliyunpipelineconfig.finalizers.telemetry.alibabacloud.com/finalizer';
-const cr = (over: Partial<FoundCustomResource> = {}): FoundCustomResource => ({
-  group: 'telemetry.alibabacloud.com',
-  version: 'v1alpha1',
-  plural: 'clusteraliyunpipelineconfigs',
-  kind: 'ClusterAliyunPipelineConfig',
-  name: 'custom-kubernetes-c1-entity-collector',
-  deleting: false,
-  finalizers: [FIN],
-  ...over,
-});
+import { cr, FIN } from './fixtures.js';
 
 const installed = (over: Partial<Discovery> = {}): Discovery => ({
   release: 'rel',
