@@ -1,6 +1,6 @@
 /**
- * Every name, label, port and URL the tool knows about the chart, in one place (seed 000,
- * shared/domain.md). Where a real cluster disagrees, the flags that read these win.
+ * Every name, label, port and URL the tool knows about the chart, in one place. Where a real
+ * cluster disagrees, the flags that read these win.
  */
 export const CHART = {
   name: 'loongcollector-cluster-insight',

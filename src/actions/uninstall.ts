@@ -1,6 +1,6 @@
 import diagnostics from 'node:diagnostics_channel';
 /**
- * `uninstall`: the official removal order (seed 000), made safe to re-run at any point.
+ * `uninstall`: the official removal order, made safe to re-run at any point.
  *
  *   discover → plan → 1 custom resources → 2 helm release → 3 workloads gone → 4 CRDs (--purge-crds)
  *   → 5 namespace (--delete-namespace)
@@ -784,7 +784,7 @@ export function uninstallSteps(): Step<UninstallContext>[] {
       passed(id);
     },
   });
-  // The order is the point of this command (seed 000): see WHY for each step.
+  // The order is the point of this command: see WHY for each step.
   return [
     gitopsStep(),
     wrap('custom-resources', deleteCustomResources),

@@ -4,7 +4,7 @@
  * server). Real hosts stay the defaults; an override changes only where we connect, never the name we
  * put in the Host header, the TLS SNI or the signature, so what is tested is what production sends.
  *
- * Hosts (seed 000; SLS, CMS and STS endpoint pages):
+ * Hosts (from the install guide and the SLS, CMS and STS endpoint lists):
  *   Internet: cms.[REGION].aliyuncs.com, [REGION].log.aliyuncs.com, sts.aliyuncs.com
  *   Intranet: cms-vpc.[REGION].aliyuncs.com, [REGION]-intranet.log.aliyuncs.com, sts-vpc.[REGION].aliyuncs.com
  */
@@ -13,7 +13,6 @@ import { isIP } from 'node:net';
 import { inputError } from '../errors.js';
 
 export type NetMode = 'Internet' | 'Intranet';
-export const NET_MODES: readonly NetMode[] = ['Internet', 'Intranet'];
 
 export type CloudService = 'cms' | 'sls' | 'sts';
 
@@ -26,8 +25,8 @@ export interface Endpoint {
   /** Whether the chart's components need it from inside the cluster (STS is only used by this tool). */
   usedByCluster: boolean;
   /**
-   * What to do when it is unreachable. cms-vpc only serves alert-rule sync, which can be switched off
-   * (seed 000, Q2); without SLS nothing is collected.
+   * What to do when it is unreachable. cms-vpc only serves alert-rule sync, which can be switched off;
+   * without SLS nothing is collected.
    */
   ifUnreachable: string;
 }

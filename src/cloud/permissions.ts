@@ -16,7 +16,7 @@ import pLimit from 'p-limit';
 import { classifyApiError, type CloudError } from './errors.js';
 import { getPrometheusInstance, slsErrorCode, slsRequest, SLS_PROJECT_PATTERN, type CloudCallOptions, type CloudCredentials, type SlsRequest } from './credentials.js';
 
-/** The custom policy of the install guide (seed 000), in its order. */
+/** The custom policy of the install guide, in its order. */
 export const POLICY_ACTIONS = [
   'log:CreateMachineGroup',
   'log:UpdateMachineGroupMachine',

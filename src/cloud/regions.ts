@@ -57,10 +57,6 @@ export function isKnownRegion(id: string): boolean {
   return byId.has(id);
 }
 
-export function getRegion(id: string): Region | undefined {
-  return byId.get(id);
-}
-
 /**
  * Optimal-string-alignment distance: Levenshtein plus adjacent transpositions, so the common typo
  * `cn-hangzohu` is one edit away from `cn-hangzhou`, not two.

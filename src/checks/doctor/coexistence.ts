@@ -1,6 +1,6 @@
 /**
  * Other collectors in the cluster that double the data or fight over ports: ARMS Prometheus
- * (namespace arms-prom), a second node-exporter, a DCGM agent next to gpu-exporter (seed 001).
+ * (namespace arms-prom), a second node-exporter, a DCGM agent next to gpu-exporter.
  * One list of all DaemonSets (few objects even on big clusters) answers the last two.
  */
 import type { V1DaemonSet } from '@kubernetes/client-node';

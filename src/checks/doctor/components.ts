@@ -1,6 +1,6 @@
 /**
  * The chart's components as doctor sees them: how to recognise each workload, which port serves
- * its metrics and which families prove the data is there (seed 000). Matched by name so the real
+ * its metrics and which families prove the data is there. Matched by name so the real
  * chart and the fixture chart (cms-node-exporter, ...) both fit.
  */
 import type { V1Pod } from '@kubernetes/client-node';

@@ -1,7 +1,7 @@
 /**
  * The ClusterAliyunPipelineConfig: it exists, its operator reports success, and it is not stuck in
  * Terminating. Runs without the release too: a CR left behind by `helm uninstall` (operator gone,
- * finalizer never removed) is exactly the case to catch (seed 000 Q1).
+ * finalizer never removed) is exactly the case to catch.
  */
 import type { V1Deployment } from '@kubernetes/client-node';
 import { CR } from '../../defaults.js';

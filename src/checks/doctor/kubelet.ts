@@ -1,7 +1,7 @@
 /**
  * Kubelet metrics through the API server's node proxy, on a few Ready nodes (kubelet flags are
  * uniform across a node pool, so a sample answers the question; --kubelet-nodes widens it).
- * 401 means the kubelet does not accept tokens; 403 means RBAC lacks nodes/metrics (seed 003).
+ * 401 means the kubelet does not accept tokens; 403 means RBAC lacks nodes/metrics.
  */
 import type { V1Node } from '@kubernetes/client-node';
 import type { Check, Finding } from '../engine.js';

@@ -73,7 +73,7 @@ export function uninstallAccess(): Access[] {
     if (k.resource === 'customresourcedefinitions' || k.resource === 'namespaces') continue;
     for (const verb of UNINSTALL_VERBS) out.push({ verb, group: k.group, resource: k.resource, namespaced: k.namespaced, why: k.why });
   }
-  // Removing a stuck finalizer from the entity collector CR (seed 000, Q1).
+  // Removing a stuck finalizer from the entity collector CR.
   out.push({ verb: 'patch', group: CR.group, resource: CR.plural, namespaced: false, why: 'removing a stuck finalizer' });
   out.push({ verb: 'delete', group: 'apiextensions.k8s.io', resource: 'customresourcedefinitions', namespaced: false, why: 'optional: --purge-crds' });
   out.push({ verb: 'list', group: LOG_CONFIG.group, resource: LOG_CONFIG.plural, namespaced: true, why: 'optional: --purge-crds checks who uses the CRD' });
