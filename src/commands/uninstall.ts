@@ -23,7 +23,7 @@ else uses (and says what would be lost otherwise). Running it again after an int
     'purge-crds': Flags.boolean({ summary: 'Also delete the CRDs the chart installs, unless something else uses them.', default: false }),
     force: Flags.boolean({ summary: 'With --purge-crds: delete CRDs even when others use them (the plan lists what is lost). Also: uninstall a release that runs another chart under this name, or one an Argo CD Application or Flux HelmRelease syncs (which may reinstall it).', default: false }),
     'delete-namespace': Flags.boolean({ summary: 'Delete the release namespace too, only if nothing else lives in it.', default: false }),
-    'dry-run': Flags.boolean({ summary: 'Print the ordered plan with every object it would touch; change nothing.', default: false }),
+    'dry-run': Flags.boolean({ summary: 'Print the ordered plan with every object it would touch, each delete and patch checked by the API server (server-side dry run); change nothing.', default: false }),
     'cluster-id': Flags.string({ summary: "The cluster ID (default: read from the release's values).", parse: async (v) => checkClusterId(v) }),
     timeout: durationFlag({ summary: 'How long to wait for the operator to clear its finalizer and for each deletion', default: '2m', min: 1000 }),
   };
