@@ -45,6 +45,9 @@ export function renderInstallText(r: InstallResult, c: ChalkInstance): string {
   return redact(lines.join('\n'));
 }
 
+/** A workload's rollout state in the JSON documents of install and upgrade. */
+const workloadJson = (w: InstallResult['workloads'][number]) => ({ kind: w.kind, name: w.name, namespace: w.namespace, ready: w.ready, desired: w.desired, available: w.available, message: w.message });
+
 export function installJson(r: InstallResult): unknown {
   return {
     release: r.release,
@@ -52,7 +55,7 @@ export function installJson(r: InstallResult): unknown {
     chart: r.chart,
     dryRun: r.dryRun,
     revision: r.revision,
-    workloads: r.workloads.map((w) => ({ kind: w.kind, name: w.name, namespace: w.namespace, ready: w.ready, desired: w.desired, available: w.available, message: w.message })),
+    workloads: r.workloads.map(workloadJson),
     crds: r.crds,
     customResource: r.customResource,
     alertRuleDisabled: r.alertRuleDisabled,
@@ -104,7 +107,7 @@ export function upgradeJson(r: UpgradeResult): unknown {
     dryRun: r.dryRun,
     revision: r.revision,
     changes: r.changes,
-    workloads: r.workloads.map((w) => ({ kind: w.kind, name: w.name, namespace: w.namespace, ready: w.ready, desired: w.desired, available: w.available, message: w.message })),
+    workloads: r.workloads.map(workloadJson),
     crds: r.crds,
     customResource: r.customResource,
     notes: r.notes,
