@@ -68,7 +68,7 @@ export async function gate(
   if (fatal.length) {
     const f = fatal[0]!;
     throw new InsightError('failed', `preflight failed: ${fatal.map((x) => `${x.id}: ${x.message}`).join('; ')}`, {
-      hint: `${f.hint ?? `See \`kubectl insight preflight\` for details.`} Fix it, or pass --skip-preflight to install anyway. Nothing was changed.`,
+      hint: `Fix it, or pass --skip-preflight to install anyway; nothing was changed. ${f.hint ?? 'See `kubectl insight preflight` for details.'}`,
       details: { preflight: fatal.map((x) => ({ id: x.id, message: x.message, hint: x.hint, object: x.object })) },
     });
   }

@@ -6,7 +6,6 @@
  * server text is only quoted shortened, to one line and through `redact()`, so no secret and no
  * multi-line "string to sign" can reach a report.
  */
-import { InsightError, type ErrorKind } from '../errors.js';
 import { redact } from '../secret.js';
 import type { CloudService } from './endpoints.js';
 
@@ -195,26 +194,3 @@ export function classifyApiError(status: number, body: Buffer | string, headers:
   return { ...base, code: 'BadRequest', message: `${svc} rejected the request: ${apiCode}${msg ? `: ${oneLine(msg, 100)}` : ''}.`, hint: 'Check the region and the resource names.' };
 }
 
-/** Map a classified cloud error onto the CLI's error model (for commands that stop on it). */
-export function toInsightError(e: CloudError): InsightError {
-  const kind: ErrorKind =
-    e.code === 'Forbidden'
-      ? 'forbidden'
-      : e.code === 'InvalidAccessKeyId' || e.code === 'SignatureDoesNotMatch'
-        ? 'unauthorized'
-        : e.code === 'NotFound'
-          ? 'not-found'
-          : e.code === 'Timeout'
-            ? 'timeout'
-            : e.code === 'InvalidInput'
-              ? 'invalid-input'
-              : NETWORK_ERROR_CODES.includes(e.code)
-                ? 'unreachable'
-                : 'server';
-  return new InsightError(kind, e.message, {
-    hint: e.hint,
-    // The cloud key is not the cluster: a rejected key is a failed check (1), not "cluster unreachable" (3).
-    ...(kind === 'unauthorized' || kind === 'unreachable' ? { exitCode: 1 as const } : {}),
-    details: { code: e.code, service: e.service, host: e.host, apiCode: e.apiCode, requestId: e.requestId, action: e.action },
-  });
-}
