@@ -28,12 +28,12 @@ else uses (and says what would be lost otherwise). Running it again after an int
     timeout: durationFlag({ summary: 'How long to wait for the operator to clear its finalizer and for each deletion', default: '2m', min: 1000 }),
   };
 
-  private ctx?: import('../actions/uninstall.js').UninstallContext;
+  private ctx?: import('../actions/uninstall/index.js').UninstallContext;
 
   protected async execute(): Promise<CommandResult> {
     const flags = this.flags;
-    const [act, out, kube, helm] = await Promise.all([import('../actions/uninstall.js'), import('../output/uninstall.js'), this.cfg.kube(), this.cfg.helm()]);
-    const opts: import('../actions/uninstall.js').UninstallOptions = {
+    const [act, out, kube, helm] = await Promise.all([import('../actions/uninstall/index.js'), import('../output/uninstall.js'), this.cfg.kube(), this.cfg.helm()]);
+    const opts: import('../actions/uninstall/index.js').UninstallOptions = {
       release: flags.release,
       namespace: flags.namespace,
       ...(flags['cluster-id'] ? { clusterID: flags['cluster-id'] } : {}),
@@ -44,7 +44,7 @@ else uses (and says what would be lost otherwise). Running it again after an int
     };
     const { discovery, plan } = await act.planUninstall(kube, helm, opts);
     if (flags['dry-run']) {
-      const dry = await import('../actions/uninstall-dry-run.js');
+      const dry = await import('../actions/uninstall/dry-run.js');
       const checked = await dry.checkPlanOnServer(kube, discovery, plan);
       return { json: () => out.renderUninstallJson({ result: 'planned', dryRun: true, plan: checked }), text: (c) => out.renderDryRun(checked, c), exitCode: dry.dryRunExitCode(checked) };
     }

@@ -1,7 +1,7 @@
 import type { ChalkInstance } from 'chalk';
-import type { ItemOutcome, Plan, PlanItem, UninstallResult } from '../actions/uninstall.js';
+import type { ItemOutcome, Plan, PlanItem, UninstallResult } from '../actions/uninstall/index.js';
 import type { ForeignObject } from '../kube/ownership.js';
-import { refusedItems } from '../actions/uninstall-dry-run.js';
+import { refusedItems } from '../actions/uninstall/dry-run.js';
 import { SYMBOLS } from './style.js';
 
 const where = (x: { namespace?: string; name: string }) => `${x.namespace ? `${x.namespace}/` : ''}${x.name}`;

@@ -7,7 +7,7 @@
 //    for OUTAGE_MS, then restores it.
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { INJECTION_POINTS } from '../../src/actions/uninstall.js';
+import { INJECTION_POINTS } from '../../src/actions/uninstall/index.js';
 import {
   cleanup, cli, cluster, dropPrivateBuild, ensureCrds, helm, HELM_LIST_ALL, helmLabel, installChart, installKps, kubectl, namespaceGone,
   presentCrds, procState, SHARED_CRDS, snapshotObjects, spawnCli, startApiProxy, usePrivateBuild, waitFor, type ApiProxy,

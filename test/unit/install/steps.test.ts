@@ -8,7 +8,7 @@ import { InsightError } from '../../../src/errors.js';
 import { parseManifests, type HelmRelease } from '../../../src/helm/release.js';
 import { install, installSteps, newInstallContext, type InstallOptions } from '../../../src/actions/install.js';
 import { newUpgradeContext, upgrade, upgradeFailure, upgradeSteps, type UpgradeContext, type UpgradeOptions } from '../../../src/actions/upgrade.js';
-import { newContext, uninstallSteps, STEP_TITLES, type Discovery, type Plan, type StepId } from '../../../src/actions/uninstall.js';
+import { newContext, uninstallSteps, STEP_TITLES, type Discovery, type Plan, type StepId } from '../../../src/actions/uninstall/index.js';
 import { RollbackFailed, runSteps, silentReporter, type Step } from '../../../src/actions/steps.js';
 import { runStepsWithProgress } from '../../../src/output/tasks.js';
 import { Secret } from '../../../src/secret.js';

@@ -1,5 +1,5 @@
 // Shared fixtures of the uninstall unit tests.
-import type { FoundCustomResource } from '../../../src/actions/uninstall.js';
+import type { FoundCustomResource } from '../../../src/actions/uninstall/index.js';
 
 export const FIN = 'clusteraliyunpipelineconfig.finalizers.telemetry.alibabacloud.com/finalizer';
 

@@ -16,7 +16,7 @@ import {
   type GitOpsTarget,
   type Obj,
 } from '../../../src/kube/gitops.js';
-import { buildPlan, type Discovery } from '../../../src/actions/uninstall.js';
+import { buildPlan, type Discovery } from '../../../src/actions/uninstall/index.js';
 import { renderPlan } from '../../../src/output/uninstall.js';
 import { InsightError } from '../../../src/errors.js';
 import { Chalk } from 'chalk';

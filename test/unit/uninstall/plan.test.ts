@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildPlan, operatorFinalizer, INJECTION_POINTS, type Discovery } from '../../../src/actions/uninstall.js';
+import { buildPlan, operatorFinalizer, INJECTION_POINTS, type Discovery } from '../../../src/actions/uninstall/index.js';
 import type { CrdDecision } from '../../../src/kube/ownership.js';
 import { renderPlan } from '../../../src/output/uninstall.js';
 import { Chalk } from 'chalk';

@@ -5,11 +5,11 @@
  * uninstall` has no server-side dry run, so the helm release item is not checked.
  */
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
-import type { Kube } from '../kube/client.js';
-import { isNotFound, type KubeOp } from '../kube/errors.js';
-import { finalizerPatch } from '../kube/finalizers.js';
-import { ExitCode, InsightError, type ErrorKind } from '../errors.js';
-import { operatorFinalizer, type Discovery, type FoundCustomResource, type Plan, type PlanItem, type ServerDryRun } from './uninstall.js';
+import type { Kube } from '../../kube/client.js';
+import { isNotFound, type KubeOp } from '../../kube/errors.js';
+import { finalizerPatch } from '../../kube/finalizers.js';
+import { ExitCode, InsightError, type ErrorKind } from '../../errors.js';
+import { operatorFinalizer, type Discovery, type FoundCustomResource, type Plan, type PlanItem, type ServerDryRun } from './index.js';
 
 export type DryRunKube = Pick<Kube, 'core' | 'apiext' | 'custom' | 'call'>;
 
