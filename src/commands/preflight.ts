@@ -43,16 +43,8 @@ Exit 0 when no fatal check failed, 1 otherwise (--fail-on warning: also on warni
     const failOn = flags['fail-on'] as 'fatal' | 'warning';
 
     // The secret: stdin or the environment, wrapped at once; children must not inherit it.
-    const { Secret, environmentSecret } = await import('../secret.js');
-    let accessKeySecret: InstanceType<typeof Secret> | undefined;
-    if (flags['access-key-secret-stdin']) {
-      const { readStdinSecret } = await import('../values/sources.js');
-      accessKeySecret = await readStdinSecret();
-    } else if (process.env[ENV.accessKeySecret]) {
-      accessKeySecret = new Secret(process.env[ENV.accessKeySecret]!);
-    } else {
-      accessKeySecret = environmentSecret();
-    }
+    const { readStdinSecret, secretInEnvironment } = await import('../values/sources.js');
+    let accessKeySecret = flags['access-key-secret-stdin'] ? await readStdinSecret() : secretInEnvironment();
     delete process.env[ENV.accessKeySecret];
     // A values file (the one install will use) also supplies what the flags leave out: region, net,
     // key id, secret (wrapped at once), project, instance. Flags win.

@@ -83,7 +83,7 @@ export function collectValues(inp: ValueInputs): CollectedValues {
   if (inp.useEnv !== false) {
     const fromEnv: Values = {};
     if (env[ENV.accessKeyId]) fromEnv.accessKeyID = env[ENV.accessKeyId];
-    const envSecret = env[ENV.accessKeySecret] ? new Secret(env[ENV.accessKeySecret]!) : inp.env ? undefined : environmentSecret();
+    const envSecret = secretInEnvironment(inp.env);
     if (envSecret) fromEnv[SECRET_PATH] = envSecret;
     note(fromEnv, 'environment');
     values = mergeValues(values, fromEnv);
@@ -189,6 +189,16 @@ async function promptSecret(question = 'AccessKey secret: ', input: NodeJS.ReadS
     rl.removeAllListeners('close');
     rl.close();
   }
+}
+
+/**
+ * The secret in the environment, wrapped at once: the variable if still set, else the value the CLI
+ * took from it at start-up. A test's own environment (`env`) is read alone.
+ */
+export function secretInEnvironment(env?: NodeJS.ProcessEnv): Secret | undefined {
+  const e = env ?? process.env;
+  if (e[ENV.accessKeySecret]) return new Secret(e[ENV.accessKeySecret]!);
+  return env ? undefined : environmentSecret();
 }
 
 /** --access-key-secret-stdin: a hidden prompt when stdin is a terminal, else all of stdin. */
