@@ -70,7 +70,7 @@ export async function chartMetadata(helm: Pick<Helm, 'showChart'>, src: ChartSou
 }
 
 export async function chartDefaults(helm: Pick<Helm, 'showValues'>, src: ChartSource): Promise<Values> {
-  return (await helmChart(src, () => helm.showValues(src))) as Values;
+  return await helmChart(src, () => helm.showValues(src));
 }
 
 /** `helm template` with the user's values: the manifests, workloads and CRDs the install will create. */

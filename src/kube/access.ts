@@ -132,7 +132,7 @@ export function prepareUser(user: User, raw: RawUser | undefined, cluster: Clust
   if (!tokenFile && !impersonation && !exec) {
     if (!user.exec) return { user };
     const { exec: _unused, ...withoutExec } = user as User & { exec?: unknown };
-    return { user: withoutExec as User };
+    return { user: withoutExec };
   }
 
   // client-node's own exec support swallows the plugin's stderr and never gives it a terminal; an inline
@@ -155,7 +155,7 @@ export function prepareUser(user: User, raw: RawUser | undefined, cluster: Clust
       if (impersonation) impersonationHeaders(headers, impersonation);
     },
   };
-  return { user: rest as User, authenticator, ...(impersonation ? { impersonation } : {}) };
+  return { user: rest, authenticator, ...(impersonation ? { impersonation } : {}) };
 }
 
 function impersonationHeaders(headers: Record<string, unknown>, imp: Impersonation): void {

@@ -175,7 +175,7 @@ export function parseExecCredential(stdout: string, apiVersion: string): Credent
   if (o.apiVersion !== apiVersion) throw new Error(`apiVersion ${String(o.apiVersion)} is not the configured ${apiVersion}`);
   const s = o.status;
   if (!s || typeof s !== 'object') throw new Error('it has no status');
-  const str = (k: string) => (typeof s[k] === 'string' && s[k] ? (s[k] as string) : undefined);
+  const str = (k: string) => (typeof s[k] === 'string' && s[k] ? s[k] : undefined);
   const token = str('token');
   const cert = str('clientCertificateData');
   const key = str('clientKeyData');

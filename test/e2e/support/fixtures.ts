@@ -15,7 +15,7 @@ let packaged: Promise<{ dir: string; charts: Array<{ version: string; dir: strin
 export function fixtureCharts() {
   packaged ??= (async () => {
     const outDir = mkdtempSync(join(tmpdir(), 'insight-charts-'));
-    const mod = (await import('../../fixtures/charts/package.mjs')) as typeof import('../../fixtures/charts/package.mjs');
+    const mod = await import('../../fixtures/charts/package.mjs');
     const r = await mod.packageFixtureCharts({ outDir });
     return { dir: outDir, charts: r.charts };
   })();

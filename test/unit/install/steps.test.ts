@@ -125,7 +125,7 @@ function fakeHelm(calls: Log, manifest: string, over: Record<string, (...a: unkn
     uninstall: () => undefined,
     ...over,
   };
-  return new Proxy({} as Record<string, unknown>, {
+  return new Proxy({}, {
     get: (_t, name: string) => async (...a: unknown[]) => {
       calls.push(`helm ${name}`);
       const f = answers[name];
