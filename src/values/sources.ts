@@ -169,7 +169,7 @@ async function promptSecret(question = 'AccessKey secret: ', input: NodeJS.ReadS
   const { Writable } = await import('node:stream');
   let muted = false;
   const sink = new Writable({
-    write(chunk, _enc, cb) {
+    write(chunk: string | Uint8Array, _enc, cb) {
       if (!muted) output.write(chunk);
       cb();
     },
