@@ -18,7 +18,7 @@ import { withCalls } from '../../../src/kube/errors.js';
 // The rule itself
 
 type Log = string[];
-const step = (log: Log, name: string, o: { fail?: unknown; rollback?: 'ok' | unknown; skip?: boolean } = {}): Step<object> => ({
+const step = (log: Log, name: string, o: { fail?: Error; rollback?: 'ok' | Error; skip?: boolean } = {}): Step<object> => ({
   title: name,
   ...(o.skip ? { skip: () => 'skipped' } : {}),
   async run() {
@@ -29,7 +29,7 @@ const step = (log: Log, name: string, o: { fail?: unknown; rollback?: 'ok' | unk
     ? {
         async rollback() {
           log.push(`rollback ${name}`);
-          if (o.rollback !== 'ok') throw o.rollback;
+          if (o.rollback instanceof Error) throw o.rollback;
         },
       }
     : {}),

@@ -194,6 +194,7 @@ describe('validation', () => {
   });
 
   it('rejects aliUid that lost digits as a YAML number, and other bad names', () => {
+    // eslint-disable-next-line no-loss-of-precision -- the number that lost digits is what the test is about
     expect(errorOf(() => validateValues({ ...good(), aliUid: 12345678901234567890 })).message).toMatch(/lost digits/);
     expect(errorOf(() => validateValues({ ...good(), aliUid: 'abc' })).message).toMatch(/account UID/);
     expect(errorOf(() => validateValues({ ...good(), entityCollector: { projectName: 'Bad_Project' } })).message).toMatch(/SLS project name/);
