@@ -100,7 +100,7 @@ async function main(): Promise<void> {
     const doctorOnce = async (i: number) => {
       const rssFile = join(rssDir, `rss-${i}`);
       const started = process.hrtime.bigint();
-      const r = await execa(process.execPath, ['--import', join(root, 'scripts/bench-rss-hook.mjs'), cli, 'doctor', '-o', 'json', '--probe-timeout', values['probe-timeout']!], {
+      const r = await execa(process.execPath, ['--import', join(root, 'scripts/bench-rss-hook.mjs'), cli, 'doctor', '-o', 'json', '--probe-timeout', values['probe-timeout']], {
         env: { ...env, INSIGHT_BENCH_RSS_FILE: rssFile }, reject: false, timeout: 300_000,
       });
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
@@ -139,7 +139,7 @@ async function main(): Promise<void> {
     const kMs = median(kubectlMs);
     const cleanMs = median(clean);
     const peak = Math.max(...runs.map((r) => r.rssMB));
-    const timeoutMs = Number(values['probe-timeout']!.replace(/s$/, '')) * 1000;
+    const timeoutMs = Number(values['probe-timeout'].replace(/s$/, '')) * 1000;
     const lines = [
       `cluster: ${N} nodes, ${podCount} pods (${N} node-exporter), ${holes} exporters black-holed; ${RUNS} runs each`,
       `doctor (black-holed):     median ${(dMs / 1000).toFixed(2)} s   peak RSS ${peak.toFixed(0)} MB   [${runs.map((r) => (r.ms / 1000).toFixed(2)).join(', ')}]`,

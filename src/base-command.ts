@@ -60,7 +60,7 @@ export abstract class BaseCommand<T extends typeof Command = typeof Command> ext
     const ctor = this.ctor as typeof BaseCommand;
     const { flags } = await this.parse({ flags: ctor.flags, baseFlags: (super.ctor as typeof BaseCommand).baseFlags, args: ctor.args, strict: ctor.strict });
     this.flags = flags as FlagsOf<T>;
-    this.cfg = new Configuration(this.flags as unknown as SharedFlags);
+    this.cfg = new Configuration(this.flags);
   }
 
   async run(): Promise<void> {

@@ -60,5 +60,5 @@ export function durationFlag(opts: { summary: string; default: string } & Durati
     parse: async (input, _ctx, flag) => parseDuration(input, `--${flag.name}`, bounds),
     default: async (ctx) => parseDuration(opts.default, `--${ctx.options.name}`, bounds),
     defaultHelp: async () => opts.default,
-  })() as Interfaces.OptionFlag<number>;
+  })();
 }

@@ -11,6 +11,7 @@ import { isLocalChart, type ChartSource } from '../helm/chart.js';
 import type { ManifestDoc } from '../helm/release.js';
 import { workloadsInManifests, type WorkloadRef } from '../kube/rollout.js';
 import type { Values } from '../values/tree.js';
+import { textOf } from '../text.js';
 
 /** Refuse a local chart path that does not exist before anything else happens. */
 export function checkChartSource(src: ChartSource): void {
@@ -38,7 +39,7 @@ export interface RenderedChart {
 /** Say which chart source failed, in the user's terms (helm's own line stays in details). */
 export function chartSourceError(e: unknown, src: ChartSource): unknown {
   if (!(e instanceof InsightError)) return e;
-  const helmLine = String(e.details?.helm ?? e.message);
+  const helmLine = textOf(e.details?.helm, e.message);
   const where = src.chart ?? `${CHART.name} from ${src.repoUrl ?? CHART.repoUrl}`;
   if (/is not a valid chart repository or cannot be reached|no such host|connection refused|i\/o timeout|TLS handshake|x509/i.test(helmLine)) {
     return new InsightError('failed', `cannot fetch the chart ${where}: ${helmLine.replace(/^helm \w+ failed: /, '')}`, {
@@ -70,7 +71,7 @@ export async function chartMetadata(helm: Pick<Helm, 'showChart'>, src: ChartSou
 }
 
 export async function chartDefaults(helm: Pick<Helm, 'showValues'>, src: ChartSource): Promise<Values> {
-  return (await helmChart(src, () => helm.showValues(src))) as Values;
+  return await helmChart(src, () => helm.showValues(src));
 }
 
 /** `helm template` with the user's values: the manifests, workloads and CRDs the install will create. */

@@ -8,6 +8,7 @@ import { InsightError } from '../errors.js';
 import type { RenderedChart } from './chart.js';
 import type { StepReporter } from './steps.js';
 import { getPath, type Values } from '../values/tree.js';
+import { textOf } from '../text.js';
 
 export type CrdKube = Pick<Kube, 'apiext' | 'custom' | 'apps' | 'call' | 'ifFound' | 'delete'>;
 
@@ -123,9 +124,9 @@ export async function verifyInstall(kube: CrdKube, rendered: RenderedChart, valu
   await waitEstablished(kube, crds, deadline, report);
   const hasCr = rendered.docs.some((d) => d.kind === CR.kind);
   if (!hasCr) return { crds };
-  const clusterID = String(getPath(values, 'clusterID') ?? '');
+  const clusterID = textOf(getPath(values, 'clusterID'));
   const name = rendered.docs.find((d) => d.kind === CR.kind)?.metadata?.name ?? CR.entityCollectorName(clusterID);
-  const cr = await kube.ifFound({ verb: 'get', resource: `${CR.plural}.${CR.group}`, name }, () => kube.custom.getClusterCustomObject({ group: CR.group, version: CR.version, plural: CR.plural, name }));
+  const cr = await kube.ifFound<unknown>({ verb: 'get', resource: `${CR.plural}.${CR.group}`, name }, () => kube.custom.getClusterCustomObject({ group: CR.group, version: CR.version, plural: CR.plural, name }));
   if (cr === undefined) throw new InsightError('failed', `the custom resource ${CR.kind} ${name} is missing after the install`, { hint: 'Run `kubectl insight doctor`; the chart should have created it.' });
   return { crds, customResource: { name, present: true } };
 }

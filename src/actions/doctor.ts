@@ -26,7 +26,7 @@ export interface DoctorRun {
 
 /** What the doctor action tells and asks the person running it. */
 export interface DoctorIO {
-  progress(message: string): void;
+  progress: (message: string) => void;
   /** A watched run ended unhealthy; the next starts in `nextInMs`. */
   watchRun(report: Report, run: number, nextInMs: number): void;
   /** Show the fix and ask: true to apply, false to decline, undefined when nobody can be asked. */

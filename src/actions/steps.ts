@@ -69,7 +69,7 @@ export class StepRunner<C> {
   /** Whether a failure at this step can have anything to undo (listr shows a rollback only there). */
   mayRollBack(step: Step<C>): boolean {
     const i = this.steps.indexOf(step);
-    return this.steps.slice(0, i + 1).some((s) => s.rollback);
+    return this.steps.slice(0, i + 1).some((s) => s.rollback !== undefined);
   }
 
   async run(step: Step<C>, report: StepReporter): Promise<void> {

@@ -100,7 +100,7 @@ export interface UpgradeContext {
 export function applyTargets(rendered: RenderedChart, namespace: string): KubernetesObject[] {
   return rendered.docs
     .filter((d) => !(d.kind === 'CustomResourceDefinition' && rendered.crdsDir.includes(d.metadata?.name ?? '')))
-    .map(({ source: _source, ...d }) => ({ ...d, metadata: { ...d.metadata, namespace: d.metadata?.namespace ?? namespace } }) as KubernetesObject);
+    .map(({ source: _source, ...d }) => ({ ...d, metadata: { ...d.metadata, namespace: d.metadata?.namespace ?? namespace } }));
 }
 
 const kubeOf = (ctx: UpgradeContext): UpgradeKube => (ctx.kube ??= ctx.deps.kube());

@@ -187,7 +187,7 @@ function validateOverride(key: string, v: unknown, readFile: (p: string) => stri
 }
 
 /** Parse and validate an overrides object (from JSON text or already parsed). */
-export function parseEndpointOverrides(input: string | unknown, readFile: (p: string) => string = (p) => readFileSync(p, 'utf8')): EndpointOverrides {
+export function parseEndpointOverrides(input: unknown, readFile: (p: string) => string = (p) => readFileSync(p, 'utf8')): EndpointOverrides {
   let value: unknown = input;
   if (typeof input === 'string') {
     try {
@@ -213,5 +213,5 @@ export function overridesFromEnv(env: NodeJS.ProcessEnv = process.env): Endpoint
 
 /** Merge override maps; later ones win (flags/options over the environment). */
 export function mergeOverrides(...maps: (EndpointOverrides | undefined)[]): EndpointOverrides {
-  return Object.assign({}, ...maps.filter(Boolean));
+  return Object.assign({}, ...maps.filter(Boolean)) as EndpointOverrides;
 }

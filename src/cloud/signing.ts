@@ -221,7 +221,7 @@ export function signSlsV1(input: SlsInput, creds: SigningCredentials, method: Sl
 export function slsV4CanonicalQuery(query?: Record<string, string>): string {
   return Object.keys(query ?? {})
     .sort()
-    .map((k) => (query![k] ? `${k}=${percentEncode(query![k]!)}` : k))
+    .map((k) => (query![k] ? `${k}=${percentEncode(query![k])}` : k))
     .join('&');
 }
 

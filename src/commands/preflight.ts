@@ -76,6 +76,7 @@ Exit 0 when no fatal check failed, 1 otherwise (--fail-on warning: also on warni
       release: flags.release,
       ...(flags['helm-binary'] ? { helmBinary: flags['helm-binary'] } : {}),
       ...(region ? { region } : {}),
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- without it the object literal widens the narrowed net to string
       net: net as 'Internet' | 'Intranet',
       ...(keyId ? { accessKeyId: keyId } : {}),
       ...(accessKeySecret ? { accessKeySecret } : {}),

@@ -238,7 +238,7 @@ export class Helm {
 
   /** Chart.yaml (empty when helm printed no map). */
   async showChart(chart: ChartSource): Promise<ChartYaml> {
-    return firstMap((await this.run(['show', 'chart', ...chartArgs(chart)])).stdout) as ChartYaml;
+    return firstMap((await this.run(['show', 'chart', ...chartArgs(chart)])).stdout);
   }
 
   /** The chart's default values (an empty map when it has none). */

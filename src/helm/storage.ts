@@ -42,7 +42,7 @@ export function newestStoredRelease(items: readonly StorageRecord[], storage: St
   const raw = newest.data?.['release'];
   const rel = raw ? decodeHelmRelease(raw, storage === 'secret') : {};
   const info = (rel['info'] ?? {}) as { status?: string };
-  const meta = ((rel['chart'] as { metadata?: { name?: string; version?: string; appVersion?: string } } | undefined)?.metadata ?? {}) as { name?: string; version?: string; appVersion?: string };
+  const meta = (rel['chart'] as { metadata?: { name?: string; version?: string; appVersion?: string } } | undefined)?.metadata ?? {};
   const chartName = meta.name ?? '?';
   const chartVersion = meta.version ?? '?';
   return {
@@ -54,7 +54,7 @@ export function newestStoredRelease(items: readonly StorageRecord[], storage: St
     app_version: meta.appVersion ?? '',
     chartName,
     chartVersion,
-    objects: typeof rel['manifest'] === 'string' ? parseManifests(rel['manifest'] as string).filter(isNamedObject) : [],
+    objects: typeof rel['manifest'] === 'string' ? parseManifests(rel['manifest']).filter(isNamedObject) : [],
     storage,
   };
 }

@@ -131,13 +131,13 @@ export function prepareUser(user: User, raw: RawUser | undefined, cluster: Clust
   const exec = user.exec && !otherAuth ? readExec(user.exec as Record<string, unknown>, dir, where) : undefined;
   if (!tokenFile && !impersonation && !exec) {
     if (!user.exec) return { user };
-    const { exec: _unused, ...withoutExec } = user as User & { exec?: unknown };
-    return { user: withoutExec as User };
+    const { exec: _unused, ...withoutExec } = user as Omit<User, 'exec'> & { exec?: unknown };
+    return { user: withoutExec };
   }
 
   // client-node's own exec support swallows the plugin's stderr and never gives it a terminal; an inline
   // token would be applied after ours and win over tokenFile.
-  const { exec: _exec, ...rest } = user as User & { exec?: unknown };
+  const { exec: _exec, ...rest } = user as Omit<User, 'exec'> & { exec?: unknown };
   if (tokenFile) delete (rest as { token?: string }).token;
   const runner = exec ? new ExecRunner(exec, cluster, opts) : undefined;
   const authenticator: Authenticator = {
@@ -155,7 +155,7 @@ export function prepareUser(user: User, raw: RawUser | undefined, cluster: Clust
       if (impersonation) impersonationHeaders(headers, impersonation);
     },
   };
-  return { user: rest as User, authenticator, ...(impersonation ? { impersonation } : {}) };
+  return { user: rest, authenticator, ...(impersonation ? { impersonation } : {}) };
 }
 
 function impersonationHeaders(headers: Record<string, unknown>, imp: Impersonation): void {

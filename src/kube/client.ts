@@ -73,7 +73,7 @@ type ApiCtor<T> = new (config: ReturnType<typeof createConfiguration>) => T;
 /** kc.makeApiClient, with an HTTP layer that sends impersonated groups and extras as repeated headers. */
 function clientMaker(kc: KubeConfig): <T>(ctor: ApiCtor<T>) => T {
   const imp = impersonationOf(kc);
-  if (!imp) return (ctor) => kc.makeApiClient(ctor as never) as never;
+  if (!imp) return (ctor) => kc.makeApiClient<never>(ctor as never);
   const config = createConfiguration({
     baseServer: new ServerConfiguration(kc.getCurrentCluster()!.server, {}),
     authMethods: { default: kc },

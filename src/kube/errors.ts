@@ -47,7 +47,7 @@ function parseBody(body: unknown): StatusBody {
       return { message: body };
     }
   }
-  return (body ?? {}) as StatusBody;
+  return body ?? {};
 }
 
 function errnoCode(e: unknown): string | undefined {

@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import type { Cluster } from '@kubernetes/client-node';
 import { InsightError } from '../errors.js';
+import { textOf } from '../text.js';
 
 const EXEC_OUTPUT_LIMIT = 1 << 20;
 /** A non-interactive plugin that prints nothing for this long is hung (an interactive one may take its time). */
@@ -51,7 +52,7 @@ export function readExec(e: Record<string, unknown>, dir: string, where: string)
     throw bad('env entries must each have a name');
   }
   const args = (e.args as string[] | undefined) ?? [];
-  const env = ((e.env as Array<{ name: string; value?: unknown }> | undefined) ?? []).map((x) => ({ name: x.name, value: typeof x.value === 'string' ? x.value : String(x.value ?? '') }));
+  const env = ((e.env as Array<{ name: string; value?: unknown }> | undefined) ?? []).map((x) => ({ name: x.name, value: typeof x.value === 'string' ? x.value : textOf(x.value) }));
   if ([command, ...args, ...env.flatMap((x) => [x.name, x.value])].some((x) => x.includes('\0'))) throw bad('holds a NUL character');
   // As kubectl: a command with a path separator is relative to the kubeconfig's folder; a bare name is looked up in PATH.
   const resolved = command.includes('/') && !isAbsolute(command) ? resolve(dir, command) : command;
@@ -175,7 +176,7 @@ export function parseExecCredential(stdout: string, apiVersion: string): Credent
   if (o.apiVersion !== apiVersion) throw new Error(`apiVersion ${String(o.apiVersion)} is not the configured ${apiVersion}`);
   const s = o.status;
   if (!s || typeof s !== 'object') throw new Error('it has no status');
-  const str = (k: string) => (typeof s[k] === 'string' && s[k] ? (s[k] as string) : undefined);
+  const str = (k: string) => (typeof s[k] === 'string' && s[k] ? s[k] : undefined);
   const token = str('token');
   const cert = str('clientCertificateData');
   const key = str('clientKeyData');

@@ -222,7 +222,7 @@ export function judgeGitOps(facts: GitOpsFacts, t: GitOpsTarget): GitOpsManager[
   for (const o of facts.liveObjects) {
     const labels = o.metadata?.labels ?? {};
     const tid = parseTrackingId(o.metadata?.annotations?.[ARGO_TRACKING_ID]);
-    const argoApp = tid ? { name: tid.app, namespace: tid.appNamespace } : labels[ARGO_INSTANCE] ? { name: labels[ARGO_INSTANCE]!, namespace: undefined } : undefined;
+    const argoApp = tid ? { name: tid.app, namespace: tid.appNamespace } : labels[ARGO_INSTANCE] ? { name: labels[ARGO_INSTANCE], namespace: undefined } : undefined;
     if (argoApp && !seen('argocd', argoApp.namespace, argoApp.name)) {
       const ns = argoApp.namespace ?? ARGO_DEFAULT_NAMESPACE;
       out.push({
@@ -306,7 +306,7 @@ const notServed = (e: unknown) => isNotFound(e) || (e instanceof Error && e.mess
 export async function listServed(kube: Pick<Kube, 'objects'>, group: string, versions: readonly string[], kind: string): Promise<Obj[]> {
   for (const v of versions) {
     try {
-      return ((await kube.objects.list(`${group}/${v}`, kind)).items ?? []) as Obj[];
+      return (await kube.objects.list(`${group}/${v}`, kind)).items ?? [];
     } catch (e) {
       if (notServed(e)) continue;
       throw e;

@@ -264,14 +264,14 @@ export async function findPrometheusOperators(kube: Pick<Kube, 'apps' | 'call'>,
   do {
     const page = await kube.call({ verb: 'list', resource: 'deployments.apps' }, () => kube.apps.listDeploymentForAllNamespaces({ limit: 500, ...(cont ? { _continue: cont } : {}) }));
     for (const d of page.items) {
-      if (!isPrometheusOperator(d as Parameters<typeof isPrometheusOperator>[0])) continue;
+      if (!isPrometheusOperator(d)) continue;
       const meta = d.metadata ?? {};
       out.push({
         namespace: meta.namespace ?? '',
         name: meta.name ?? '',
         replicas: d.spec?.replicas ?? 1,
         ready: d.status?.readyReplicas ?? 0,
-        owner: isOurs(meta as ObjectMetaLike, inst) ? 'this installation' : summary(ownerSignals(meta as ObjectMetaLike, inst)),
+        owner: isOurs(meta, inst) ? 'this installation' : summary(ownerSignals(meta, inst)),
       });
     }
     cont = page.metadata?._continue;

@@ -62,7 +62,7 @@ export function eventsFor(pod: V1Pod, events: CoreV1Event[]): CoreV1Event[] {
 
 export function eventTime(e: CoreV1Event): number {
   const t = e.lastTimestamp ?? e.eventTime ?? e.series?.lastObservedTime ?? e.firstTimestamp ?? e.metadata?.creationTimestamp;
-  return t ? new Date(t as unknown as string).getTime() : 0;
+  return t ? new Date(t).getTime() : 0;
 }
 
 export function isPodReady(pod: V1Pod): boolean {
@@ -260,7 +260,7 @@ export function explainPod(pod: V1Pod, events: CoreV1Event[] = [], opts: Explain
   const phase = pod.status?.phase ?? 'Unknown';
 
   if (pod.metadata?.deletionTimestamp) {
-    const since = new Date(pod.metadata.deletionTimestamp as unknown as string);
+    const since = new Date(pod.metadata.deletionTimestamp);
     const ageS = Math.round(((opts.now ?? new Date()).getTime() - since.getTime()) / 1000);
     const grace = pod.metadata.deletionGracePeriodSeconds ?? 30;
     if (ageS > grace + 60) {

@@ -269,7 +269,7 @@ export class ApiClient {
       if (query.fieldSelector) q.set('fieldSelector', query.fieldSelector);
       q.set('limit', String(query.limit ?? 500));
       if (cont) q.set('continue', cont);
-      const page = await this.getJson<{ items?: T[]; metadata?: { continue?: string } }>(`${path}?${q}`, opts);
+      const page = await this.getJson<{ items?: T[]; metadata?: { continue?: string } }>(`${path}?${q.toString()}`, opts);
       for (const it of page.items ?? []) items.push(it);
       cont = page.metadata?.continue || undefined;
     } while (cont);

@@ -54,6 +54,7 @@ export function workloadStatus(ref: WorkloadRef, obj: Workload | undefined): Wor
   const { generation, observed } = gen(obj);
   if (observed < generation) return { ...base, ready: false, desired: 0, available: 0, message: 'waiting for the controller to observe the new spec' };
   if (ref.kind === 'Deployment') {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- the workload kinds are mutually assignable, but only V1Deployment has spec.replicas and status.updatedReplicas
     const d = obj as V1Deployment;
     const want = d.spec?.replicas ?? 1;
     const s = d.status ?? {};

@@ -260,7 +260,10 @@ export async function runProbePods(o: ProbePodsOptions): Promise<ProbeReport> {
     }
     return { results, failures };
   } finally {
-    const outcome = await Promise.allSettled(created.map((name) => o.core.deleteNamespacedPod({ name, namespace: ns, gracePeriodSeconds: 0 }).catch((e: unknown) => (isNotFound(e) ? undefined : Promise.reject(e)))));
+    const outcome = await Promise.allSettled(created.map((name) => o.core.deleteNamespacedPod({ name, namespace: ns, gracePeriodSeconds: 0 }).catch((e: unknown) => {
+      if (isNotFound(e)) return undefined;
+      throw e;
+    })));
     // All deleted: empty the list so the hook does nothing, then run it once to unregister it.
     // Some delete failed: the hook retries them with kubectl now.
     if (outcome.every((r) => r.status === 'fulfilled')) created.length = 0;

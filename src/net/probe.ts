@@ -8,6 +8,7 @@ import { lookup as dnsLookup } from 'node:dns/promises';
 import { isIP, connect as tcpConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import type { ProbeOutcome, ProbeResult, ProbeTarget } from './types.js';
+import { textOf } from '../text.js';
 
 export type Lookup = (host: string, signal: AbortSignal) => Promise<string[]>;
 
@@ -60,7 +61,7 @@ function withTimeout<T>(p: Promise<T>, ms: number, onTimeout: () => StepError, s
 }
 
 function errCode(e: unknown): string {
-  return String((e as { code?: unknown }).code ?? '');
+  return textOf((e as { code?: unknown }).code);
 }
 
 /** DNS step: ENOTFOUND/EAI_AGAIN/ESERVFAIL/timeout are all "does not resolve" for the user. */
@@ -130,7 +131,7 @@ function tlsHandshake(sock: Socket, servername: string, ca: string | undefined, 
       done();
       resolveP(tls);
     });
-    tls.once('error', (e) => {
+    tls.once('error', (e: Error) => {
       done();
       const code = errCode(e);
       if (UNTRUSTED.test(code)) fail(new StepError('tls-untrusted', `TLS certificate of ${servername} not trusted (${code}: ${e.message})`));
@@ -169,7 +170,7 @@ function httpStatus(stream: Socket | TLSSocket, host: string, path: string, time
         fail(new StepError('error', `${host} answered something that is not HTTP: ${JSON.stringify(buf.slice(0, 40))}`));
       }
     });
-    stream.once('error', (e) => {
+    stream.once('error', (e: Error) => {
       done();
       fail(new StepError('error', `HTTP request to ${host} failed (${errCode(e) || e.message})`));
     });

@@ -48,8 +48,8 @@ printf '%s\\n' "\${PROBE_TARGETS:-}" | while read -r host port chost cport ca pa
     [ -n "$plain" ] || plain=-
   fi
   # Which steps completed, from curl's verbose trace (timings are 0 after a failure on older curls).
-  conn=0; grep -q '^\* Connected to' "$T/insight-err" && conn=1
-  tls=0; grep -q '^\* SSL connection using' "$T/insight-err" && tls=1
+  conn=0; grep -q '^* Connected to' "$T/insight-err" && conn=1
+  tls=0; grep -q '^* SSL connection using' "$T/insight-err" && tls=1
   detail=$(grep -E 'connect to .*(refused|No route|unreachable|timed out)|^curl: \\(' "$T/insight-err" | tail -n 2 | tr '\\n\\r\\t' '   ' | cut -c1-300)
   emit "${RESULT_PREFIX} $host $port rc=$rc conn=$conn tls=$tls plain=$plain $w | $detail"
 done

@@ -99,7 +99,7 @@ function setListItem(list: unknown[], index: number, c: Cursor, expr: string, as
     list[index] = readValue(c, expr, asString);
   } else if (ch === '.') {
     deeper(c, expr);
-    const inner = isMap(list[index]) ? (list[index] as Values) : {};
+    const inner = isMap(list[index]) ? list[index] : {};
     list[index] = inner;
     parseKey(c, inner, expr, asString);
   } else if (ch === '[') {
@@ -127,7 +127,7 @@ function parseKey(c: Cursor, data: Values, expr: string, asString: boolean): voi
       return;
     case '.': {
       deeper(c, expr);
-      const inner = isMap(data[key]) ? (data[key] as Values) : {};
+      const inner = isMap(data[key]) ? data[key] : {};
       data[key] = inner;
       parseKey(c, inner, expr, asString);
       return;

@@ -152,7 +152,7 @@ export function readValuesFile(path: string, read: (p: string) => string = readB
 /** Read the whole of stdin as the secret (a trailing newline from `echo`/a file is dropped). */
 async function readSecretFromStream(stream: NodeJS.ReadableStream): Promise<Secret> {
   const chunks: Buffer[] = [];
-  for await (const c of stream) chunks.push(typeof c === 'string' ? Buffer.from(c) : (c as Buffer));
+  for await (const c of stream) chunks.push(typeof c === 'string' ? Buffer.from(c) : c);
   const text = Buffer.concat(chunks).toString('utf8');
   chunks.forEach((b) => b.fill(0));
   const s = text.replace(/\r?\n$/, '').trim();
@@ -169,12 +169,12 @@ async function promptSecret(question = 'AccessKey secret: ', input: NodeJS.ReadS
   const { Writable } = await import('node:stream');
   let muted = false;
   const sink = new Writable({
-    write(chunk, _enc, cb) {
+    write(chunk: string | Uint8Array, _enc, cb) {
       if (!muted) output.write(chunk);
       cb();
     },
   });
-  const rl = createInterface({ input, output: sink as unknown as NodeJS.WritableStream, terminal: true });
+  const rl = createInterface({ input, output: sink, terminal: true });
   try {
     const answer = await new Promise<string>((resolve, reject) => {
       rl.question(question, resolve);

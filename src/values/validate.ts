@@ -7,6 +7,7 @@ import { InsightError } from '../errors.js';
 import { redact, Secret } from '../secret.js';
 import { judgeRegion } from '../cloud/regions.js';
 import { cloneValue, getPath, SECRET_PATH, setPath, type Values } from './tree.js';
+import { textOf } from '../text.js';
 
 export interface ValidateOptions {
   allowUnknownRegion?: boolean;
@@ -32,6 +33,7 @@ const SLS_PROJECT = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
 const MACHINE_GROUP_OVERHEAD = 'custom-kubernetes-'.length + '-entity-collector'.length;
 const MAX_CLUSTER_ID = 128 - MACHINE_GROUP_OVERHEAD;
 // A pasted value with a control character (a newline from `cat`, a tab) ends up in a ConfigMap verbatim.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'bigint' ? String(v) : undefined);
@@ -128,7 +130,7 @@ export function validateValues(values: Values, opts: ValidateOptions = {}): Valu
 
   const net = getPath(v, 'net');
   if (net !== undefined && net !== null) {
-    const n = String(net).toLowerCase();
+    const n = textOf(net).toLowerCase();
     if (n === 'internet') setPath(v, 'net', 'Internet');
     else if (n === 'intranet') setPath(v, 'net', 'Intranet');
     else problems.push(`net ${show(net)} must be Internet or Intranet`);

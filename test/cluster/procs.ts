@@ -127,6 +127,7 @@ export async function until<T>(what: string, fn: () => Promise<T | undefined | f
     } catch (e) {
       last = e;
     }
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- the last caught value, whatever was thrown, as String() shows it
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
     await sleep(everyMs);
   }

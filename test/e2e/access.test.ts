@@ -36,7 +36,7 @@ let prefixed: string[] = [];
 const tunnels = new Set<Socket>();
 
 function readAdmin(): Admin {
-  const doc = parse(readFileSync(cluster().kubeconfig, 'utf8')) as any;
+  const doc = parse(readFileSync(cluster().kubeconfig, 'utf8'));
   return {
     server: new URL(doc.clusters[0].cluster.server),
     caData: doc.clusters[0].cluster['certificate-authority-data'],

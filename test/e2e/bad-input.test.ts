@@ -32,7 +32,7 @@ const kc: Record<string, string> = {};
 let before: string;
 
 function kubeconfigWith(name: string, clusterPatch: Record<string, unknown>, userPatch: Record<string, unknown> = {}): string {
-  const doc = parse(readFileSync(cluster().kubeconfig, 'utf8')) as any;
+  const doc = parse(readFileSync(cluster().kubeconfig, 'utf8'));
   Object.assign(doc.clusters[0].cluster, clusterPatch);
   for (const [k, v] of Object.entries(userPatch)) {
     if (v === undefined) delete doc.users[0].user[k];

@@ -40,7 +40,7 @@ describe(`canary secret (${helmLabel()})`, () => {
   let argvLog: string;
   let envLog: string;
   let tmp: string;
-  let seen: string[] = [];
+  const seen: string[] = [];
   let watcher: NodeJS.Timeout | undefined;
 
   const run = async (what: string, args: string[], opts: { env?: Record<string, string | undefined>; input?: string } = {}) => {

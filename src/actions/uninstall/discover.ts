@@ -51,6 +51,7 @@ export async function findCustomResources(kube: UninstallKube, inst: Installatio
     for (const o of await listAllCustomObjects(kube, info)) {
       const m = o.metadata ?? {};
       if (!m.name || !isOurs(m, inst)) continue;
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- LiveObject's metadata has deletionTimestamp and finalizers; the listed object's type does not
       const live = o as LiveObject;
       out.push({
         group: info.group,

@@ -86,7 +86,7 @@ export async function deleteCustomResources(ctx: UninstallContext, progress: (m:
  * zero, or without a ready pod for the grace period) or the user's --timeout ended. The operator is
  * sampled again right before returning a reason, so a restart in between is seen.
  */
-async function untilOperatorFinalizes(ctx: UninstallContext, ref: FoundCustomResource, progress: (m: string) => void): Promise<string | 'gone'> {
+async function untilOperatorFinalizes(ctx: UninstallContext, ref: FoundCustomResource, progress: (m: string) => void): Promise<string> {
   const { kube, opts } = ctx;
   const deadline = Date.now() + opts.timeoutMs;
   const refs = ctx.discovery.operator.refs ?? [];

@@ -252,7 +252,7 @@ export class DoctorContext {
   /** The last lines of a container's log (for --logs); previous instance for crash loops. */
   async logTail(pod: V1Pod, container: string, previous: boolean): Promise<string[]> {
     const q = new URLSearchParams({ container, tailLines: String(this.opts.logLines), ...(previous ? { previous: 'true' } : {}) });
-    const r = await this.api.get(`/api/v1/namespaces/${encodeURIComponent(pod.metadata!.namespace!)}/pods/${encodeURIComponent(pod.metadata!.name!)}/log?${q}`, { timeoutMs: 10_000, maxBytes: 64 * 1024, accept: '*/*' });
+    const r = await this.api.get(`/api/v1/namespaces/${encodeURIComponent(pod.metadata!.namespace!)}/pods/${encodeURIComponent(pod.metadata!.name!)}/log?${q.toString()}`, { timeoutMs: 10_000, maxBytes: 64 * 1024, accept: '*/*' });
     if (r.status !== 200) return [`(logs unavailable: HTTP ${r.status} ${r.body.slice(0, 120).replace(/\s+/g, ' ')})`];
     return r.body.split('\n').filter((l) => l.length).slice(-this.opts.logLines);
   }

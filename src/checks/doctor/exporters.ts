@@ -48,7 +48,7 @@ export function judgeProbe(c: Component, pod: string, node: string | undefined, 
     if (!full) return { ...base, kind: 'ok', severity: 'ok', detail: `answers over ${r.speaks} (${best.status} on /)` };
     return { ...base, kind: 'http-error', severity: 'fatal', detail: `${c.path} answers ${best.detail}` };
   }
-  const tried = Object.entries(r.tried).map(([s, x]) => `${s}: ${describeOutcome(x!)}`).join(', ');
+  const tried = Object.entries(r.tried).map(([s, x]) => `${s}: ${describeOutcome(x)}`).join(', ');
   return { ...base, kind: best.outcome, severity: 'fatal', detail: `${best.detail}${Object.keys(r.tried).length > 1 ? ` (${tried})` : ''}` };
 }
 

@@ -26,7 +26,7 @@ function monitorNamespaces(m: ServiceMonitor | PodMonitor): string[] {
 export function judgeScheme(monitor: string, ep: MonitorEndpoint, r: SchemeProbe, target: string): Finding[] {
   const declared: Scheme = ep.scheme === 'https' ? 'https' : 'http';
   const out: Finding[] = [];
-  const tried = Object.entries(r.tried).map(([s, x]) => `${s}: ${describeOutcome(x!)}${x!.outcome !== 'ok' ? ` (${x!.detail})` : ''}`);
+  const tried = Object.entries(r.tried).map(([s, x]) => `${s}: ${describeOutcome(x)}${x.outcome !== 'ok' ? ` (${x.detail})` : ''}`);
   if (r.speaks === 'none') {
     out.push({
       status: 'failed',

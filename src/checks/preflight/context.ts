@@ -56,7 +56,7 @@ export interface PreflightContext {
   kube: PreflightKube;
   helm: PreflightHelm;
   /** This machine's clock (tests move it). */
-  now(): Date;
+  now: () => Date;
   /** GET /version once: the answer and the API server's Date header (for clock skew). */
   serverVersion(): Promise<ServerVersion>;
   /** Who the API server says we are (SelfSubjectReview, Kubernetes >= 1.28); undefined when it cannot tell. */

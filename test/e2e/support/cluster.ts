@@ -110,6 +110,7 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined |
     } catch (e) {
       last = e;
     }
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- the last caught value, whatever was thrown, as String() shows it
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `; last error: ${String(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, opts.intervalMs ?? 250));
   }

@@ -15,7 +15,7 @@ let packaged: Promise<{ dir: string; charts: Array<{ version: string; dir: strin
 export function fixtureCharts() {
   packaged ??= (async () => {
     const outDir = mkdtempSync(join(tmpdir(), 'insight-charts-'));
-    const mod = (await import('../../fixtures/charts/package.mjs')) as typeof import('../../fixtures/charts/package.mjs');
+    const mod = await import('../../fixtures/charts/package.mjs');
     const r = await mod.packageFixtureCharts({ outDir });
     return { dir: outDir, charts: r.charts };
   })();
@@ -53,12 +53,14 @@ export function writeValues(values: Record<string, unknown>): string {
 /** Serve the packaged fixture charts as a helm chart repository on loopback. */
 export async function serveCharts(): Promise<{ url: string; close(): Promise<void> }> {
   const { dir } = await fixtureCharts();
-  const server = createServer(async (req, res) => {
-    try {
-      res.writeHead(200).end(await readFile(join(dir, (req.url ?? '/').split('?')[0]!.replace(/\.\./g, ''))));
-    } catch {
-      res.writeHead(404).end('not found');
-    }
+  const server = createServer((req, res) => {
+    void (async () => {
+      try {
+        res.writeHead(200).end(await readFile(join(dir, (req.url ?? '/').split('?')[0]!.replace(/\.\./g, ''))));
+      } catch {
+        res.writeHead(404).end('not found');
+      }
+    })();
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {

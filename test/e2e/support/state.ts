@@ -78,7 +78,7 @@ export async function snapshotObjects(filter: (o: Record<string, unknown>) => bo
     .filter((i) => !(i.kind === 'Namespace' && i.metadata.name?.startsWith('kube-')))
     .map(normalize)
     .filter(filter)
-    .sort((x, y) => `${x.kind}/${x.namespace}/${x.name}`.localeCompare(`${y.kind}/${y.namespace}/${y.name}`));
+    .sort((x, y) => `${String(x.kind)}/${String(x.namespace)}/${String(x.name)}`.localeCompare(`${String(y.kind)}/${String(y.namespace)}/${String(y.name)}`));
   return [...items, { kind: 'HelmReleases', releases }];
 }
 

@@ -18,7 +18,7 @@ import { withCalls } from '../../../src/kube/errors.js';
 // The rule itself
 
 type Log = string[];
-const step = (log: Log, name: string, o: { fail?: unknown; rollback?: 'ok' | unknown; skip?: boolean } = {}): Step<object> => ({
+const step = (log: Log, name: string, o: { fail?: Error; rollback?: 'ok' | Error; skip?: boolean } = {}): Step<object> => ({
   title: name,
   ...(o.skip ? { skip: () => 'skipped' } : {}),
   async run() {
@@ -29,7 +29,7 @@ const step = (log: Log, name: string, o: { fail?: unknown; rollback?: 'ok' | unk
     ? {
         async rollback() {
           log.push(`rollback ${name}`);
-          if (o.rollback !== 'ok') throw o.rollback;
+          if (o.rollback instanceof Error) throw o.rollback;
         },
       }
     : {}),
@@ -125,7 +125,7 @@ function fakeHelm(calls: Log, manifest: string, over: Record<string, (...a: unkn
     uninstall: () => undefined,
     ...over,
   };
-  return new Proxy({} as Record<string, unknown>, {
+  return new Proxy({}, {
     get: (_t, name: string) => async (...a: unknown[]) => {
       calls.push(`helm ${name}`);
       const f = answers[name];

@@ -194,6 +194,7 @@ describe('validation', () => {
   });
 
   it('rejects aliUid that lost digits as a YAML number, and other bad names', () => {
+    // eslint-disable-next-line no-loss-of-precision -- the number that lost digits is what the test is about
     expect(errorOf(() => validateValues({ ...good(), aliUid: 12345678901234567890 })).message).toMatch(/lost digits/);
     expect(errorOf(() => validateValues({ ...good(), aliUid: 'abc' })).message).toMatch(/account UID/);
     expect(errorOf(() => validateValues({ ...good(), entityCollector: { projectName: 'Bad_Project' } })).message).toMatch(/SLS project name/);
@@ -326,7 +327,7 @@ describe('values files and the secret: bounded, typed, never quoted', () => {
 
   it('a secret given as a list, map or number is refused without showing it', () => {
     for (const bad of [[SECRET], { value: SECRET }, 1234567890123456]) {
-      const e = errorOf(() => validateValues({ ...good(), accessKeySecret: bad as never }));
+      const e = errorOf(() => validateValues({ ...good(), accessKeySecret: bad }));
       expect(e.message + (e.hint ?? '')).not.toContain(String(SECRET));
       expect(JSON.stringify(e.details ?? {})).not.toContain(String(SECRET));
       expect(e.message).toMatch(/accessKeySecret must be a string, not a (list|map|number)/);
@@ -336,7 +337,7 @@ describe('values files and the secret: bounded, typed, never quoted', () => {
 
 describe('required values have the right type', () => {
   it('a boolean, list or map where text is required is one named problem each', () => {
-    const e = errorOf(() => validateValues({ ...good(), clusterID: true as never, workspace: ['a'] as never, clusterName: { a: 1 } as never }));
+    const e = errorOf(() => validateValues({ ...good(), clusterID: true, workspace: ['a'] as never, clusterName: { a: 1 } }));
     expect(e.message + (e.hint ?? '')).toContain('clusterID must be a string, not a boolean');
     expect(e.message + (e.hint ?? '')).toContain('workspace must be a string, not a list');
     expect(e.message + (e.hint ?? '')).toContain('clusterName must be a string, not a map');

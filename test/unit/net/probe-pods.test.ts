@@ -11,7 +11,7 @@ const OUTPUT = (host: string) => `INSIGHT-PROBE-BEGIN v1 curl 8\nINSIGHT-PROBE $
 const target = { host: 'cms.cn-hangzhou.aliyuncs.com', port: 443 };
 
 function withStatus(status: V1Pod['status'], created = '2026-01-01T00:00:00Z'): V1Pod {
-  return { metadata: { name: 'p', creationTimestamp: new Date(created), annotations: { 'insight.alibabacloud.com/probe-node': 'n1' } }, status } as V1Pod;
+  return { metadata: { name: 'p', creationTimestamp: new Date(created), annotations: { 'insight.alibabacloud.com/probe-node': 'n1' } }, status };
 }
 const opts = (log?: string) => ({ image: 'img', now: Date.parse('2026-01-01T00:01:00Z'), unschedulableGraceMs: 20_000, readLog: async () => log });
 
@@ -109,7 +109,7 @@ const done = (host: string): V1Pod['status'] => ({ phase: 'Succeeded', container
 describe('runProbePods', () => {
   it('probes from every node, names each vantage, and deletes every pod', async () => {
     const f = fakeCore(() => done(target.host));
-    const r = await runProbePods({ core: f.core as never, namespace: 'default', image: 'img', nodes: [node('a'), node('b')], targets: [target], tolerations: [], timeoutMs: 5000, pollMs: 10, kubectl: { binary: '/bin/false' } });
+    const r = await runProbePods({ core: f.core, namespace: 'default', image: 'img', nodes: [node('a'), node('b')], targets: [target], tolerations: [], timeoutMs: 5000, pollMs: 10, kubectl: { binary: '/bin/false' } });
     expect(r.results.map((x) => x.vantage).sort()).toEqual(['node/a', 'node/b']);
     expect(r.failures).toEqual([]);
     expect(f.calls.deleted.sort()).toEqual(f.calls.created.sort());
@@ -117,7 +117,7 @@ describe('runProbePods', () => {
   });
   it('reports a node whose pod never finishes, and still deletes all pods', async () => {
     const f = fakeCore((_n, nodeName) => (nodeName === 'b' ? 'hang' : done(target.host)));
-    const r = await runProbePods({ core: f.core as never, namespace: 'default', image: 'img', nodes: [node('a'), node('b')], targets: [target], tolerations: [], timeoutMs: 300, pollMs: 20, kubectl: { binary: '/bin/false' } });
+    const r = await runProbePods({ core: f.core, namespace: 'default', image: 'img', nodes: [node('a'), node('b')], targets: [target], tolerations: [], timeoutMs: 300, pollMs: 20, kubectl: { binary: '/bin/false' } });
     expect(r.results.map((x) => x.vantage)).toEqual(['node/a']);
     expect(r.failures).toMatchObject([{ vantage: 'node/b' }]);
     expect(r.failures[0]!.message).toContain('did not finish');
@@ -132,7 +132,7 @@ describe('runProbePods', () => {
     f.core.listNamespacedPod = () => (polls++, list());
     const ac = new AbortController();
     setTimeout(() => ((pollsAtAbort = polls), ac.abort()), 50);
-    await runProbePods({ core: f.core as never, namespace: 'default', image: 'img', nodes: [node('a')], targets: [target], tolerations: [], timeoutMs: 10_000, pollMs: 20, signal: ac.signal, kubectl: { binary: '/bin/false' } });
+    await runProbePods({ core: f.core, namespace: 'default', image: 'img', nodes: [node('a')], targets: [target], tolerations: [], timeoutMs: 10_000, pollMs: 20, signal: ac.signal, kubectl: { binary: '/bin/false' } });
     expect(pollsAtAbort).toBeGreaterThan(0);
     expect(polls - pollsAtAbort).toBeLessThanOrEqual(1);
     expect(f.pods.size).toBe(0);
@@ -140,7 +140,7 @@ describe('runProbePods', () => {
   it('fails the run clearly when pods may not be created (RBAC), leaving nothing behind', async () => {
     const forbidden = Object.assign(new Error('forbidden'), { code: 403, body: { message: 'pods is forbidden' } });
     const f = fakeCore(() => done(target.host), { create: forbidden });
-    await expect(runProbePods({ core: f.core as never, namespace: 'default', image: 'img', nodes: [node('a')], targets: [target], tolerations: [], timeoutMs: 1000, pollMs: 10, kubectl: { binary: '/bin/false' } })).rejects.toMatchObject({ kind: 'forbidden' });
+    await expect(runProbePods({ core: f.core, namespace: 'default', image: 'img', nodes: [node('a')], targets: [target], tolerations: [], timeoutMs: 1000, pollMs: 10, kubectl: { binary: '/bin/false' } })).rejects.toMatchObject({ kind: 'forbidden' });
     expect(f.pods.size).toBe(0);
   });
   it('one create failing (quota) while others succeed: the error is raised and every created pod deleted', async () => {
@@ -155,7 +155,7 @@ describe('runProbePods', () => {
       await new Promise((r) => setTimeout(r, 30)); // still in flight when the other fails
       return create(req);
     };
-    await expect(runProbePods({ core: f.core as never, namespace: 'default', image: 'img', nodes: [node('a'), node('b'), node('c')], targets: [target], tolerations: [], timeoutMs: 1000, pollMs: 10, kubectl: { binary: '/bin/false' } })).rejects.toMatchObject({ kind: 'forbidden' });
+    await expect(runProbePods({ core: f.core, namespace: 'default', image: 'img', nodes: [node('a'), node('b'), node('c')], targets: [target], tolerations: [], timeoutMs: 1000, pollMs: 10, kubectl: { binary: '/bin/false' } })).rejects.toMatchObject({ kind: 'forbidden' });
     expect(f.calls.created).toHaveLength(2);
     expect(f.pods.size).toBe(0);
   });
@@ -166,7 +166,7 @@ describe('runProbePods', () => {
       writeFileSync(bin, `#!/bin/sh\necho "$@" > ${join(dir, 'args')}\n`);
       chmodSync(bin, 0o755);
       const f = fakeCore(() => done(target.host), { del: Object.assign(new Error('boom'), { code: 500, body: {} }) });
-      await runProbePods({ core: f.core as never, namespace: 'probe-ns', image: 'img', nodes: [node('a')], targets: [target], tolerations: [], timeoutMs: 1000, pollMs: 10, kubectl: { binary: bin, kubeconfig: '/k/config', context: 'ctx' } });
+      await runProbePods({ core: f.core, namespace: 'probe-ns', image: 'img', nodes: [node('a')], targets: [target], tolerations: [], timeoutMs: 1000, pollMs: 10, kubectl: { binary: bin, kubeconfig: '/k/config', context: 'ctx' } });
       const args = readFileSync(join(dir, 'args'), 'utf8');
       expect(args).toMatch(/^delete pod -n probe-ns -l insight\.alibabacloud\.com\/probe-run=[0-9a-f]{6} --wait=false --ignore-not-found --grace-period=0 --kubeconfig \/k\/config --context ctx/);
     } finally {

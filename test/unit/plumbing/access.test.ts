@@ -113,7 +113,7 @@ describe('parseExecCredential', () => {
 describe('the authenticator', () => {
   const cluster = { name: 'c', server: 'https://api.example.com', skipTLSVerify: false };
   const headersFor = async (user: Record<string, unknown>, raw: Record<string, unknown>) => {
-    const p = prepareUser({ name: 'u', ...user } as never, { dir, user: raw }, cluster, { env: {}, interactive: false });
+    const p = prepareUser({ name: 'u', ...user }, { dir, user: raw }, cluster, { env: {}, interactive: false });
     const opts: { headers?: Record<string, unknown> } = {};
     await p.authenticator!.applyAuthentication(p.user, opts);
     return { prepared: p, headers: opts.headers ?? {} };
@@ -148,14 +148,14 @@ describe('the authenticator', () => {
   it('a plain-http server gets no credentials (token, tokenFile, exec), only impersonation', () => {
     const http = { ...cluster, server: 'http://127.0.0.1:8080' };
     const exec = { apiVersion: 'client.authentication.k8s.io/v1', command: 'never-run' };
-    const p = prepareUser({ name: 'u', token: 'secret-token', exec, impersonateUser: 'bob' } as never, { dir, user: { token: 'secret-token', tokenFile: 'tok', exec, as: 'bob' } }, http, { env: {} });
+    const p = prepareUser({ name: 'u', token: 'secret-token', exec, impersonateUser: 'bob' }, { dir, user: { token: 'secret-token', tokenFile: 'tok', exec, as: 'bob' } }, http, { env: {} });
     expect(p.user).toEqual({ name: 'u', impersonateUser: 'bob' });
     expect(p.authenticator).toBeUndefined();
   });
 
   it('an exec plugin is not run when the user has a token or a client certificate (kubectl skips it)', () => {
     const exec = { apiVersion: 'client.authentication.k8s.io/v1', command: 'kubectl-insight-no-such-plugin' };
-    const withToken = prepareUser({ name: 'u', token: 't', exec } as never, { dir, user: { token: 't', exec } }, cluster, { env: {} });
+    const withToken = prepareUser({ name: 'u', token: 't', exec }, { dir, user: { token: 't', exec } }, cluster, { env: {} });
     expect(withToken.authenticator).toBeUndefined();
     expect((withToken.user as { exec?: unknown }).exec).toBeUndefined();
     expect(withToken.user.token).toBe('t');
@@ -168,11 +168,11 @@ describe('the authenticator', () => {
     [{ args: ['a\0b'] }, /NUL/],
   ])('a malformed exec block %j is a usage error, never a crash', (extra, re) => {
     const exec = { apiVersion: 'client.authentication.k8s.io/v1', command: 'x', ...extra };
-    expect(() => prepareUser({ name: 'u', exec } as never, { dir, user: { exec } }, cluster, { env: {} })).toThrow(re);
+    expect(() => prepareUser({ name: 'u', exec }, { dir, user: { exec } }, cluster, { env: {} })).toThrow(re);
   });
 
   it.each([['token', 5], ['client-key-data', 5], ['tokenFile', 5]])('a user %s that is not a string is a usage error', (field, v) => {
-    expect(() => prepareUser({ name: 'u' } as never, { dir, user: { [field]: v } }, cluster, { env: {} })).toThrow(new RegExp(`${field} must be a string`));
+    expect(() => prepareUser({ name: 'u' }, { dir, user: { [field]: v } }, cluster, { env: {} })).toThrow(new RegExp(`${field} must be a string`));
   });
 
   it('as-groups of the wrong type is a usage error', async () => {
@@ -186,7 +186,7 @@ describe('the authenticator', () => {
     writeFileSync(plugin, `#!/bin/sh\necho run >> "${counter}"\nsleep 0.2\necho '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"from-exec"}}'\n`);
     chmodSync(plugin, 0o755);
     const exec = { apiVersion: 'client.authentication.k8s.io/v1', command: './plugin.sh', interactiveMode: 'Never' };
-    const p = prepareUser({ name: 'u', exec } as never, { dir, user: { exec } }, cluster, { env: { PATH: process.env.PATH }, interactive: false });
+    const p = prepareUser({ name: 'u', exec }, { dir, user: { exec } }, cluster, { env: { PATH: process.env.PATH }, interactive: false });
     expect((p.user as { exec?: unknown }).exec).toBeUndefined();
     const runs = await Promise.all([1, 2, 3].map(async () => {
       const o: { headers?: Record<string, unknown> } = {};
@@ -197,7 +197,7 @@ describe('the authenticator', () => {
     expect((await import('node:fs')).readFileSync(counter, 'utf8').trim().split('\n')).toHaveLength(1);
 
     const missing = { apiVersion: 'client.authentication.k8s.io/v1', command: 'kubectl-insight-no-such-plugin', interactiveMode: 'Never', installHint: 'Install it from the vendor.' };
-    const q = prepareUser({ name: 'u', exec: missing } as never, { dir, user: { exec: missing } }, cluster, { env: { PATH: process.env.PATH }, interactive: false });
+    const q = prepareUser({ name: 'u', exec: missing }, { dir, user: { exec: missing } }, cluster, { env: { PATH: process.env.PATH }, interactive: false });
     const err = await q.authenticator!.applyAuthentication(q.user, {}).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InsightError);
     expect((err as InsightError).kind).toBe('unauthorized');
@@ -205,13 +205,13 @@ describe('the authenticator', () => {
     expect((err as InsightError).hint).toBe('Install it from the vendor.');
 
     const always = { apiVersion: 'client.authentication.k8s.io/v1', command: './plugin.sh', interactiveMode: 'Always' };
-    const r = prepareUser({ name: 'u', exec: always } as never, { dir, user: { exec: always } }, cluster, { env: {}, interactive: false });
+    const r = prepareUser({ name: 'u', exec: always }, { dir, user: { exec: always } }, cluster, { env: {}, interactive: false });
     await expect(r.authenticator!.applyAuthentication(r.user, {})).rejects.toThrow(/needs a terminal/);
   });
 
   it('a wrong exec apiVersion is a usage error before anything runs', () => {
     const exec = { apiVersion: 'client.authentication.k8s.io/v1alpha1', command: 'x' };
-    expect(() => prepareUser({ name: 'u', exec } as never, { dir, user: { exec } }, cluster, { env: {} })).toThrow(/apiVersion/);
+    expect(() => prepareUser({ name: 'u', exec }, { dir, user: { exec } }, cluster, { env: {} })).toThrow(/apiVersion/);
   });
 });
 

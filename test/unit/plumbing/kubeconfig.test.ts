@@ -108,7 +108,7 @@ describe('kubeconfig loading (kubectl rules)', () => {
     proxy.on('connect', (req, socket, head) => {
       connects.push(req.url ?? '');
       const [host, p] = (req.url ?? '').split(':');
-      const upstream = connect(Number(p), host!, () => {
+      const upstream = connect(Number(p), host, () => {
         socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
         upstream.write(head);
         upstream.pipe(socket);

@@ -118,7 +118,7 @@ describe('decideRelease', () => {
 describe('decideCrds', () => {
   const d = (action: CrdDecision['action'], extra: Partial<CrdDecision> = {}) => ({ crd: 'servicemonitors.monitoring.coreos.com', kind: 'ServiceMonitor', action, ours: [], foreign: [], users: [], reasons: [], ...extra }) as CrdDecision;
   it('says who owns a present CRD and that install will not take it over', () => {
-    const [f] = decideCrds([d('keep', { users: ['Deployment monitoring/kps-operator (prometheus-operator, 1/1 ready, helm release monitoring/kps)'], reasons: ['Prometheus Operator monitoring/kps-operator watches ServiceMonitor'], foreign: [{ kind: 'ServiceMonitor', namespace: 'monitoring', name: 'kps-kubelet', owner: 'helm release monitoring/kps', signals: [] }] } as Partial<CrdDecision>)], new Map([['servicemonitors.monitoring.coreos.com', true]]));
+    const [f] = decideCrds([d('keep', { users: ['Deployment monitoring/kps-operator (prometheus-operator, 1/1 ready, helm release monitoring/kps)'], reasons: ['Prometheus Operator monitoring/kps-operator watches ServiceMonitor'], foreign: [{ kind: 'ServiceMonitor', namespace: 'monitoring', name: 'kps-kubelet', owner: 'helm release monitoring/kps', signals: [] }] })], new Map([['servicemonitors.monitoring.coreos.com', true]]));
     expect(f).toMatchObject({ status: 'passed', object: 'crd/servicemonitors.monitoring.coreos.com' });
     expect(f!.message).toContain('never takes it over');
     expect(f!.evidence).toContain('ServiceMonitor monitoring/kps-kubelet (helm release monitoring/kps)');

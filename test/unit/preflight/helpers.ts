@@ -11,7 +11,7 @@ export function node(name: string, extra: { labels?: Record<string, string>; tai
     metadata: { name, labels: extra.labels ?? {} },
     spec: { ...(extra.taints ? { taints: extra.taints } : {}), ...(extra.unschedulable ? { unschedulable: true } : {}) },
     status: { conditions: [{ type: 'Ready', status: extra.ready === false ? 'False' : 'True' }] },
-  } as V1Node;
+  };
 }
 
 export function pod(ns: string, name: string, nodeName: string, ports: { containerPort: number; hostPort?: number; protocol?: string }[] = [], extra: { hostNetwork?: boolean; labels?: Record<string, string>; annotations?: Record<string, string>; image?: string; phase?: string } = {}): V1Pod {
@@ -19,7 +19,7 @@ export function pod(ns: string, name: string, nodeName: string, ports: { contain
     metadata: { namespace: ns, name, labels: extra.labels ?? {}, annotations: extra.annotations ?? {} },
     spec: { nodeName, hostNetwork: extra.hostNetwork ?? false, containers: [{ name: 'c', image: extra.image ?? 'busybox', ports }] },
     status: { phase: extra.phase ?? 'Running' },
-  } as V1Pod;
+  };
 }
 
 export function workload<T extends V1DaemonSet | V1Deployment>(kind: 'DaemonSet' | 'Deployment', ns: string, name: string, image: string, labels: Record<string, string> = {}, annotations: Record<string, string> = {}): T {
@@ -41,7 +41,7 @@ export function fakeCtx(input: PreflightInput = {}, d: FakeData = {}): Preflight
   return {
     input: resolveInput(input, {}),
     kube: withCalls({ server: 'https://127.0.0.1:6443', context: 'test', ...d.kube }) as PreflightKube,
-    helm: { features: async () => helmFeatures('4.3.1'), list: async () => [], ...d.helm } as PreflightContext['helm'],
+    helm: { features: async () => helmFeatures('4.3.1'), list: async () => [], ...d.helm },
     now: () => d.now ?? new Date('2026-01-01T00:00:00Z'),
     serverVersion: async () => ({ gitVersion: 'v1.36.3', rttMs: 10 }),
     nodes: async () => d.nodes ?? [],

@@ -27,7 +27,7 @@ function applyFinalizerPatch(finalizers: string[], ops: Array<{ op: string; path
 
 /** A fake API server object store that applies JSON patches with real `test` semantics. */
 function fakeKube(initial: { finalizers: string[]; deletionTimestamp?: string } | undefined, hooks: { beforePatch?: (n: number) => void } = {}) {
-  let obj = initial ? { metadata: { name: 'cr1', resourceVersion: '1', ...initial } } : undefined;
+  const obj = initial ? { metadata: { name: 'cr1', resourceVersion: '1', ...initial } } : undefined;
   const patches: unknown[] = [];
   const calls: string[] = [];
   let patchCount = 0;

@@ -96,7 +96,7 @@ export function createTestNetns(name: string): TestNetns {
       children.push(child);
       return new Promise((resolve, reject) => {
         child.once('exit', (c) => reject(new Error(`server exited ${c}`)));
-        child.stdout!.once('data', (d: Buffer) => {
+        child.stdout.once('data', (d: Buffer) => {
           const m = /listening (\d+)/.exec(String(d));
           if (!m) return reject(new Error(String(d)));
           resolve({ port: Number(m[1]), stop: () => child.kill('SIGKILL') });

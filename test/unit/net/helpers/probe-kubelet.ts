@@ -52,7 +52,7 @@ export function startProbeKubelet(opts: {
     const ns = opts.netnsFor(node);
     if (!ns) return;
     const hosts: Record<string, string[]> = {};
-    for (const a of pod.spec?.hostAliases ?? []) hosts[a.ip!] = a.hostnames ?? [];
+    for (const a of pod.spec?.hostAliases ?? []) hosts[a.ip] = a.hostnames ?? [];
     ns.setHosts(hosts);
     const term = join(dir, `${name}.termination-log`);
     const tmp = mkdtempSync(join(dir, `${name}-tmp-`));
