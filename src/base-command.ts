@@ -30,7 +30,8 @@ export type FlagsOf<T extends typeof Command> = Interfaces.InferredFlags<(typeof
 export interface CommandResult {
   /** The `-o json` document: an object (serialized here) or text src/output already serialized. */
   json(): unknown;
-  text(c: ChalkInstance): string;
+  /** The text output: plain, or rendered with colour (chalk is loaded only then). */
+  text: string | ((c: ChalkInstance) => string);
   /** Default 0. */
   exitCode?: number;
 }
@@ -70,7 +71,7 @@ export abstract class BaseCommand<T extends typeof Command = typeof Command> ext
       const j = result.json();
       this.out(typeof j === 'string' ? j : await redacted(JSON.stringify(j, null, 2)));
     } else {
-      this.out(await redacted(result.text(await this.chalk())));
+      this.out(await redacted(typeof result.text === 'string' ? result.text : result.text(await this.chalk())));
     }
     if (result.exitCode) process.exitCode = result.exitCode;
   }

@@ -8,6 +8,6 @@ export default class Version extends BaseCommand {
 
   protected async execute(): Promise<CommandResult> {
     const info = { version: VERSION, node: process.versions.node, platform: `${process.platform}/${process.arch}` };
-    return { json: () => info, text: () => `kubectl-insight ${info.version} (node ${info.node}, ${info.platform})` };
+    return { json: () => info, text: `kubectl-insight ${info.version} (node ${info.node}, ${info.platform})` };
   }
 }
