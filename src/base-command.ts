@@ -1,7 +1,6 @@
 import { Command } from '@oclif/core/command';
 import * as Errors from '@oclif/core/errors';
 import * as Flags from '@oclif/core/flags';
-import { parse } from '@oclif/core/parser';
 import type { Interfaces } from '@oclif/core';
 import type { ChalkInstance } from 'chalk';
 import { CHART, ENV } from './defaults.js';
@@ -9,6 +8,7 @@ import { InsightError } from './errors.js';
 import { checkNamespace, checkRelease, shownValue } from './input.js';
 import { Configuration } from './configuration.js';
 import type { Step } from './actions/steps.js';
+import { modeOf, type OutputMode } from './output/mode.js';
 
 /** Flags every command takes, with kubectl's meaning. */
 export const sharedFlags = {
@@ -36,12 +36,6 @@ export interface CommandResult {
   exitCode?: number;
 }
 
-/** How the output flags were given, for rendering errors too. */
-interface OutputMode {
-  json: boolean;
-  verbose: boolean;
-  noColor: boolean;
-}
 
 /**
  * The command runner. It parses the flags once (kept in `this.flags`), owns one Configuration (the
@@ -130,40 +124,21 @@ export abstract class BaseCommand<T extends typeof Command = typeof Command> ext
    * parse error), only the output flags are parsed again, leniently, by oclif's own parser.
    */
   private outputMode(): OutputMode {
-    if (this.flags) return { json: this.flags.output === 'json', verbose: Boolean(this.flags.verbose), noColor: Boolean(this.flags['no-color']) };
+    if (this.flags) return modeOf(this.flags);
     return this.fallbackMode ?? { json: false, verbose: false, noColor: false };
   }
 
   private fallbackMode?: OutputMode;
-
-  /**
-   * The output flags of a run whose flags did not parse, from oclif's own parser: the parse error
-   * carries what it had parsed; an error from one flag's own check is parsed again with every such
-   * check left out. Nothing parsed: text.
-   */
-  private async outputFlagsOfFailedParse(err: unknown): Promise<void> {
-    const parsedBy = (e: unknown) => (e as { parse?: { output?: { flags?: Record<string, unknown> } } } | undefined)?.parse?.output?.flags;
-    let flags = parsedBy(err);
-    if (!flags) {
-      const all = { ...sharedFlags, ...this.ctor.flags } as unknown as Record<string, Interfaces.Flag<unknown>>;
-      const lenient = Object.fromEntries(
-        Object.entries(all).map(([name, f]) => [name, f.type === 'option' ? { ...f, parse: async (v: string) => v, required: false, ...(name === 'output' ? {} : { options: undefined }) } : { ...f, required: false }]),
-      ) as Record<string, Interfaces.Flag<unknown>>;
-      try {
-        flags = (await parse(this.argv, { flags: lenient, strict: false })).flags as Record<string, unknown>;
-      } catch (e) {
-        flags = parsedBy(e);
-      }
-    }
-    if (flags) this.fallbackMode = { json: flags.output === 'json', verbose: Boolean(flags.verbose), noColor: Boolean(flags['no-color']) };
-  }
 
   override async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<void> {
     // oclif's own exit (this.exit) is not an error.
     if (err instanceof Errors.ExitError) throw err;
     // A flag error stops parsing; without this oclif warns "did not parse its arguments" outside production.
     this.parsed = true;
-    if (!this.flags) await this.outputFlagsOfFailedParse(err);
+    if (!this.flags) {
+      const { modeOfFailedParse } = await import('./output/mode.js');
+      this.fallbackMode = await modeOfFailedParse(this.argv, { ...sharedFlags, ...this.ctor.flags } as unknown as Record<string, Interfaces.Flag<unknown>>, err);
+    }
     const mode = this.outputMode();
     const e = userError(err, this.id);
     const c = await this.chalk(process.stderr);

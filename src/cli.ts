@@ -22,15 +22,16 @@ export async function main(dir: string, argv: string[] = process.argv.slice(2)):
     const message = (e as Error | undefined)?.message ?? '';
     const notFound = /^command .* not found/.test(message);
     if (!notFound) return handle(e as Error);
-    const [{ InsightError }, { renderError }, { makeChalk }] = await Promise.all([import('./errors.js'), import('./output/errors.js'), import('./output/style.js')]);
+    const [{ InsightError }, { renderError }, { makeChalk }, { modeOfFailedParse }, { sharedFlags }] = await Promise.all([import('./errors.js'), import('./output/errors.js'), import('./output/style.js'), import('./output/mode.js'), import('./base-command.js')]);
     const command = argv.find((a) => !a.startsWith('-'));
     const known = ['install', 'upgrade', 'uninstall', 'preflight', 'doctor', 'version'];
     const err = new InsightError('usage', known.includes(command ?? '') ? `kubectl insight ${command}: unexpected argument (its value is not shown)` : 'unknown command (the word is not shown: it may be a value pasted in the wrong place)', {
       hint: `Commands: ${known.join(', ')}. See \`kubectl insight --help\`.`,
     });
-    const json = argv.some((a, i) => /^(-o|--output)=?json$|^-ojson$/.test(a) || ((a === '-o' || a === '--output') && argv[i + 1] === 'json'));
-    const r = renderError(err, makeChalk({ noColor: argv.includes('--no-color'), isTTY: Boolean(process.stderr.isTTY) }), { json, verbose: false });
-    (json ? process.stdout : process.stderr).write(`${r.text}\n`);
+    // The output flags, read by the same parser as inside a command (the word itself is not a flag).
+    const mode = (await modeOfFailedParse(argv, sharedFlags as unknown as Parameters<typeof modeOfFailedParse>[1])) ?? { json: false, noColor: false };
+    const r = renderError(err, makeChalk({ noColor: mode.noColor, isTTY: Boolean(process.stderr.isTTY) }), { json: mode.json, verbose: false });
+    (mode.json ? process.stdout : process.stderr).write(`${r.text}\n`);
     process.exitCode = r.exitCode;
   }
 }

@@ -45,7 +45,7 @@ else uses (and says what would be lost otherwise). Running it again after an int
     const { discovery, plan } = await act.planUninstall(kube, helm, opts);
     if (flags['dry-run']) {
       const dry = await import('../actions/uninstall/dry-run.js');
-      const checked = await dry.checkPlanOnServer(kube, discovery, plan);
+      const checked = await dry.checkPlanOnServer(kube, discovery, plan, opts);
       return { json: () => out.renderUninstallJson({ result: 'planned', dryRun: true, plan: checked }), text: (c) => out.renderDryRun(checked, c), exitCode: dry.dryRunExitCode(checked) };
     }
     if (plan.nothingInstalled) return { json: () => out.renderUninstallJson({ result: 'nothing-installed', plan }), text: (c) => out.renderNothingInstalled(plan, c) };

@@ -49,7 +49,7 @@ export function renderPlan(plan: Plan, c: ChalkInstance): string {
   return lines.join('\n');
 }
 
-function serverDryRunLines(it: PlanItem, c: ChalkInstance): string[] {
+function serverDryRunLines(it: Pick<PlanItem, 'serverDryRun'>, c: ChalkInstance): string[] {
   const r = it.serverDryRun;
   if (!r) return [];
   if (r.ok) return [`       ${c.dim(`${SYMBOLS.passed} server dry run: accepted`)}`];
@@ -59,7 +59,9 @@ function serverDryRunLines(it: PlanItem, c: ChalkInstance): string[] {
 /** --dry-run: the plan as the API server answered it, and whether it would refuse a step. */
 export function renderDryRun(plan: Plan, c: ChalkInstance): string {
   const refused = refusedItems(plan).length;
-  const lines = [renderPlan(plan, c), c.dim('Dry run: nothing was changed.')];
+  const lines = [renderPlan(plan, c)];
+  if (plan.namespaceMark) lines.push(`Before the first deletion: mark namespace ${plan.namespaceMark.namespace} as this release's (patch)`, ...serverDryRunLines(plan.namespaceMark, c));
+  lines.push(c.dim('Dry run: nothing was changed.'));
   if (refused) lines.push(c.red(`The API server refused ${refused} step(s) of this plan (see above): the uninstall would stop there.`));
   return lines.join('\n');
 }

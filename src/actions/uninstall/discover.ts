@@ -116,6 +116,7 @@ export async function namespaceState(kube: Pick<Kube, 'core' | 'kc' | 'ifFound'>
     return {
       exists: true,
       hadRelease,
+      ...(ns.metadata?.deletionTimestamp ? { terminating: true } : {}),
       others: [
         ...v.foreign.map((f) => ({ kind: f.split(' ')[0]!, namespace: inst.namespace, name: f.split(' ').slice(1).join(' ') })),
         ...v.unlisted.map((u) => ({ kind: 'Unlisted', namespace: inst.namespace, name: u })),
@@ -129,11 +130,18 @@ export async function namespaceState(kube: Pick<Kube, 'core' | 'kc' | 'ifFound'>
 /** Before the first destructive step: mark the namespace as this release's, for a re-run (see NAMESPACE_MARK). */
 export async function markNamespace(ctx: UninstallContext): Promise<void> {
   const { kube, opts, discovery } = ctx;
-  // The mark also lets a re-run of --purge-crds know the installation was here once helm's part is done.
-  if ((!opts.deleteNamespace && !opts.purgeCrds) || !discovery.helmRelease || !discovery.namespaceState.exists) return;
-  await kube.call({ verb: 'patch', resource: 'namespaces', name: opts.namespace }, () =>
-    kube.core.patchNamespace({ name: opts.namespace, body: { metadata: { annotations: { [NAMESPACE_MARK]: opts.release } } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch)),
-  );
+  if (!marksNamespace(opts, discovery)) return;
+  await kube.call({ verb: 'patch', resource: 'namespaces', name: opts.namespace }, () => patchMark(kube, opts));
+}
+
+/** Whether a run marks the namespace: the mark also lets a re-run of --purge-crds know the installation was here once helm's part is done. */
+export function marksNamespace(opts: Pick<UninstallOptions, 'deleteNamespace' | 'purgeCrds'>, discovery: Pick<Discovery, 'helmRelease' | 'namespaceState'>): boolean {
+  return (opts.deleteNamespace || opts.purgeCrds) && Boolean(discovery.helmRelease) && discovery.namespaceState.exists;
+}
+
+/** The mark, as a merge patch (dryRun: 'All' for the dry run's check of it). */
+export function patchMark(kube: Pick<Kube, 'core'>, opts: Pick<UninstallOptions, 'namespace' | 'release'>, dryRun?: 'All') {
+  return kube.core.patchNamespace({ name: opts.namespace, body: { metadata: { annotations: { [NAMESPACE_MARK]: opts.release } } }, ...(dryRun ? { dryRun } : {}) }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
 }
 
 async function markedForRelease(kube: Pick<Kube, 'core' | 'ifFound'>, inst: Installation): Promise<boolean> {

@@ -9,7 +9,8 @@ import type { Kube } from '../../kube/client.js';
 import { isNotFound, type KubeOp } from '../../kube/errors.js';
 import { finalizerPatch } from '../../kube/finalizers.js';
 import { ExitCode, InsightError, type ErrorKind } from '../../errors.js';
-import { operatorFinalizer, type Discovery, type FoundCustomResource, type Plan, type PlanItem, type ServerDryRun } from './index.js';
+import { marksNamespace, operatorFinalizer, patchMark } from './discover.js';
+import type { Discovery, FoundCustomResource, Plan, PlanItem, ServerDryRun, UninstallOptions } from './model.js';
 
 export type DryRunKube = Pick<Kube, 'core' | 'apiext' | 'custom' | 'call'>;
 
@@ -60,7 +61,8 @@ function callsFor(kube: DryRunKube, stepId: string, item: PlanItem, d: Discovery
     const name = item.name;
     return [{ op: { verb: 'delete', resource: 'customresourcedefinitions.apiextensions.k8s.io', name }, send: () => kube.apiext.deleteCustomResourceDefinition({ name, dryRun: DRY }) }];
   }
-  if (stepId === 'namespace') {
+  // A namespace already terminating is only waited for by the run: no delete to check.
+  if (stepId === 'namespace' && !d.namespaceState.terminating) {
     const name = item.name;
     return [{ op: { verb: 'delete', resource: 'namespaces', name }, send: () => kube.core.deleteNamespace({ name, dryRun: DRY }) }];
   }
@@ -81,7 +83,13 @@ async function attempt(kube: DryRunKube, c: DryCall): Promise<{ reason: string; 
 }
 
 /** The plan, with every item that would change something checked by a server-side dry run. */
-export async function checkPlanOnServer(kube: DryRunKube, d: Discovery, plan: Plan): Promise<Plan> {
+export async function checkPlanOnServer(kube: DryRunKube, d: Discovery, plan: Plan, opts: Pick<UninstallOptions, 'namespace' | 'release' | 'deleteNamespace' | 'purgeCrds'>): Promise<Plan> {
+  // The first write of a run that marks the namespace comes before every step's: check it too.
+  let namespaceMark: Plan['namespaceMark'];
+  if (marksNamespace(opts, d)) {
+    const r = await attempt(kube, { op: { verb: 'patch', resource: 'namespaces', name: opts.namespace }, send: () => patchMark(kube, opts, DRY) });
+    namespaceMark = { namespace: opts.namespace, serverDryRun: r ? { ok: false, ...r } : { ok: true } };
+  }
   const steps = [];
   for (const s of plan.steps) {
     if (s.skipped && s.items.length === 0) {
@@ -107,11 +115,13 @@ export async function checkPlanOnServer(kube: DryRunKube, d: Discovery, plan: Pl
     }
     steps.push({ ...s, items });
   }
-  return { ...plan, steps };
+  return { ...plan, steps, ...(namespaceMark ? { namespaceMark } : {}) };
 }
 
-export function refusedItems(plan: Plan): PlanItem[] {
-  return plan.steps.flatMap((s) => s.items.filter((i) => i.serverDryRun && !i.serverDryRun.ok));
+/** Every refused write of a checked plan: the namespace mark's (as an item), then the steps' items. */
+export function refusedItems(plan: Plan): Pick<PlanItem, 'serverDryRun'>[] {
+  const mark = plan.namespaceMark && !plan.namespaceMark.serverDryRun.ok ? [{ serverDryRun: plan.namespaceMark.serverDryRun }] : [];
+  return [...mark, ...plan.steps.flatMap((s) => s.items.filter((i) => i.serverDryRun && !i.serverDryRun.ok))];
 }
 
 /** Non-zero when the server refused a step: Forbidden when a refusal was a 403, else Failed. */

@@ -79,6 +79,8 @@ export interface NamespaceState {
    * uninstall marked the namespace before it removed the release. Never delete a namespace without it.
    */
   hadRelease?: boolean;
+  /** Deleted already (an earlier run was stopped while waiting): a second delete is refused with 409. */
+  terminating?: boolean;
 }
 
 /** What discovery found: the input of the plan builder (pure data, so the builder is unit-tested). */
@@ -147,6 +149,8 @@ export interface Plan {
   /** Warnings about a GitOps controller; only present when there is one (or it could not be checked). */
   gitops?: string[];
   steps: PlanStep[];
+  /** --dry-run: the server's answer to the namespace mark patch made before the first deletion, when one is made. */
+  namespaceMark?: { namespace: string; serverDryRun: ServerDryRun };
 }
 
 export type ItemResult = 'deleted' | 'already-gone' | 'kept';

@@ -233,7 +233,8 @@ export async function deleteNamespace(ctx: UninstallContext, progress: (m: strin
   }
   progress(`deleting namespace ${opts.namespace}`);
   const op = { resource: 'namespaces', name: opts.namespace };
-  await kube.delete(op, () => kube.core.deleteNamespace({ name: opts.namespace }));
+  // A namespace an earlier run already deleted is only waited for: the API server refuses a second delete.
+  if (!ns.terminating) await kube.delete(op, () => kube.core.deleteNamespace({ name: opts.namespace }));
   const get = async () => (await kube.ifFound({ verb: 'get', ...op }, () => kube.core.readNamespace({ name: opts.namespace }))) as LiveObject | undefined;
   const w = await waitForGone(kube.kc, '/api/v1/namespaces', opts.namespace, get, { timeoutMs: opts.timeoutMs });
   if (w !== 'gone') {

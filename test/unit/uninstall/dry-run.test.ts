@@ -21,7 +21,7 @@ const discovery: Discovery = {
   installationSeen: true,
   namespaceState: { exists: true, others: [], hadRelease: true },
 };
-const opts = { purgeCrds: true, force: false, deleteNamespace: true, timeoutMs: 60_000 };
+const opts = { release: 'rel', namespace: 'cms-monitoring', purgeCrds: true, force: false, deleteNamespace: true, timeoutMs: 60_000 };
 
 const forbidden = (what: string) => Object.assign(new Error('Forbidden'), { code: 403, body: { kind: 'Status', message: `${what} is forbidden: User "dev" cannot delete resource "namespaces"`, reason: 'Forbidden', code: 403 } });
 
@@ -37,7 +37,7 @@ function fakeApi(refuse: Set<string>) {
     server: 'https://127.0.0.1:1',
     custom: { deleteClusterCustomObject: answer('delete-cr'), patchClusterCustomObject: answer('patch-cr') },
     apiext: { deleteCustomResourceDefinition: answer('delete-crd') },
-    core: { deleteNamespace: answer('delete-namespace') },
+    core: { deleteNamespace: answer('delete-namespace'), patchNamespace: answer('patch-namespace') },
   });
   return { kube: kube as never, sent };
 }
@@ -45,23 +45,45 @@ function fakeApi(refuse: Set<string>) {
 describe('uninstall --dry-run on the server', () => {
   it('sends every delete and the finalizer patch with dryRun=All, and nothing for helm or the workloads', async () => {
     const { kube, sent } = fakeApi(new Set());
-    const plan = await checkPlanOnServer(kube, discovery, buildPlan(discovery, opts));
-    expect(sent.map((s) => s.call)).toEqual(['delete-cr', 'patch-cr', 'delete-crd', 'delete-namespace']);
+    const plan = await checkPlanOnServer(kube, discovery, buildPlan(discovery, opts), opts);
+    expect(sent.map((s) => s.call)).toEqual(['patch-namespace', 'delete-cr', 'patch-cr', 'delete-crd', 'delete-namespace']);
     expect(sent.every((s) => s.dryRun === 'All')).toBe(true);
     // Exactly our finalizer, at its index, guarded by a test op.
-    expect(sent[1]!.body).toEqual([
+    expect(sent[2]!.body).toEqual([
       { op: 'test', path: '/metadata/finalizers/1', value: FIN },
       { op: 'remove', path: '/metadata/finalizers/1' },
     ]);
     const byStep = Object.fromEntries(plan.steps.map((s) => [s.id, s.items.map((i) => i.serverDryRun)]));
     expect(byStep).toEqual({ 'custom-resources': [{ ok: true }], 'helm-release': [undefined], workloads: [undefined], crds: [{ ok: true }], namespace: [{ ok: true }] });
+    expect(plan.namespaceMark).toEqual({ namespace: 'cms-monitoring', serverDryRun: { ok: true } });
     expect(dryRunExitCode(plan)).toBe(0);
+  });
+
+  it('checks the namespace mark a run patches before its first deletion: refused there, the dry run fails', async () => {
+    const { kube } = fakeApi(new Set(['patch-namespace']));
+    const plan = await checkPlanOnServer(kube, discovery, buildPlan(discovery, opts), opts);
+    expect(plan.namespaceMark?.serverDryRun).toMatchObject({ ok: false, kind: 'forbidden' });
+    expect(plan.steps.flatMap((s) => s.items.map((i) => i.serverDryRun)).filter((r) => r && !r.ok)).toEqual([]);
+    expect(dryRunExitCode(plan)).toBe(4);
+    expect(renderDryRun(plan, new Chalk({ level: 0 }))).toMatch(/mark namespace cms-monitoring[^\n]*\n\s+✖ server dry run: refused/);
+  });
+
+  it('makes no mark without --purge-crds or --delete-namespace, and sends no namespace delete while it terminates', async () => {
+    const { kube, sent } = fakeApi(new Set());
+    const keep = { ...opts, purgeCrds: false, deleteNamespace: false };
+    const plain = await checkPlanOnServer(kube, discovery, buildPlan(discovery, keep), keep);
+    expect(plain.namespaceMark).toBeUndefined();
+    expect(sent.map((s) => s.call)).not.toContain('patch-namespace');
+    sent.length = 0;
+    const terminating = { ...discovery, namespaceState: { ...discovery.namespaceState, terminating: true } };
+    await checkPlanOnServer(kube, terminating, buildPlan(terminating, opts), opts);
+    expect(sent.map((s) => s.call)).toEqual(['patch-namespace', 'delete-cr', 'patch-cr', 'delete-crd']);
   });
 
   it('a refused step is a clear problem of that item, the others still checked, and the exit code is Forbidden', async () => {
     const { kube, sent } = fakeApi(new Set(['delete-namespace']));
-    const plan = await checkPlanOnServer(kube, discovery, buildPlan(discovery, opts));
-    expect(sent).toHaveLength(4);
+    const plan = await checkPlanOnServer(kube, discovery, buildPlan(discovery, opts), opts);
+    expect(sent).toHaveLength(5);
     const ns = plan.steps.find((s) => s.id === 'namespace')!.items[0]!;
     expect(ns.serverDryRun).toMatchObject({ ok: false, kind: 'forbidden', reason: expect.stringMatching(/^forbidden: cannot delete namespaces "cms-monitoring"/) });
     expect(ns.serverDryRun).toHaveProperty('hint', expect.stringContaining('resources: ["namespaces"], verbs: ["delete"]'));
@@ -85,7 +107,7 @@ describe('uninstall --dry-run on the server', () => {
     k.core.deleteNamespace = async () => {
       throw Object.assign(new Error('nf'), { code: 404, body: { message: 'not found' } });
     };
-    const plan = await checkPlanOnServer(kube, discovery, buildPlan(discovery, opts));
+    const plan = await checkPlanOnServer(kube, discovery, buildPlan(discovery, opts), opts);
     expect(plan.steps.find((s) => s.id === 'crds')!.items[0]!.serverDryRun).toMatchObject({ ok: false, kind: 'failed', reason: expect.stringContaining('admission webhook "guard" denied') });
     expect(plan.steps.find((s) => s.id === 'namespace')!.items[0]!.serverDryRun).toEqual({ ok: true });
     expect(dryRunExitCode(plan)).toBe(1);
