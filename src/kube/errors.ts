@@ -87,6 +87,14 @@ export function classifyKubeError(e: unknown, op: KubeOp, server?: string): Insi
           cause: e,
         });
       case 403:
+        // An admission webhook or a ValidatingAdmissionPolicy refuses with 403 too: that is a policy, not RBAC.
+        if (/admission webhook .* denied the request|ValidatingAdmissionPolicy|denied request:/i.test(msg)) {
+          return new InsightError('forbidden', `refused by an admission policy: cannot ${describe(op)} (${msg})`, {
+            hint: 'A policy in the cluster (an admission webhook or a ValidatingAdmissionPolicy) blocks this change; ask its owner to allow it. RBAC permits it.',
+            details: { verb: op.verb, resource: op.resource, namespace: op.namespace, name: op.name, admission: true },
+            cause: e,
+          });
+        }
         return new InsightError('forbidden', `forbidden: cannot ${describe(op)}${msg ? ` (${msg})` : ''}`, {
           hint: `Ask a cluster admin for an RBAC rule with ${rbacRuleFor(op)}; check with \`kubectl auth can-i ${op.verb} ${op.resource}${op.namespace ? ` -n ${op.namespace}` : ''}\`.`,
           details: { verb: op.verb, resource: op.resource, namespace: op.namespace, name: op.name },

@@ -27,6 +27,19 @@ describe('classifyKubeError', () => {
     expect(e.hint).toContain('kubectl auth can-i create clusterroles.rbac.authorization.k8s.io');
   });
 
+  it('a 403 from an admission webhook or policy is said to be a policy, not a missing RBAC rule', () => {
+    for (const m of [
+      'admission webhook "validate.kyverno.svc" denied the request: deleting namespaces is not allowed',
+      'namespaces "x" is forbidden: ValidatingAdmissionPolicy \'no-delete\' with binding \'b\' denied request: nope',
+    ]) {
+      const e = classifyKubeError(status(403, 'Forbidden', m), op);
+      expect(e.kind).toBe('forbidden');
+      expect(e.message).toMatch(/^refused by an admission policy: cannot create/);
+      expect(e.hint).not.toContain('RBAC rule');
+      expect(e.hint).toMatch(/admission webhook or a ValidatingAdmissionPolicy/);
+    }
+  });
+
   it('404, 409, 429 and 5xx map to their kinds', () => {
     expect(classifyKubeError(status(404, 'NotFound', 'not found'), op).kind).toBe('not-found');
     expect(classifyKubeError(status(409, 'AlreadyExists', 'exists'), op).kind).toBe('conflict');
