@@ -348,6 +348,15 @@ describe.sequential(`uninstall (${helmLabel()})`, () => {
       },
     ]);
     const limited = await mintKubeconfig('uninst-limited');
+    // The dry run hears the same refusal from the API server first (server-side dry run), and changes nothing.
+    const dry = await cli([...base, '--dry-run', '-o', 'json'], { kubeconfig: limited });
+    expect(dry.exitCode, dry.stderr).toBe(4);
+    const items = (parseJson(dry).plan.steps as Array<{ items: Array<{ kind: string; name: string; serverDryRun?: { ok: boolean; kind?: string; reason?: string } }> }>).flatMap((st) => st.items);
+    const crItem = items.find((i) => i.kind === 'ClusterAliyunPipelineConfig' && i.name === CR_NAME);
+    expect(crItem?.serverDryRun).toMatchObject({ ok: false, kind: 'forbidden' });
+    expect(crItem?.serverDryRun?.reason).toContain(`cannot patch clusteraliyunpipelineconfigs.telemetry.alibabacloud.com "${CR_NAME}"`);
+    expect(await crState()).toMatchObject({ exists: true, deleting: false });
+    expect(await releaseExists()).toBe(true);
     const r = await cli([...base, '--yes', '-o', 'json'], { kubeconfig: limited });
     expect(r.exitCode).toBe(4);
     const e = parseJson(r).error;
