@@ -1,5 +1,6 @@
 /** The preflight gate of install: src/checks/preflight run with install's validated values. */
 import { runPreflight } from '../checks/preflight/index.js';
+import type { PreflightHelm, PreflightKube } from '../checks/preflight/context.js';
 import { preflightInputFromValues } from '../values/preflight.js';
 import type { PreflightGate } from './gate.js';
 
@@ -10,6 +11,9 @@ export interface GateOptions {
   helmBinary?: string | undefined;
   probeImage?: string | undefined;
   fromLocal?: boolean | undefined;
+  /** The run's own clients (made on first use), so the gate opens no second connection. */
+  kube?: () => PreflightKube;
+  helm?: PreflightHelm;
 }
 
 export function loadPreflightGate(o: GateOptions): PreflightGate {
@@ -28,6 +32,7 @@ export function loadPreflightGate(o: GateOptions): PreflightGate {
         ...(net === 'Intranet' || net === 'Internet' ? { net } : {}),
         ...(o.probeImage ? { probeImage: o.probeImage } : {}),
         ...(o.fromLocal ? { fromLocal: true } : {}),
+        deps: { ...(o.kube ? { kube: o.kube() } : {}), ...(o.helm ? { helm: o.helm } : {}) },
       },
       { onResult: (r) => req.onProgress?.(`${r.id}: ${r.status}`) },
     );

@@ -33,15 +33,16 @@ prompt on a TTY. It is refused on the command line (--set accessKeySecret=... sh
     const flags = this.flags;
     const { gatherValues } = await import('../values/sources.js');
     const values = await gatherValues(flags, 'install', { release: flags.release, namespace: flags.namespace, allowUnknownRegion: flags['allow-unknown-region'], canPrompt: Boolean(process.stdin.isTTY && process.stderr.isTTY) });
-    const [{ installSteps, newInstallContext, installResult }, out, preflightGate, helm, kube] = await Promise.all([
+    const [{ installSteps, newInstallContext, installResult }, out, helm, kube] = await Promise.all([
       import('../actions/install.js'),
       import('../output/install.js'),
-      flags['skip-preflight'] || flags['dry-run']
-        ? undefined
-        : import('../actions/preflight-gate.js').then((g) => g.loadPreflightGate({ ...this.cfg.connection, helmBinary: flags['helm-binary'], probeImage: flags['probe-image'], fromLocal: flags['preflight-from-local'] })),
       this.cfg.helm(),
       this.cfg.kubeOnDemand(),
     ]);
+    const preflightGate =
+      flags['skip-preflight'] || flags['dry-run']
+        ? undefined
+        : (await import('../actions/preflight-gate.js')).loadPreflightGate({ ...this.cfg.connection, helmBinary: flags['helm-binary'], probeImage: flags['probe-image'], fromLocal: flags['preflight-from-local'], kube, helm });
     const ctx = newInstallContext(
       {
         release: flags.release,

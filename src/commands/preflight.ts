@@ -89,7 +89,7 @@ Exit 0 when no fatal check failed, 1 otherwise (--fail-on warning: also on warni
       probeNamespace: flags['probe-namespace'],
       timeoutMs: flags.timeout,
       ...(flags.only ? { only: flags.only } : {}),
-      deps: { kube },
+      deps: { kube, helm: await this.cfg.helm() },
     };
     const resolved = resolveInput(input);
 
