@@ -114,6 +114,22 @@ export abstract class BaseCommand<T extends typeof Command = typeof Command> ext
     return undefined;
   }
 
+  /**
+   * Text for the person at the terminal while the command runs (progress, a plan before its question):
+   * printed with text output only, so -o json stays one document.
+   */
+  protected async tell(render: (c: ChalkInstance) => string, stream: NodeJS.WriteStream = process.stderr): Promise<void> {
+    if (this.json) return;
+    const text = render(await this.chalk(stream));
+    stream.write(text.endsWith('\n') ? text : `${text}\n`);
+  }
+
+  /** A status line rewritten in place on a terminal (stderr), for text output only. */
+  protected async status(): Promise<import('./output/progress.js').StatusLine> {
+    const { statusLine } = await import('./output/progress.js');
+    return statusLine(await this.chalk(process.stderr), { enabled: !this.json && Boolean(process.stderr.isTTY) });
+  }
+
   /** Print to stdout (the only place results are written). */
   protected out(text: string): void {
     process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);

@@ -28,7 +28,7 @@ export interface DoctorRun {
 export interface DoctorIO {
   progress: (message: string) => void;
   /** A watched run ended unhealthy; the next starts in `nextInMs`. */
-  watchRun(report: Report, run: number, nextInMs: number): void;
+  watchRun(report: Report, run: number, nextInMs: number): Promise<void> | void;
   /** Show the fix and ask: true to apply, false to decline, undefined when nobody can be asked. */
   confirmFix(fix: FixView): Promise<boolean | undefined>;
 }
@@ -75,7 +75,7 @@ export async function runDoctor(api: ApiClient, o: DoctorRun, io: DoctorIO): Pro
     if (!o.watch) return done(report, undefined, fixes);
     if (exitCodeFor(report, o.failOn) === 0) return done(report, run, fixes);
     if (Date.now() - started + o.watch.intervalMs > o.watch.timeoutMs) return done(report, run, fixes, true);
-    io.watchRun(report, run, o.watch.intervalMs);
+    await io.watchRun(report, run, o.watch.intervalMs);
     await new Promise((r) => setTimeout(r, o.watch!.intervalMs));
   }
 }

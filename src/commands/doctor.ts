@@ -33,19 +33,18 @@ export default class Doctor extends BaseCommand<typeof Doctor> {
 
   protected async execute(): Promise<CommandResult> {
     const flags = this.flags;
-    const [{ doctorChecks, DEFAULT_OPTIONS }, { selectChecks }, { runDoctor }, out, { statusLine }] = await Promise.all([
+    const [{ doctorChecks, DEFAULT_OPTIONS }, { selectChecks }, { runDoctor }, out] = await Promise.all([
       import('../checks/doctor/index.js'),
       import('../checks/engine.js'),
       import('../actions/doctor.js'),
       import('../output/doctor.js'),
-      import('../output/progress.js'),
     ]);
     // A typo in --only is bad input: said before the cluster is contacted.
     selectChecks(doctorChecks, flags.only);
     const c = await this.chalk(process.stderr);
     // One socket per in-flight probe (fast and slow pools), plus a few for the lists that run beside them.
     const { api, context, server } = await this.cfg.apiClient({ maxSockets: flags.concurrency + DEFAULT_OPTIONS.slowPool + 8 });
-    const status = statusLine(c, { enabled: !this.json && Boolean(process.stderr.isTTY) });
+    const status = await this.status();
     const r = await runDoctor(
       api,
       {
@@ -68,17 +67,15 @@ export default class Doctor extends BaseCommand<typeof Doctor> {
       },
       {
         progress: (m) => status.show(m),
-        watchRun: (report, run, nextInMs) => {
-          if (!this.json) process.stderr.write(`${out.renderWatchLine(report, run)}; again in ${Math.round(nextInMs / 1000)}s\n`);
-        },
+        watchRun: (report, run, nextInMs) => this.tell(() => `${out.renderWatchLine(report, run)}; again in ${Math.round(nextInMs / 1000)}s`),
         confirmFix: async (f) => {
           const shown = out.renderFixToApply(f, c);
-          if (this.flags.yes && !this.json) process.stderr.write(`${shown}\n`);
+          if (this.flags.yes) await this.tell(() => shown);
           return this.confirm('Apply?', shown);
         },
       },
     );
-    if (r.gaveUp && !this.json) process.stderr.write(`${c.yellow(`still not healthy after ${Math.round(r.durationMs / 1000)}s of watching`)}\n`);
+    if (r.gaveUp) await this.tell((cc) => cc.yellow(`still not healthy after ${Math.round(r.durationMs / 1000)}s of watching`));
     const meta = { context, server, namespace: flags.namespace, release: flags.release, durationMs: r.durationMs, ...(r.runs !== undefined ? { runs: r.runs } : {}), exitCode: r.exitCode };
     return {
       json: () => out.renderDoctorJson(r.report, meta, r.fixes),

@@ -68,7 +68,7 @@ Exit 0 when no fatal check failed, 1 otherwise (--fail-on warning: also on warni
     const { exitCodeFor, selectChecks } = await import('../checks/engine.js');
     // A typo in --only is bad input: said before anything is contacted.
     selectChecks(preflightChecks(), flags.only);
-    const [out, { statusLine }, kube] = await Promise.all([import('../output/preflight.js'), import('../output/progress.js'), this.cfg.kube()]);
+    const [out, kube] = await Promise.all([import('../output/preflight.js'), this.cfg.kube()]);
 
     const input = {
       ...this.cfg.connection,
@@ -93,7 +93,7 @@ Exit 0 when no fatal check failed, 1 otherwise (--fail-on warning: also on warni
     };
     const resolved = resolveInput(input);
 
-    const status = statusLine(await this.chalk(process.stderr), { enabled: !this.json && Boolean(process.stderr.isTTY) });
+    const status = await this.status();
     const running = new Set<string>();
     const show = () => status.show(`checking ${[...running].slice(0, 3).join(', ')}${running.size > 3 ? ', ...' : ''}`);
     const started = Date.now();

@@ -49,7 +49,7 @@ else uses (and says what would be lost otherwise). Running it again after an int
       return { json: () => out.renderUninstallJson({ result: 'planned', dryRun: true, plan: checked }), text: (c) => out.renderDryRun(checked, c), exitCode: dry.dryRunExitCode(checked) };
     }
     if (plan.nothingInstalled) return { json: () => out.renderUninstallJson({ result: 'nothing-installed', plan }), text: (c) => out.renderNothingInstalled(plan, c) };
-    if (!this.json) this.out(out.renderPlan(plan, await this.chalk()));
+    await this.tell((c) => out.renderPlan(plan, c), process.stdout);
     const ok = await this.confirm('Proceed with this plan?');
     if (ok === undefined) {
       throw new InsightError('aborted', 'uninstall needs confirmation, and there is no terminal to ask on', { hint: 'Review the plan with --dry-run, then pass --yes.', exitCode: ExitCode.Aborted });
