@@ -39,9 +39,9 @@ export interface GateSummary {
   skipped: boolean;
 }
 
-/** Run the preflight gate; handles the cms-vpc case (ask, or --yes). */
+/** Run the preflight gate; handles the cms-vpc case (asks; --yes answers yes). */
 export async function gate(
-  ctx: { deps: { preflight?: PreflightGate }; opts: { release: string; namespace: string; yes?: boolean; confirm?: (q: string) => Promise<boolean> }; values: Values; alertRuleDisabled: boolean; notes: string[]; preflight?: GateSummary },
+  ctx: { deps: { preflight?: PreflightGate }; opts: { release: string; namespace: string; confirm?: (q: string) => Promise<boolean | undefined> }; values: Values; alertRuleDisabled: boolean; notes: string[]; preflight?: GateSummary },
   mode: 'install' | 'upgrade',
   report: StepReporter,
 ): Promise<void> {
@@ -53,7 +53,7 @@ export async function gate(
   const vpc = intranet && alertOn && cmsVpcUnreachable(r);
   if (vpc) {
     const q = 'The cms-vpc endpoint is not reachable from the cluster, so alert-rule sync (operator.enableAlertRule) cannot work in Intranet mode. Install with alert-rule sync disabled?';
-    const ok = ctx.opts.yes ? true : ctx.opts.confirm ? await ctx.opts.confirm(q) : undefined;
+    const ok = await ctx.opts.confirm?.(q);
     if (ok === undefined) {
       throw new InsightError('aborted', 'cms-vpc is not reachable from the cluster in Intranet mode: alert-rule sync would fail', {
         hint: 'Re-run with --disable-alert-rule (or --yes to accept it), or open the route to cms-vpc (100.103.0.0/16).',

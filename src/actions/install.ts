@@ -42,10 +42,8 @@ export interface InstallOptions {
   replace?: boolean;
   /** Install a chart whose name is not ours (a renamed fork). */
   force?: boolean;
-  /** --yes: take the safe default without asking (disable alert-rule sync when cms-vpc is unreachable). */
-  yes?: boolean;
-  /** Ask the user; undefined when there is no TTY. */
-  confirm?: (question: string) => Promise<boolean>;
+  /** Ask the user: true with --yes, undefined when nobody can be asked (the command's confirm()). */
+  confirm?: (question: string) => Promise<boolean | undefined>;
 }
 
 export interface InstallDeps {

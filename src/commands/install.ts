@@ -56,8 +56,7 @@ prompt on a TTY. It is refused on the command line (--set accessKeySecret=... sh
         skipPreflight: flags['skip-preflight'],
         replace: flags.replace,
         force: flags.force,
-        yes: flags.yes,
-        ...(this.canAsk ? { confirm: async (q: string) => Boolean(await this.confirm(q)) } : {}),
+        confirm: (q: string) => this.confirm(q),
       },
       { helm, kube, ...(preflightGate ? { preflight: preflightGate } : {}) },
     );

@@ -154,7 +154,7 @@ const report = (results: CheckResult[]): Report => ({
 });
 
 describe('preflight gate', () => {
-  const ctx = (values: Record<string, unknown>, gateFn: PreflightGate, more: { yes?: boolean; confirm?: (q: string) => Promise<boolean> } = {}) => ({
+  const ctx = (values: Record<string, unknown>, gateFn: PreflightGate, more: { confirm?: (q: string) => Promise<boolean | undefined> } = {}) => ({
     deps: { preflight: gateFn },
     opts: { release: 'r', namespace: 'n', ...more },
     values,
@@ -175,9 +175,9 @@ describe('preflight gate', () => {
     expect(c.preflight).toMatchObject({ failed: 1 });
   });
 
-  it('in Intranet mode with cms-vpc unreachable: --yes disables alert-rule sync', async () => {
+  it('in Intranet mode with cms-vpc unreachable: a yes (--yes answers it) disables alert-rule sync', async () => {
     expect(cmsVpcUnreachable(vpcDown)).toBe(true);
-    const c = ctx({ net: 'Intranet' }, async () => vpcDown, { yes: true });
+    const c = ctx({ net: 'Intranet' }, async () => vpcDown, { confirm: async () => true });
     await gate(c, 'install', silentReporter);
     expect(c.values).toMatchObject({ operator: { enableAlertRule: false } });
     expect(c.alertRuleDisabled).toBe(true);
@@ -192,7 +192,7 @@ describe('preflight gate', () => {
     const yes = ctx({ net: 'Intranet' }, async () => vpcDown, { confirm: async () => true });
     await gate(yes, 'install', silentReporter);
     expect(yes.alertRuleDisabled).toBe(true);
-    await expect(gate(ctx({ net: 'Intranet' }, async () => vpcDown), 'install', silentReporter)).rejects.toMatchObject({ kind: 'aborted', hint: expect.stringContaining('--disable-alert-rule') });
+    await expect(gate(ctx({ net: 'Intranet' }, async () => vpcDown, { confirm: async () => undefined }), 'install', silentReporter)).rejects.toMatchObject({ kind: 'aborted', hint: expect.stringContaining('--disable-alert-rule') });
   });
 
   it('leaves Internet mode and an already disabled alert-rule sync alone', async () => {
