@@ -8,7 +8,7 @@ import { InsightError } from './errors.js';
 import { checkNamespace, checkRelease, shownValue } from './input.js';
 import { Configuration } from './configuration.js';
 import type { Step } from './actions/steps.js';
-import { modeOf, type OutputMode } from './output/mode.js';
+import { modeOf, modeOfFailedParse, type OutputMode } from './output/mode.js';
 
 /** Flags every command takes, with kubectl's meaning. */
 export const sharedFlags = {
@@ -135,10 +135,7 @@ export abstract class BaseCommand<T extends typeof Command = typeof Command> ext
     process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
   }
 
-  /**
-   * The output flags of this run. When the flags did not parse (the error being rendered is the
-   * parse error), only the output flags are parsed again, leniently, by oclif's own parser.
-   */
+  /** The output flags of this run; when the flags did not parse, what modeOfFailedParse recovered (else text). */
   private outputMode(): OutputMode {
     if (this.flags) return modeOf(this.flags);
     return this.fallbackMode ?? { json: false, verbose: false, noColor: false };
@@ -152,7 +149,6 @@ export abstract class BaseCommand<T extends typeof Command = typeof Command> ext
     // A flag error stops parsing; without this oclif warns "did not parse its arguments" outside production.
     this.parsed = true;
     if (!this.flags) {
-      const { modeOfFailedParse } = await import('./output/mode.js');
       this.fallbackMode = await modeOfFailedParse(this.argv, { ...sharedFlags, ...this.ctor.flags } as unknown as Record<string, Interfaces.Flag<unknown>>, err);
     }
     const mode = this.outputMode();

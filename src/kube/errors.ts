@@ -203,9 +203,3 @@ export function kubeCalls(server?: string): KubeCalls {
     delete: async (op, fn, opts) => ((await ifFound({ verb: 'delete', ...op }, async () => (await fn(), true), opts)) ? 'deleted' : 'already-gone'),
   };
 }
-
-/** `k` with the call methods, for callers that hold a kube typed with only `server` (and for test fakes). */
-export function withCalls<K extends object>(k: K): K & KubeCalls {
-  if (typeof (k as Partial<KubeCalls>).call === 'function' && typeof (k as Partial<KubeCalls>).delete === 'function') return k as K & KubeCalls;
-  return { ...k, ...kubeCalls((k as { server?: string }).server) };
-}

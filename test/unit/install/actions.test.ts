@@ -15,7 +15,7 @@ import { InsightError } from '../../../src/errors.js';
 import { workloadStatus, waitForRollout, type RolloutKube } from '../../../src/kube/rollout.js';
 import { selectorString } from '../../../src/kube/selectors.js';
 import { insightErrorOf } from '../../support/errors.js';
-import { withCalls } from '../../../src/kube/errors.js';
+import { withCalls } from '../../support/kube.js';
 
 const rel = (over: Partial<ExistingRelease>): ExistingRelease => ({
   name: 'aliyun-loongcollector-cluster-insight',

@@ -12,7 +12,7 @@ import { newContext, uninstallSteps, STEP_TITLES, type Discovery, type Plan, typ
 import { RollbackFailed, runSteps, silentReporter, type Step } from '../../../src/actions/steps.js';
 import { runStepsWithProgress } from '../../../src/output/tasks.js';
 import { Secret } from '../../../src/secret.js';
-import { withCalls } from '../../../src/kube/errors.js';
+import { withCalls } from '../../support/kube.js';
 
 // ---------------------------------------------------------------------------------------------------
 // The rule itself

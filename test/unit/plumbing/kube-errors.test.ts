@@ -1,7 +1,8 @@
 import { ApiException } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { ExitCode, InsightError } from '../../../src/errors.js';
-import { classifyKubeError, isNotFound, kubeCall, kubeCalls, withCalls } from '../../../src/kube/errors.js';
+import { classifyKubeError, isNotFound, kubeCall, kubeCalls } from '../../../src/kube/errors.js';
+import { withCalls } from '../../support/kube.js';
 
 const op = { verb: 'create', resource: 'clusterroles.rbac.authorization.k8s.io', name: 'x' };
 const status = (code: number, reason: string, message: string) =>

@@ -4,7 +4,7 @@ import type { V1DaemonSet, V1Deployment, V1Node, V1Pod } from '@kubernetes/clien
 import type { PreflightContext, PreflightKube } from '../../../src/checks/preflight/context.js';
 import { resolveInput, type PreflightInput } from '../../../src/checks/preflight/index.js';
 import type { ProbeReport } from '../../../src/net/types.js';
-import { withCalls } from '../../../src/kube/errors.js';
+import { withCalls } from '../../support/kube.js';
 
 export function node(name: string, extra: { labels?: Record<string, string>; taints?: { key: string; value?: string; effect: string }[]; ready?: boolean; unschedulable?: boolean } = {}): V1Node {
   return {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { preflightChecks, runPreflight } from '../../../src/checks/preflight/index.js';
 import { exitCodeFor } from '../../../src/checks/engine.js';
-import { withCalls } from '../../../src/kube/errors.js';
+import { withCalls } from '../../support/kube.js';
 
 const fakeKube = withCalls({
   server: 'https://127.0.0.1:1',

@@ -2,7 +2,7 @@ import { Chalk } from 'chalk';
 import { describe, expect, it } from 'vitest';
 import { buildPlan, type Discovery } from '../../../src/actions/uninstall/index.js';
 import { checkPlanOnServer, dryRunExitCode } from '../../../src/actions/uninstall/dry-run.js';
-import { withCalls } from '../../../src/kube/errors.js';
+import { withCalls } from '../../support/kube.js';
 import { renderDryRun, renderUninstallJson } from '../../../src/output/uninstall.js';
 import type { CrdDecision } from '../../../src/kube/ownership.js';
 import { cr, FIN } from './fixtures.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { collectionPath, deleteCustomObject, finalizerPatch, removeFinalizer, type CustomRef, type FinalizerKube } from '../../../src/kube/finalizers.js';
-import { withCalls } from '../../../src/kube/errors.js';
+import { withCalls } from '../../support/kube.js';
 
 const FIN = 'clusteraliyunpipelineconfig.finalizers.telemetry.alibabacloud.com/finalizer';
 const ref: CustomRef = { group: 'telemetry.alibabacloud.com', version: 'v1alpha1', plural: 'clusteraliyunpipelineconfigs', kind: 'ClusterAliyunPipelineConfig', name: 'cr1' };

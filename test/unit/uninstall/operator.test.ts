@@ -1,7 +1,7 @@
 import type { V1Deployment } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { findOperator, judgeOperator, operatorsInManifest, waitOperatorVerdict, type OperatorKube } from '../../../src/kube/operator.js';
-import { withCalls } from '../../../src/kube/errors.js';
+import { withCalls } from '../../support/kube.js';
 
 const ref = { namespace: 'cms', name: 'cms-loongcollector-operator' };
 const live = { releaseGone: false };
