@@ -68,6 +68,20 @@ describe('uninstall --dry-run on the server', () => {
     expect(renderDryRun(plan, new Chalk({ level: 0 }))).toMatch(/mark namespace cms-monitoring[^\n]*\n\s+✖ server dry run: refused/);
   });
 
+  it('sends nothing, not even a dry run, for a namespace that is not only the release\'s or that it never had', async () => {
+    for (const namespaceState of [
+      { exists: true, others: [{ kind: 'ConfigMap', namespace: 'cms-monitoring', name: 'team-data' }], hadRelease: true },
+      { exists: true, others: [], hadRelease: false },
+    ]) {
+      const { kube, sent } = fakeApi(new Set());
+      const d = { ...discovery, namespaceState };
+      const plan = await checkPlanOnServer(kube, d, buildPlan(d, opts), opts);
+      expect(sent.map((x) => x.call)).not.toContain('delete-namespace');
+      const nsItems = plan.steps.find((st) => st.id === 'namespace')!.items;
+      expect(nsItems.map((i) => [i.action, i.serverDryRun])).toEqual([['keep', undefined]]);
+    }
+  });
+
   it('makes no mark without --purge-crds or --delete-namespace, and sends no namespace delete while it terminates', async () => {
     const { kube, sent } = fakeApi(new Set());
     const keep = { ...opts, purgeCrds: false, deleteNamespace: false };
