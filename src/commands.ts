@@ -4,6 +4,7 @@ import Install from './commands/install.js';
 import Preflight from './commands/preflight.js';
 import Uninstall from './commands/uninstall.js';
 import Upgrade from './commands/upgrade.js';
+import Verify from './commands/verify.js';
 import Version from './commands/version.js';
 
 export const commands = {
@@ -12,5 +13,6 @@ export const commands = {
   uninstall: Uninstall,
   preflight: Preflight,
   doctor: Doctor,
+  verify: Verify,
   version: Version,
 };

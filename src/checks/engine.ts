@@ -60,7 +60,7 @@ export interface CheckResult extends Finding {
 }
 
 /** Which page documents a check, by the first part of its id (the groups of each command are disjoint). */
-const DOC_PAGES: Record<string, 'preflight' | 'doctor'> = {
+const DOC_PAGES: Record<string, 'preflight' | 'doctor' | 'verify'> = {
   cluster: 'preflight',
   rbac: 'preflight',
   conflicts: 'preflight',
@@ -73,6 +73,9 @@ const DOC_PAGES: Record<string, 'preflight' | 'doctor'> = {
   kubelet: 'doctor',
   cr: 'doctor',
   coexist: 'doctor',
+  metrics: 'verify',
+  entities: 'verify',
+  collector: 'verify',
 };
 
 /**
@@ -157,7 +160,7 @@ async function runOne<C>(check: Check<C>, ctx: C, timeoutMs: number): Promise<Fi
 }
 
 /** The checks `--only` selects; a prefix that selects nothing is a typo, not "all passed". */
-export function selectChecks<C>(checks: readonly Check<C>[], only: readonly string[] | undefined): Check<C>[] {
+export function selectChecks<T extends { id: string }>(checks: readonly T[], only: readonly string[] | undefined): T[] {
   if (!only?.length) return [...checks];
   for (const p of only) {
     if (!checks.some((c) => c.id.startsWith(p))) {

@@ -12,10 +12,10 @@
  * - CMS 2024-03-30 GetPrometheusInstance: ROA, GET /prometheus-instances/{prometheusInstanceId} on
  *   cms.<region>.aliyuncs.com, ACS3-signed, action cms:GetPrometheusInstance (shape taken from the
  *   official cms20240330 SDKs; that SDK is not on npm). Answer: {requestId, prometheusInstance:{...}};
- *   we keep only descriptive fields (the answer also carries an authToken, which is dropped).
+ *   we keep the descriptive fields, the query URLs, and the authToken (as a Secret) when enableAuthToken is on.
  */
 import { randomBytes } from 'node:crypto';
-import type { Secret } from '../secret.js';
+import { Secret } from '../secret.js';
 import { cmsHost, slsHost, slsProjectHost, stsHost, type CloudService, type NetMode } from './endpoints.js';
 import { classifyApiError, fail, ok, parseApiErrorBody, type ApiErrorContext, type CloudError, type CloudResult } from './errors.js';
 import { signAcs3, signSlsV1, signSlsV4, type SignedRequest } from './signing.js';
@@ -24,6 +24,8 @@ import { send, type HttpResponse, type TransportOptions } from './transport.js';
 export interface CloudCredentials {
   accessKeyId: string;
   accessKeySecret: Secret;
+  /** STS temporary credentials' token (ALIBABA_CLOUD_SECURITY_TOKEN). */
+  securityToken?: Secret;
 }
 
 export interface CloudCallOptions extends TransportOptions {
@@ -80,20 +82,22 @@ function badResponse(service: CloudService, host: string, status: number): Cloud
   return { code: 'BadResponse', service, host, httpStatus: status, message: `${host} answered ${status} with a body that is not the expected JSON.`, hint: 'Something else answers on this address (a proxy or a wrong endpoint override).' };
 }
 
-async function callAcs3(
+export async function callAcs3(
   creds: CloudCredentials,
-  req: { service: CloudService; host: string; method: string; path: string; action: string; version: string; query?: Record<string, string> },
+  req: { service: CloudService; host: string; method: string; path: string; action: string; version: string; query?: Record<string, string>; json?: unknown },
   opts: CloudCallOptions,
   errCtx: Omit<ApiErrorContext, 'service' | 'host' | 'sentAt'>,
 ): Promise<CloudResult<Record<string, unknown>>> {
   const date = (opts.now ?? (() => new Date()))();
+  const body = req.json === undefined ? undefined : Buffer.from(JSON.stringify(req.json), 'utf8');
   const signed = signAcs3(
     {
       method: req.method,
       host: req.host,
       path: req.path,
       ...(req.query ? { query: req.query } : {}),
-      headers: { accept: 'application/json', 'user-agent': opts.userAgent ?? USER_AGENT },
+      ...(body ? { body } : {}),
+      headers: { accept: 'application/json', 'user-agent': opts.userAgent ?? USER_AGENT, ...(body ? { 'content-type': 'application/json' } : {}) },
       action: req.action,
       version: req.version,
       date,
@@ -101,10 +105,10 @@ async function callAcs3(
     },
     creds,
   );
-  const r = await exchange(signed, req.service, req.host, undefined, opts);
+  const r = await exchange(signed, req.service, req.host, body, opts);
   if (!r.ok) return r;
-  const { status, headers, body } = r.response;
-  if (status < 200 || status >= 300) return fail(classifyApiError(status, body, headers, { service: req.service, host: req.host, sentAt: date, ...errCtx }));
+  const { status, headers } = r.response;
+  if (status < 200 || status >= 300) return fail(classifyApiError(status, r.response.body, headers, { service: req.service, host: req.host, sentAt: date, ...errCtx }));
   const json = parseJson(r.response);
   if (!json) return fail(badResponse(req.service, req.host, status));
   return ok(json, str(json.RequestId) ?? str(json.requestId));
@@ -217,6 +221,11 @@ export async function getSlsProject(creds: CloudCredentials, region: string, pro
 
 export interface PrometheusInstance {
   prometheusInstanceId: string;
+  /** The instance's Prometheus HTTP API from the Internet and from the VPC. */
+  httpApiInterUrl?: string;
+  httpApiIntraUrl?: string;
+  /** Set when the instance wants its token as a Bearer token (enableAuthToken); wrapped at once. */
+  authToken?: Secret;
   prometheusInstanceName?: string;
   regionId?: string;
   status?: string;
@@ -246,10 +255,13 @@ export async function getPrometheusInstance(creds: CloudCredentials, region: str
   const p = r.value.prometheusInstance as Record<string, unknown> | undefined;
   const id = p && str(p.prometheusInstanceId);
   if (!p || !id) return fail(badResponse('cms', host, 200));
-  const keep = ['prometheusInstanceName', 'regionId', 'status', 'instanceType', 'workspace', 'product', 'version'] as const;
+  const keep = ['prometheusInstanceName', 'regionId', 'status', 'instanceType', 'workspace', 'product', 'version', 'httpApiInterUrl', 'httpApiIntraUrl'] as const;
   const picked: Record<string, string> = {};
   for (const k of keep) if (str(p[k]) !== undefined) picked[k] = str(p[k])!;
-  return ok({ prometheusInstanceId: id, ...picked }, r.requestId);
+  // The token is a credential: a Secret from here on (never printed, scrubbed from any text).
+  const tokenOn = p.enableAuthToken === true || p.enableAuthToken === 'true';
+  const token = str(p.authToken);
+  return ok({ prometheusInstanceId: id, ...picked, ...(tokenOn && token ? { authToken: new Secret(token) } : {}) }, r.requestId);
 }
 
 /** For callers that got a raw SLS answer (the permission probe): the server's own error code, if any. */

@@ -14,7 +14,8 @@ import { inputError } from '../errors.js';
 
 export type NetMode = 'Internet' | 'Intranet';
 
-export type CloudService = 'cms' | 'sls' | 'sts';
+/** `prometheus`: an instance's Prometheus HTTP API (its host comes from GetPrometheusInstance). */
+export type CloudService = 'cms' | 'sls' | 'sts' | 'prometheus';
 
 export interface Endpoint {
   service: CloudService;

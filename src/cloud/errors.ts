@@ -99,7 +99,7 @@ export function deniedAction(parsed: ParsedApiError): string | undefined {
   return m?.[1];
 }
 
-const SERVICE_NAME: Record<CloudService, string> = { sts: 'STS', sls: 'Log Service (SLS)', cms: 'Cloud Monitor' };
+const SERVICE_NAME: Record<CloudService, string> = { sts: 'STS', sls: 'Log Service (SLS)', cms: 'Cloud Monitor', prometheus: 'The Prometheus query API' };
 
 export interface ApiErrorContext {
   service: CloudService;

@@ -31,6 +31,8 @@ export const SLS_API_VERSION = '0.6.0';
 export interface SigningCredentials {
   accessKeyId: string;
   accessKeySecret: Secret;
+  /** An STS token (temporary credentials): sent as x-acs-security-token and signed with the rest. */
+  securityToken?: Secret;
 }
 
 type Body = string | Uint8Array | undefined;
@@ -134,6 +136,7 @@ export function signAcs3(input: Acs3Input, creds: SigningCredentials): SignedReq
     'x-acs-date': isoSeconds(input.date),
     'x-acs-signature-nonce': input.nonce,
     'x-acs-content-sha256': hashedPayload,
+    ...(creds.securityToken ? { 'x-acs-security-token': creds.securityToken.reveal() } : {}),
   };
   const { canonicalRequest, signedHeaders } = acs3CanonicalRequest(input.method, encodedPath, input.query, headers, hashedPayload);
   const stringToSign = `${ACS3_ALGORITHM}\n${sha256Hex(canonicalRequest)}`;

@@ -1,6 +1,8 @@
 import * as Flags from '@oclif/core/flags';
 import { BaseCommand, type CommandResult } from '../base-command.js';
+import { ENV } from '../defaults.js';
 import { durationFlag } from '../duration.js';
+import { verifyTuning, verifyTuningFlags } from '../verify-flags.js';
 
 export default class Doctor extends BaseCommand<typeof Doctor> {
   static override summary = 'Find why metrics are not arriving: pods, exporters, scrape chain, kubelet, custom resources.';
@@ -13,6 +15,7 @@ export default class Doctor extends BaseCommand<typeof Doctor> {
     '<%= config.bin %> doctor --all-monitors',
     '<%= config.bin %> doctor --fix',
     '<%= config.bin %> doctor --watch --watch-timeout 10m',
+    `${ENV.accessKeySecret}=... <%= config.bin %> doctor --cloud`,
   ];
 
   static override flags = {
@@ -29,6 +32,11 @@ export default class Doctor extends BaseCommand<typeof Doctor> {
     'full-scrape': Flags.boolean({ summary: 'Fetch and validate /metrics on every DaemonSet pod, not a sample.', default: false }),
     'kubelet-nodes': Flags.integer({ summary: 'Ready nodes whose kubelet endpoints are probed.', default: 3, min: 1 }),
     only: Flags.string({ summary: 'Run only checks whose id starts with this (repeatable), e.g. scrape or pods.health.', multiple: true }),
+    cloud: Flags.boolean({ summary: 'Also check that the data arrives in the workspace (the checks of `verify`; needs the AccessKey).', default: false, helpGroup: 'CLOUD' }),
+    'access-key-id': Flags.string({ summary: `AccessKey ID for --cloud (default: $${ENV.accessKeyId}, else the release's).`, env: ENV.accessKeyId, helpGroup: 'CLOUD' }),
+    'access-key-secret-stdin': Flags.boolean({ summary: 'Read the AccessKey secret for --cloud from stdin.', default: false, helpGroup: 'CLOUD' }),
+    net: Flags.string({ summary: 'Which query URL of the instance --cloud uses.', options: ['Internet', 'Intranet'], default: 'Internet', helpGroup: 'CLOUD' }),
+    ...verifyTuningFlags,
   };
 
   protected async execute(): Promise<CommandResult> {
@@ -40,7 +48,12 @@ export default class Doctor extends BaseCommand<typeof Doctor> {
       import('../output/doctor.js'),
     ]);
     // A typo in --only is bad input: said before the cluster is contacted.
-    selectChecks(doctorChecks, flags.only);
+    const verifyChecks = flags.cloud ? (await import('../checks/verify/index.js')).verifyChecks : [];
+    selectChecks([...doctorChecks, ...verifyChecks], flags.only);
+    const onlyOf = (ids: readonly string[]) => flags.only?.filter((p) => ids.some((id) => id.startsWith(p)));
+    const key = flags.cloud
+      ? await (await import('../values/sources.js')).readCommandKey({ stdin: flags['access-key-secret-stdin'], promptIfMissing: true, keyIdLater: true, ...(flags['access-key-id'] ? { keyId: flags['access-key-id'] } : {}) })
+      : undefined;
     const c = await this.chalk(process.stderr);
     // One socket per in-flight probe (fast and slow pools), plus a few for the lists that run beside them.
     const { api, context, server } = await this.cfg.apiClient({ maxSockets: flags.concurrency + DEFAULT_OPTIONS.slowPool + 8 });
@@ -60,7 +73,7 @@ export default class Doctor extends BaseCommand<typeof Doctor> {
           scrapeSample: flags['full-scrape'] ? Number.MAX_SAFE_INTEGER : DEFAULT_OPTIONS.scrapeSample,
           kubeletNodes: flags['kubelet-nodes'],
         },
-        ...(flags.only ? { only: flags.only } : {}),
+        ...(onlyOf(doctorChecks.map((c) => c.id))?.length ? { only: onlyOf(doctorChecks.map((c) => c.id))! } : {}),
         failOn: flags['fail-on'] as 'fatal' | 'warning',
         fix: flags.fix,
         ...(flags.watch ? { watch: { timeoutMs: flags['watch-timeout'], intervalMs: flags['watch-interval'] } } : {}),
@@ -76,6 +89,30 @@ export default class Doctor extends BaseCommand<typeof Doctor> {
       },
     );
     if (r.gaveUp) await this.tell((cc) => cc.yellow(`still not healthy after ${Math.round(r.durationMs / 1000)}s of watching`));
+    if (key) {
+      // The cloud side once, after the cluster side: its collector findings explain what the cluster checks cannot see.
+      const [{ verifyInstallation, merge }, { exitCodeFor }] = await Promise.all([import('../actions/verify.js'), import('../checks/engine.js')]);
+      const only = onlyOf(verifyChecks.map((c) => c.id));
+      const v = await verifyInstallation(
+        api,
+        async () => (await this.cfg.kube()).kc,
+        {
+          namespace: flags.namespace,
+          release: flags.release,
+          target: key.accessKeyId ? { accessKeyId: key.accessKeyId } : {},
+          ...(key.accessKeySecret ? { accessKeySecret: key.accessKeySecret } : {}),
+          net: flags.net as 'Internet' | 'Intranet',
+          ...verifyTuning(flags),
+          waitMs: 0,
+          intervalMs: 1000,
+          ...(flags.only ? { only: only ?? [] } : {}),
+          failOn: flags['fail-on'] as 'fatal' | 'warning',
+        },
+        { progress: (m) => status.show(m), waiting: () => {} },
+      );
+      r.report = flags.only && !onlyOf(doctorChecks.map((c) => c.id))?.length ? v.report : merge(r.report, v.report);
+      r.exitCode = Math.max(r.exitCode, exitCodeFor(r.report, flags['fail-on'] as 'fatal' | 'warning'));
+    }
     const meta = { context, server, namespace: flags.namespace, release: flags.release, durationMs: r.durationMs, ...(r.runs !== undefined ? { runs: r.runs } : {}), exitCode: r.exitCode };
     return {
       json: () => out.renderDoctorJson(r.report, meta, r.fixes),

@@ -4,12 +4,15 @@ import { BaseCommand, type CommandResult } from '../base-command.js';
 import { checkImage } from '../input.js';
 import { CHART, ENV } from '../defaults.js';
 import { chartSource, valueFlags } from '../values/flags.js';
+import { durationFlag } from '../duration.js';
+import { verifyTuning, verifyTuningFlags } from '../verify-flags.js';
 
 export default class Install extends BaseCommand<typeof Install> {
   static override summary = 'Install the CloudLens for Container collector (loongcollector-cluster-insight) into the cluster.';
   static override description = `Validates the chart values, runs the preflight checks, installs the Helm chart with the AccessKey secret
 passed through a private temp file (never on a command line), waits for every workload to roll out and
-verifies the CRDs and the custom resource.
+verifies the CRDs and the custom resource, then checks that the data arrives in the workspace (the
+checks of \`kubectl insight verify\`, waiting up to --verify-wait; skipped with --no-verify).
 
 The secret is read from $${ENV.accessKeySecret}, --access-key-secret-stdin, a values file, or a hidden
 prompt on a TTY. It is refused on the command line (--set accessKeySecret=... shows in \`ps\`).`;
@@ -27,6 +30,9 @@ prompt on a TTY. It is refused on the command line (--set accessKeySecret=... sh
     force: Flags.boolean({ summary: `Install a chart whose name is not ${CHART.name} (a renamed fork).`, default: false }),
     'probe-image': Flags.string({ summary: 'Image of the preflight network probe pods (see `kubectl insight preflight --help`).', helpGroup: 'PREFLIGHT', parse: async (v) => checkImage(v) }),
     'preflight-from-local': Flags.boolean({ summary: 'Run the preflight network probes from this machine instead of probe pods on the nodes.', default: false, helpGroup: 'PREFLIGHT' }),
+    verify: Flags.boolean({ summary: 'After installing, check that the data arrives in the workspace (--no-verify skips it).', default: true, allowNo: true, helpGroup: 'VERIFY' }),
+    'verify-wait': durationFlag({ summary: 'How long the data check waits for the first samples', default: '3m', min: 0 }),
+    ...verifyTuningFlags,
   };
 
   protected async execute(): Promise<CommandResult> {
@@ -62,7 +68,48 @@ prompt on a TTY. It is refused on the command line (--set accessKeySecret=... sh
     );
     await this.runSteps(installSteps(), ctx);
     const result = installResult(ctx);
-    return { json: () => out.installJson(result), text: (c) => out.renderInstallText(result, c) };
+    if (flags['dry-run'] || !flags.verify) return { json: () => out.installJson(result), text: (c) => out.renderInstallText(result, c) };
+    // Installed is not done: the data must arrive, or the report names why not. The release stays either way.
+    const verified = await this.verifyData(values);
+    return {
+      json: () => ({ ...(out.installJson(result) as object), verify: verified.json }),
+      text: (c) => `${out.renderInstallText(result, c)}\n\n${verified.text(c)}`,
+      exitCode: verified.exitCode,
+    };
+  }
+
+  private async verifyData(values: import('../values/tree.js').Values) {
+    const flags = this.flags;
+    const [{ verifyInstallation }, { installationFromValues, preflightInputFromValues }, vout] = await Promise.all([import('../actions/verify.js'), import('../values/preflight.js'), import('../output/verify.js')]);
+    const id = installationFromValues(values);
+    const secret = preflightInputFromValues(values).accessKeySecret;
+    const { api, context, server } = await this.cfg.apiClient({ maxSockets: 16 });
+    const status = await this.status();
+    await this.tell(() => `checking that the data arrives (up to ${Math.round(flags['verify-wait'] / 1000)}s)...`);
+    // The check runs from this machine, so the instance's public query URL, whatever `net` the cluster uses.
+    const net = 'Internet' as const;
+    const r = await verifyInstallation(
+      api,
+      async () => (await this.cfg.kube()).kc,
+      {
+        namespace: flags.namespace,
+        release: flags.release,
+        target: Object.fromEntries(Object.entries({ clusterId: id.clusterId, region: id.region, workspace: id.workspace, prometheusInstanceId: id.prometheusInstanceId, accessKeyId: id.accessKeyId }).filter(([, v]) => v !== undefined)),
+        ...(secret ? { accessKeySecret: secret } : {}),
+        net,
+        ...verifyTuning(flags),
+        waitMs: flags['verify-wait'],
+        intervalMs: 15_000,
+        failOn: 'fatal',
+      },
+      { progress: (m) => status.show(m), waiting: (report, run, next) => this.tell(() => `${vout.renderWaitLine(report, run)}; again in ${Math.round(next / 1000)}s`) },
+    );
+    const meta = { context, server, namespace: flags.namespace, release: flags.release, ...r.target, net, runs: r.runs, gaveUp: r.gaveUp, durationMs: r.durationMs };
+    return {
+      exitCode: r.exitCode,
+      json: JSON.parse(vout.renderVerifyJson(r.report, { ...meta, exitCode: r.exitCode })) as unknown,
+      text: (c: ChalkInstance) => vout.renderVerifyHuman(r.report, meta, c),
+    };
   }
 
   /** The pods that did not become ready, above the error. */

@@ -42,27 +42,17 @@ Exit 0 when no fatal check failed, 1 otherwise (--fail-on warning: also on warni
     const flags = this.flags;
     const failOn = flags['fail-on'] as 'fatal' | 'warning';
 
-    // The secret: stdin or the environment, wrapped at once; children must not inherit it.
-    const { readStdinSecret, secretInEnvironment } = await import('../values/sources.js');
-    let accessKeySecret = flags['access-key-secret-stdin'] ? await readStdinSecret() : secretInEnvironment();
-    delete process.env[ENV.accessKeySecret];
-    // A values file (the one install will use) also supplies what the flags leave out: region, net,
-    // key id, secret (wrapped at once), project, instance. Flags win.
-    let values: Record<string, unknown> | undefined;
-    let fromValues: PreflightValues = {};
-    if (flags.values?.length) {
-      const [{ readValuesFile }, { mergeValues, wrapSecret }, { preflightInputFromValues }] = await Promise.all([import('../values/sources.js'), import('../values/tree.js'), import('../values/preflight.js')]);
-      values = wrapSecret(flags.values.reduce<Record<string, unknown>>((acc, f) => mergeValues(acc, readValuesFile(f)), {}));
-      fromValues = preflightInputFromValues(values);
-      if (!accessKeySecret) accessKeySecret = fromValues.accessKeySecret;
-    }
-
-    const keyId = flags['access-key-id'] ?? fromValues.accessKeyId;
+    // One order for the key (stdin, environment, values files; never argv); children must not inherit it.
+    const [{ readCommandKey }, { preflightInputFromValues }] = await Promise.all([import('../values/sources.js'), import('../values/preflight.js')]);
+    const key = await readCommandKey({ stdin: flags['access-key-secret-stdin'], ...(flags.values ? { valuesFiles: flags.values } : {}), ...(flags['access-key-id'] ? { keyId: flags['access-key-id'] } : {}) });
+    const { values, accessKeySecret } = key;
+    const keyId = key.accessKeyId;
+    // A values file (the one install will use) also supplies what the flags leave out. Flags win.
+    const fromValues: PreflightValues = values ? preflightInputFromValues(values) : {};
     const regionRaw = flags.region ?? fromValues.region;
     const region = regionRaw ? await checkRegionFlag(regionRaw, flags['allow-unknown-region']) : undefined;
     const net = flags.net ?? fromValues.net ?? 'Internet';
     if (net !== 'Internet' && net !== 'Intranet') throw usageError(`net must be Internet or Intranet, got "${net}"`);
-    if (accessKeySecret && !keyId) throw usageError('an AccessKey secret was given without --access-key-id', `Pass --access-key-id or set ${ENV.accessKeyId}.`);
 
     const { runPreflight, resolveInput, preflightChecks } = await import('../checks/preflight/index.js');
     const { exitCodeFor, selectChecks } = await import('../checks/engine.js');

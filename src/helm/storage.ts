@@ -4,6 +4,8 @@
  * holding the release as base64 of gzipped JSON. Both majors write the same format.
  */
 import { gunzipSync } from 'node:zlib';
+import { installationFromValues, type InstallationValues } from '../values/preflight.js';
+import type { Values } from '../values/tree.js';
 import { isNamedObject, parseManifests, type HelmRelease, type ManifestObject } from './release.js';
 
 /** A revision as helm stored it: the release model plus what only the record holds. */
@@ -14,6 +16,8 @@ export interface StoredRelease extends HelmRelease {
   objects: ManifestObject[];
   /** Where helm stores it: secret or configmap. */
   storage: 'secret' | 'configmap';
+  /** The installation's identity from the user-supplied values (cluster id, region, ...); never the secret. */
+  installation: InstallationValues;
 }
 
 /** What one storage object looks like to the decoder (a V1Secret or V1ConfigMap). */
@@ -56,5 +60,6 @@ export function newestStoredRelease(items: readonly StorageRecord[], storage: St
     chartVersion,
     objects: typeof rel['manifest'] === 'string' ? parseManifests(rel['manifest']).filter(isNamedObject) : [],
     storage,
+    installation: rel['config'] && typeof rel['config'] === 'object' ? installationFromValues(rel['config'] as Values) : {},
   };
 }

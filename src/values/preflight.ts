@@ -32,3 +32,21 @@ export function preflightInputFromValues(values: Values): PreflightValues {
   if (secret instanceof Secret) out.accessKeySecret = secret;
   return out;
 }
+
+/** Who and where an installation is: what verify needs to find its data. Never the secret. */
+export interface InstallationValues extends Omit<PreflightValues, 'accessKeySecret'> {
+  clusterId?: string;
+  clusterName?: string;
+  workspace?: string;
+}
+
+const IDENTITY_KEYS = [...TEXT_KEYS, ['clusterId', 'clusterID'], ['clusterName', 'clusterName'], ['workspace', 'workspace']] as const;
+
+export function installationFromValues(values: Values): InstallationValues {
+  const out: InstallationValues = {};
+  for (const [key, path] of IDENTITY_KEYS) {
+    const x = getPath(values, path);
+    if (typeof x === 'string' && x) out[key] = x;
+  }
+  return out;
+}

@@ -7,9 +7,10 @@
 import { readFileSync, statSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { ENV, REQUIRED_VALUES } from '../defaults.js';
-import { InsightError } from '../errors.js';
+import { InsightError, usageError } from '../errors.js';
 import { environmentSecret, Secret } from '../secret.js';
 import type { ValueFlags } from './flags.js';
+import { preflightInputFromValues } from './preflight.js';
 import { applySet, setPaths } from './set.js';
 import { getPath, hasPath, isMap, mergeValues, SECRET_PATH, setPath, wrapSecret, type Values } from './tree.js';
 import { validateValues } from './validate.js';
@@ -204,6 +205,36 @@ export function secretInEnvironment(env?: NodeJS.ProcessEnv): Secret | undefined
 /** --access-key-secret-stdin: a hidden prompt when stdin is a terminal, else all of stdin. */
 export async function readStdinSecret(): Promise<Secret> {
   return process.stdin.isTTY ? promptSecret() : readSecretFromStream(process.stdin);
+}
+
+/** The AccessKey a read-only command (preflight, verify) uses, and the values files it read. */
+export interface CommandKey {
+  accessKeyId?: string;
+  accessKeySecret?: Secret;
+  /** The merged values files, secret wrapped (undefined without -f). */
+  values?: Values;
+}
+
+/**
+ * One order for every command that calls the cloud with the user's key: the secret from stdin
+ * (--access-key-secret-stdin), else the environment, else the values files, else (when asked for and
+ * on a terminal) a hidden prompt; never argv. The key id from the flag, else the values files; with
+ * `keyIdLater` the caller finds it elsewhere (verify: the release's own). The environment variable is
+ * removed at once.
+ */
+export async function readCommandKey(o: { stdin: boolean; valuesFiles?: readonly string[]; keyId?: string; promptIfMissing?: boolean; keyIdLater?: boolean }): Promise<CommandKey> {
+  let secret = o.stdin ? await readStdinSecret() : secretInEnvironment();
+  delete process.env[ENV.accessKeySecret];
+  let values: Values | undefined;
+  if (o.valuesFiles?.length) {
+    values = wrapSecret(o.valuesFiles.reduce<Values>((acc, f) => mergeValues(acc, readValuesFile(f)), {}));
+  }
+  const fromValues = values ? preflightInputFromValues(values) : {};
+  secret ??= fromValues.accessKeySecret;
+  const keyId = o.keyId ?? fromValues.accessKeyId;
+  if (!secret && o.promptIfMissing && process.stdin.isTTY) secret = await promptSecret(keyId ? `AccessKey secret for ${keyId}: ` : undefined);
+  if (secret && !keyId && !o.keyIdLater) throw usageError('an AccessKey secret was given without --access-key-id', `Pass --access-key-id or set ${ENV.accessKeyId}.`);
+  return { ...(keyId ? { accessKeyId: keyId } : {}), ...(secret ? { accessKeySecret: secret } : {}), ...(values ? { values } : {}) };
 }
 
 /** Flag values that map to chart values (dotted path → value; undefined when not given). */

@@ -1,0 +1,81 @@
+/**
+ * What verify's checks share: the installation's identity (cluster id, region, workspace, instance),
+ * the AccessKey, the cloud call options, the cluster's nodes and pods, and what earlier checks found
+ * (the query endpoint, the label that carries the cluster id, which sources are missing).
+ */
+import type { V1DaemonSet, V1Node, V1Pod } from '@kubernetes/client-node';
+import type { CloudCallOptions, CloudCredentials, PrometheusInstance } from '../../cloud/credentials.js';
+import type { EndpointOverrides, NetMode } from '../../cloud/endpoints.js';
+import type { CloudError, CloudResult } from '../../cloud/errors.js';
+import { errorFinding } from '../preflight/cloud.js';
+import type { Finding } from '../engine.js';
+import type { PromEndpoint } from '../../cloud/prometheus.js';
+
+export interface VerifyInput {
+  namespace: string;
+  release: string;
+  clusterId: string;
+  region: string;
+  workspace?: string;
+  prometheusInstanceId?: string;
+  /** Which query URL of the instance: Internet (httpApiInterUrl) or Intranet (httpApiIntraUrl). */
+  net: NetMode;
+  creds: CloudCredentials;
+  overrides: EndpointOverrides;
+  /** Per cloud request. */
+  timeoutMs: number;
+  /** A source whose newest sample is older than this is stale (and instant queries see 5 minutes back). */
+  staleAfterMs: number;
+  /** Lines of each collector log read when something does not arrive. */
+  logLines: number;
+}
+
+/** The cluster side: lists (loaded once per run) and reading a collector's log. */
+export interface VerifyCluster {
+  nodes(): Promise<V1Node[]>;
+  /** Pods of the release namespace. */
+  pods(): Promise<V1Pod[]>;
+  daemonSets(): Promise<V1DaemonSet[]>;
+  /** How many pods the cluster has (all namespaces). */
+  podCount(): Promise<number>;
+  /** The tail of a collector's own log file (exec), else its stdout log; `via` says which. */
+  collectorLog(pod: V1Pod, container: string, lines: number): Promise<{ text: string; via: string } | { error: string }>;
+}
+
+/** The cloud side, narrow so unit tests can fake it; src/cloud implements it. */
+export interface VerifyCloud {
+  instance(creds: CloudCredentials, region: string, id: string, o: CloudCallOptions): Promise<CloudResult<PrometheusInstance>>;
+  query: typeof import('../../cloud/prometheus.js').promQuery;
+  series: typeof import('../../cloud/prometheus.js').promSeries;
+  entities: typeof import('../../cloud/entities.js').getEntityStoreData;
+}
+
+export class VerifyContext {
+  /** Set by metrics.instance. */
+  endpoint?: PromEndpoint;
+  /** Set by metrics.cluster-label: the label whose value is the cluster id. */
+  clusterLabel?: string;
+  /** Ids of checks (or sources) that failed because data is not there, which waiting may cure. */
+  readonly notYet = new Set<string>();
+  /** What did not arrive, for the collector check: `metrics/node-exporter`, `entities/k8s.cluster`. */
+  readonly missing: string[] = [];
+
+  constructor(
+    readonly input: VerifyInput,
+    readonly cluster: VerifyCluster,
+    readonly cloud: VerifyCloud,
+    readonly now: () => Date = () => new Date(),
+  ) {}
+
+  callOpts(signal: AbortSignal): CloudCallOptions {
+    return { net: 'Internet', overrides: this.input.overrides, timeoutMs: this.input.timeoutMs, signal, region: this.input.region, now: this.now };
+  }
+}
+
+/**
+ * A cloud error as a verify finding. Unlike preflight, where a network error only means "could not
+ * tell", verify exists to say yes or no: any error that stops it from seeing the data fails.
+ */
+export function cloudFailure(e: CloudError, what: string): Finding {
+  return { ...errorFinding(e, what), severity: 'fatal' };
+}
