@@ -86,4 +86,6 @@ export const MIN_VERSIONS = { kubernetes: '1.18.0', helm: '3.0.0' } as const;
 export const ENV = {
   accessKeyId: 'ALIBABA_CLOUD_ACCESS_KEY_ID',
   accessKeySecret: 'ALIBABA_CLOUD_ACCESS_KEY_SECRET',
+  /** STS temporary credentials: the token that goes with the key (read by verify). */
+  securityToken: 'ALIBABA_CLOUD_SECURITY_TOKEN',
 } as const;

@@ -101,6 +101,7 @@ export default class Doctor extends BaseCommand<typeof Doctor> {
           release: flags.release,
           target: key.accessKeyId ? { accessKeyId: key.accessKeyId } : {},
           ...(key.accessKeySecret ? { accessKeySecret: key.accessKeySecret } : {}),
+          ...(key.securityToken ? { securityToken: key.securityToken } : {}),
           net: flags.net as 'Internet' | 'Intranet',
           ...verifyTuning(flags),
           waitMs: 0,

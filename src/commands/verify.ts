@@ -67,6 +67,7 @@ Exit 0 when everything arrives, 1 otherwise. Check ids and the permissions each 
           }).filter(([, v]) => v !== undefined),
         ),
         ...(key.accessKeySecret ? { accessKeySecret: key.accessKeySecret } : {}),
+          ...(key.securityToken ? { securityToken: key.securityToken } : {}),
         net: flags.net as 'Internet' | 'Intranet',
         ...verifyTuning(flags),
         waitMs: flags.wait,

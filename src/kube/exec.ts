@@ -4,7 +4,13 @@
  * (the collector logs to files, not stdout).
  */
 import { Writable } from 'node:stream';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig, V1Status } from '@kubernetes/client-node';
+
+/** The part of the exec websocket used here (its package types do not resolve for the linter). */
+interface Session {
+  close(): void;
+  on(event: 'close', fn: () => void): void;
+}
 
 export interface ExecResult {
   stdout: string;
@@ -44,8 +50,8 @@ export async function execInContainer(kc: KubeConfig, namespace: string, pod: st
   const err = sink(64 * 1024);
   return new Promise<ExecResult>((resolve, reject) => {
     let done = false;
-    let socket: { close(): void; on(ev: string, fn: () => void): void } | undefined;
-    let status: { status?: string; message?: string; details?: { causes?: { reason?: string; message?: string }[] } } | undefined;
+    let socket: Session | undefined;
+    let status: V1Status | undefined;
     const finish = (r: ExecResult | Error) => {
       if (done) return;
       done = true;
@@ -66,13 +72,13 @@ export async function execInContainer(kc: KubeConfig, namespace: string, pod: st
     };
     const timer = setTimeout(() => finish(new Error(`exec in ${namespace}/${pod} did not finish within ${Math.round(o.timeoutMs / 1000)}s`)), o.timeoutMs);
     new Exec(kc)
-      .exec(namespace, pod, container, command, out.stream, err.stream, null, false, (s) => {
-        status = s as typeof status;
+      .exec(namespace, pod, container, command, out.stream, err.stream, null, false, (s: V1Status) => {
+        status = s;
       })
-      .then((ws) => {
-        socket = ws as unknown as typeof socket;
+      .then((ws: unknown) => {
+        socket = ws as Session;
         // The status arrives on the error channel just before the close.
-        ws.on('close', () => finish(result()));
+        socket.on('close', () => finish(result()));
       })
       .catch((e: unknown) => finish(e instanceof Error ? e : new Error(String(e))));
   });

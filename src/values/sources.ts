@@ -211,6 +211,8 @@ export async function readStdinSecret(): Promise<Secret> {
 export interface CommandKey {
   accessKeyId?: string;
   accessKeySecret?: Secret;
+  /** ALIBABA_CLOUD_SECURITY_TOKEN, for STS credentials. */
+  securityToken?: Secret;
   /** The merged values files, secret wrapped (undefined without -f). */
   values?: Values;
 }
@@ -225,6 +227,8 @@ export interface CommandKey {
 export async function readCommandKey(o: { stdin: boolean; valuesFiles?: readonly string[]; keyId?: string; promptIfMissing?: boolean; keyIdLater?: boolean }): Promise<CommandKey> {
   let secret = o.stdin ? await readStdinSecret() : secretInEnvironment();
   delete process.env[ENV.accessKeySecret];
+  const token = process.env[ENV.securityToken] ? new Secret(process.env[ENV.securityToken]!) : undefined;
+  delete process.env[ENV.securityToken];
   let values: Values | undefined;
   if (o.valuesFiles?.length) {
     values = wrapSecret(o.valuesFiles.reduce<Values>((acc, f) => mergeValues(acc, readValuesFile(f)), {}));
@@ -234,7 +238,7 @@ export async function readCommandKey(o: { stdin: boolean; valuesFiles?: readonly
   const keyId = o.keyId ?? fromValues.accessKeyId;
   if (!secret && o.promptIfMissing && process.stdin.isTTY) secret = await promptSecret(keyId ? `AccessKey secret for ${keyId}: ` : undefined);
   if (secret && !keyId && !o.keyIdLater) throw usageError('an AccessKey secret was given without --access-key-id', `Pass --access-key-id or set ${ENV.accessKeyId}.`);
-  return { ...(keyId ? { accessKeyId: keyId } : {}), ...(secret ? { accessKeySecret: secret } : {}), ...(values ? { values } : {}) };
+  return { ...(keyId ? { accessKeyId: keyId } : {}), ...(secret ? { accessKeySecret: secret } : {}), ...(secret && token ? { securityToken: token } : {}), ...(values ? { values } : {}) };
 }
 
 /** Flag values that map to chart values (dotted path → value; undefined when not given). */

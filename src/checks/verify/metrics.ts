@@ -103,7 +103,10 @@ export function clusterLikeValues(series: readonly Record<string, string>[]): st
 /** The node a target's label set belongs to: a node label, or an instance `host:port` naming the node or one of its addresses. */
 export function nodeOfTarget(metric: Record<string, string>, nodes: readonly V1Node[]): string | undefined {
   const byName = new Map(nodes.map((n) => [n.metadata?.name ?? '', n]));
-  for (const k of ['node', 'nodename', 'kubernetes_node', 'node_name']) if (metric[k] && byName.has(metric[k]!)) return metric[k];
+  for (const k of ['node', 'nodename', 'kubernetes_node', 'node_name']) {
+    const v = metric[k];
+    if (v && byName.has(v)) return v;
+  }
   const host = (metric.instance ?? '').replace(/^\[?([^\]]*?)\]?(:\d+)?$/, '$1');
   if (!host) return undefined;
   if (byName.has(host)) return host;

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { doctorChecks } from '../../../src/checks/doctor/index.js';
 import { preflightChecks } from '../../../src/checks/preflight/index.js';
+import { verifyChecks } from '../../../src/checks/verify/index.js';
 import type { PreflightContext } from '../../../src/checks/preflight/context.js';
 import { docLink, runChecks, withDocLink, type Check } from '../../../src/checks/engine.js';
 import { DOCS_BASE } from '../../../src/defaults.js';
@@ -37,7 +38,7 @@ function anchors(md: string): Map<string, string> {
 /** GitHub's heading slug (lower case, punctuation dropped, spaces to hyphens). */
 const slug = (heading: string) => heading.trim().toLowerCase().replace(/[^\p{L}\p{N} _-]/gu, '').replace(/ /g, '-');
 
-const allIds = [...preflightChecks().map((c) => c.id), ...doctorChecks.map((c) => c.id)];
+const allIds = [...preflightChecks().map((c) => c.id), ...doctorChecks.map((c) => c.id), ...verifyChecks.map((c) => c.id)];
 
 describe('every check has its own docs section', () => {
   it('the real check lists are not empty and their ids are unique', () => {
@@ -56,12 +57,13 @@ describe('every check has its own docs section', () => {
     expect(heading).toMatch(new RegExp(`^#{3,4} ${id.replace(/\./g, '\\.')}$`));
   });
 
-  it('preflight ids link to preflight.md, doctor ids to doctor.md', () => {
+  it('preflight ids link to preflight.md, doctor ids to doctor.md, verify ids to verify.md', () => {
     for (const c of preflightChecks()) expect(split(docLink(c.id)!).page).toBe('preflight.md');
     for (const c of doctorChecks) expect(split(docLink(c.id)!).page).toBe('doctor.md');
+    for (const c of verifyChecks) expect(split(docLink(c.id)!).page).toBe('verify.md');
   });
 
-  it.each(['preflight.md', 'doctor.md'])('%s: no section for a check that does not exist, and every in-page link resolves', (page) => {
+  it.each(['preflight.md', 'doctor.md', 'verify.md'])('%s: no section for a check that does not exist, and every in-page link resolves', (page) => {
     const md = read(page);
     const explicit = anchors(md);
     for (const id of explicit.keys()) expect(allIds, `docs/${page} documents ${id}, which no check has`).toContain(id);
