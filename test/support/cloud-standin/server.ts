@@ -1,7 +1,7 @@
 /**
  * A local HTTPS stand-in for the Alibaba Cloud APIs the credential checks and `verify` call: STS
- * GetCallerIdentity, SLS (GetProject and the read-only probes), CMS 2.0 GetPrometheusInstance, and
- * the Prometheus HTTP API of a CMS 2.0 Prometheus instance (SLS MetricStore).
+ * GetCallerIdentity, SLS (GetProject and the read-only probes), CMS 2.0 GetPrometheusInstance and
+ * GetEntityStoreData, and the Prometheus HTTP API of a CMS 2.0 Prometheus instance (SLS MetricStore).
  * It listens on 127.0.0.1 (random port) with a certificate for the real host names, routes on the
  * Host header, verifies every signature with its own verifiers (./verify.ts) and answers with each
  * service's documented error shapes:
@@ -12,7 +12,7 @@
  *   clock off > 15 min     STS/CMS 400 InvalidTimeStamp.Expired       SLS 400 RequestTimeExpired
  *   action not allowed     STS/CMS 403 Forbidden.RAM + AccessDeniedDetail.AuthAction
  *                          SLS 401 Unauthorized "denied by sts or ram, action: log:X, resource: acs:log:..."
- *   missing resource       CMS 404 NotFound   SLS 404 ProjectNotExist / LogStoreNotExist / MachineGroupNotExist / ConfigNotExist
+ *   missing resource       CMS 404 NotFound / WorkspaceNotExist   SLS 404 ProjectNotExist / LogStoreNotExist / MachineGroupNotExist / ConfigNotExist
  *
  * Order of checks, as the real gateways do: credentials, clock, signature, then RAM, then the resource.
  *
@@ -30,9 +30,11 @@ import type { AddressInfo } from 'node:net';
 import type { EndpointOverrides } from '../../../src/cloud/endpoints.js';
 import { aliyunNames, generatePki, type TestPki } from './pki.js';
 import { claimedAccessKeyId, detectScheme, parseBasic, verifyAcs3, verifySlsV1, verifySlsV4, type RawRequest, type VerifyResult } from './verify.js';
+import { entityTable, parseEntityQuery, SplError, type StandinEntity } from './entities.js';
 import type { Series } from './promql.js';
 import { servePrometheusApi } from './prometheus-api.js';
 
+export type { StandinEntity } from './entities.js';
 export type { Sample, Series } from './promql.js';
 
 export interface StandinUser {
@@ -110,6 +112,11 @@ export interface CloudStandin {
   requests: RecordedRequest[];
   /** Replace all series of a Prometheus instance (by id; throws for an unknown one). */
   setMetrics(instanceId: string, series: Series[]): void;
+  /**
+   * Replace the entities of a CMS workspace; this also makes the workspace exist (in `opts.region`
+   * only, when given; else in every region). Workspaces named by a Prometheus instance exist too, empty.
+   */
+  setEntities(workspace: string, entities: StandinEntity[], opts?: { region?: string }): void;
   close(): Promise<void>;
 }
 
@@ -151,6 +158,7 @@ export async function startCloudStandin(opts: StandinOptions): Promise<CloudStan
   const usedNonces = new Set<string>();
   const requests: RecordedRequest[] = [];
   const metrics = new Map<string, Series[]>();
+  const entityStores = new Map<string, { region?: string; entities: StandinEntity[] }>();
 
   const allowed = (u: StandinUser, action: string) => u.allowedActions.some((p) => globMatch(p, action));
   const acct = (u: StandinUser) => u.accountId ?? '1234567890123456';
@@ -208,6 +216,7 @@ export async function startCloudStandin(opts: StandinOptions): Promise<CloudStan
     if (req.headers['x-acs-version'] === '2024-03-30') {
       let m: RegExpExecArray | null;
       if (req.method === 'GET' && action === 'GetPrometheusInstance' && (m = /^\/prometheus-instances\/([^/?]+)$/.exec(path))) return getPrometheusInstance(a.user, region, decodeURIComponent(m[1]!));
+      if (req.method === 'POST' && action === 'GetEntityStoreData' && (m = /^\/workspace\/([^/?]+)\/entitiesAndRelations$/.exec(path))) return getEntityStoreData(req, a.user, region, decodeURIComponent(m[1]!));
     }
     return pop(404, 'InvalidAction.NotFound', 'Specified api is not found, please check your url and method.');
   }
@@ -237,6 +246,46 @@ export async function startCloudStandin(opts: StandinOptions): Promise<CloudStan
         },
       },
     };
+  }
+
+  function workspaceExists(ws: string, region: string): boolean {
+    const store = entityStores.get(ws);
+    if (store) return store.region === undefined || store.region === region;
+    return instances.some((i) => i.region === region && instanceWorkspace(i) === ws);
+  }
+
+  function getEntityStoreData(req: RawRequest, user: StandinUser, region: string, ws: string): Reply {
+    if (!allowed(user, 'cms:GetEntityStoreData')) return denyPop(user, 'cms:GetEntityStoreData');
+    if (!/^application\/json\s*(;|$)/i.test(req.headers['content-type'] ?? '')) return pop(400, 'InvalidParameter', 'The request body must be sent as application/json.');
+    let body: unknown;
+    try {
+      body = JSON.parse(req.body.toString('utf8'));
+    } catch {
+      return pop(400, 'InvalidParameter', 'The request body is not valid JSON.');
+    }
+    if (!body || typeof body !== 'object' || Array.isArray(body)) return pop(400, 'InvalidParameter', 'The request body must be a JSON object.');
+    const b = body as Record<string, unknown>;
+    for (const k of ['query', 'from', 'to']) {
+      if (b[k] === undefined || b[k] === null || b[k] === '') return pop(400, 'MissingParameter', `The input parameter "${k}" that is mandatory for processing this request is not supplied.`);
+    }
+    if (typeof b.query !== 'string') return pop(400, 'InvalidParameter', 'The parameter "query" must be a string.');
+    for (const k of ['from', 'to']) {
+      const v = b[k];
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) return pop(400, 'InvalidParameter', `The parameter "${k}" must be an integer (unix seconds).`);
+    }
+    const from = b.from as number;
+    const to = b.to as number;
+    if (from > to) return pop(400, 'InvalidParameter', 'The parameter "from" must not be after "to".');
+    if (!workspaceExists(ws, region)) return pop(404, 'WorkspaceNotExist', `The workspace ${ws} does not exist in ${region}.`);
+    let q: ReturnType<typeof parseEntityQuery>;
+    try {
+      q = parseEntityQuery(b.query);
+    } catch (e) {
+      if (e instanceof SplError) return pop(400, 'InvalidParameter', `The query is not valid SPL: ${e.message}.`);
+      throw e;
+    }
+    const table = entityTable(entityStores.get(ws)?.entities ?? [], q, from, to);
+    return { status: 200, body: { requestId: randomUUID().toUpperCase(), header: table.header, data: table.data } };
   }
 
   // ---- Prometheus HTTP API (SLS MetricStore) -----------------------------------------------------
@@ -393,6 +442,9 @@ export async function startCloudStandin(opts: StandinOptions): Promise<CloudStan
         instanceId,
         series.map((x) => ({ labels: { ...x.labels }, samples: x.samples.map((p) => ({ ...p })) })),
       );
+    },
+    setEntities(workspace, entities, o = {}) {
+      entityStores.set(workspace, { ...(o.region !== undefined ? { region: o.region } : {}), entities: entities.map((e) => ({ ...e })) });
     },
     close: () =>
       new Promise<void>((resolve) => {
