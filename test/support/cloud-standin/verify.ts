@@ -15,7 +15,7 @@ export interface RawRequest {
   body: Buffer;
 }
 
-export type Scheme = 'ACS3' | 'SLS-V1' | 'SLS-V4';
+export type Scheme = 'ACS3' | 'SLS-V1' | 'SLS-V4' | 'Bearer' | 'Basic';
 
 export type VerifyResult =
   | { ok: true; scheme: Scheme; accessKeyId: string; region?: string }
@@ -67,7 +67,18 @@ export function detectScheme(authorization: string | undefined): Scheme | undefi
   if (authorization.startsWith('ACS3-HMAC-SHA256 ')) return 'ACS3';
   if (authorization.startsWith('SLS4-HMAC-SHA256 ')) return 'SLS-V4';
   if (authorization.startsWith('LOG ')) return 'SLS-V1';
+  if (/^Bearer /i.test(authorization)) return 'Bearer';
+  if (/^Basic /i.test(authorization)) return 'Basic';
   return undefined;
+}
+
+/** `Authorization: Basic base64(user:password)`, split at the first colon (RFC 7617). */
+export function parseBasic(authorization: string | undefined): { user: string; password: string } | undefined {
+  const m = /^Basic ([A-Za-z0-9+/=]+)$/i.exec(authorization ?? '');
+  if (!m) return undefined;
+  const text = Buffer.from(m[1]!, 'base64').toString('utf8');
+  const colon = text.indexOf(':');
+  return colon < 0 ? undefined : { user: text.slice(0, colon), password: text.slice(colon + 1) };
 }
 
 /** The AccessKey ID the request claims, before any verification (to look the secret up). */
@@ -80,6 +91,8 @@ export function claimedAccessKeyId(req: RawRequest): string | undefined {
       return /Credential=([^/,]+)\//.exec(auth)?.[1];
     case 'SLS-V1':
       return /^LOG ([^:]+):/.exec(auth)?.[1];
+    case 'Basic':
+      return parseBasic(auth)?.user || undefined;
     default:
       return undefined;
   }

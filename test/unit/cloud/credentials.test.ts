@@ -35,7 +35,8 @@ beforeAll(async () => {
       { ...OFF, allowedActions: ['*'], disabled: true },
     ],
     projects: [{ name: PROJECT, region: REGION }],
-    prometheusInstances: [{ id: INSTANCE, region: REGION, name: 'prom-test', workspace: 'ws1' }],
+    // The answer carries this token (configured instances only); the client must drop it.
+    prometheusInstances: [{ id: INSTANCE, region: REGION, name: 'prom-test', workspace: 'ws1', authToken: 'eyJTANDIN-TOKEN-must-not-leak' }],
   });
   opts = { overrides: standin.overrides(), timeoutMs: 5000 };
 });
