@@ -2,12 +2,15 @@
 //
 // With no KUBECONFIG it starts the local simulated cluster (real kube-apiserver, etcd, controller-manager,
 // scheduler, kwok nodes, real helm and node_exporter) and a local stand-in for the Alibaba Cloud APIs
-// (real TLS and request signatures, on 127.0.0.1), then runs preflight → install → doctor → upgrade →
-// uninstall with the fixture chart, and removes everything it started.
+// (real TLS and request signatures, on 127.0.0.1), then runs preflight → install (which ends by verifying
+// that the data arrives) → doctor → verify → upgrade → uninstall with the fixture chart, and removes
+// everything it started. A simulated collector writes, into the stand-in, what the cluster's real nodes
+// and pods would have sent; one verify runs with a key that may not read metrics, to show a named cause.
 //
 // With KUBECONFIG set it only reads your cluster: preflight (from this machine) and doctor. It never
 // installs anything into a real cluster: use `kubectl insight install` for that.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
 import { once } from 'node:events';
 import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +20,7 @@ import { startCluster, startNetnsServer, stopCluster } from '../test/cluster/clu
 import { STANDIN_METRICS } from '../test/cluster/standin-metrics.js';
 import { packageFixtureCharts } from '../test/fixtures/charts/package.mjs';
 import { startCloudStandin } from '../test/support/cloud-standin/server.js';
+import { fromKubectlJson, startCollectorSim } from '../test/support/cloud-standin/seed.js';
 
 const root = resolve(import.meta.dirname, '..');
 const bin = join(root, 'bin/kubectl-insight.js');
@@ -28,6 +32,8 @@ interface Step {
   /** Exit codes that mean the step showed what it should. */
   expect: number[];
   input?: string;
+  /** Environment changes for this step only. */
+  env?: NodeJS.ProcessEnv;
 }
 
 // Async on purpose: the cloud stand-in answers from this same process, so its event loop must run.
@@ -35,7 +41,7 @@ async function insight(step: Step, env: NodeJS.ProcessEnv): Promise<boolean> {
   process.stdout.write(`\n${bold(`$ kubectl insight ${step.args.join(' ')}`)}\n`);
   // INSIGHT_DEMO_STRICT (npm run test:node): a warning the CLI prints (as a user would see it) fails the step.
   const strict = Boolean(process.env.INSIGHT_DEMO_STRICT);
-  const child = spawn(process.execPath, [bin, ...step.args], { stdio: [step.input === undefined ? 'ignore' : 'pipe', 'inherit', strict ? 'pipe' : 'inherit'], env });
+  const child = spawn(process.execPath, [bin, ...step.args], { stdio: [step.input === undefined ? 'ignore' : 'pipe', 'inherit', strict ? 'pipe' : 'inherit'], env: { ...env, ...step.env } });
   if (step.input !== undefined) child.stdin!.end(step.input);
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => {
@@ -70,11 +76,31 @@ async function localCluster(): Promise<number> {
   // The demo's own AccessKey: made up here, only the stand-in knows it.
   const accessKeyId = 'LTAI5tFixtureKeyID00000';
   const secret = randomBytes(15).toString('hex'); // 30 characters, the shape of a real one
+  // A second key, like the collector's own: it may write, not read metrics.
+  const writer = { accessKeyId: 'LTAI5tDemoWriteOnly0001', secret: randomBytes(15).toString('hex') };
   const standin = await startCloudStandin({
-    users: [{ accessKeyId, secret, allowedActions: ['log:*', 'cms:*'] }],
+    users: [
+      { accessKeyId, secret, allowedActions: ['log:*', 'cms:*'] },
+      { ...writer, allowedActions: ['cms:*', 'log:Get*', 'log:RemoteWrite*', 'log:PostLogStoreLogs'] },
+    ],
     projects: [{ name: 'cms-my-workspace-v9h9awniowbzg', region: 'cn-hangzhou' }],
-    prometheusInstances: [{ id: 'rw-p1234567890abcdef', region: 'cn-hangzhou' }],
+    prometheusInstances: [{ id: 'rw-p1234567890abcdef', region: 'cn-hangzhou', workspace: 'my-workspace' }],
     regions: ['cn-hangzhou'],
+  });
+  const run = promisify(execFile);
+  const sim = startCollectorSim({
+    list: async () => {
+      const kenv = { ...process.env, KUBECONFIG: cluster.kubeconfig, PATH: [cluster.binDir, process.env.PATH].join(delimiter) };
+      const [n, p] = await Promise.all([run('kubectl', ['get', 'nodes', '-o', 'json'], { env: kenv, maxBuffer: 64 << 20 }), run('kubectl', ['get', 'pods', '-A', '-o', 'json'], { env: kenv, maxBuffer: 64 << 20 })]);
+      const seen = fromKubectlJson(n.stdout, p.stdout);
+      // Nothing is sent before the release's collector runs.
+      return seen.pods.some((x) => x.namespace === 'cms-monitoring' && x.name.includes('loongcollector')) ? seen : { nodes: [], pods: [] };
+    },
+    store: standin,
+    instanceId: 'rw-p1234567890abcdef',
+    workspace: 'my-workspace',
+    region: 'cn-hangzhou',
+    clusterId: 'c1234567890abcdef',
   });
   try {
     const { charts: pkgs } = await packageFixtureCharts({ outDir: charts });
@@ -102,6 +128,9 @@ async function localCluster(): Promise<number> {
     ];
     const after: Step[] = [
       { args: ['doctor'], expect: [0] },
+      { args: ['verify'], expect: [0] },
+      // The collector's write-only key cannot read what it wrote: said as such, with the policy, exit 1.
+      { args: ['verify', '--only', 'metrics'], expect: [1], env: { ALIBABA_CLOUD_ACCESS_KEY_ID: writer.accessKeyId, ALIBABA_CLOUD_ACCESS_KEY_SECRET: writer.secret } },
       { args: ['upgrade', '--chart', tgz('1.1.0'), '--yes'], expect: [0] },
       { args: ['uninstall', '--dry-run'], expect: [0] },
       { args: ['uninstall', '--yes', '--purge-crds'], expect: [0] },
@@ -114,6 +143,7 @@ async function localCluster(): Promise<number> {
     process.stdout.write(`\n${ok ? 'demo finished: every step did what it should' : 'demo: some step did not do what it should (see above)'}\n`);
     return ok ? 0 : 1;
   } finally {
+    sim.stop();
     await standin.close();
     rmSync(charts, { recursive: true, force: true });
     await stopCluster(name);

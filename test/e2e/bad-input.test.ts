@@ -50,7 +50,7 @@ const up = (...a: string[]) => () => ['upgrade', ...common(), '--chart', chart, 
 const un = (...a: string[]) => () => ['uninstall', ...common(), '--yes', ...a];
 const pf = (...a: string[]) => () => ['preflight', ...common(), '--only', 'cluster.api', ...a];
 const dr = (...a: string[]) => () => ['doctor', ...common(), ...a];
-const ins = (...a: string[]) => () => ['install', '--release', 'insight-e2e-table-new', '-n', `${NS}-new`, '--chart', chart, '-f', values, '--skip-preflight', ...a];
+const ins = (...a: string[]) => () => ['install', '--no-verify', '--release', 'insight-e2e-table-new', '-n', `${NS}-new`, '--chart', chart, '-f', values, '--skip-preflight', ...a];
 const withKc = (name: string, build: (...a: string[]) => () => string[]) => () => build('--kubeconfig', kc[name]!)();
 
 const cases: Record<string, Case> = {
@@ -159,7 +159,7 @@ const cases: Record<string, Case> = {
   'upgrade --chart of another name': { args: () => ['upgrade', ...common(), '--chart', join(work, 'other-chart')], code: 2, message: /^Error: --chart is chart other-app, not loongcollector-cluster-insight$/ },
   'install a second installation of the chart': { args: ins(), env: { ALIBABA_CLOUD_ACCESS_KEY_SECRET: CANARY }, code: 1, message: /^Error: the chart is already installed as release insight-e2e-table in namespace e2e-bad-table/ },
   'install --timeout without a unit': { args: ins('--timeout', '300'), env: { ALIBABA_CLOUD_ACCESS_KEY_SECRET: CANARY }, code: 2, message: /^Error: --timeout 300: a duration needs a unit$/ },
-  'install -n not a name': { args: () => ['install', '-n', 'UPPER', '--chart', chart, '-f', values], code: 2, message: /^Error: --namespace "UPPER" is not a namespace name$/ },
+  'install -n not a name': { args: () => ['install', '--no-verify', '-n', 'UPPER', '--chart', chart, '-f', values], code: 2, message: /^Error: --namespace "UPPER" is not a namespace name$/ },
   'install --probe-image not an image': { args: ins('--probe-image', 'a b'), code: 2, message: /^Error: --probe-image "a b" is not an image reference$/ },
   'install -o yaml': { args: ins('-o', 'yaml'), code: 2, message: /^Error: --output must be one of: text, json$/ },
   'install: kubeconfig CA file missing': { args: withKc('no-ca', ins), env: { ALIBABA_CLOUD_ACCESS_KEY_SECRET: CANARY }, code: 2, message: /^Error: kubeconfig cluster ".*": certificate-authority file .*missing-ca\.crt does not exist$/ },
@@ -210,7 +210,7 @@ describe(`bad input to every command changes nothing (${helmLabel()})`, () => {
     kc['exec-version'] = kubeconfigWith('exec-version', {}, exec('./junk', 'client.authentication.k8s.io/v1alpha1'));
 
     await cleanup(RELEASE, NS, CLUSTER_ID);
-    const r = await cli(['install', ...common(), '--chart', chart, '-f', values, '--timeout', '90s', '--skip-preflight'], { env: { ALIBABA_CLOUD_ACCESS_KEY_SECRET: CANARY } });
+    const r = await cli(['install', '--no-verify', ...common(), '--chart', chart, '-f', values, '--timeout', '90s', '--skip-preflight'], { env: { ALIBABA_CLOUD_ACCESS_KEY_SECRET: CANARY } });
     expect(r.exitCode, r.stderr).toBe(0);
     before = await snapshotText([NS, `${NS}-new`]);
   }, 300_000);

@@ -97,15 +97,15 @@ describe(`canary secret (${helmLabel()})`, () => {
 
     // dry runs, the secret from a values file
     const withSecret = writeValues({ ...requiredValues(CLUSTER_ID), accessKeySecret: SECRET });
-    expect((await run('dry-run text', ['install', ...base(), '--chart', v100, '-f', withSecret, '--dry-run'])).exitCode).toBe(0);
-    expect((await run('dry-run json', ['install', ...base(), '--chart', v100, '-f', withSecret, '--dry-run', '-o', 'json'])).exitCode).toBe(0);
+    expect((await run('dry-run text', ['install', '--no-verify', ...base(), '--chart', v100, '-f', withSecret, '--dry-run'])).exitCode).toBe(0);
+    expect((await run('dry-run json', ['install', '--no-verify', ...base(), '--chart', v100, '-f', withSecret, '--dry-run', '-o', 'json'])).exitCode).toBe(0);
     // validation failure with the secret from stdin
-    expect((await run('bad region', ['install', ...base(), '--chart', v100, '-f', values, '--region', 'cn-nowhere', '--access-key-secret-stdin'], { input: `${SECRET}\n` })).exitCode).toBe(2);
+    expect((await run('bad region', ['install', '--no-verify', ...base(), '--chart', v100, '-f', values, '--region', 'cn-nowhere', '--access-key-secret-stdin'], { input: `${SECRET}\n` })).exitCode).toBe(2);
     // install, from the environment, through --helm-binary as well
-    const inst = await run('install', ['install', ...base(), '--chart', v100, '-f', values, '--skip-preflight', '--timeout', '90s', '-o', 'json', '--helm-binary', join(wrapperDir, 'helm')], { env });
+    const inst = await run('install', ['install', '--no-verify', ...base(), '--chart', v100, '-f', values, '--skip-preflight', '--timeout', '90s', '-o', 'json', '--helm-binary', join(wrapperDir, 'helm')], { env });
     expect(inst.exitCode, inst.stderr + inst.stdout).toBe(0);
     // refused second install
-    expect((await run('install again', ['install', ...base(), '--chart', v100, '-f', values, '--skip-preflight'], { env })).exitCode).toBe(1);
+    expect((await run('install again', ['install', '--no-verify', ...base(), '--chart', v100, '-f', values, '--skip-preflight'], { env })).exitCode).toBe(1);
     // upgrade rotating the key from stdin, with JSON
     const up = await run('upgrade rotate', ['upgrade', ...base(), '--chart', await chartTgz('1.1.0'), '--access-key-secret-stdin', '-o', 'json', '--timeout', '90s'], { input: ROTATED });
     expect(up.exitCode, up.stderr + up.stdout).toBe(0);
@@ -116,13 +116,13 @@ describe(`canary secret (${helmLabel()})`, () => {
     expect((await run('upgrade fails json', ['upgrade', ...base(), '--chart', await chartTgz('1.2.0'), '--timeout', '8s', '-o', 'json'])).exitCode).toBe(7);
     // a failing install (never-ready pods) after removing the release
     await cleanup(RELEASE, NS, CLUSTER_ID);
-    const bad = await run('install fails', ['install', ...base(), '--chart', await chartTgz('1.2.0'), '-f', values, '--skip-preflight', '--timeout', '8s', '-o', 'json'], { env });
+    const bad = await run('install fails', ['install', '--no-verify', ...base(), '--chart', await chartTgz('1.2.0'), '-f', values, '--skip-preflight', '--timeout', '8s', '-o', 'json'], { env });
     expect(bad.exitCode).toBe(7);
     expect(JSON.parse(bad.stdout).error.details.notReadyPods.length).toBeGreaterThan(0);
     // the secret on our own argv is refused and not echoed
-    const argv = await run('set secret', ['install', ...base(), '--chart', v100, '-f', values, '--set', `accessKeySecret=${ON_ARGV}`], {});
+    const argv = await run('set secret', ['install', '--no-verify', ...base(), '--chart', v100, '-f', values, '--set', `accessKeySecret=${ON_ARGV}`], {});
     expect(argv.exitCode).toBe(2);
-    const flag = await run('flag secret', ['install', ...base(), '--chart', v100, '-f', values, `--access-key-secret=${ON_ARGV}`], {});
+    const flag = await run('flag secret', ['install', '--no-verify', ...base(), '--chart', v100, '-f', values, `--access-key-secret=${ON_ARGV}`], {});
     expect(flag.exitCode).toBe(2);
     expect(flag.stderr).toContain('not accepted on the command line');
   });
@@ -208,7 +208,7 @@ describe(`canary secret (${helmLabel()})`, () => {
       await cleanup(RELEASE, NS, CLUSTER_ID);
       const sigTmp = join(work, `tmp-${signal}`);
       mkdirSync(sigTmp);
-      const child = spawnCli(['install', ...base(), '--chart', await chartTgz('1.0.0'), '-f', writeValues(requiredValues(CLUSTER_ID)), '--skip-preflight', '--timeout', '60s'], {
+      const child = spawnCli(['install', '--no-verify', ...base(), '--chart', await chartTgz('1.0.0'), '-f', writeValues(requiredValues(CLUSTER_ID)), '--skip-preflight', '--timeout', '60s'], {
         env: { ALIBABA_CLOUD_ACCESS_KEY_SECRET: SECRET, TMPDIR: sigTmp },
       });
       // Wait for `helm install` to run, watching TMPDIR the whole time: nothing may ever appear there.

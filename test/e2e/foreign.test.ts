@@ -47,7 +47,7 @@ describe(`another chart under our release name (${helmLabel()})`, () => {
     const up = await cli(['upgrade', '-n', NS, '--chart', await chartTgz('1.1.0'), '--yes']);
     expect(up.exitCode, up.stderr).toBe(1);
     expect(up.stderr).toMatch(/^Error: release e2e-foreign-chart\/aliyun-loongcollector-cluster-insight runs chart team-app-2\.3\.4/m);
-    const inst = await cli(['install', '-n', NS, '--chart', await chartTgz('1.0.0'), '-f', writeValues(requiredValues('e2e-foreign-1')), '--skip-preflight', '--yes'], { env: { ALIBABA_CLOUD_ACCESS_KEY_SECRET: 'ForeignE2eSecret0123456789abcd' } });
+    const inst = await cli(['install', '--no-verify', '-n', NS, '--chart', await chartTgz('1.0.0'), '-f', writeValues(requiredValues('e2e-foreign-1')), '--skip-preflight', '--yes'], { env: { ALIBABA_CLOUD_ACCESS_KEY_SECRET: 'ForeignE2eSecret0123456789abcd' } });
     expect(inst.exitCode, inst.stderr).toBe(1);
     expect(inst.stderr).toMatch(/runs chart team-app-2\.3\.4/);
     expect(await snapshotText([NS])).toBe(before);
@@ -56,7 +56,7 @@ describe(`another chart under our release name (${helmLabel()})`, () => {
   it('install with --chart of another name refuses before anything changes (usage error)', async () => {
     const fresh = 'e2e-foreign-target';
     const before = await snapshotText([NS]);
-    const inst = await cli(['install', '-n', fresh, '--release', 'fresh-insight', '--chart', otherChart(), '-f', writeValues(requiredValues('e2e-foreign-2')), '--skip-preflight', '--yes'], { env: { ALIBABA_CLOUD_ACCESS_KEY_SECRET: 'ForeignE2eSecret0123456789abcd' } });
+    const inst = await cli(['install', '--no-verify', '-n', fresh, '--release', 'fresh-insight', '--chart', otherChart(), '-f', writeValues(requiredValues('e2e-foreign-2')), '--skip-preflight', '--yes'], { env: { ALIBABA_CLOUD_ACCESS_KEY_SECRET: 'ForeignE2eSecret0123456789abcd' } });
     expect(inst.exitCode, inst.stderr).toBe(2);
     expect(inst.stderr).toMatch(/^Error: --chart is chart team-app, not loongcollector-cluster-insight$/m);
     expect(inst.stderr.match(/^Error:/gm)).toHaveLength(1);
@@ -92,7 +92,7 @@ describe(`a chart version that ships a CRD in templates/ (${helmLabel()})`, () =
   });
 
   it('uninstall stops before anything changes when others use that CRD; --force removes it', async () => {
-    const i = await cli(['install', '--release', TREL, '-n', TNS, '--chart', chart(), '-f', writeValues(requiredValues(TID)), '--skip-preflight', '--timeout', '90s', '--yes'], { env });
+    const i = await cli(['install', '--no-verify', '--release', TREL, '-n', TNS, '--chart', chart(), '-f', writeValues(requiredValues(TID)), '--skip-preflight', '--timeout', '90s', '--yes'], { env });
     expect(i.exitCode, i.stderr).toBe(0);
     expect(await crdExists()).toBe(true);
     await kubectl(['create', 'namespace', 'e2e-gadget-owner']);

@@ -37,7 +37,7 @@ describe(`install with bad input changes nothing (${helmLabel()})`, () => {
   let repo: { url: string; close(): Promise<void> } | undefined;
   let repoUrl: string;
   const cluster = inject('insightCluster');
-  const withValues = (release = RELEASE) => ['install', '--release', release, '-n', NS, '--chart', chart, '-f', values, '--skip-preflight'];
+  const withValues = (release = RELEASE) => ['install', '--no-verify', '--release', release, '-n', NS, '--chart', chart, '-f', values, '--skip-preflight'];
   const env = { ALIBABA_CLOUD_ACCESS_KEY_SECRET: SECRET };
 
   beforeAll(async () => {
@@ -71,7 +71,7 @@ describe(`install with bad input changes nothing (${helmLabel()})`, () => {
   const cases: Case[] = [
     {
       name: 'every required value missing',
-      args: () => ['install', '--release', RELEASE, '-n', NS, '--chart', chart, '--skip-preflight'],
+      args: () => ['install', '--no-verify', '--release', RELEASE, '-n', NS, '--chart', chart, '--skip-preflight'],
       code: 2,
       message: /^Error: missing required values: aliUid \(--ali-uid\), accessKeyID \(--access-key-id or ALIBABA_CLOUD_ACCESS_KEY_ID\), accessKeySecret \(.*\), clusterID \(--cluster-id\), .*entityCollector\.projectName \(--project-name\)$/,
     },
@@ -81,7 +81,7 @@ describe(`install with bad input changes nothing (${helmLabel()})`, () => {
     { name: 'temporary STS AccessKey', args: () => [...withValues(), '--access-key-id', 'STS.NUgYrLnoC37mZZCNnAbez2'], env, code: 2, message: /^Error: accessKeyID is a temporary STS key/ },
     { name: 'secret in --set', args: () => [...withValues(), '--set', `accessKeySecret=${SECRET}`], code: 2, message: /^Error: the AccessKey secret is not accepted on the command line \(--set accessKeySecret=\.\.\.\)$/ },
     { name: 'secret as a flag', args: () => [...withValues(), '--access-key-secret', SECRET], code: 2, message: /^Error: the AccessKey secret is not accepted on the command line \(--access-key-secret\)$/ },
-    { name: 'values file missing', args: () => ['install', '--release', RELEASE, '-n', NS, '--chart', chart, '-f', '/nonexistent/values.yaml'], env, code: 2, message: /^Error: values file \/nonexistent\/values\.yaml cannot be read \(ENOENT\)$/ },
+    { name: 'values file missing', args: () => ['install', '--no-verify', '--release', RELEASE, '-n', NS, '--chart', chart, '-f', '/nonexistent/values.yaml'], env, code: 2, message: /^Error: values file \/nonexistent\/values\.yaml cannot be read \(ENOENT\)$/ },
     { name: 'values file not YAML', args: () => [...withValues(), '-f', join(work, 'bad.yaml')], env, code: 2, message: /^Error: values file .*bad\.yaml is not valid YAML \(line \d+, column \d+\)$/ },
     { name: '--set syntax', args: () => [...withValues(), '--set', 'tolerations[x]=1'], env, code: 2, message: /^Error: cannot parse --set tolerations\[x\]=1: list index "x" is not a number$/ },
     { name: '--timeout not a duration', args: () => [...withValues(), '--timeout', 'soon'], env, code: 2, message: /^Error: --timeout "soon" is not a duration$/ },
@@ -104,15 +104,15 @@ describe(`install with bad input changes nothing (${helmLabel()})`, () => {
       message: /^Error: forbidden: you cannot create \w+.* \(and \d+ more: .*create namespaces/,
       skip: () => (readerKubeconfig ? false : 'needs a harness cluster to mint a user certificate'),
     },
-    { name: 'chart path not found', args: () => ['install', '--release', RELEASE, '-n', NS, '--chart', '/nonexistent/chart.tgz', '-f', values], env, code: 2, message: /^Error: chart not found: \/nonexistent\/chart\.tgz does not exist$/ },
+    { name: 'chart path not found', args: () => ['install', '--no-verify', '--release', RELEASE, '-n', NS, '--chart', '/nonexistent/chart.tgz', '-f', values], env, code: 2, message: /^Error: chart not found: \/nonexistent\/chart\.tgz does not exist$/ },
     {
       name: 'chart version not in the repository',
-      args: () => ['install', '--release', RELEASE, '-n', NS, '--repo-url', repoUrl, '--version', '9.9.9', '-f', values, '--skip-preflight'],
+      args: () => ['install', '--no-verify', '--release', RELEASE, '-n', NS, '--repo-url', repoUrl, '--version', '9.9.9', '-f', values, '--skip-preflight'],
       env,
       code: 2,
       message: /^Error: chart not found: loongcollector-cluster-insight from http:\/\/127\.0\.0\.1:\d+ version 9\.9\.9/,
     },
-    { name: 'chart repository unreachable', args: () => ['install', '--release', RELEASE, '-n', NS, '--repo-url', 'http://127.0.0.1:1/charts', '-f', values, '--skip-preflight'], env, code: 1, message: /^Error: cannot fetch the chart loongcollector-cluster-insight from http:\/\/127\.0\.0\.1:1\/charts: .*connection refused/ },
+    { name: 'chart repository unreachable', args: () => ['install', '--no-verify', '--release', RELEASE, '-n', NS, '--repo-url', 'http://127.0.0.1:1/charts', '-f', values, '--skip-preflight'], env, code: 1, message: /^Error: cannot fetch the chart loongcollector-cluster-insight from http:\/\/127\.0\.0\.1:1\/charts: .*connection refused/ },
     { name: '--version with a local chart', args: () => [...withValues(), '--version', '1.0.0'], env, code: 2, message: /^Error: --version cannot be used with a local chart/ },
   ];
 
@@ -134,7 +134,7 @@ describe(`install with bad input changes nothing (${helmLabel()})`, () => {
   }
 
   it('a working install still succeeds with the same chart repository (the cases fail for their reason only)', async () => {
-    const r = await cli(['install', '--release', RELEASE, '-n', NS, '--repo-url', repoUrl, '--version', '1.0.0', '-f', values, '--skip-preflight', '--dry-run'], { env });
+    const r = await cli(['install', '--no-verify', '--release', RELEASE, '-n', NS, '--repo-url', repoUrl, '--version', '1.0.0', '-f', values, '--skip-preflight', '--dry-run'], { env });
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toContain('would install loongcollector-cluster-insight 1.0.0');
   });

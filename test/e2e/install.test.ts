@@ -11,7 +11,7 @@ const env = { ALIBABA_CLOUD_ACCESS_KEY_SECRET: SECRET };
 describe(`install (${helmLabel()})`, () => {
   let chart: string;
   let values: string;
-  const base = () => ['install', '--release', RELEASE, '-n', NS, '--chart', chart, '-f', values, '--timeout', '90s', '--skip-preflight'];
+  const base = () => ['install', '--no-verify', '--release', RELEASE, '-n', NS, '--chart', chart, '-f', values, '--timeout', '90s', '--skip-preflight'];
 
   beforeAll(async () => {
     chart = await chartTgz('1.0.0');
@@ -86,7 +86,7 @@ describe(`install (${helmLabel()})`, () => {
 
   it('refuses a second copy of the chart under another release name', async () => {
     const before = await snapshotText([NS, 'e2e-install-other']);
-    const r = await cli(['install', '--release', 'another', '-n', 'e2e-install-other', '--chart', chart, '-f', values], { env });
+    const r = await cli(['install', '--no-verify', '--release', 'another', '-n', 'e2e-install-other', '--chart', chart, '-f', values], { env });
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toContain(`already installed as release ${RELEASE} in namespace ${NS}`);
     expect(await snapshotText([NS, 'e2e-install-other'])).toBe(before);
@@ -186,7 +186,7 @@ describe(`install alongside kube-prometheus-stack (${helmLabel()})`, () => {
     const before = await crdMeta();
     const kpsObjects = (await kubectl(['get', 'servicemonitors,prometheusrules,podmonitors', '-n', KPS_NS, '-o', 'name'])).stdout;
     const values = writeValues(requiredValues(ID));
-    const r = await cli(['install', '--release', OURS, '-n', OURS_NS, '--chart', await chartTgz('1.0.0'), '-f', values, '--skip-preflight', '-o', 'json'], { env });
+    const r = await cli(['install', '--no-verify', '--release', OURS, '-n', OURS_NS, '--chart', await chartTgz('1.0.0'), '-f', values, '--skip-preflight', '-o', 'json'], { env });
     expect(r.exitCode, r.stderr + r.stdout).toBe(0);
     const out = JSON.parse(r.stdout);
     const sm = out.crds.find((c: { name: string }) => c.name === 'servicemonitors.monitoring.coreos.com');
@@ -216,7 +216,7 @@ describe(`install runs the preflight gate (${helmLabel()})`, () => {
   let standin: { overrides(): Record<string, unknown>; close(): Promise<void> };
   let gateEnv: Record<string, string>;
   const args = async () => [
-    'install', '--release', GATE, '-n', GATE_NS, '--chart', await chartTgz('1.0.0'), '-f', writeValues(requiredValues(ID)),
+    'install', '--no-verify', '--release', GATE, '-n', GATE_NS, '--chart', await chartTgz('1.0.0'), '-f', writeValues(requiredValues(ID)),
     '--access-key-id', USER.accessKeyId, '--net', 'Intranet', '--preflight-from-local', '--timeout', '90s',
   ];
 

@@ -20,6 +20,6 @@ describe('kubectl plugin', () => {
   it('kubectl insight runs the plugin (version, --help)', async () => {
     expect((await kubectl(['insight', 'version'], { env })).stdout).toMatch(/^kubectl-insight \d+\.\d+\.\d+/);
     const help = (await kubectl(['insight', '--help'], { env })).stdout;
-    for (const cmd of ['install', 'upgrade', 'uninstall', 'preflight', 'doctor', 'version']) expect(help).toContain(cmd);
+    for (const cmd of ['install', 'upgrade', 'uninstall', 'preflight', 'doctor', 'verify', 'version']) expect(help).toContain(cmd);
   });
 });

@@ -85,9 +85,15 @@ export interface CliOptions {
   extendEnv?: boolean;
 }
 
+/**
+ * Unless a test points them at a stand-in, every Alibaba Cloud host goes to a closed loopback port:
+ * no test reaches the real cloud, even one that forgets its overrides.
+ */
+export const NO_CLOUD = JSON.stringify({ '*.aliyuncs.com': { address: '127.0.0.1', port: 9 } });
+
 /** The environment every run gets: no colour, and not vitest's NODE_ENV=test (oclif would look for TypeScript sources). */
 function cliEnv(opts: { env?: Record<string, string | undefined>; kubeconfig?: string }): Record<string, string | undefined> {
-  return { KUBECONFIG: opts.kubeconfig ?? cluster().kubeconfig, PATH: process.env.PATH, NO_COLOR: '1', NODE_ENV: undefined, ...opts.env };
+  return { KUBECONFIG: opts.kubeconfig ?? cluster().kubeconfig, PATH: process.env.PATH, NO_COLOR: '1', NODE_ENV: undefined, KUBECTL_INSIGHT_ENDPOINT_OVERRIDES: NO_CLOUD, ...opts.env };
 }
 
 /** Run the built CLI to the end (no TTY). Never throws on a non-zero exit. */

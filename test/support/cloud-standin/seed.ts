@@ -67,3 +67,63 @@ export function seedCluster(o: SeedOptions): { series: Series[]; entities: Stand
   ];
   return { series, entities };
 }
+
+export interface CollectorSim {
+  /** Change what the simulated collector sends from the next round on (missing sources, silent nodes...). */
+  set(o: Partial<Omit<SeedOptions, 'nodes' | 'pods' | 'now'>>): void;
+  /** Seed once now (and wait for it). */
+  tick(): Promise<void>;
+  stop(): void;
+}
+
+/**
+ * A stand-in for the collector's sending: every `intervalMs` it reads the cluster's current nodes and
+ * pods and writes what a healthy collector would have sent by now into the stand-in, so data appears
+ * once the release's pods exist, as it does on a real cluster.
+ */
+export function startCollectorSim(o: {
+  list: () => Promise<{ nodes: SeedNode[]; pods: SeedPod[] }>;
+  store: { setMetrics(id: string, s: Series[]): void; setEntities(ws: string, e: StandinEntity[], opts?: { region?: string }): void };
+  instanceId: string;
+  workspace: string;
+  region: string;
+  clusterId: string;
+  intervalMs?: number;
+}): CollectorSim {
+  let knobs: Partial<SeedOptions> = {};
+  let stopped = false;
+  const tick = async () => {
+    const { nodes, pods } = await o.list();
+    const s = seedCluster({ clusterId: o.clusterId, ...knobs, nodes, pods, now: Date.now() });
+    o.store.setMetrics(o.instanceId, s.series);
+    o.store.setEntities(o.workspace, s.entities, { region: o.region });
+  };
+  const loop = async () => {
+    while (!stopped) {
+      await tick().catch(() => {});
+      await new Promise((r) => setTimeout(r, o.intervalMs ?? 2000).unref());
+    }
+  };
+  void loop();
+  return {
+    set: (k) => {
+      knobs = { ...k };
+    },
+    tick,
+    stop: () => {
+      stopped = true;
+    },
+  };
+}
+
+/** Nodes and pods as the sim wants them, from `kubectl get nodes,pods -A -o json` output. */
+export function fromKubectlJson(nodesJson: string, podsJson: string): { nodes: SeedNode[]; pods: SeedPod[] } {
+  type Item = { metadata: { name: string; namespace?: string; labels?: Record<string, string> }; spec?: { nodeName?: string }; status?: { addresses?: { type: string; address: string }[]; capacity?: Record<string, string> } };
+  const nodes = (JSON.parse(nodesJson) as { items: Item[] }).items.map((n) => ({
+    name: n.metadata.name,
+    ip: n.status?.addresses?.find((a) => a.type === 'InternalIP')?.address ?? '',
+    gpu: n.metadata.labels?.['nvidia.com/gpu.present'] === 'true' || n.metadata.labels?.['aliyun.accelerator/nvidia_name'] !== undefined || Number(n.status?.capacity?.['nvidia.com/gpu'] ?? 0) > 0,
+  }));
+  const pods = (JSON.parse(podsJson) as { items: Item[] }).items.map((p) => ({ name: p.metadata.name, namespace: p.metadata.namespace ?? 'default', ...(p.spec?.nodeName ? { node: p.spec.nodeName } : {}) }));
+  return { nodes, pods };
+}
