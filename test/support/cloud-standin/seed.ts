@@ -94,6 +94,7 @@ export function startCollectorSim(o: {
   let stopped = false;
   const tick = async () => {
     const { nodes, pods } = await o.list();
+    // knobs.clusterId, when set, stands for another cluster's collector.
     const s = seedCluster({ clusterId: o.clusterId, ...knobs, nodes, pods, now: Date.now() });
     o.store.setMetrics(o.instanceId, s.series);
     o.store.setEntities(o.workspace, s.entities, { region: o.region });
