@@ -45,6 +45,12 @@ if [ ! -d "$stages" ]; then
   dir=$(cd /tmp && go mod download -json "sigs.k8s.io/kwok@$KWOK_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
   mkdir -p "$stages.tmp" && cp -r "$dir/kustomize/stage/." "$stages.tmp/" && chmod -R u+w "$stages.tmp" && mv "$stages.tmp" "$stages"
 fi
+# And its CRDs (Logs, Exec, ...): the harness applies them so kwok's server can take rules at run time.
+crds="$cache/kwok-$KWOK_VERSION/crds"
+if [ ! -d "$crds" ]; then
+  dir=$(cd /tmp && go mod download -json "sigs.k8s.io/kwok@$KWOK_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
+  mkdir -p "$crds.tmp" && cp "$dir"/kustomize/crd/bases/*.yaml "$crds.tmp/" && chmod -R u+w "$crds.tmp" && mv "$crds.tmp" "$crds"
+fi
 
 # One bin dir of symlinks for the harness and the README's PATH line.
 bin="$cache/bin"
@@ -55,4 +61,5 @@ ln -sf "$cache/helm-$HELM3_VERSION/helm" "$bin/helm3"
 ln -sf "$cache/helm-$HELM4_VERSION/helm" "$bin/helm4"
 ln -sf "$cache/helm-$HELM4_VERSION/helm" "$bin/helm"
 ln -sfn "$stages" "$cache/stages"
+ln -sfn "$crds" "$cache/kwok-crds"
 echo "$bin"

@@ -29,7 +29,8 @@ async function main(): Promise<number> {
       process.stderr.write(
         `\ncluster ${s.name}: ${s.nodes} nodes, ready in ${((s.readyAfterMs ?? 0) / 1000).toFixed(1)}s, ${clusterRss(s)} MiB RSS\n` +
           `  API server ${s.server}, logs in ${s.dir}/logs\n` +
-          (s.netns ? `  node/pod IPs ${s.net.routedCidr} answer inside network namespace ${s.netns} (node_exporter on :19100)\n` : `  no network namespace: ${s.netnsSkipReason}\n`),
+          (s.netns ? `  node/pod IPs ${s.net.routedCidr} answer inside network namespace ${s.netns} (node_exporter on :19100)\n` : `  no network namespace: ${s.netnsSkipReason}\n`) +
+          (s.kwokServer ? `  kwok's server (pods/log, pods/exec of fake pods) on ${s.kwokServer}\n` : ''),
       );
       printEnv(s.kubeconfig, s.binDir);
       return 0;

@@ -1,15 +1,17 @@
 // The local test cluster: etcd + kube-apiserver + kube-controller-manager + kube-scheduler on 127.0.0.1,
 // kwok playing N nodes, node_exporter answering for every node inside a network namespace, and the
-// operator finalizer stand-in. Used by `npm run cluster:up|down` (cli.ts) and by the e2e global setup.
+// operator finalizer stand-in. With the namespace, kwok also runs its kubelet-like server (pods/log and
+// pods/exec from ClusterLogs/ClusterExec rules, see startKubeletForward). Used by `npm run cluster:up|down`
+// (cli.ts) and by the e2e global setup.
 // Everything a cluster owns (pids, files, the namespace) is listed in <root>/<name>/state.json, so
 // stopCluster() leaves nothing behind.
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { mkdir, rm, writeFile, rename, rmdir } from 'node:fs/promises';
+import { mkdir, rm, writeFile, rename, rmdir, symlink } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { createPki } from './pki.js';
+import { createPki, servingCert } from './pki.js';
 import { writeKubeconfig } from './pki.js';
 import { createNetns, deleteNetns, netnsUnavailableReason, nodeIp, planNetwork, startInNetns, MAX_CLUSTERS, type NetPlan } from './netns.js';
 import { freePort, isAlive, rssMiB, run, startDaemon, stopProcess, until, type ProcRecord } from './procs.js';
@@ -24,6 +26,13 @@ export const GPU_NODE_LABEL = 'aliyun.accelerator/nvidia_name';
 export const NODE_EXPORTER_PORT = 19100;
 /** Annotation the harness's kwok stages read on pods and nodes (values in stages/*.yaml). */
 export const SCENARIO_ANNOTATION = 'insight.test/scenario';
+/** The port kube-apiserver dials a node's kubelet on: our nodes leave daemonEndpoints unset (0 means 10250). */
+export const KUBELET_PORT = 10250;
+/** kwok rule kinds its server watches as objects (--enable-crds), so tests add and remove rules at run time. */
+export const KWOK_RULE_KINDS = ['ClusterLogs', 'Logs', 'ClusterExec', 'Exec'] as const;
+const KWOK_RULE_CRDS = ['clusterlogs', 'logs', 'clusterexecs', 'execs'];
+/** Tools a pod's exec may start with: symlinks to container-exec.sh first on kwok's PATH (see that script). */
+const EXEC_SHIMS = ['sh', 'bash', 'tail', 'head', 'cat', 'ls', 'grep', 'find', 'wc', 'stat'];
 
 export interface ClusterState {
   name: string;
@@ -40,6 +49,8 @@ export interface ClusterState {
   /** null when the namespace could not be made; netnsSkipReason says why. */
   netns: string | null;
   netnsSkipReason?: string;
+  /** host:port of kwok's server (TLS) on the host side of the veth; only with the namespace. */
+  kwokServer?: string;
   pki: { dir: string; caCert: string; caKey: string };
   leaseDurationSeconds: number;
   nodeMonitorGracePeriodSeconds: number;
@@ -116,10 +127,15 @@ export function findClusterByKubeconfig(path: string): ClusterState | undefined 
 export async function ensureBinaries(log: (l: string) => void = () => {}): Promise<string> {
   const bin = join(cacheDir(), 'bin');
   const needed = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubectl', 'etcd', 'kwok', 'helm'];
-  if (needed.every((b) => existsSync(join(bin, b)))) return bin;
-  log('binaries missing: running test/cluster/build.sh (a cold build takes several minutes)');
+  if (needed.every((b) => existsSync(join(bin, b))) && existsSync(kwokCrdDir())) return bin;
+  log('binaries or kwok CRDs missing: running test/cluster/build.sh (a cold build takes several minutes)');
   const { stdout } = await run('bash', [join(here, 'build.sh')]);
   return stdout.trim().split('\n').pop() ?? bin;
+}
+
+/** kwok's CRD manifests, copied from its module download by build.sh. */
+function kwokCrdDir(): string {
+  return join(cacheDir(), 'kwok-crds');
 }
 
 function nodeExporterBinary(): string | undefined {
@@ -274,11 +290,28 @@ export async function startCluster(opts: StartOptions = {}): Promise<ClusterStat
     await add(startDaemon('kube-scheduler', bin('kube-scheduler'), [
       `--kubeconfig=${state.kubeconfig}`, '--leader-elect=false', '--secure-port=0', '--kube-api-qps=300', '--kube-api-burst=600',
     ], logf('kube-scheduler')));
-    await add(startDaemon('kwok', bin('kwok'), [
+    const kwokArgs = [
       `--kubeconfig=${state.kubeconfig}`, `--manage-nodes-with-label-selector=${KWOK_NODE_LABEL}=fake`,
       `--cidr=${net.podCidr}`, `--node-lease-duration-seconds=${leaseDurationSeconds}`,
       '--config', join(here, 'stages', 'nodes.yaml'), '--config', join(here, 'stages', 'pods.yaml'),
-    ], logf('kwok')));
+    ];
+    let kwokEnv: NodeJS.ProcessEnv | undefined;
+    if (state.netns) {
+      // kwok's server plays every node's kubelet for pods/log and pods/exec. It listens on the host end of
+      // the veth, the one host address the namespace reaches; startKubeletForward makes a node's IP:10250
+      // lead there. Not --node-port: that would also go into the nodes' daemonEndpoints (our node stages
+      // leave them unset, so the API server keeps dialling 10250, as doctor's kubelet stand-ins expect).
+      const [kwokPort, cert] = await Promise.all([
+        freePort(),
+        servingCert(state.pki.dir, 'kwok-server', 'kwok-server', [net.hostLinkIp, '127.0.0.1'], { cert: pki.caCert, key: pki.caKey }),
+        applyKwokCrds(state),
+      ]);
+      state.kwokServer = `${net.hostLinkIp}:${kwokPort}`;
+      const shims = await execShimDir(dir);
+      kwokArgs.push(`--server-address=${state.kwokServer}`, `--tls-cert-file=${cert.cert}`, `--tls-private-key-file=${cert.key}`, `--enable-crds=${KWOK_RULE_KINDS.join(',')}`);
+      kwokEnv = { ...process.env, PATH: `${shims}:${process.env.PATH ?? '/usr/bin:/bin'}`, INSIGHT_E2E_SHIM_DIR: shims };
+    }
+    await add(startDaemon('kwok', bin('kwok'), kwokArgs, logf('kwok'), kwokEnv));
     await add(startDaemon('operator-standin', process.execPath, ['--import', tsxLoader(), join(here, 'operator-standin.ts'), state.kubeconfig], logf('operator-standin')));
     if (state.netns) {
       const ne = nodeExporterBinary();
@@ -290,6 +323,11 @@ export async function startCluster(opts: StartOptions = {}): Promise<ClusterStat
       }
     }
     step('controllers, scheduler, kwok and operator stand-in started');
+    if (state.kwokServer) {
+      const [host, port] = splitHostPort(state.kwokServer);
+      await waitForPort(host, port, 30_000);
+      step(`kwok server on ${state.kwokServer}`);
+    }
 
     await createNodes(state, nodes, opts.gpuNodes ?? 0);
     step(`${nodes} nodes created`);
@@ -308,6 +346,32 @@ export async function startCluster(opts: StartOptions = {}): Promise<ClusterStat
     await stopCluster(name);
     throw e;
   }
+}
+
+/** The CRDs of the kwok rules the server watches; kwok fails to start its server when one is missing. */
+async function applyKwokCrds(state: ClusterState): Promise<void> {
+  const kubectl = join(state.binDir, 'kubectl');
+  const kc = ['--kubeconfig', state.kubeconfig];
+  await run(kubectl, [...kc, 'apply', '--server-side', ...KWOK_RULE_CRDS.flatMap((c) => ['-f', join(kwokCrdDir(), `kwok.x-k8s.io_${c}.yaml`)])]);
+  // Polled, not `kubectl wait`: that fails on a CRD whose status has no condition yet.
+  const jsonpath = 'jsonpath={range .items[*]}{.status.conditions[?(@.type=="Established")].status}{"\\n"}{end}';
+  await until('kwok CRDs Established', async () => {
+    const { stdout } = await run(kubectl, [...kc, 'get', 'crd', ...KWOK_RULE_CRDS.map((c) => `${c}.kwok.x-k8s.io`), '-o', jsonpath]);
+    return stdout.split('\n').filter((l) => l === 'True').length === KWOK_RULE_CRDS.length;
+  }, 60_000, 100);
+}
+
+/** <cluster dir>/exec-shims: sh, tail, ... as symlinks to container-exec.sh, for kwok's PATH. */
+async function execShimDir(dir: string): Promise<string> {
+  const shims = join(dir, 'exec-shims');
+  await mkdir(shims, { recursive: true });
+  await Promise.all(EXEC_SHIMS.map((t) => symlink(join(here, 'container-exec.sh'), join(shims, t))));
+  return shims;
+}
+
+function splitHostPort(hp: string): [string, number] {
+  const i = hp.lastIndexOf(':');
+  return [hp.slice(0, i), Number(hp.slice(i + 1))];
 }
 
 function tail(file: string, n: number): string {
@@ -508,7 +572,9 @@ export interface NetnsServerSpec {
   /** An IP inside the node or pod range (a node's InternalIP, or a pod IP). */
   ip: string;
   port: number;
-  mode: 'http' | 'https' | 'blackhole';
+  mode: 'http' | 'https' | 'blackhole' | 'forward';
+  /** forward: host:port every connection is piped to. */
+  target?: string;
   status?: number;
   body?: string;
   contentType?: string;
@@ -528,17 +594,39 @@ export async function startNetnsServer(name: string, spec: NetnsServerSpec): Pro
   const tag = `netns-server-${spec.ip}-${spec.port}`;
   let tls: { cert: string; key: string } | undefined;
   if (spec.mode === 'https') tls = await selfSignedCert(state.pki.dir, tag, `insight-test-${spec.ip}`, [spec.ip]);
-  const arg = JSON.stringify({ ...spec, certFile: tls?.cert, keyFile: tls?.key });
-  const p = startInNetns(state.netns, tag, process.execPath, ['--import', tsxLoader(), join(here, 'netns-server.ts'), arg], join(state.dir, 'logs', `${tag}.log`));
-  await updateState(name, (s) => void s.processes.push(p));
+  // No `host` in the server's spec: it listens on every address of the namespace (spec.ip is where the
+  // readiness check connects), as these stand-ins always have.
+  const pid = await spawnNetnsServer(state, tag, { ...spec, certFile: tls?.cert, keyFile: tls?.key }, spec.ip, spec.port);
+  const scheme = spec.mode === 'https' ? 'https' : 'http';
+  return { ...spec, pid, url: `${scheme}://${spec.ip}:${spec.port}`, certFile: tls?.cert };
+}
+
+/** Runs netns-server.ts with `serverSpec` in the namespace and waits until ip:port accepts; returns the pid. */
+async function spawnNetnsServer(state: ClusterState & { netns: string }, tag: string, serverSpec: Record<string, unknown>, ip: string, port: number): Promise<number> {
+  const p = startInNetns(state.netns, tag, process.execPath, ['--import', tsxLoader(), join(here, 'netns-server.ts'), JSON.stringify(serverSpec)], join(state.dir, 'logs', `${tag}.log`));
+  await updateState(state.name, (s) => void s.processes.push(p));
   try {
-    await waitForPort(spec.ip, spec.port, 20_000);
+    await waitForPort(ip, port, 20_000);
   } catch (e) {
-    await stopNetnsServer(name, p.pid);
+    await stopNetnsServer(state.name, p.pid);
     throw new Error(`${(e as Error).message}\n${tail(p.log, 5)}`);
   }
-  const scheme = spec.mode === 'https' ? 'https' : 'http';
-  return { ...spec, pid: p.pid, url: `${scheme}://${spec.ip}:${spec.port}`, certFile: tls?.cert };
+  return p.pid;
+}
+
+/**
+ * Makes one node's kubelet port (<node IP>:10250 inside the namespace) a TCP forward to kwok's server, so
+ * `kubectl logs` and `kubectl exec` of pods on that node reach kwok through the real API server. It binds
+ * that node's IP only, and runs only while a test asks for it: doctor's kubelet stand-ins
+ * (startNetnsServer on :10250, listening on every address of the namespace) need the port free.
+ * Stop it with stopNetnsServer(name, pid).
+ */
+export async function startKubeletForward(name: string, nodeIp: string): Promise<NetnsServer> {
+  const state = await netnsState(name);
+  if (!state.kwokServer) throw new Error(`cluster ${name} runs no kwok server (it was started before kwok's server was part of the harness): restart it`);
+  const spec: NetnsServerSpec = { ip: nodeIp, port: KUBELET_PORT, mode: 'forward', target: state.kwokServer };
+  const pid = await spawnNetnsServer(state, `kubelet-forward-${nodeIp}`, { mode: 'forward', host: nodeIp, port: KUBELET_PORT, target: state.kwokServer }, nodeIp, KUBELET_PORT);
+  return { ...spec, pid, url: `https://${nodeIp}:${KUBELET_PORT}` };
 }
 
 export async function stopNetnsServer(name: string, pid: number): Promise<void> {

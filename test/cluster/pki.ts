@@ -43,6 +43,12 @@ export async function clientCert(dir: string, name: string, user: string, groups
   return signLeaf(dir, name, subject, 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n', ca);
 }
 
+/** A serving certificate signed by the cluster CA for the given IP addresses. */
+export async function servingCert(dir: string, name: string, cn: string, ips: string[], ca: { cert: string; key: string }): Promise<{ cert: string; key: string }> {
+  const sans = ips.map((i) => `IP:${i}`).join(',');
+  return signLeaf(dir, name, `/CN=${cn}`, `basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=${sans}\n`, ca);
+}
+
 export async function createPki(dir: string, serviceIp: string, extraSans: string[] = []): Promise<Pki> {
   await mkdir(dir, { recursive: true });
   const caKey = join(dir, 'ca.key');

@@ -1,13 +1,16 @@
 // Helpers for e2e tests against the cluster from test/e2e/global-setup.ts (local harness or the user's
 // KUBECONFIG). Scenario values, labels and ports are the harness's: see test/cluster/stages/*.yaml.
-import { delimiter } from 'node:path';
+import { createHash } from 'node:crypto';
+import { statSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { delimiter, join, posix } from 'node:path';
 import { execa } from 'execa';
 import { inject } from 'vitest';
 import YAML from 'yaml';
 import * as harness from '../../cluster/cluster.js';
 import type { E2eCluster } from '../global-setup.js';
 
-export { GPU_NODE_LABEL, KWOK_NODE_LABEL, NODE_EXPORTER_PORT, SCENARIO_ANNOTATION } from '../../cluster/cluster.js';
+export { GPU_NODE_LABEL, KUBELET_PORT, KWOK_NODE_LABEL, NODE_EXPORTER_PORT, SCENARIO_ANNOTATION } from '../../cluster/cluster.js';
 export type { NetnsServer, NetnsServerSpec, NodeSpec } from '../../cluster/cluster.js';
 export type { E2eCluster } from '../global-setup.js';
 
@@ -303,6 +306,197 @@ export async function setNodeExporterTls(tls: boolean): Promise<void> {
 /** A kubeconfig for another user/groups (client cert from the cluster CA): for RBAC-limited runs. */
 export async function mintKubeconfig(user: string, groups: string[] = []): Promise<string> {
   return harness.mintKubeconfig(harnessName('mintKubeconfig'), user, groups);
+}
+
+// ---- pods/log and pods/exec of fake pods (kwok's server) ------------------------------------------------------
+
+export interface ContainerFilesSpec {
+  namespace: string;
+  pod: string;
+  container: string;
+  /**
+   * Files the container has, by absolute path in the container. `kubectl exec` of sh, tail, cat, ls, ...
+   * (the tools test/cluster/container-exec.sh wraps) sees them there. Omitted: no exec rule, and exec
+   * fails as kwok answers a pod it has no rule for.
+   */
+  files?: Record<string, string>;
+  /** What `kubectl logs` returns (the container's stdout). Omitted: no log rule. */
+  log?: string;
+  /** What `kubectl logs --previous` returns. */
+  previousLog?: string;
+}
+
+export interface ServedContainer {
+  node: string;
+  nodeIp: string;
+  /** The directory that plays the container's filesystem root for the bind mounts. */
+  rootfs: string;
+  /** The kwok rule objects made, as kubectl names (clusterexec/..., clusterlogs/...). */
+  objects: string[];
+  /** Removes the rules, the node's forward (when no other served pod needs it) and the files. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** Label on every rule object serveContainerFiles makes, for tests that check nothing is left. */
+export const SERVED_FILES_LABEL = 'insight.test/served-files';
+
+/**
+ * Host directories a fixture must not be bind-mounted over: the exec's own tools and libraries live there
+ * (and /tmp holds the fixture itself). A file whose deepest existing host directory is one of these is refused.
+ */
+const UNMOUNTABLE = new Set(['/', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/usr', '/usr/bin', '/usr/lib', '/etc', '/proc', '/sys', '/dev', '/run', '/tmp', '/var', '/root', '/home']);
+
+/**
+ * The host directories to cover with the fixture's copy: for each file, its deepest ancestor that exists on
+ * the host (a mount point must exist; nothing may be created on the host), reduced to the outermost ones.
+ */
+function mountPointsFor(paths: string[]): string[] {
+  const points = new Set<string>();
+  for (const p of paths) {
+    if (!posix.isAbsolute(p) || posix.normalize(p) !== p || p.endsWith('/') || /[\s:]/.test(p)) {
+      throw new Error(`serveContainerFiles: "${p}" must be a normalized absolute file path without whitespace or ':'`);
+    }
+    let d = posix.dirname(p);
+    while (d !== '/' && !isHostDir(d)) d = posix.dirname(d);
+    if (UNMOUNTABLE.has(d)) throw new Error(`serveContainerFiles: ${p} would hide the host's ${d} from the exec; use a path under a directory like /usr/local or /opt`);
+    points.add(d);
+  }
+  const sorted = [...points].sort((a, b) => a.length - b.length);
+  return sorted.filter((d, i) => !sorted.slice(0, i).some((o) => d.startsWith(`${o}/`)));
+}
+
+function isHostDir(d: string): boolean {
+  try {
+    return statSync(d).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** Text as a container runtime writes it to a CRI log file (what kubelet, and kwok, read for pods/log). */
+function criLog(text: string): string {
+  const ts = new Date().toISOString();
+  const lines = text.split('\n');
+  const last = lines.pop() ?? '';
+  // F: a full line (its newline is part of the content); P: a partial one, the text's unterminated end.
+  return lines.map((l) => `${ts} stdout F ${l}\n`).join('') + (last ? `${ts} stdout P ${last}\n` : '');
+}
+
+// One forward per node IP, shared by every served pod on that node in this test file.
+const forwards = new Map<string, { users: number; started: Promise<{ pid: number }> }>();
+
+async function acquireForward(name: string, ip: string): Promise<void> {
+  let f = forwards.get(ip);
+  if (!f) {
+    f = { users: 0, started: harness.startKubeletForward(name, ip) };
+    forwards.set(ip, f);
+    f.started.catch(() => forwards.delete(ip));
+  }
+  f.users++;
+  try {
+    await f.started;
+  } catch (e) {
+    f.users--;
+    throw e;
+  }
+}
+
+async function releaseForward(name: string, ip: string): Promise<void> {
+  const f = forwards.get(ip);
+  if (!f || --f.users > 0) return;
+  forwards.delete(ip);
+  await harness.stopNetnsServer(name, (await f.started).pid);
+}
+
+/**
+ * Serves `kubectl logs` and `kubectl exec` of one container of a running fake pod through the real API
+ * server. kwok's server plays the kubelet: a ClusterLogs rule points at a CRI log file written from `log`,
+ * a ClusterExec rule runs the exec as a local process whose tools see `files` at their container paths (a
+ * private mount namespace, see test/cluster/container-exec.sh; the host's own directories are untouched),
+ * and the pod's node IP:10250 is forwarded to kwok's server while anything is served on that node. Waits
+ * until both answer. Several pods (and containers) may be served at once; each needs its own stop().
+ */
+export async function serveContainerFiles(spec: ContainerFilesSpec): Promise<ServedContainer> {
+  const reason = netnsSkipReason();
+  if (reason) throw new Error(`serveContainerFiles needs the network namespace: ${reason}`);
+  const name = harnessName('serveContainerFiles');
+  const state = harness.readState(name);
+  if (!state) throw new Error(`no harness cluster ${name}`);
+  const { namespace, pod, container } = spec;
+  const node = (await kubectl(['get', 'pod', pod, '-n', namespace, '-o', 'jsonpath={.spec.nodeName}'])).stdout.trim();
+  if (!node) throw new Error(`serveContainerFiles: pod ${namespace}/${pod} is not on a node yet`);
+  const nodeIp = await nodeInternalIp(node);
+  const files = spec.files === undefined ? undefined : Object.entries(spec.files);
+  const mounts = files ? mountPointsFor(files.map(([p]) => p)) : [];
+
+  // Under the cluster's directory, so a test that dies before stop() leaves nothing once the cluster goes.
+  const dir = await mkdtemp(join(state.dir, 'container-files-'));
+  const rootfs = join(dir, 'rootfs');
+  const objName = `e2e-files-${createHash('sha256').update(`${namespace}/${pod}/${container}`).digest('hex').slice(0, 12)}`;
+  const meta = { name: objName, labels: { [SERVED_FILES_LABEL]: 'true' }, annotations: { 'insight.test/container': `${namespace}/${pod}/${container}` } };
+  const selector = { matchNamespaces: [namespace], matchNames: [pod] };
+  const objects: object[] = [];
+  if (files) {
+    await mkdir(rootfs, { recursive: true });
+    for (const d of mounts) await mkdir(join(rootfs, d), { recursive: true });
+    for (const [p, content] of files) {
+      await mkdir(join(rootfs, posix.dirname(p)), { recursive: true });
+      await writeFile(join(rootfs, p), content);
+    }
+    objects.push({
+      apiVersion: 'kwok.x-k8s.io/v1alpha1', kind: 'ClusterExec', metadata: meta,
+      spec: { selector, execs: [{ containers: [container], local: { workDir: '/', envs: [{ name: 'INSIGHT_E2E_ROOTFS', value: rootfs }, { name: 'INSIGHT_E2E_MOUNTS', value: mounts.join(':') }] } }] },
+    });
+  }
+  if (spec.log !== undefined || spec.previousLog !== undefined) {
+    const logFile = join(dir, 'current.log');
+    const previousFile = join(dir, 'previous.log');
+    await writeFile(logFile, criLog(spec.log ?? ''));
+    if (spec.previousLog !== undefined) await writeFile(previousFile, criLog(spec.previousLog));
+    objects.push({
+      apiVersion: 'kwok.x-k8s.io/v1alpha1', kind: 'ClusterLogs', metadata: meta,
+      spec: { selector, logs: [{ containers: [container], logsFile: logFile, ...(spec.previousLog !== undefined ? { previousLogsFile: previousFile } : {}) }] },
+    });
+  }
+  const names = objects.map((o) => `${(o as { kind: string }).kind.toLowerCase()}/${objName}`);
+
+  let made = false;
+  let forwarded = false;
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    if (made && names.length) await kubectl(['delete', ...names, '--ignore-not-found', '--wait=true']);
+    if (forwarded) await releaseForward(name, nodeIp);
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    // A second serve of a served container fails rather than replace the first (or delete its rules later).
+    if (names.length && (await kubectl(['get', ...names, '--ignore-not-found', '-o', 'name'])).stdout.trim()) {
+      throw new Error(`serveContainerFiles: ${namespace}/${pod} container ${container} is already served (${names.join(', ')}); stop that first`);
+    }
+    if (objects.length) await kubectl(['create', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }) });
+    made = true;
+    await acquireForward(name, nodeIp);
+    forwarded = true;
+    const target = ['-n', namespace, pod, '-c', container];
+    // kubectl() drops one final newline of the output (execa's habit).
+    const same = (out: string, want: string) => out === want.replace(/\r?\n$/, '');
+    if (spec.log !== undefined) {
+      await waitFor(`kubectl logs ${namespace}/${pod} -c ${container} served`, async () => same((await kubectl(['logs', ...target])).stdout, spec.log!), { timeoutMs: 30_000 });
+    }
+    if (files) {
+      const [probe] = files;
+      const ok = probe
+        ? async () => same((await kubectl(['exec', ...target, '--', 'cat', probe[0]])).stdout, probe[1])
+        : async () => (await kubectl(['exec', ...target, '--', 'true'])).exitCode === 0;
+      await waitFor(`kubectl exec ${namespace}/${pod} -c ${container} served`, ok, { timeoutMs: 30_000 });
+    }
+  } catch (e) {
+    await stop().catch(() => {});
+    throw e;
+  }
+  return { node, nodeIp, rootfs, objects: names, stop };
 }
 
 // ---- fixtures ---------------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 // Everything e2e tests share, one definition each: import from './support/index.js'.
-//  cluster.ts   kubectl/helm/kubectlJson, apply/delete YAML, waitFor, nodes, pods, the harness's network namespace
+//  cluster.ts   kubectl/helm/kubectlJson, apply/delete YAML, waitFor, nodes, pods, the harness's network namespace,
+//               pods/log and pods/exec of fake pods served by kwok (serveContainerFiles)
 //  cli.ts       the built CLI (private copy): cli, cliOnTty, spawnCli, parseJson, process helpers
 //  helm.ts      which helm runs, and flags that differ between majors
 //  fixtures.ts  fixture charts (packaged, served, installed), values files, CRDs
