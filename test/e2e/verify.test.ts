@@ -180,8 +180,9 @@ describe(`verify (${helmLabel()})`, () => {
       await seeded({ clusterId: 'some-other-cluster' });
       let r = await cli(await args('--verify-wait', '0s'), { env });
       expect(r.exitCode, r.stderr).toBe(1);
-      let out = parseJson<{ release: string; revision: number; verify?: Doc }>(r);
-      expect(out.revision).toBe(1);
+      let out = parseJson<{ release: string; verify?: Doc }>(r);
+      expect(out.release, r.stdout).toBe(REL2);
+      expect((await helm(['status', REL2, '-n', NS2, '-o', 'json'])).stdout).toContain('"status":"deployed"');
       expect(fatal(out.verify!).map((x) => x.id)).toEqual(['metrics.cluster-label', 'entities.cluster']);
       expect(fatal(out.verify!)[0]!.evidence!.join('\n')).toContain('cluster_id=some-other-cluster');
       expect(r.stdout + r.stderr).not.toContain(READER.secret);
