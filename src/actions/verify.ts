@@ -11,7 +11,10 @@ import { exitCodeFor, runChecks, type CheckResult, type Report } from '../checks
 import { verifyChecks, VerifyContext, type VerifyCloud, type VerifyCluster, type VerifyInput } from '../checks/verify/index.js';
 import { tailCommand } from '../checks/verify/collector.js';
 import type { NetMode } from '../cloud/endpoints.js';
-import type { CloudCredentials } from '../cloud/credentials.js';
+import { PROMETHEUS_INSTANCE_PATTERN, type CloudCredentials } from '../cloud/credentials.js';
+import { WORKSPACE_PATTERN } from '../cloud/entities.js';
+import { getPath } from '../values/tree.js';
+import { validateValues } from '../values/validate.js';
 import type { StoredRelease } from '../helm/storage.js';
 import { InsightError } from '../errors.js';
 import { execInContainer } from '../kube/exec.js';
@@ -26,8 +29,11 @@ export interface VerifyTarget {
   accessKeyId?: string;
 }
 
-/** The installation to verify: flags win over the release's values; a missing cluster id or region is bad input. */
-export function resolveTarget(t: VerifyTarget, release: StoredRelease | undefined, where: { namespace: string; release: string }): Required<Pick<VerifyTarget, 'clusterId' | 'region'>> & VerifyTarget {
+/**
+ * The installation to verify: flags win over the release's values. A missing cluster id or region, or
+ * any value install would refuse (the same validation), is bad input, said before anything is contacted.
+ */
+export function resolveTarget(t: VerifyTarget, release: StoredRelease | undefined, where: { namespace: string; release: string; allowUnknownRegion?: boolean }): Required<Pick<VerifyTarget, 'clusterId' | 'region'>> & VerifyTarget {
   const v = release?.installation ?? {};
   const out = {
     clusterId: t.clusterId ?? v.clusterId,
@@ -43,7 +49,15 @@ export function resolveTarget(t: VerifyTarget, release: StoredRelease | undefine
       hint: `Pass ${flags} (and --workspace, --prometheus-instance-id), or -n/--release of the installation.`,
     });
   }
-  return out as ReturnType<typeof resolveTarget>;
+  const checked = validateValues(
+    { clusterID: out.clusterId, region: out.region, ...(out.workspace ? { workspace: out.workspace } : {}), ...(out.prometheusInstanceId ? { operator: { prometheus: { prometheusInstanceID: out.prometheusInstanceId } } } : {}) },
+    { requireAll: false, allowUnknownRegion: Boolean(where.allowUnknownRegion) },
+  );
+  const region = getPath(checked, 'region') as string;
+  // The two ids also go into URL paths.
+  if (out.workspace && !WORKSPACE_PATTERN.test(out.workspace)) throw new InsightError('usage', `workspace ${JSON.stringify(out.workspace.slice(0, 60))} is not a workspace name`, { hint: 'Letters, digits, - and _ (the workspace name, not its display title).' });
+  if (out.prometheusInstanceId && !PROMETHEUS_INSTANCE_PATTERN.test(out.prometheusInstanceId)) throw new InsightError('usage', `Prometheus instance id ${JSON.stringify(out.prometheusInstanceId.slice(0, 60))} is not an instance id`, { hint: 'Copy it from the Cloud Monitor 2.0 console (workspace > Prometheus instance).' });
+  return { ...out, region } as ReturnType<typeof resolveTarget>;
 }
 
 /** The cluster side from doctor's lists (one paginated list per kind) plus exec for the log files. */
@@ -68,7 +82,7 @@ export function verifyCluster(d: DoctorContext, api: Pick<ApiClient, 'get'>, kc:
         if (r.status === 'Success' && r.stdout.trim()) return { text: r.stdout, via: 'log file (exec)' };
         execProblem = r.status === 'Success' ? 'no log file' : (r.message ?? r.status);
       } catch (e) {
-        execProblem = (e as Error).message.split('\n')[0] ?? 'exec failed';
+        execProblem = describeError(e);
       }
       const q = new URLSearchParams({ container, tailLines: String(lines) });
       const r = await api.get(`/api/v1/namespaces/${encodeURIComponent(ns)}/pods/${encodeURIComponent(name)}/log?${q.toString()}`, { timeoutMs, maxBytes: 1 << 20, accept: '*/*' });
@@ -79,8 +93,8 @@ export function verifyCluster(d: DoctorContext, api: Pick<ApiClient, 'get'>, kc:
 }
 
 export async function defaultCloud(): Promise<VerifyCloud> {
-  const [{ getPrometheusInstance }, { promQuery, promSeries }, { getEntityStoreData }] = await Promise.all([import('../cloud/credentials.js'), import('../cloud/prometheus.js'), import('../cloud/entities.js')]);
-  return { instance: getPrometheusInstance, query: promQuery, series: promSeries, entities: getEntityStoreData };
+  const [{ getPrometheusInstance }, { promQuery, promLabels }, { getEntityStoreData }] = await Promise.all([import('../cloud/credentials.js'), import('../cloud/prometheus.js'), import('../cloud/entities.js')]);
+  return { instance: getPrometheusInstance, query: promQuery, labels: promLabels, entities: getEntityStoreData };
 }
 
 export interface VerifyRun {
@@ -107,25 +121,35 @@ export interface VerifyOutcome {
 
 const collectorIds = verifyChecks.filter((c) => c.category === 'collector').map((c) => c.id);
 
+/** The ids `only` selects, plus every check they need (a check without its inputs cannot run). */
+export function selectWithNeeds(only: readonly string[] | undefined): Set<string> {
+  const picked = new Set(verifyChecks.filter((c) => !only?.length || only.some((p) => c.id.startsWith(p))).map((c) => c.id));
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const c of verifyChecks) if (picked.has(c.id)) for (const n of c.needs ?? []) if (!picked.has(n)) grew = picked.add(n) !== undefined;
+  }
+  return picked;
+}
+
 /** Run the checks; with a wait, repeat while every failure is "not there yet". */
 export async function runVerify(o: VerifyRun, io: { progress(m: string): void; waiting(report: Report, run: number, nextInMs: number): void | Promise<void> }): Promise<VerifyOutcome> {
   const started = Date.now();
-  const checks = verifyChecks.filter((c) => !collectorIds.includes(c.id));
-  const selected = (ids: readonly string[]) => !o.only?.length || ids.some((id) => o.only!.some((p) => id.startsWith(p)));
-  const onlyFor = (ids: readonly string[]) => (o.only?.length ? o.only.filter((p) => ids.some((id) => id.startsWith(p))) : undefined);
+  const picked = selectWithNeeds(o.only);
+  const checks = verifyChecks.filter((c) => picked.has(c.id) && !collectorIds.includes(c.id));
+  const logs = verifyChecks.filter((c) => picked.has(c.id) && collectorIds.includes(c.id));
   for (let run = 1; ; run++) {
     const ctx = new VerifyContext(o.input, o.cluster(), o.cloud, o.now);
-    const mainOnly = onlyFor(checks.map((c) => c.id));
-    const report: Report = selected(checks.map((c) => c.id))
-      ? await runChecks(checks, ctx, { onStart: (ch) => io.progress(`checking ${ch.description}...`) }, { concurrency: 4, timeoutMs: o.input.timeoutMs * 8, ...(mainOnly ? { only: mainOnly } : {}) })
+    const report: Report = checks.length
+      ? await runChecks(checks, ctx, { onStart: (ch) => io.progress(`checking ${ch.description}...`) }, { concurrency: 4, timeoutMs: o.input.timeoutMs * 8 })
       : { results: [], summary: { passed: 0, failed: 0, warnings: 0, skipped: 0, info: 0 } };
     const failing = report.results.filter((r) => r.status === 'failed' && (r.severity === 'fatal' || o.failOn === 'warning'));
     const waitable = failing.length > 0 && failing.every((r) => ctx.notYet.has(r.id) || ctx.notYet.has(`${r.id}/${(r.object ?? '').replace(/^source\//, '')}`));
     const outOfTime = Date.now() - started + o.intervalMs > o.waitMs;
     if (!failing.length || !waitable || outOfTime) {
-      // The collector's log, once: it explains what is still missing.
-      const logs = selected(collectorIds) ? await runChecks(verifyChecks.filter((c) => collectorIds.includes(c.id)), ctx, {}, { timeoutMs: o.input.timeoutMs * 4 }) : undefined;
-      const merged = merge(report, logs);
+      // The collector's log, once: it explains what is still missing (asked for alone, it is read anyway).
+      ctx.logs = !checks.length ? 'always' : ctx.missing.length ? 'missing' : failing.length ? 'blind' : 'arriving';
+      const read = logs.length ? await runChecks(logs, ctx, {}, { timeoutMs: o.input.timeoutMs * 4 }) : undefined;
+      const merged = merge(report, read);
       io.progress('');
       return { report: merged, exitCode: exitCodeFor(merged, o.failOn), runs: run, gaveUp: failing.length > 0 && waitable && o.waitMs > 0, durationMs: Date.now() - started };
     }
@@ -158,6 +182,7 @@ export interface VerifyRequest {
   intervalMs: number;
   only?: string[];
   failOn: 'fatal' | 'warning';
+  allowUnknownRegion?: boolean;
 }
 
 export interface VerifyIO {
@@ -173,7 +198,7 @@ export async function verifyInstallation(api: ApiClient, kc: () => Promise<KubeC
   const [{ DoctorContext, DEFAULT_OPTIONS }, { overridesFromEnv }] = await Promise.all([import('../checks/doctor/context.js'), import('../cloud/endpoints.js')]);
   const lists = () => new DoctorContext(api, { ...DEFAULT_OPTIONS, namespace: req.namespace, release: req.release });
   const release = await lists().release();
-  const target = resolveTarget(req.target, release, req);
+  const target = resolveTarget(req.target, release, { namespace: req.namespace, release: req.release, ...(req.allowUnknownRegion ? { allowUnknownRegion: true } : {}) });
   if (!target.accessKeyId || !req.accessKeySecret) {
     throw new InsightError('usage', 'verify reads the cloud with an AccessKey, and none was given', {
       hint: `Set ALIBABA_CLOUD_ACCESS_KEY_SECRET (or --access-key-secret-stdin)${target.accessKeyId ? '' : ' and --access-key-id'}: a key with ${'AliyunPrometheusMetricReadAccess'} reads metrics.`,
@@ -206,4 +231,12 @@ export async function verifyInstallation(api: ApiClient, kc: () => Promise<KubeC
     io,
   );
   return { ...outcome, target };
+}
+
+/** One line for an error of any shape (the websocket layer rejects with events, not Errors). */
+function describeError(e: unknown): string {
+  const m = (e as { message?: unknown })?.message;
+  if (typeof m === 'string' && m) return m.split('\n')[0]!;
+  const type = (e as { type?: unknown })?.type;
+  return typeof type === 'string' ? `${type} event` : 'exec failed';
 }

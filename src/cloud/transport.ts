@@ -4,7 +4,6 @@
  * and the certificate check keep the real host name. Network failures come back classified
  * (DNS, refused, timeout, TLS, reset), never as raw Node errors.
  */
-import http from 'node:http';
 import https from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
 import { resolveEndpoint, type CloudService, type EndpointOverrides } from './endpoints.js';
@@ -33,10 +32,8 @@ export interface OutgoingRequest {
   path: string;
   headers: Record<string, string>;
   body?: Uint8Array;
-  /** Port when the URL names one (an instance's query URL may); overrides still win. Default 443 (80 for http). */
+  /** Port when the URL names one (an instance's query URL may); overrides still win. Default 443. */
   port?: number;
-  /** Plain HTTP, for a query URL that says http:// (VPC-internal instance URLs can). Default https. */
-  scheme?: 'https' | 'http';
 }
 
 const MAX_BODY = 1 << 20;
@@ -94,8 +91,7 @@ export type SendResult = { ok: true; response: HttpResponse } | { ok: false; err
 
 /** Send one request; never throws for network problems. */
 export function send(req: OutgoingRequest, opts: TransportOptions = {}): Promise<SendResult> {
-  const plain = req.scheme === 'http';
-  const target = resolveEndpoint(req.host, opts.overrides, req.port ?? (plain ? 80 : 443));
+  const target = resolveEndpoint(req.host, opts.overrides, req.port ?? 443);
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const ctx = { service: req.service, host: req.host, address: target.address, port: target.port, timeoutMs };
 
@@ -114,20 +110,22 @@ export function send(req: OutgoingRequest, opts: TransportOptions = {}): Promise
       failWith(Object.assign(new Error('aborted'), { code: 'ABORT_ERR' }));
       return;
     }
-    const defaultPort = plain ? 80 : 443;
-    const headers: Record<string, string> = { ...req.headers, host: req.port && req.port !== defaultPort ? `${req.host}:${req.port}` : req.host };
+    const headers: Record<string, string> = { ...req.headers, host: req.port && req.port !== 443 ? `${req.host}:${req.port}` : req.host };
     // Explicit length, also 0: some gateways refuse a chunked POST without a body.
     if (req.method !== 'GET' && req.method !== 'HEAD') headers['content-length'] = String(req.body?.length ?? 0);
 
-    const common = { host: target.address, port: target.port, method: req.method, path: req.path, headers, ...(opts.lookup ? { lookup: opts.lookup } : {}), agent: false as const };
-    const r = plain
-      ? http.request(common)
-      : https.request({
-          ...common,
-          // SNI cannot carry an IP address; the certificate is still checked against `servername`.
-          ...(isIP(target.servername) ? {} : { servername: target.servername }),
-          ...(target.ca ? { ca: target.ca } : {}),
-        });
+    const r = https.request({
+      host: target.address,
+      port: target.port,
+      method: req.method,
+      path: req.path,
+      headers,
+      // SNI cannot carry an IP address; the certificate is still checked against `servername`.
+      ...(isIP(target.servername) ? {} : { servername: target.servername }),
+      ...(target.ca ? { ca: target.ca } : {}),
+      ...(opts.lookup ? { lookup: opts.lookup } : {}),
+      agent: false,
+    });
     // Destroying the request alone can leave a socket still in its TLS handshake open: close both.
     const end = (e: Error) => {
       r.destroy(e);

@@ -50,15 +50,19 @@ export default class Doctor extends BaseCommand<typeof Doctor> {
     // A typo in --only is bad input: said before the cluster is contacted.
     const verifyChecks = flags.cloud ? (await import('../checks/verify/index.js')).verifyChecks : [];
     selectChecks([...doctorChecks, ...verifyChecks], flags.only);
-    const onlyOf = (ids: readonly string[]) => flags.only?.filter((p) => ids.some((id) => id.startsWith(p)));
-    const key = flags.cloud
+    // --only picks from both sides; a side it selects nothing of does not run.
+    const onlyOf = (checks: readonly { id: string }[]) => flags.only?.filter((p) => checks.some((c) => c.id.startsWith(p)));
+    const [doctorOnly, verifyOnly] = [onlyOf(doctorChecks), onlyOf(verifyChecks)];
+    const clusterSide = !flags.only?.length || Boolean(doctorOnly?.length);
+    const cloudSide = flags.cloud && (!flags.only?.length || Boolean(verifyOnly?.length));
+    const key = cloudSide
       ? await (await import('../values/sources.js')).readCommandKey({ stdin: flags['access-key-secret-stdin'], promptIfMissing: true, keyIdLater: true, ...(flags['access-key-id'] ? { keyId: flags['access-key-id'] } : {}) })
       : undefined;
     const c = await this.chalk(process.stderr);
     // One socket per in-flight probe (fast and slow pools), plus a few for the lists that run beside them.
     const { api, context, server } = await this.cfg.apiClient({ maxSockets: flags.concurrency + DEFAULT_OPTIONS.slowPool + 8 });
     const status = await this.status();
-    const r = await runDoctor(
+    const r = await (clusterSide ? runDoctor : noRun)(
       api,
       {
         checks: {
@@ -73,7 +77,7 @@ export default class Doctor extends BaseCommand<typeof Doctor> {
           scrapeSample: flags['full-scrape'] ? Number.MAX_SAFE_INTEGER : DEFAULT_OPTIONS.scrapeSample,
           kubeletNodes: flags['kubelet-nodes'],
         },
-        ...(onlyOf(doctorChecks.map((c) => c.id))?.length ? { only: onlyOf(doctorChecks.map((c) => c.id))! } : {}),
+        ...(doctorOnly?.length ? { only: doctorOnly } : {}),
         failOn: flags['fail-on'] as 'fatal' | 'warning',
         fix: flags.fix,
         ...(flags.watch ? { watch: { timeoutMs: flags['watch-timeout'], intervalMs: flags['watch-interval'] } } : {}),
@@ -92,7 +96,6 @@ export default class Doctor extends BaseCommand<typeof Doctor> {
     if (key) {
       // The cloud side once, after the cluster side: its collector findings explain what the cluster checks cannot see.
       const [{ verifyInstallation, merge }, { exitCodeFor }] = await Promise.all([import('../actions/verify.js'), import('../checks/engine.js')]);
-      const only = onlyOf(verifyChecks.map((c) => c.id));
       const v = await verifyInstallation(
         api,
         async () => (await this.cfg.kube()).kc,
@@ -106,13 +109,13 @@ export default class Doctor extends BaseCommand<typeof Doctor> {
           ...verifyTuning(flags),
           waitMs: 0,
           intervalMs: 1000,
-          ...(flags.only ? { only: only ?? [] } : {}),
+          ...(verifyOnly?.length ? { only: verifyOnly } : {}),
           failOn: flags['fail-on'] as 'fatal' | 'warning',
         },
         { progress: (m) => status.show(m), waiting: () => {} },
       );
-      r.report = flags.only && !onlyOf(doctorChecks.map((c) => c.id))?.length ? v.report : merge(r.report, v.report);
-      r.exitCode = Math.max(r.exitCode, exitCodeFor(r.report, flags['fail-on'] as 'fatal' | 'warning'));
+      r.report = merge(r.report, v.report);
+      r.exitCode = exitCodeFor(r.report, flags['fail-on'] as 'fatal' | 'warning');
     }
     const meta = { context, server, namespace: flags.namespace, release: flags.release, durationMs: r.durationMs, ...(r.runs !== undefined ? { runs: r.runs } : {}), exitCode: r.exitCode };
     return {
@@ -121,4 +124,9 @@ export default class Doctor extends BaseCommand<typeof Doctor> {
       exitCode: r.exitCode,
     };
   }
+}
+
+/** doctor's outcome when --only selects none of its own checks (only the cloud side runs). */
+async function noRun(): Promise<import('../actions/doctor.js').DoctorOutcome> {
+  return { report: { results: [], summary: { passed: 0, failed: 0, warnings: 0, skipped: 0, info: 0 } }, exitCode: 0, fixes: [], gaveUp: false, durationMs: 0 };
 }

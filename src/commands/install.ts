@@ -105,10 +105,16 @@ prompt on a TTY. It is refused on the command line (--set accessKeySecret=... sh
       { progress: (m) => status.show(m), waiting: (report, run, next) => this.tell(() => `${vout.renderWaitLine(report, run)}; again in ${Math.round(next / 1000)}s`) },
     );
     const meta = { context, server, namespace: flags.namespace, release: flags.release, ...r.target, net, runs: r.runs, gaveUp: r.gaveUp, durationMs: r.durationMs };
+    // The install's key is usually the collector's, which may write but not read: then nothing is
+    // known about the data, which is not a failed install. Said, and left to `verify` with a reading key.
+    const fatal = r.report.results.filter((x) => x.status === 'failed' && x.severity === 'fatal');
+    const cannotRead = fatal.length > 0 && fatal.every((x) => x.errorKind === 'forbidden');
+    const note = cannotRead ? `not verified: the install's AccessKey may not read the workspace; run \`kubectl insight verify -n ${flags.namespace}\` with a key that has AliyunPrometheusMetricReadAccess` : undefined;
+    const exitCode = cannotRead ? 0 : r.exitCode;
     return {
-      exitCode: r.exitCode,
-      json: JSON.parse(vout.renderVerifyJson(r.report, { ...meta, exitCode: r.exitCode })) as unknown,
-      text: (c: ChalkInstance) => vout.renderVerifyHuman(r.report, meta, c),
+      exitCode,
+      json: { ...(JSON.parse(vout.renderVerifyJson(r.report, { ...meta, exitCode })) as object), ...(note ? { notVerified: note } : {}) } as unknown,
+      text: (c: ChalkInstance) => `${vout.renderVerifyHuman(r.report, meta, c)}${note ? `\n${c.yellow(note)}` : ''}`,
     };
   }
 

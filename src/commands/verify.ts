@@ -74,6 +74,7 @@ Exit 0 when everything arrives, 1 otherwise. Check ids and the permissions each 
         intervalMs: flags['wait-interval'],
         ...(flags.only ? { only: flags.only } : {}),
         failOn,
+        allowUnknownRegion: flags['allow-unknown-region'],
       },
       {
         progress: (m) => status.show(m),

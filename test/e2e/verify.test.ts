@@ -169,43 +169,6 @@ describe(`verify (${helmLabel()})`, () => {
     expect(r.exitCode).toBe(1);
   });
 
-  it('install ends with verify: not arriving is a named reason and exit 1, arriving is exit 0, --no-verify skips it', async () => {
-    const NS2 = 'verify-e2e-install';
-    const REL2 = 'verify-e2e-install';
-    const ID2 = 'verify-e2e-c2';
-    const args = async (...extra: string[]) => ['install', '--release', REL2, '-n', NS2, '--chart', await chartTgz('1.0.0'), '-f', writeValues(requiredValues(ID2)), '--skip-preflight', '--timeout', '90s', '-o', 'json', ...extra];
-    await cleanup(REL2, NS2, ID2);
-    try {
-      // Nothing with this cluster id arrives: the install says so and exits 1; the release stays.
-      await seeded({ clusterId: 'some-other-cluster' });
-      let r = await cli(await args('--verify-wait', '0s'), { env });
-      expect(r.exitCode, r.stderr).toBe(1);
-      let out = parseJson<{ release: string; verify?: Doc }>(r);
-      expect(out.release, r.stdout).toBe(REL2);
-      expect((await helm(['status', REL2, '-n', NS2, '-o', 'json'])).stdout).toContain('"status":"deployed"');
-      expect(fatal(out.verify!).map((x) => x.id)).toEqual(['metrics.cluster-label', 'entities.cluster']);
-      expect(fatal(out.verify!)[0]!.evidence!.join('\n')).toContain('cluster_id=some-other-cluster');
-      expect(r.stdout + r.stderr).not.toContain(READER.secret);
-      await cleanup(REL2, NS2, ID2);
-
-      // This cluster's collector sends: installed means arriving.
-      await seeded({ clusterId: ID2 });
-      r = await cli(await args(), { env });
-      expect(r.exitCode, r.stderr + r.stdout).toBe(0);
-      out = parseJson(r);
-      expect(out.verify!.exitCode).toBe(0);
-      expect(out.verify!.clusterId).toBe(ID2);
-      await cleanup(REL2, NS2, ID2);
-
-      r = await cli(await args('--no-verify'), { env });
-      expect(r.exitCode).toBe(0);
-      expect(parseJson<{ verify?: unknown }>(r).verify).toBeUndefined();
-    } finally {
-      await seeded({});
-      await cleanup(REL2, NS2, ID2);
-    }
-  });
-
   describe.skipIf(Boolean(netnsSkipReason()))('the collector\'s own log, through kwok\'s exec and logs', () => {
     const SIGNATURES: [string, RegExp][] = [
       ['2026-12-01 11:59:01.123 [warning] [sender] failed to send request, errorCode:Unauthorized, errorMessage:denied by sts or ram', /refused when sending: Unauthorized/],
@@ -261,5 +224,52 @@ describe(`verify (${helmLabel()})`, () => {
         await served.stop();
       }
     });
+  });
+
+  it('install ends with verify: not arriving is a named reason and exit 1, arriving is exit 0, --no-verify skips it', async () => {
+    const NS2 = 'verify-e2e-install';
+    const REL2 = 'verify-e2e-install';
+    const ID2 = 'verify-e2e-c2';
+    const args = async (...extra: string[]) => ['install', '--release', REL2, '-n', NS2, '--chart', await chartTgz('1.0.0'), '-f', writeValues(requiredValues(ID2)), '--skip-preflight', '--timeout', '90s', '-o', 'json', ...extra];
+    // One copy of the chart per cluster: the release the other tests used goes first.
+    await cleanup(RELEASE, NS, CLUSTER_ID);
+    await cleanup(REL2, NS2, ID2);
+    try {
+      // Nothing with this cluster id arrives: the install says so and exits 1; the release stays.
+      await seeded({ clusterId: 'some-other-cluster' });
+      let r = await cli(await args('--verify-wait', '0s'), { env });
+      expect(r.exitCode, r.stderr).toBe(1);
+      let out = parseJson<{ release: string; verify?: Doc }>(r);
+      expect(out.release, r.stdout).toBe(REL2);
+      expect((await helm(['status', REL2, '-n', NS2, '-o', 'json'])).stdout).toContain('"status":"deployed"');
+      expect(fatal(out.verify!).map((x) => x.id)).toEqual(['metrics.cluster-label', 'entities.cluster']);
+      expect(fatal(out.verify!)[0]!.evidence!.join('\n')).toContain('cluster_id=some-other-cluster');
+      expect(r.stdout + r.stderr).not.toContain(READER.secret);
+      await cleanup(REL2, NS2, ID2);
+
+      // This cluster's collector sends: installed means arriving.
+      await seeded({ clusterId: ID2 });
+      r = await cli(await args(), { env });
+      expect(r.exitCode, r.stderr + r.stdout).toBe(0);
+      out = parseJson(r);
+      expect(out.verify!.exitCode).toBe(0);
+      expect(out.verify!.clusterId).toBe(ID2);
+      await cleanup(REL2, NS2, ID2);
+
+      // The collector's key may write, not read: nothing is known about the data, which is not a failed install.
+      r = await cli(await args('--access-key-id', WRITER.accessKeyId), { env: { ...env, ALIBABA_CLOUD_ACCESS_KEY_SECRET: WRITER.secret } });
+      expect(r.exitCode, r.stderr + r.stdout).toBe(0);
+      const nv = parseJson<{ verify: Doc & { notVerified?: string } }>(r).verify;
+      expect(nv.notVerified).toMatch(/may not read the workspace/);
+      expect(r.stdout + r.stderr).not.toContain(WRITER.secret);
+      await cleanup(REL2, NS2, ID2);
+
+      r = await cli(await args('--no-verify'), { env });
+      expect(r.exitCode).toBe(0);
+      expect(parseJson<{ verify?: unknown }>(r).verify).toBeUndefined();
+    } finally {
+      await seeded({});
+      await cleanup(REL2, NS2, ID2);
+    }
   });
 });

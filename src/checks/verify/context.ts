@@ -46,7 +46,7 @@ export interface VerifyCluster {
 export interface VerifyCloud {
   instance(creds: CloudCredentials, region: string, id: string, o: CloudCallOptions): Promise<CloudResult<PrometheusInstance>>;
   query: typeof import('../../cloud/prometheus.js').promQuery;
-  series: typeof import('../../cloud/prometheus.js').promSeries;
+  labels: typeof import('../../cloud/prometheus.js').promLabels;
   entities: typeof import('../../cloud/entities.js').getEntityStoreData;
 }
 
@@ -59,6 +59,11 @@ export class VerifyContext {
   readonly notYet = new Set<string>();
   /** What did not arrive, for the collector check: `metrics/node-exporter`, `entities/k8s.cluster`. */
   readonly missing: string[] = [];
+  /**
+   * Why the collector's log is (not) read, set before it runs: `missing` (something did not arrive),
+   * `always` (asked for alone), `blind` (the checks failed before they could see the data), `arriving`.
+   */
+  logs: 'missing' | 'always' | 'blind' | 'arriving' = 'arriving';
 
   constructor(
     readonly input: VerifyInput,
@@ -77,5 +82,6 @@ export class VerifyContext {
  * tell", verify exists to say yes or no: any error that stops it from seeing the data fails.
  */
 export function cloudFailure(e: CloudError, what: string): Finding {
-  return { ...errorFinding(e, what), severity: 'fatal' };
+  // A refusal is marked, so install can tell "this key may not read" from "the data is not there".
+  return { ...errorFinding(e, what), severity: 'fatal', ...(e.code === 'Forbidden' ? { errorKind: 'forbidden' as const } : {}) };
 }

@@ -51,7 +51,10 @@ const ago = (ms: number) => (ms < 120_000 ? `${Math.round(ms / 1000)}s` : `${Mat
 
 async function table(ctx: VerifyContext, type: string, signal: AbortSignal) {
   const to = ctx.now();
-  return ctx.cloud.entities(ctx.input.creds, ctx.input.region, ctx.input.workspace!, { query: entityQuery(type, ctx.input.clusterId), from: new Date(to.getTime() - WINDOW_MS), to }, ctx.callOpts(signal));
+  const r = await ctx.cloud.entities(ctx.input.creds, ctx.input.region, ctx.input.workspace!, { query: entityQuery(type, ctx.input.clusterId), from: new Date(to.getTime() - WINDOW_MS), to }, ctx.callOpts(signal));
+  // Reading the entity store is its own permission; the write policy's hint would mislead.
+  if (!r.ok && r.error.code === 'Forbidden') return { ...r, error: { ...r.error, hint: 'Grant cms:GetEntityStoreData (reading the workspace\'s entity store) to this RAM user.' } };
+  return r;
 }
 
 export const entityChecks: Check<VerifyContext>[] = [

@@ -6,7 +6,7 @@
  * job names differ between products (`_arms-prom/node-exporter/0`, `node-exporter`, ...).
  */
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
-import { promString, type PromSample } from '../../cloud/prometheus.js';
+import { badQueryUrl, displayUrl, promString, type PromSample } from '../../cloud/prometheus.js';
 import type { Check, Finding } from '../engine.js';
 import { cloudFailure, type VerifyContext } from './context.js';
 
@@ -84,21 +84,27 @@ export function selector(metric: string, label: string, clusterId: string): stri
   return `{__name__=${promString(metric)}, ${label}=${promString(clusterId)}}`;
 }
 
+/** Clocks differ a little; a newest sample further ahead than this means a clock is wrong. */
+const FUTURE_TOLERANCE_MS = 60_000;
+
 const age = (ms: number) => (ms < 120_000 ? `${Math.round(ms / 1000)}s` : ms < 7_200_000 ? `${Math.round(ms / 60_000)}m` : `${Math.round(ms / 3_600_000)}h`);
 
-/** The label (name) whose value is the cluster id, from label sets; labels named like "cluster" win. */
-export function findClusterLabel(series: readonly Record<string, string>[], clusterId: string): string | undefined {
-  const names = new Set<string>();
-  for (const s of series) for (const [k, v] of Object.entries(s)) if (v === clusterId && k !== '__name__' && PROM_NAME.test(k)) names.add(k);
-  return [...names].sort((a, b) => Number(/cluster/i.test(b)) - Number(/cluster/i.test(a)) || a.length - b.length || a.localeCompare(b))[0];
+/** At most this many label names are tried as the carrier of the cluster id. */
+export const MAX_LABEL_CANDIDATES = 30;
+
+/**
+ * The label names worth trying, most likely first: names containing "cluster", then the rest (shorter
+ * first), without __name__ and names PromQL would not accept.
+ */
+export function labelCandidates(names: readonly string[]): string[] {
+  const ok = [...new Set(names)].filter((n) => n !== '__name__' && PROM_NAME.test(n));
+  const clusterish = ok.filter((n) => /cluster/i.test(n)).sort((a, b) => a.length - b.length || a.localeCompare(b));
+  const rest = ok.filter((n) => !/cluster/i.test(n)).sort((a, b) => a.length - b.length || a.localeCompare(b));
+  return [...clusterish, ...rest].slice(0, MAX_LABEL_CANDIDATES);
 }
 
-/** Cluster-like label values seen, for the "no series carries this id" evidence (a typo or another cluster's id). */
-export function clusterLikeValues(series: readonly Record<string, string>[]): string[] {
-  const out = new Set<string>();
-  for (const s of series) for (const [k, v] of Object.entries(s)) if (/cluster/i.test(k) && v) out.add(`${k}=${v}`);
-  return [...out].slice(0, 8);
-}
+/** Every source's metric, as one name matcher: `{__name__=~"up|node_cpu_seconds_total|..."}`. */
+const ANY_SOURCE = `__name__=~${promString(SOURCES.map((s) => s.metric).join('|'))}`;
 
 /** The node a target's label set belongs to: a node label, or an instance `host:port` naming the node or one of its addresses. */
 export function nodeOfTarget(metric: Record<string, string>, nodes: readonly V1Node[]): string | undefined {
@@ -132,10 +138,12 @@ export const metricChecks: Check<VerifyContext>[] = [
       if (!url) {
         return { status: 'failed', message: `Prometheus instance ${id} has no ${net === 'Intranet' ? 'VPC (httpApiIntraUrl)' : 'Internet (httpApiInterUrl)'} query URL`, hint: net === 'Intranet' ? 'Run from inside the VPC with --net Internet off, or use --net Internet.' : 'Use --net Intranet from inside the VPC, or enable the public query endpoint of the instance.' };
       }
+      const bad = badQueryUrl(url);
+      if (bad) return { status: 'failed', message: `Prometheus instance ${id}'s query URL cannot be used: ${bad}`, evidence: [`query URL: ${displayUrl(url)}`], hint: 'Check the instance in the Cloud Monitor 2.0 console; an http URL is refused because every query carries the AccessKey or the token.' };
       ctx.endpoint = { url, auth: r.value.authToken ? { kind: 'bearer', token: r.value.authToken } : { kind: 'basic', creds } };
       return {
         status: 'passed',
-        message: `Prometheus instance ${id}${r.value.prometheusInstanceName ? ` (${r.value.prometheusInstanceName})` : ''}: query URL ${url}, ${r.value.authToken ? 'token auth (Bearer)' : 'AccessKey auth (Basic)'}`,
+        message: `Prometheus instance ${id}${r.value.prometheusInstanceName ? ` (${r.value.prometheusInstanceName})` : ''}: query URL ${displayUrl(url)}, ${r.value.authToken ? 'token auth (Bearer)' : 'AccessKey auth (Basic)'}`,
         vantage: 'local',
       };
     },
@@ -150,29 +158,37 @@ export const metricChecks: Check<VerifyContext>[] = [
       const ep = ctx.endpoint!;
       const end = ctx.now();
       const start = new Date(end.getTime() - LOOKBACK_MS);
-      const seen: Record<string, string>[] = [];
-      for (const s of SOURCES) {
-        const r = await ctx.cloud.series(ep, s.metric, start, end, 500, ctx.callOpts(signal));
-        if (!r.ok) {
-          const f = cloudFailure(r.error, 'querying the Prometheus instance');
-          // A refusal is about the key, not the data: say what it cannot do and which policy grants it.
-          return r.error.code === 'Forbidden' && r.error.service === 'prometheus' ? { ...f, message: r.error.message } : f;
-        }
-        seen.push(...r.value);
-        const label = findClusterLabel(r.value, ctx.input.clusterId);
-        if (label) {
+      const refused = (e: import('../../cloud/errors.js').CloudError) => {
+        const f = cloudFailure(e, 'querying the Prometheus instance');
+        // A refusal is about the key, not the data: say what it cannot do and which policy grants it.
+        return e.code === 'Forbidden' && e.service === 'prometheus' ? { ...f, message: e.message } : f;
+      };
+      const names = await ctx.cloud.labels(ep, start, end, ctx.callOpts(signal));
+      if (!names.ok) return refused(names.error);
+      const candidates = labelCandidates(names.value);
+      // Filtered by the id on the server: on an instance many clusters share, ours may be a tiny part.
+      for (const label of candidates) {
+        const r = await ctx.cloud.query(ep, `count(last_over_time({${ANY_SOURCE}, ${label}=${promString(ctx.input.clusterId)}}[${LOOKBACK}]))`, end, ctx.callOpts(signal));
+        if (!r.ok) return refused(r.error);
+        const n = r.value[0]?.value ?? 0;
+        if (Number.isFinite(n) && n > 0) {
           ctx.clusterLabel = label;
-          return { status: 'passed', message: `series of this cluster carry ${label}="${ctx.input.clusterId}" (found on ${s.metric})`, vantage: 'local' };
+          return { status: 'passed', message: `series of this cluster carry ${label}="${ctx.input.clusterId}" (${n} series of the known sources in the last ${LOOKBACK})`, vantage: 'local' };
         }
       }
       ctx.notYet.add('metrics.cluster-label');
       ctx.missing.push('metrics/all');
-      const others = clusterLikeValues(seen);
+      // What the cluster-like labels do carry: another id there usually means a wrong clusterID.
+      const seen: string[] = [];
+      for (const label of candidates.filter((n) => /cluster/i.test(n)).slice(0, 3)) {
+        const r = await ctx.cloud.query(ep, `count by (${label}) (last_over_time({__name__="up"}[${LOOKBACK}]))`, end, ctx.callOpts(signal));
+        if (r.ok) for (const x of r.value.slice(0, 8)) if (x.metric[label]) seen.push(`${label}=${x.metric[label]}`);
+      }
       return {
         status: 'failed',
         message: `no series of the last ${LOOKBACK} carries the cluster id "${ctx.input.clusterId}": nothing from this cluster arrives`,
-        evidence: [`${seen.length} series of ${SOURCES.map((s) => s.metric).join(', ')} looked at`, ...(others.length ? [`cluster-like labels seen: ${others.join(', ')}`] : ['no series at all: the instance has received nothing in the last hour'])],
-        hint: others.length
+        evidence: [`${candidates.length} label name${candidates.length === 1 ? '' : 's'} tried${candidates.length ? ` (${candidates.slice(0, 6).join(', ')}${candidates.length > 6 ? ', ...' : ''})` : ''}`, ...(seen.length ? [`cluster-like labels seen: ${seen.join(', ')}`] : names.value.length ? [] : ['no series at all: the instance has received nothing in the last hour'])],
+        hint: seen.length
           ? 'Other clusters\' data arrives, this one\'s does not: compare clusterID in the release with the ids above; read the collector\'s log below.'
           : 'The collector sends nothing: see the collector findings below, and `kubectl insight doctor`.',
       };
@@ -196,9 +212,10 @@ export const metricChecks: Check<VerifyContext>[] = [
         if (!counted.ok) return cloudFailure(counted.error, 'querying the Prometheus instance');
         const newest = await ctx.cloud.query(ep, `max(timestamp(${sel}))`, now, ctx.callOpts(signal));
         if (!newest.ok) return cloudFailure(newest.error, 'querying the Prometheus instance');
-        const series = counted.value.reduce((a, x) => a + (Number.isFinite(x.value) ? x.value : 0), 0);
-        const targets = counted.value.length;
-        const jobs = [...new Set(counted.value.map((x) => x.metric.job).filter(Boolean))];
+        const live = counted.value.filter((x) => Number.isFinite(x.value) && x.value > 0);
+        const series = live.reduce((a, x) => a + x.value, 0);
+        const targets = live.length;
+        const jobs = [...new Set(live.map((x) => x.metric.job).filter(Boolean))];
         const t = newest.value[0]?.value;
         const object = `source/${s.id}`;
         if (!targets) {
@@ -209,6 +226,10 @@ export const metricChecks: Check<VerifyContext>[] = [
         }
         const ageMs = t !== undefined && Number.isFinite(t) ? now.getTime() - t * 1000 : undefined;
         const facts = [`${series} series from ${targets} target${targets === 1 ? '' : 's'}`, ...(jobs.length ? [`jobs: ${jobs.slice(0, 5).join(', ')}`] : [])];
+        if (ageMs !== undefined && ageMs < -FUTURE_TOLERANCE_MS) {
+          findings.push({ status: 'failed', object, message: `${s.title}: the newest sample is ${age(-ageMs)} in the future`, evidence: facts, hint: 'A clock is off: this machine\'s or the nodes\' (the collector stamps samples with the node\'s time). Synchronise them (chrony, systemd-timesyncd).' });
+          continue;
+        }
         if (ageMs === undefined || ageMs > ctx.input.staleAfterMs) {
           ctx.notYet.add(`metrics.sources/${s.id}`);
           ctx.missing.push(`metrics/${s.id}`);
@@ -239,7 +260,7 @@ export const metricChecks: Check<VerifyContext>[] = [
       const sel = selector('node_cpu_seconds_total', ctx.clusterLabel!, ctx.input.clusterId);
       const r = await ctx.cloud.query(ctx.endpoint!, `count by (instance, node, nodename, kubernetes_node) (${sel})`, ctx.now(), ctx.callOpts(signal));
       if (!r.ok) return cloudFailure(r.error, 'querying the Prometheus instance');
-      const sending = new Set(r.value.map((x: PromSample) => nodeOfTarget(x.metric, nodes)).filter((n): n is string => !!n));
+      const sending = new Set(r.value.filter((x: PromSample) => Number.isFinite(x.value) && x.value > 0).map((x) => nodeOfTarget(x.metric, nodes)).filter((n): n is string => !!n));
       const expected = [...new Set(pods.map((p) => p.spec!.nodeName!))].sort();
       const silent = expected.filter((n) => !sending.has(n));
       if (!silent.length) return { status: 'passed', message: `all ${expected.length} nodes with node-exporter send node metrics` };

@@ -73,7 +73,7 @@ const ENDPOINT = /\b([a-z0-9-]+(?:\.[a-z0-9-]+)*\.aliyuncs\.com)\b/i;
 /** Secrets out, then at most 300 characters: the line is evidence, not a dump. */
 export function evidenceLine(line: string): string {
   // Also anything that looks like a credential in key=value or header form, even if not registered.
-  const scrubbed = redact(line).replace(/((?:secret|password|token|authorization)["']?\s*[:=]\s*["']?)([^\s"',}]+)/gi, '$1[REDACTED]');
+  const scrubbed = redact(line).replace(/((?:secret|password|passwd|token|authorization|credential)[a-z_-]*["']?\s*(?:[:=]|\bis\b)\s*["']?(?:Basic |Bearer )?)([^\s"',}]+)/gi, '$1[REDACTED]');
   const t = scrubbed.trim();
   return t.length > 300 ? `${t.slice(0, 299)}…` : t;
 }

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { runVerify, type VerifyRun } from '../../../src/actions/verify.js';
 import { collectorContainers, tailCommand } from '../../../src/checks/verify/collector.js';
 import { freshRows, parseTime } from '../../../src/checks/verify/entities.js';
-import { findClusterLabel, nodeOfTarget } from '../../../src/checks/verify/metrics.js';
+import { labelCandidates, MAX_LABEL_CANDIDATES, nodeOfTarget } from '../../../src/checks/verify/metrics.js';
 import { matchSignatures } from '../../../src/checks/verify/signatures.js';
 import { Secret } from '../../../src/secret.js';
 import { CLUSTER, NOW, fakeCloud, fakeCluster, healthyWorld, node, type CloudCalls, type FakeWorld } from './fake.js';
@@ -169,6 +169,43 @@ describe('verify', () => {
     expect(r.exitCode).toBe(1);
   });
 
+  it('--only pulls in what a check needs; --only collector reads the log; after a refusal the log is not blamed', async () => {
+    const w = healthyWorld();
+    w.series = w.series.filter((s) => s.labels.__name__ !== 'kube_pod_info');
+    const r = await run(w, { only: ['metrics.sources'] });
+    expect(r.report.results.map((x) => x.id)).toEqual(expect.arrayContaining(['metrics.instance', 'metrics.cluster-label', 'metrics.sources']));
+    expect(failed(r).map((x) => x.object)).toEqual(['source/kube-state-metrics']);
+
+    const reads: string[] = [];
+    w.logs = { 'cms-loongcollector-cluster-0': 'failed to send request errorCode:WriteQuotaExceed\n' };
+    const logs = await run(healthyWorld(), { only: ['collector'] }, undefined, reads);
+    void logs;
+    const alone = await run(w, { only: ['collector'] }, undefined, reads);
+    expect(reads.length).toBeGreaterThan(0);
+    expect(alone.report.results.map((x) => x.message)).toEqual([expect.stringMatching(/quota: WriteQuotaExceed/)]);
+
+    const refused = healthyWorld();
+    refused.queryError = { code: 'Forbidden', service: 'prometheus', host: 'h', message: 'this key cannot read metrics (HTTP 403)', hint: 'x' };
+    const after = await run(refused);
+    expect(after.report.results.find((x) => x.id === 'collector.logs')!).toMatchObject({ status: 'skipped', message: expect.stringMatching(/failed before they could see/) });
+    expect(after.report.results.find((x) => x.id === 'metrics.cluster-label')!.errorKind).toBe('forbidden');
+  });
+
+  it('NaN counts are no series; a newest sample from the future is a clock problem, not a pass', async () => {
+    // A server (or a proxy) that answers such things: a real one cannot see past its evaluation time.
+    const w = healthyWorld();
+    const cloud = fakeCloud(w);
+    const query = cloud.query;
+    cloud.query = async (ep, q, at, o) => {
+      if (q.startsWith('max(timestamp(') && q.includes('kubelet_node_name')) return { ok: true, value: [{ metric: {}, t: NOW.getTime() / 1000, value: NOW.getTime() / 1000 + 600 }] };
+      if (q.startsWith('count by (job, instance)') && q.includes('kube_pod_info')) return { ok: true, value: [{ metric: { instance: 'x' }, t: NOW.getTime() / 1000, value: NaN }] };
+      return query(ep, q, at, o);
+    };
+    const r = await run(w, { cloud });
+    expect(failed(r).find((x) => x.object === 'source/kubelet')?.message ?? '').toMatch(/newest sample is 10m in the future/);
+    expect(failed(r).find((x) => x.object === 'source/kube-state-metrics')?.message ?? '').toMatch(/no kube_pod_info series/);
+  });
+
   it('--only selects categories; the collector check still explains', async () => {
     const w = healthyWorld();
     w.entities = [];
@@ -180,10 +217,9 @@ describe('verify', () => {
 });
 
 describe('verify helpers', () => {
-  it('findClusterLabel prefers a label named like cluster, ignores __name__', () => {
-    expect(findClusterLabel([{ __name__: 'c1', instance: 'c1', cluster: 'c1' }], 'c1')).toBe('cluster');
-    expect(findClusterLabel([{ __name__: 'x', tenant: 'c1' }], 'c1')).toBe('tenant');
-    expect(findClusterLabel([{ __name__: 'x', cluster: 'c2' }], 'c1')).toBeUndefined();
+  it('label candidates: cluster-like names first, no __name__, no names PromQL refuses, bounded', () => {
+    expect(labelCandidates(['instance', '__name__', 'job', 'k8s_cluster_id', 'cluster', 'bad-name', 'a'])).toEqual(['cluster', 'k8s_cluster_id', 'a', 'job', 'instance']);
+    expect(labelCandidates(Array.from({ length: 100 }, (_, i) => `l${i}`))).toHaveLength(MAX_LABEL_CANDIDATES);
   });
 
   it('nodeOfTarget maps node labels, node names and node addresses', () => {

@@ -103,14 +103,23 @@ export function fakeCloud(w: FakeWorld, calls: CloudCalls = { queries: [], insta
       calls.instance++;
       return { ok: true, value: { prometheusInstanceId: id, regionId: region, httpApiInterUrl: 'https://p.cn-hangzhou.log.aliyuncs.com/prometheus/p/s', ...(w.authToken ? { authToken: new Secret(w.authToken) } : {}) } };
     },
-    async series(_ep, match) {
+    async labels() {
       if (w.queryError) return { ok: false, error: w.queryError };
-      return { ok: true, value: w.series.filter((s) => s.labels.__name__ === match && NOW.getTime() - s.t <= 3_600_000).map((s) => s.labels) };
+      return { ok: true, value: [...new Set(w.series.filter((s) => NOW.getTime() - s.t <= 3_600_000).flatMap((s) => Object.keys(s.labels)))].sort() };
     },
     async query(_ep, q) {
       calls.queries.push(q);
       if (w.queryError) return { ok: false, error: w.queryError };
       let m: RegExpExecArray | null;
+      // Discovery: how many series of the known sources carry label=id in the last hour.
+      if ((m = /^count\(last_over_time\(\{__name__=~"([^"]+)", ([a-zA-Z_][a-zA-Z0-9_]*)="([^"]+)"\}\[1h\]\)\)$/.exec(q))) {
+        const names = new Set(m[1]!.split('|'));
+        const n = w.series.filter((s) => names.has(s.labels.__name__!) && s.labels[m![2]!] === m![3] && NOW.getTime() - s.t <= 3_600_000).length;
+        return { ok: true, value: n ? [{ metric: {}, t: NOW.getTime() / 1000, value: n }] : [] };
+      }
+      if ((m = /^count by \(([a-zA-Z_][a-zA-Z0-9_]*)\) \(last_over_time\(\{__name__="up"\}\[1h\]\)\)$/.exec(q))) {
+        return { ok: true, value: groupCount(w.series.filter((s) => s.labels.__name__ === 'up' && NOW.getTime() - s.t <= 3_600_000), [m[1]!]) };
+      }
       if ((m = /^count by \(([^)]*)\) \(last_over_time\((.*)\[1h\]\)\)$/.exec(q))) return { ok: true, value: groupCount(select(w, m[2]!, 3_600_000), m[1]!.split(', ')) };
       if ((m = /^max\(timestamp\((.*)\)\)$/.exec(q))) {
         const s = select(w, m[1]!, LOOKBACK_MS);

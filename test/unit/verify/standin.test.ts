@@ -145,6 +145,15 @@ describe('verify against the stand-in', () => {
     expect(f.map((x) => x.id)).toEqual(['entities.cluster']);
   });
 
+  it('an instance shared with a much bigger cluster: ours is still found', async () => {
+    const big = seedCluster({ clusterId: 'c-big-neighbour', nodes: Array.from({ length: 600 }, (_, i) => ({ name: `big-${i}`, ip: `10.9.${i >> 8}.${i & 255}` })), pods: [], now: Date.now() });
+    const ours = seedCluster({ clusterId: CLUSTER, nodes: world.nodes.map((n) => ({ name: n.metadata!.name!, ip: n.status!.addresses![0]!.address })), pods: world.pods.map((p) => ({ name: p.metadata!.name!, namespace: 'cms-monitoring', node: p.spec!.nodeName! })), now: Date.now() });
+    standin.setMetrics(BASIC_INST, [...big.series, ...ours.series]);
+    standin.setEntities(WS, ours.entities, { region: REGION });
+    const r = await verify(READER);
+    expect(fatal(r), JSON.stringify(fatal(r))).toEqual([]);
+  });
+
   it('another label name and a cluster id nobody sends', async () => {
     seed({ clusterLabel: 'k8s_cluster_id' });
     const r = await verify(READER);
