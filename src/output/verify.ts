@@ -1,19 +1,14 @@
 /** Rendering of verify's report: the shared renderers, with a title naming the installation looked for. */
 import type { ChalkInstance } from 'chalk';
 import type { Report } from '../checks/engine.js';
+import type { Installation } from '../checks/verify/context.js';
 import { maskKeyId } from '../checks/preflight/cloud.js';
 import { normalizeResults } from './preflight.js';
 import { renderHuman, renderJson } from './report.js';
 
-export interface VerifyMeta {
+export interface VerifyMeta extends Installation {
   context: string;
   server: string;
-  namespace: string;
-  release: string;
-  clusterId: string;
-  region: string;
-  workspace?: string;
-  prometheusInstanceId?: string;
   accessKeyId?: string;
   net: string;
   runs: number;

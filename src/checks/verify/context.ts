@@ -11,13 +11,17 @@ import { errorFinding } from '../preflight/cloud.js';
 import type { Finding } from '../engine.js';
 import type { PromEndpoint } from '../../cloud/prometheus.js';
 
-export interface VerifyInput {
+/** Which installation's data is looked for. */
+export interface Installation {
   namespace: string;
   release: string;
   clusterId: string;
   region: string;
   workspace?: string;
   prometheusInstanceId?: string;
+}
+
+export interface VerifyInput extends Installation {
   /** Which query URL of the instance: Internet (httpApiInterUrl) or Intranet (httpApiIntraUrl). */
   net: NetMode;
   creds: CloudCredentials;
