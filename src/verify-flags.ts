@@ -4,7 +4,8 @@ import { durationFlag } from './duration.js';
 
 export const verifyTuningFlags = {
   'verify-timeout': durationFlag({ summary: 'Timeout of each cloud request of the data check', default: '15s', min: 1000, max: 300_000 }),
-  'stale-after': durationFlag({ summary: 'A source whose newest sample is older than this is stale', default: '3m', min: 30_000, max: 3_600_000 }),
+  // At most the query API's 5-minute lookback: an older newest sample is not seen at all (and is stale).
+  'stale-after': durationFlag({ summary: 'A source whose newest sample is older than this is stale', default: '3m', min: 30_000, max: 300_000 }),
   'collector-log-lines': Flags.integer({ summary: 'Lines of each collector log read when data does not arrive.', default: 500, min: 10, max: 10_000 }),
 };
 

@@ -11,7 +11,7 @@ import { exitCodeFor, runChecks, type CheckResult, type Report } from '../checks
 import { verifyChecks, VerifyContext, type VerifyCloud, type VerifyCluster, type VerifyInput } from '../checks/verify/index.js';
 import { tailCommand } from '../checks/verify/collector.js';
 import type { NetMode } from '../cloud/endpoints.js';
-import { PROMETHEUS_INSTANCE_PATTERN, type CloudCredentials } from '../cloud/credentials.js';
+import type { CloudCredentials } from '../cloud/credentials.js';
 import { WORKSPACE_PATTERN } from '../cloud/entities.js';
 import { getPath } from '../values/tree.js';
 import { validateValues } from '../values/validate.js';
@@ -54,9 +54,8 @@ export function resolveTarget(t: VerifyTarget, release: StoredRelease | undefine
     { requireAll: false, allowUnknownRegion: Boolean(where.allowUnknownRegion) },
   );
   const region = getPath(checked, 'region') as string;
-  // The two ids also go into URL paths.
-  if (out.workspace && !WORKSPACE_PATTERN.test(out.workspace)) throw new InsightError('usage', `workspace ${JSON.stringify(out.workspace.slice(0, 60))} is not a workspace name`, { hint: 'Letters, digits, - and _ (the workspace name, not its display title).' });
-  if (out.prometheusInstanceId && !PROMETHEUS_INSTANCE_PATTERN.test(out.prometheusInstanceId)) throw new InsightError('usage', `Prometheus instance id ${JSON.stringify(out.prometheusInstanceId.slice(0, 60))} is not an instance id`, { hint: 'Copy it from the Cloud Monitor 2.0 console (workspace > Prometheus instance).' });
+  // The workspace also goes into a URL path.
+  if (out.workspace && !WORKSPACE_PATTERN.test(out.workspace)) throw new InsightError('usage', `workspace ${JSON.stringify(out.workspace.slice(0, 60))} is not a workspace name`, { hint: 'Use the workspace name (e.g. my-workspace), without /, ?, #, % or spaces.' });
   return { ...out, region } as ReturnType<typeof resolveTarget>;
 }
 
@@ -66,6 +65,7 @@ export function verifyCluster(d: DoctorContext, api: Pick<ApiClient, 'get'>, kc:
     nodes: () => d.nodes(),
     pods: () => d.pods(),
     daemonSets: () => d.daemonSets(),
+    deployments: () => d.deployments(),
     async podCount() {
       // One item and the server's count of the rest: no full list of every pod.
       const r = await api.get('/api/v1/pods?limit=1', { timeoutMs });

@@ -13,8 +13,8 @@ export interface EntityTable {
   rows: Record<string, string>[];
 }
 
-/** Workspace names: letters, digits, `-` and `_` (guards the URL path). */
-export const WORKSPACE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
+/** What a workspace name may not contain, as it goes into the URL path: separators, escapes, spaces. */
+export const WORKSPACE_PATTERN = /^[^/?#%\\\s]{1,128}$/;
 
 /** An SPL string literal in single quotes (the form the entity examples use). */
 export function splString(v: string): string {

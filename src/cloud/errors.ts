@@ -68,8 +68,26 @@ export interface ParsedApiError {
   authAction?: string;
 }
 
-/** Read either gateway's error body; tolerant of non-JSON (proxies answer HTML). */
+/**
+ * Read either gateway's error body; tolerant of non-JSON (proxies answer HTML). Every field is server
+ * text, so each comes back scrubbed of secrets, and the short ones on one bounded line: a server that
+ * echoes our Authorization header cannot put it into a report.
+ */
 export function parseApiErrorBody(body: Buffer | string, headers: Record<string, string | string[] | undefined> = {}): ParsedApiError {
+  const raw = rawApiErrorBody(body, headers);
+  const short = (v: string | undefined) => (v === undefined ? undefined : oneLine(v, 80) || undefined);
+  const out: ParsedApiError = {};
+  const code = short(raw.code);
+  const requestId = short(raw.requestId);
+  const authAction = short(raw.authAction);
+  if (code) out.code = code;
+  if (raw.message !== undefined) out.message = redact(raw.message);
+  if (requestId) out.requestId = requestId;
+  if (authAction) out.authAction = authAction;
+  return out;
+}
+
+function rawApiErrorBody(body: Buffer | string, headers: Record<string, string | string[] | undefined>): ParsedApiError {
   const text = typeof body === 'string' ? body : body.toString('utf8');
   const out: ParsedApiError = {};
   const reqIdHeader = headers['x-log-requestid'] ?? headers['x-acs-request-id'];

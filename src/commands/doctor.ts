@@ -96,6 +96,7 @@ export default class Doctor extends BaseCommand<typeof Doctor> {
     if (key) {
       // The cloud side once, after the cluster side: its collector findings explain what the cluster checks cannot see.
       const [{ verifyInstallation, merge }, { exitCodeFor }] = await Promise.all([import('../actions/verify.js'), import('../checks/engine.js')]);
+      // Whatever stops the cloud side (no release to read the identity from, a bad value) is a finding, not the end of the report.
       const v = await verifyInstallation(
         api,
         async () => (await this.cfg.kube()).kc,
@@ -113,7 +114,7 @@ export default class Doctor extends BaseCommand<typeof Doctor> {
           failOn: flags['fail-on'] as 'fatal' | 'warning',
         },
         { progress: (m) => status.show(m), waiting: () => {} },
-      );
+      ).catch(async (e: unknown) => ({ report: await cloudSideFailed(e) }));
       r.report = merge(r.report, v.report);
       r.exitCode = exitCodeFor(r.report, flags['fail-on'] as 'fatal' | 'warning');
     }
@@ -124,6 +125,30 @@ export default class Doctor extends BaseCommand<typeof Doctor> {
       exitCode: r.exitCode,
     };
   }
+}
+
+/** The cloud side could not start: one failing result in its place, with the error's own kind (3 for an unreachable API server). */
+async function cloudSideFailed(e: unknown): Promise<import('../checks/engine.js').Report> {
+  const [{ InsightError }, { docLink, withDocLink }] = await Promise.all([import('../errors.js'), import('../checks/engine.js')]);
+  if (!(e instanceof InsightError)) throw e;
+  const docs = docLink('metrics.instance')!;
+  return {
+    results: [
+      {
+        id: 'metrics.instance',
+        category: 'metrics',
+        description: 'The Prometheus instance and its query URL (CMS GetPrometheusInstance)',
+        severity: 'fatal',
+        status: 'failed',
+        message: `the cloud checks could not start: ${e.message}`,
+        hint: withDocLink('doctor --cloud reads the installation from its release (-n, --release); `kubectl insight verify` also takes --cluster-id, --region and --workspace.', docs),
+        ...(e.kind ? { errorKind: e.kind } : {}),
+        durationMs: 0,
+        docs,
+      },
+    ],
+    summary: { passed: 0, failed: 1, warnings: 0, skipped: 0, info: 0 },
+  };
 }
 
 /** doctor's outcome when --only selects none of its own checks (only the cloud side runs). */

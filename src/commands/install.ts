@@ -83,28 +83,41 @@ prompt on a TTY. It is refused on the command line (--set accessKeySecret=... sh
     const [{ verifyInstallation }, { installationFromValues, preflightInputFromValues }, vout] = await Promise.all([import('../actions/verify.js'), import('../values/preflight.js'), import('../output/verify.js')]);
     const id = installationFromValues(values);
     const secret = preflightInputFromValues(values).accessKeySecret;
-    const { api, context, server } = await this.cfg.apiClient({ maxSockets: 16 });
     const status = await this.status();
     await this.tell(() => `checking that the data arrives (up to ${Math.round(flags['verify-wait'] / 1000)}s)...`);
     // The check runs from this machine, so the instance's public query URL, whatever `net` the cluster uses.
     const net = 'Internet' as const;
-    const r = await verifyInstallation(
-      api,
-      async () => (await this.cfg.kube()).kc,
-      {
-        namespace: flags.namespace,
-        release: flags.release,
-        target: Object.fromEntries(Object.entries({ clusterId: id.clusterId, region: id.region, workspace: id.workspace, prometheusInstanceId: id.prometheusInstanceId, accessKeyId: id.accessKeyId }).filter(([, v]) => v !== undefined)),
-        ...(secret ? { accessKeySecret: secret } : {}),
-        net,
-        ...verifyTuning(flags),
-        waitMs: flags['verify-wait'],
-        intervalMs: 15_000,
-        failOn: 'fatal',
-      },
-      { progress: (m) => status.show(m), waiting: (report, run, next) => this.tell(() => `${vout.renderWaitLine(report, run)}; again in ${Math.round(next / 1000)}s`) },
-    );
-    const meta = { context, server, namespace: flags.namespace, release: flags.release, ...r.target, net, runs: r.runs, gaveUp: r.gaveUp, durationMs: r.durationMs };
+    let r: Awaited<ReturnType<typeof verifyInstallation>>;
+    let where: { context: string; server: string };
+    try {
+      const { api, context, server } = await this.cfg.apiClient({ maxSockets: 16 });
+      where = { context, server };
+      r = await verifyInstallation(
+        api,
+        async () => (await this.cfg.kube()).kc,
+        {
+          namespace: flags.namespace,
+          release: flags.release,
+          target: Object.fromEntries(Object.entries({ clusterId: id.clusterId, region: id.region, workspace: id.workspace, prometheusInstanceId: id.prometheusInstanceId, accessKeyId: id.accessKeyId }).filter(([, v]) => v !== undefined)),
+          ...(secret ? { accessKeySecret: secret } : {}),
+          net,
+          ...verifyTuning(flags),
+          waitMs: flags['verify-wait'],
+          intervalMs: 15_000,
+          failOn: 'fatal',
+          allowUnknownRegion: flags['allow-unknown-region'],
+        },
+        { progress: (m) => status.show(m), waiting: (report, run, next) => this.tell(() => `${vout.renderWaitLine(report, run)}; again in ${Math.round(next / 1000)}s`) },
+      );
+    } catch (e) {
+      // The release is installed whatever stopped the check: say why it could not look, keep the report.
+      status.show('');
+      const { InsightError } = await import('../errors.js');
+      if (!(e instanceof InsightError)) throw e;
+      const note = `not verified: ${e.message}${e.hint ? ` (${e.hint})` : ''}`;
+      return { exitCode: 0, json: { notVerified: note } as unknown, text: (c: ChalkInstance) => c.yellow(note) };
+    }
+    const meta = { ...where, namespace: flags.namespace, release: flags.release, ...r.target, net, runs: r.runs, gaveUp: r.gaveUp, durationMs: r.durationMs };
     // The install's key is usually the collector's, which may write but not read: then nothing is
     // known about the data, which is not a failed install. Said, and left to `verify` with a reading key.
     const fatal = r.report.results.filter((x) => x.status === 'failed' && x.severity === 'fatal');

@@ -4,6 +4,7 @@
  */
 import { ENV, REQUIRED_VALUES } from '../defaults.js';
 import { InsightError } from '../errors.js';
+import { PROMETHEUS_INSTANCE_PATTERN } from '../cloud/credentials.js';
 import { redact, Secret } from '../secret.js';
 import { judgeRegion } from '../cloud/regions.js';
 import { cloneValue, getPath, SECRET_PATH, setPath, type Values } from './tree.js';
@@ -122,6 +123,7 @@ export function validateValues(values: Values, opts: ValidateOptions = {}): Valu
   if (ws && /\s/.test(ws.trim())) problems.push(`workspace ${show(ws)} contains spaces: use the workspace name (e.g. my-workspace), not its display title`);
   const pid = str(getPath(v, 'operator.prometheus.prometheusInstanceID'));
   if (pid && /\s/.test(pid.trim())) problems.push(`operator.prometheus.prometheusInstanceID ${show(pid)} contains spaces`);
+  else if (pid && !PROMETHEUS_INSTANCE_PATTERN.test(pid.trim())) problems.push(`operator.prometheus.prometheusInstanceID ${show(pid)} is not an instance id (letters, digits, '-', '_', '.', ':'; copy it from the console)`);
 
   const project = str(getPath(v, 'entityCollector.projectName'));
   if (project && !SLS_PROJECT.test(project.trim())) {

@@ -167,6 +167,12 @@ describe(`verify (${helmLabel()})`, () => {
     expect(doc.findings.some((x) => x.id.startsWith('release.'))).toBe(true);
     expect(doc.findings.filter((x) => x.status === 'failed' && x.id.startsWith('metrics.')).map((x) => x.object)).toEqual(['source/kube-state-metrics']);
     expect(r.exitCode).toBe(1);
+    // No release to read the identity from: a finding beside doctor's own, not the end of the report.
+    const none = await cli(['doctor', '-n', 'verify-e2e-nothing-here', '--release', RELEASE, '--cloud', '-o', 'json'], { env });
+    const nd = parseJson<{ findings: Result[] }>(none);
+    expect(nd.findings.find((x) => x.id === 'metrics.instance')!.message).toMatch(/^the cloud checks could not start: no release verify-e2e in namespace verify-e2e-nothing-here/);
+    expect(nd.findings.some((x) => x.id.startsWith('release.'))).toBe(true);
+    expect(none.exitCode).toBe(1);
   });
 
   describe.skipIf(Boolean(netnsSkipReason()))('the collector\'s own log, through kwok\'s exec and logs', () => {

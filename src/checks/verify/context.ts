@@ -3,7 +3,7 @@
  * the AccessKey, the cloud call options, the cluster's nodes and pods, and what earlier checks found
  * (the query endpoint, the label that carries the cluster id, which sources are missing).
  */
-import type { V1DaemonSet, V1Node, V1Pod } from '@kubernetes/client-node';
+import type { V1DaemonSet, V1Deployment, V1Node, V1Pod } from '@kubernetes/client-node';
 import type { CloudCallOptions, CloudCredentials, PrometheusInstance } from '../../cloud/credentials.js';
 import type { EndpointOverrides, NetMode } from '../../cloud/endpoints.js';
 import type { CloudError, CloudResult } from '../../cloud/errors.js';
@@ -40,6 +40,8 @@ export interface VerifyCluster {
   /** Pods of the release namespace. */
   pods(): Promise<V1Pod[]>;
   daemonSets(): Promise<V1DaemonSet[]>;
+  /** Deployments of the release namespace. */
+  deployments(): Promise<V1Deployment[]>;
   /** How many pods the cluster has (all namespaces). */
   podCount(): Promise<number>;
   /** The tail of a collector's own log file (exec), else its stdout log; `via` says which. */
@@ -76,16 +78,28 @@ export class VerifyContext {
     readonly now: () => Date = () => new Date(),
   ) {}
 
+  /**
+   * A cloud error as the failing finding of check `id`. An error that passes by itself (throttling, a
+   * server error, a timeout, a reset, and the query API's 404 before the collector first wrote) is
+   * marked "not yet", so --wait tries again instead of giving up at once.
+   */
+  failure(id: string, e: CloudError, what: string): Finding {
+    if (TRANSIENT.includes(e.code) || (e.code === 'NotFound' && e.service === 'prometheus')) this.notYet.add(id);
+    return cloudFailure(e, what);
+  }
+
   callOpts(signal: AbortSignal): CloudCallOptions {
     return { net: 'Internet', overrides: this.input.overrides, timeoutMs: this.input.timeoutMs, signal, region: this.input.region, now: this.now };
   }
 }
 
+const TRANSIENT: readonly CloudError['code'][] = ['Throttled', 'ServerError', 'Timeout', 'ConnectionReset', 'NetworkError'];
+
 /**
  * A cloud error as a verify finding. Unlike preflight, where a network error only means "could not
  * tell", verify exists to say yes or no: any error that stops it from seeing the data fails.
  */
-export function cloudFailure(e: CloudError, what: string): Finding {
+function cloudFailure(e: CloudError, what: string): Finding {
   // A refusal is marked, so install can tell "this key may not read" from "the data is not there".
   return { ...errorFinding(e, what), severity: 'fatal', ...(e.code === 'Forbidden' ? { errorKind: 'forbidden' as const } : {}) };
 }

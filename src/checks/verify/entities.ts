@@ -5,7 +5,7 @@
  */
 import { entityQuery, type EntityTable } from '../../cloud/entities.js';
 import type { Check, Finding } from '../engine.js';
-import { cloudFailure, type VerifyContext } from './context.js';
+import type { VerifyContext } from './context.js';
 
 export const CATEGORY = 'entities';
 
@@ -66,7 +66,7 @@ export const entityChecks: Check<VerifyContext>[] = [
     async run(ctx, signal) {
       if (!ctx.input.workspace) return { status: 'failed', message: 'no workspace: the release has no `workspace` value', hint: 'Pass --workspace.' };
       const r = await table(ctx, 'k8s.cluster', signal);
-      if (!r.ok) return cloudFailure(r.error, `the entity store of workspace ${ctx.input.workspace}`);
+      if (!r.ok) return ctx.failure('entities.cluster', r.error, `the entity store of workspace ${ctx.input.workspace}`);
       const now = ctx.now().getTime();
       const { fresh, newestMs, windowMs } = freshRows(r.value, now);
       const object = `entity/k8s.cluster/${ctx.input.clusterId}`;
@@ -104,7 +104,7 @@ export const entityChecks: Check<VerifyContext>[] = [
       const now = ctx.now().getTime();
       const out: Finding[] = [];
       const nodeRows = await table(ctx, 'k8s.node', signal);
-      if (!nodeRows.ok) return cloudFailure(nodeRows.error, `the entity store of workspace ${ctx.input.workspace}`);
+      if (!nodeRows.ok) return ctx.failure('entities.inventory', nodeRows.error, `the entity store of workspace ${ctx.input.workspace}`);
       const freshNodes = freshRows(nodeRows.value, now).fresh;
       const names = new Set(freshNodes.map((r) => pick(r, NAME)).filter(Boolean));
       const absent = nodes.map((n) => n.metadata?.name ?? '').filter((n) => n && !names.has(n));
@@ -114,7 +114,7 @@ export const entityChecks: Check<VerifyContext>[] = [
           : { status: 'passed', object: 'entity/k8s.node', message: `${freshNodes.length} node entities for ${nodes.length} nodes` },
       );
       const podRows = await table(ctx, 'k8s.pod', signal);
-      if (!podRows.ok) return cloudFailure(podRows.error, `the entity store of workspace ${ctx.input.workspace}`);
+      if (!podRows.ok) return ctx.failure('entities.inventory', podRows.error, `the entity store of workspace ${ctx.input.workspace}`);
       const freshPods = freshRows(podRows.value, now).fresh.length;
       // Pods come and go between the two reads: only a clear shortfall is reported.
       out.push(

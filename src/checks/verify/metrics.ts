@@ -8,7 +8,7 @@
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import { badQueryUrl, displayUrl, promString, type PromSample } from '../../cloud/prometheus.js';
 import type { Check, Finding } from '../engine.js';
-import { cloudFailure, type VerifyContext } from './context.js';
+import type { VerifyContext } from './context.js';
 
 export const CATEGORY = 'metrics';
 
@@ -32,8 +32,6 @@ const PROM_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 export const isGpuNode = (n: V1Node): boolean =>
   n.metadata?.labels?.['nvidia.com/gpu.present'] === 'true' || Number(n.status?.capacity?.['nvidia.com/gpu'] ?? 0) > 0 || Object.keys(n.metadata?.labels ?? {}).some((k) => k === 'aliyun.accelerator/nvidia_name');
 
-const podOf = (pods: V1Pod[], part: string) => pods.filter((p) => (p.metadata?.name ?? '').includes(part));
-
 export const SOURCES: readonly MetricSource[] = [
   {
     id: 'node-exporter',
@@ -46,7 +44,8 @@ export const SOURCES: readonly MetricSource[] = [
     id: 'kube-state-metrics',
     title: 'kube-state-metrics',
     metric: 'kube_pod_info',
-    expected: async (ctx) => podOf(await ctx.cluster.pods(), 'kube-state-metrics').length > 0,
+    // By the Deployment, not its pods: a Deployment whose pods were never created still expects data.
+    expected: async (ctx) => (await ctx.cluster.deployments()).some((d) => (d.metadata?.name ?? '').includes('kube-state-metrics')),
     hint: 'kube-state-metrics runs but nothing arrives: run `kubectl insight doctor --only scrape`.',
   },
   {
@@ -106,8 +105,11 @@ export function labelCandidates(names: readonly string[]): string[] {
 /** Every source's metric, as one name matcher: `{__name__=~"up|node_cpu_seconds_total|..."}`. */
 const ANY_SOURCE = `__name__=~${promString(SOURCES.map((s) => s.metric).join('|'))}`;
 
-/** The node a target's label set belongs to: a node label, or an instance `host:port` naming the node or one of its addresses. */
-export function nodeOfTarget(metric: Record<string, string>, nodes: readonly V1Node[]): string | undefined {
+/**
+ * The node a target's label set belongs to: a node label, or an instance `host:port` naming the node,
+ * one of its addresses, or (an exporter without hostNetwork) the IP of a pod on it.
+ */
+export function nodeOfTarget(metric: Record<string, string>, nodes: readonly V1Node[], pods: readonly V1Pod[] = []): string | undefined {
   const byName = new Map(nodes.map((n) => [n.metadata?.name ?? '', n]));
   for (const k of ['node', 'nodename', 'kubernetes_node', 'node_name']) {
     const v = metric[k];
@@ -116,7 +118,7 @@ export function nodeOfTarget(metric: Record<string, string>, nodes: readonly V1N
   const host = (metric.instance ?? '').replace(/^\[?([^\]]*?)\]?(:\d+)?$/, '$1');
   if (!host) return undefined;
   if (byName.has(host)) return host;
-  return nodes.find((n) => (n.status?.addresses ?? []).some((a) => a.address === host))?.metadata?.name;
+  return nodes.find((n) => (n.status?.addresses ?? []).some((a) => a.address === host))?.metadata?.name ?? pods.find((p) => p.status?.podIP === host && p.spec?.nodeName)?.spec?.nodeName;
 }
 
 function sourcesWith(ctx: VerifyContext) {
@@ -133,7 +135,7 @@ export const metricChecks: Check<VerifyContext>[] = [
       const { prometheusInstanceId: id, region, creds, net } = ctx.input;
       if (!id) return { status: 'failed', message: 'no Prometheus instance id: the release has no operator.prometheus.prometheusInstanceID', hint: 'Pass --prometheus-instance-id.' };
       const r = await ctx.cloud.instance(creds, region, id, ctx.callOpts(signal));
-      if (!r.ok) return cloudFailure(r.error, `Prometheus instance ${id}`);
+      if (!r.ok) return ctx.failure('metrics.instance', r.error, `Prometheus instance ${id}`);
       const url = net === 'Intranet' ? r.value.httpApiIntraUrl : r.value.httpApiInterUrl;
       if (!url) {
         return { status: 'failed', message: `Prometheus instance ${id} has no ${net === 'Intranet' ? 'VPC (httpApiIntraUrl)' : 'Internet (httpApiInterUrl)'} query URL`, hint: net === 'Intranet' ? 'Run from inside the VPC with --net Internet off, or use --net Internet.' : 'Use --net Intranet from inside the VPC, or enable the public query endpoint of the instance.' };
@@ -159,7 +161,7 @@ export const metricChecks: Check<VerifyContext>[] = [
       const end = ctx.now();
       const start = new Date(end.getTime() - LOOKBACK_MS);
       const refused = (e: import('../../cloud/errors.js').CloudError) => {
-        const f = cloudFailure(e, 'querying the Prometheus instance');
+        const f = ctx.failure('metrics.cluster-label', e, 'querying the Prometheus instance');
         // A refusal is about the key, not the data: say what it cannot do and which policy grants it.
         return e.code === 'Forbidden' && e.service === 'prometheus' ? { ...f, message: e.message } : f;
       };
@@ -209,9 +211,9 @@ export const metricChecks: Check<VerifyContext>[] = [
         if (!expected) continue;
         const sel = selector(s.metric, label, ctx.input.clusterId);
         const counted = await ctx.cloud.query(ep, `count by (job, instance) (last_over_time(${sel}[${LOOKBACK}]))`, now, ctx.callOpts(signal));
-        if (!counted.ok) return cloudFailure(counted.error, 'querying the Prometheus instance');
+        if (!counted.ok) return ctx.failure('metrics.sources', counted.error, 'querying the Prometheus instance');
         const newest = await ctx.cloud.query(ep, `max(timestamp(${sel}))`, now, ctx.callOpts(signal));
-        if (!newest.ok) return cloudFailure(newest.error, 'querying the Prometheus instance');
+        if (!newest.ok) return ctx.failure('metrics.sources', newest.error, 'querying the Prometheus instance');
         const live = counted.value.filter((x) => Number.isFinite(x.value) && x.value > 0);
         const series = live.reduce((a, x) => a + x.value, 0);
         const targets = live.length;
@@ -259,8 +261,8 @@ export const metricChecks: Check<VerifyContext>[] = [
       const nodes = await ctx.cluster.nodes();
       const sel = selector('node_cpu_seconds_total', ctx.clusterLabel!, ctx.input.clusterId);
       const r = await ctx.cloud.query(ctx.endpoint!, `count by (instance, node, nodename, kubernetes_node) (${sel})`, ctx.now(), ctx.callOpts(signal));
-      if (!r.ok) return cloudFailure(r.error, 'querying the Prometheus instance');
-      const sending = new Set(r.value.filter((x: PromSample) => Number.isFinite(x.value) && x.value > 0).map((x) => nodeOfTarget(x.metric, nodes)).filter((n): n is string => !!n));
+      if (!r.ok) return ctx.failure('metrics.nodes', r.error, 'querying the Prometheus instance');
+      const sending = new Set(r.value.filter((x: PromSample) => Number.isFinite(x.value) && x.value > 0).map((x) => nodeOfTarget(x.metric, nodes, pods)).filter((n): n is string => !!n));
       const expected = [...new Set(pods.map((p) => p.spec!.nodeName!))].sort();
       const silent = expected.filter((n) => !sending.has(n));
       if (!silent.length) return { status: 'passed', message: `all ${expected.length} nodes with node-exporter send node metrics` };

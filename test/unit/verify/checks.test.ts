@@ -206,6 +206,37 @@ describe('verify', () => {
     expect(failed(r).find((x) => x.object === 'source/kube-state-metrics')?.message ?? '').toMatch(/no kube_pod_info series/);
   });
 
+  it('a throttled or failing query is tried again within --wait; a refusal is not', async () => {
+    const w = healthyWorld();
+    const cloud = fakeCloud(w);
+    const query = cloud.query;
+    let calls = 0;
+    cloud.query = async (ep, q, at, o) => (++calls <= 2 ? { ok: false, error: { code: 'Throttled', service: 'prometheus', host: 'h', httpStatus: 429, message: 'throttled', hint: 'retry' } } : query(ep, q, at, o));
+    const r = await run(w, { cloud, waitMs: 60_000 });
+    expect(r.runs).toBeGreaterThan(1);
+    expect(r.exitCode).toBe(0);
+  });
+
+  it('kube-state-metrics is expected from its Deployment even when it has no pod', async () => {
+    const w = healthyWorld();
+    w.pods = w.pods.filter((p) => !p.metadata!.name!.includes('kube-state-metrics'));
+    w.series = w.series.filter((s) => s.labels.__name__ !== 'kube_pod_info');
+    expect(failed(await run(w)).map((x) => x.object)).toEqual(['source/kube-state-metrics']);
+    w.deployments = [];
+    expect(failed(await run(w))).toEqual([]);
+  });
+
+  it('node-exporter targets on pod IPs (no hostNetwork) map to the pods\' nodes', async () => {
+    const w = healthyWorld();
+    w.pods.forEach((p, i) => (p.status!.podIP = `10.244.0.${i + 1}`));
+    for (const s of w.series) {
+      if (s.labels.__name__ !== 'node_cpu_seconds_total') continue;
+      const node = w.nodes.find((n) => s.labels.instance!.startsWith(`${n.status!.addresses![0]!.address}:`))!.metadata!.name!;
+      s.labels.instance = `${w.pods.find((p) => p.spec!.nodeName === node && p.metadata!.name!.startsWith('node-exporter'))!.status!.podIP}:9100`;
+    }
+    expect(failed(await run(w))).toEqual([]);
+  });
+
   it('--only selects categories; the collector check still explains', async () => {
     const w = healthyWorld();
     w.entities = [];
@@ -228,6 +259,7 @@ describe('verify helpers', () => {
     expect(nodeOfTarget({ instance: 'n1:9100' }, nodes)).toBe('n1');
     expect(nodeOfTarget({ instance: '10.9.9.9:9100', node: 'n1' }, nodes)).toBe('n1');
     expect(nodeOfTarget({ instance: '10.9.9.9:9100' }, nodes)).toBeUndefined();
+    expect(nodeOfTarget({ instance: '10.244.1.7:9100' }, nodes, [{ spec: { nodeName: 'n2', containers: [] }, status: { podIP: '10.244.1.7' } }])).toBe('n2');
   });
 
   it('entity times: seconds, milliseconds or ISO; freshness by the row\'s own keep-alive', () => {

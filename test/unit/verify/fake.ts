@@ -1,7 +1,7 @@
 // A fake cloud and cluster for verify's checks. The cloud answers the query forms the checks send from
 // an in-memory series set with Prometheus's instant-query lookback (5 minutes); a query form it does not
 // know fails the test, so a check that changes its query is noticed.
-import type { V1DaemonSet, V1Node, V1Pod } from '@kubernetes/client-node';
+import type { V1DaemonSet, V1Deployment, V1Node, V1Pod } from '@kubernetes/client-node';
 import type { VerifyCloud, VerifyCluster } from '../../../src/checks/verify/context.js';
 import type { CloudError } from '../../../src/cloud/errors.js';
 import type { PromSample } from '../../../src/cloud/prometheus.js';
@@ -27,6 +27,7 @@ export interface FakeWorld {
   nodes: V1Node[];
   pods: V1Pod[];
   daemonSets: V1DaemonSet[];
+  deployments: V1Deployment[];
   series: Series[];
   entities: Entity[];
   /** Error every query call returns (e.g. a 403). */
@@ -65,6 +66,7 @@ export function healthyWorld(): FakeWorld {
     nodes,
     pods,
     daemonSets: [{ metadata: { name: 'cms-node-exporter' } }],
+    deployments: [{ metadata: { name: 'cms-kube-state-metrics' } }],
     series,
     entities: [{ type: 'k8s.cluster', name: CLUSTER, lastSeenMs: NOW.getTime() - 30_000 }, ...nodes.map((n) => ({ type: 'k8s.node', name: n.metadata!.name!, lastSeenMs: NOW.getTime() - 30_000 })), ...pods.map((p) => ({ type: 'k8s.pod', name: p.metadata!.name!, lastSeenMs: NOW.getTime() - 30_000 }))],
   };
@@ -144,6 +146,7 @@ export function fakeCluster(w: FakeWorld, reads: string[] = []): VerifyCluster {
     nodes: async () => w.nodes,
     pods: async () => w.pods,
     daemonSets: async () => w.daemonSets,
+    deployments: async () => w.deployments,
     podCount: async () => w.pods.length,
     async collectorLog(p, container) {
       reads.push(`${p.metadata!.name}/${container}`);

@@ -24,6 +24,7 @@ const world: FakeWorld = {
   nodes: [node('kwok-node-0', '10.200.0.10'), node('kwok-node-1', '10.200.0.11'), node('kwok-node-2', '10.200.0.12')],
   pods: ['kwok-node-0', 'kwok-node-1', 'kwok-node-2'].map((n) => pod(`cms-node-exporter-${n}`, n)).concat([pod('cms-kube-state-metrics-1', 'kwok-node-0'), pod('cms-loongcollector-cluster-1', 'kwok-node-1', 'loongcollector')]),
   daemonSets: [{ metadata: { name: 'cms-node-exporter' } }],
+  deployments: [{ metadata: { name: 'cms-kube-state-metrics' } }],
   series: [],
   entities: [],
 };
