@@ -6,6 +6,7 @@
  * job names differ between products (`_arms-prom/node-exporter/0`, `node-exporter`, ...).
  */
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
+import { oneLine } from '../../cloud/errors.js';
 import { badQueryUrl, displayUrl, promString, type PromSample } from '../../cloud/prometheus.js';
 import type { Check, Finding } from '../engine.js';
 import type { VerifyContext } from './context.js';
@@ -86,6 +87,9 @@ export function selector(metric: string, label: string, clusterId: string): stri
 /** Clocks differ a little; a newest sample further ahead than this means a clock is wrong. */
 const FUTURE_TOLERANCE_MS = 60_000;
 
+/** A label value from the server, as evidence: one short line, secrets scrubbed. */
+const shown = (v: string) => oneLine(v, 80);
+
 const age = (ms: number) => (ms < 120_000 ? `${Math.round(ms / 1000)}s` : ms < 7_200_000 ? `${Math.round(ms / 60_000)}m` : `${Math.round(ms / 3_600_000)}h`);
 
 /** At most this many label names are tried as the carrier of the cluster id. */
@@ -145,7 +149,7 @@ export const metricChecks: Check<VerifyContext>[] = [
       ctx.endpoint = { url, auth: r.value.authToken ? { kind: 'bearer', token: r.value.authToken } : { kind: 'basic', creds } };
       return {
         status: 'passed',
-        message: `Prometheus instance ${id}${r.value.prometheusInstanceName ? ` (${r.value.prometheusInstanceName})` : ''}: query URL ${displayUrl(url)}, ${r.value.authToken ? 'token auth (Bearer)' : 'AccessKey auth (Basic)'}`,
+        message: `Prometheus instance ${id}${r.value.prometheusInstanceName ? ` (${shown(r.value.prometheusInstanceName)})` : ''}: query URL ${displayUrl(url)}, ${r.value.authToken ? 'token auth (Bearer)' : 'AccessKey auth (Basic)'}`,
         vantage: 'local',
       };
     },
@@ -184,7 +188,7 @@ export const metricChecks: Check<VerifyContext>[] = [
       const seen: string[] = [];
       for (const label of candidates.filter((n) => /cluster/i.test(n)).slice(0, 3)) {
         const r = await ctx.cloud.query(ep, `count by (${label}) (last_over_time({__name__="up"}[${LOOKBACK}]))`, end, ctx.callOpts(signal));
-        if (r.ok) for (const x of r.value.slice(0, 8)) if (x.metric[label]) seen.push(`${label}=${x.metric[label]}`);
+        if (r.ok) for (const x of r.value.slice(0, 8)) if (x.metric[label]) seen.push(`${label}=${shown(x.metric[label])}`);
       }
       return {
         status: 'failed',
@@ -217,7 +221,7 @@ export const metricChecks: Check<VerifyContext>[] = [
         const live = counted.value.filter((x) => Number.isFinite(x.value) && x.value > 0);
         const series = live.reduce((a, x) => a + x.value, 0);
         const targets = live.length;
-        const jobs = [...new Set(live.map((x) => x.metric.job).filter(Boolean))];
+        const jobs = [...new Set(live.map((x) => x.metric.job).filter((j): j is string => Boolean(j)).map(shown))];
         const t = newest.value[0]?.value;
         const object = `source/${s.id}`;
         if (!targets) {
@@ -271,7 +275,7 @@ export const metricChecks: Check<VerifyContext>[] = [
       return {
         status: 'failed',
         message: `${silent.length} of ${expected.length} nodes send no node metrics: ${silent.slice(0, 10).join(', ')}${silent.length > 10 ? ', ...' : ''}`,
-        evidence: [`sending (last 5m): ${[...sending].sort().slice(0, 10).join(', ') || 'none'}`, ...(r.value.length && !sending.size ? [`targets seen but not matched to a node: ${r.value.slice(0, 3).map((x) => x.metric.instance ?? '?').join(', ')}`] : [])],
+        evidence: [`sending (last 5m): ${[...sending].sort().slice(0, 10).join(', ') || 'none'}`, ...(r.value.length && !sending.size ? [`targets seen but not matched to a node: ${r.value.slice(0, 3).map((x) => shown(x.metric.instance ?? '?')).join(', ')}`] : [])],
         hint: 'On those nodes the exporter is not scraped: run `kubectl insight doctor --only exporters` (a hostPort conflict, a firewall on 19100, a NotReady node).',
       };
     },
