@@ -7,7 +7,7 @@
  */
 import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
 import type { DoctorContext } from '../checks/doctor/context.js';
-import { exitCodeFor, runChecks, type CheckResult, type Report } from '../checks/engine.js';
+import { exitCodeFor, reportOf, runChecks, type Report } from '../checks/engine.js';
 import { verifyChecks, VerifyContext, type VerifyCloud, type VerifyCluster, type VerifyInput } from '../checks/verify/index.js';
 import { tailCommand } from '../checks/verify/collector.js';
 import type { NetMode } from '../cloud/endpoints.js';
@@ -22,11 +22,11 @@ import type { ApiClient } from '../kube/proxy.js';
 
 /** What flags can say about the installation; anything left out comes from the release's values. */
 export interface VerifyTarget {
-  clusterId?: string;
-  region?: string;
-  workspace?: string;
-  prometheusInstanceId?: string;
-  accessKeyId?: string;
+  clusterId?: string | undefined;
+  region?: string | undefined;
+  workspace?: string | undefined;
+  prometheusInstanceId?: string | undefined;
+  accessKeyId?: string | undefined;
 }
 
 /**
@@ -132,7 +132,7 @@ export function selectWithNeeds(only: readonly string[] | undefined): Set<string
 }
 
 /** Run the checks; with a wait, repeat while every failure is "not there yet". */
-export async function runVerify(o: VerifyRun, io: { progress(m: string): void; waiting(report: Report, run: number, nextInMs: number): void | Promise<void> }): Promise<VerifyOutcome> {
+export async function runVerify(o: VerifyRun, io: VerifyIO): Promise<VerifyOutcome> {
   const started = Date.now();
   const picked = selectWithNeeds(o.only);
   const checks = verifyChecks.filter((c) => picked.has(c.id) && !collectorIds.includes(c.id));
@@ -141,7 +141,7 @@ export async function runVerify(o: VerifyRun, io: { progress(m: string): void; w
     const ctx = new VerifyContext(o.input, o.cluster(), o.cloud, o.now);
     const report: Report = checks.length
       ? await runChecks(checks, ctx, { onStart: (ch) => io.progress(`checking ${ch.description}...`) }, { concurrency: 4, timeoutMs: o.input.timeoutMs * 8 })
-      : { results: [], summary: { passed: 0, failed: 0, warnings: 0, skipped: 0, info: 0 } };
+      : reportOf([]);
     const failing = report.results.filter((r) => r.status === 'failed' && (r.severity === 'fatal' || o.failOn === 'warning'));
     const waitable = failing.length > 0 && failing.every((r) => ctx.notYet.has(r.id) || ctx.notYet.has(`${r.id}/${(r.object ?? '').replace(/^source\//, '')}`));
     const outOfTime = Date.now() - started + o.intervalMs > o.waitMs;
@@ -160,11 +160,7 @@ export async function runVerify(o: VerifyRun, io: { progress(m: string): void; w
 
 /** Two reports as one (results in order, summary recounted). */
 export function merge(a: Report, b?: Report): Report {
-  if (!b) return a;
-  const results: CheckResult[] = [...a.results, ...b.results];
-  const s = { passed: 0, failed: 0, warnings: 0, skipped: 0, info: 0 };
-  for (const k of Object.keys(s) as (keyof typeof s)[]) s[k] = a.summary[k] + b.summary[k];
-  return { results, summary: s };
+  return b ? reportOf([...a.results, ...b.results]) : a;
 }
 
 /** Everything a command knows when it asks for a verify: flags, key, and how long to wait. */

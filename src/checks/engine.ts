@@ -229,6 +229,11 @@ export async function runChecks<C>(checks: Check<C>[], ctx: C, observer: Observe
   return { results, summary: summarize(results) };
 }
 
+/** A report of these results, its summary counted from them. */
+export function reportOf(results: CheckResult[]): Report {
+  return { results, summary: summarize(results) };
+}
+
 function summarize(results: CheckResult[]): Report['summary'] {
   const s = { passed: 0, failed: 0, warnings: 0, skipped: 0, info: 0 };
   for (const r of results) {

@@ -129,29 +129,28 @@ export default class Doctor extends BaseCommand<typeof Doctor> {
 
 /** The cloud side could not start: one failing result in its place, with the error's own kind (3 for an unreachable API server). */
 async function cloudSideFailed(e: unknown): Promise<import('../checks/engine.js').Report> {
-  const [{ InsightError }, { docLink, withDocLink }] = await Promise.all([import('../errors.js'), import('../checks/engine.js')]);
+  const [{ InsightError }, { docLink, reportOf, withDocLink }, { verifyChecks }] = await Promise.all([import('../errors.js'), import('../checks/engine.js'), import('../checks/verify/index.js')]);
   if (!(e instanceof InsightError)) throw e;
-  const docs = docLink('metrics.instance')!;
-  return {
-    results: [
-      {
-        id: 'metrics.instance',
-        category: 'metrics',
-        description: 'The Prometheus instance and its query URL (CMS GetPrometheusInstance)',
-        severity: 'fatal',
-        status: 'failed',
-        message: `the cloud checks could not start: ${e.message}`,
-        hint: withDocLink('doctor --cloud reads the installation from its release (-n, --release); `kubectl insight verify` also takes --cluster-id, --region and --workspace.', docs),
-        ...(e.kind ? { errorKind: e.kind } : {}),
-        durationMs: 0,
-        docs,
-      },
-    ],
-    summary: { passed: 0, failed: 1, warnings: 0, skipped: 0, info: 0 },
-  };
+  const check = verifyChecks.find((c) => c.id === 'metrics.instance')!;
+  const docs = docLink(check.id)!;
+  return reportOf([
+    {
+      id: check.id,
+      category: check.category,
+      description: check.description,
+      severity: 'fatal',
+      status: 'failed',
+      message: `the cloud checks could not start: ${e.message}`,
+      hint: withDocLink('doctor --cloud reads the installation from its release (-n, --release); `kubectl insight verify` also takes --cluster-id, --region and --workspace.', docs),
+      ...(e.kind ? { errorKind: e.kind } : {}),
+      durationMs: 0,
+      docs,
+    },
+  ]);
 }
 
 /** doctor's outcome when --only selects none of its own checks (only the cloud side runs). */
 async function noRun(): Promise<import('../actions/doctor.js').DoctorOutcome> {
-  return { report: { results: [], summary: { passed: 0, failed: 0, warnings: 0, skipped: 0, info: 0 } }, exitCode: 0, fixes: [], gaveUp: false, durationMs: 0 };
+  const { reportOf } = await import('../checks/engine.js');
+  return { report: reportOf([]), exitCode: 0, fixes: [], gaveUp: false, durationMs: 0 };
 }

@@ -98,7 +98,7 @@ prompt on a TTY. It is refused on the command line (--set accessKeySecret=... sh
         {
           namespace: flags.namespace,
           release: flags.release,
-          target: Object.fromEntries(Object.entries({ clusterId: id.clusterId, region: id.region, workspace: id.workspace, prometheusInstanceId: id.prometheusInstanceId, accessKeyId: id.accessKeyId }).filter(([, v]) => v !== undefined)),
+          target: { clusterId: id.clusterId, region: id.region, workspace: id.workspace, prometheusInstanceId: id.prometheusInstanceId, accessKeyId: id.accessKeyId },
           ...(secret ? { accessKeySecret: secret } : {}),
           net,
           ...verifyTuning(flags),

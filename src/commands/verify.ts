@@ -46,7 +46,6 @@ Exit 0 when everything arrives, 1 otherwise. Check ids and the permissions each 
     const region = flags.region ? await checkRegionFlag(flags.region, flags['allow-unknown-region']) : undefined;
     const key = await readCommandKey({ stdin: flags['access-key-secret-stdin'], promptIfMissing: true, keyIdLater: true, ...(flags.values ? { valuesFiles: flags.values } : {}), ...(flags['access-key-id'] ? { keyId: flags['access-key-id'] } : {}) });
     const fromValues = key.values ? (await import('../values/preflight.js')).installationFromValues(key.values) : {};
-    const pick = (flag: string | undefined, v: string | undefined) => flag ?? v;
     const { api, context, server } = await this.cfg.apiClient({ maxSockets: 16 });
     const [{ verifyInstallation }, out] = await Promise.all([import('../actions/verify.js'), import('../output/verify.js')]);
     const status = await this.status();
@@ -57,17 +56,15 @@ Exit 0 when everything arrives, 1 otherwise. Check ids and the permissions each 
       {
         namespace: flags.namespace,
         release: flags.release,
-        target: Object.fromEntries(
-          Object.entries({
-            clusterId: pick(flags['cluster-id'], fromValues.clusterId),
-            region: region ?? fromValues.region,
-            workspace: pick(flags.workspace, fromValues.workspace),
-            prometheusInstanceId: pick(flags['prometheus-instance-id'], fromValues.prometheusInstanceId),
-            accessKeyId: key.accessKeyId,
-          }).filter(([, v]) => v !== undefined),
-        ),
+        target: {
+          clusterId: flags['cluster-id'] ?? fromValues.clusterId,
+          region: region ?? fromValues.region,
+          workspace: flags.workspace ?? fromValues.workspace,
+          prometheusInstanceId: flags['prometheus-instance-id'] ?? fromValues.prometheusInstanceId,
+          accessKeyId: key.accessKeyId,
+        },
         ...(key.accessKeySecret ? { accessKeySecret: key.accessKeySecret } : {}),
-          ...(key.securityToken ? { securityToken: key.securityToken } : {}),
+        ...(key.securityToken ? { securityToken: key.securityToken } : {}),
         net: flags.net as 'Internet' | 'Intranet',
         ...verifyTuning(flags),
         waitMs: flags.wait,

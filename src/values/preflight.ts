@@ -21,12 +21,18 @@ const TEXT_KEYS = [
   ['prometheusInstanceId', 'operator.prometheus.prometheusInstanceID'],
 ] as const;
 
-export function preflightInputFromValues(values: Values): PreflightValues {
-  const out: PreflightValues = {};
-  for (const [key, path] of TEXT_KEYS) {
+/** The keys' non-empty text values, by their short names. */
+function textValues<K extends string>(values: Values, keys: readonly (readonly [K, string])[]): Partial<Record<K, string>> {
+  const out: Partial<Record<K, string>> = {};
+  for (const [key, path] of keys) {
     const x = getPath(values, path);
     if (typeof x === 'string' && x) out[key] = x;
   }
+  return out;
+}
+
+export function preflightInputFromValues(values: Values): PreflightValues {
+  const out: PreflightValues = textValues(values, TEXT_KEYS);
   // Only a wrapped secret: plain text here would mean a tree that skipped wrapSecret.
   const secret = getPath(values, SECRET_PATH);
   if (secret instanceof Secret) out.accessKeySecret = secret;
@@ -43,10 +49,5 @@ export interface InstallationValues extends Omit<PreflightValues, 'accessKeySecr
 const IDENTITY_KEYS = [...TEXT_KEYS, ['clusterId', 'clusterID'], ['clusterName', 'clusterName'], ['workspace', 'workspace']] as const;
 
 export function installationFromValues(values: Values): InstallationValues {
-  const out: InstallationValues = {};
-  for (const [key, path] of IDENTITY_KEYS) {
-    const x = getPath(values, path);
-    if (typeof x === 'string' && x) out[key] = x;
-  }
-  return out;
+  return textValues(values, IDENTITY_KEYS);
 }

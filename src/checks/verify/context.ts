@@ -78,6 +78,12 @@ export class VerifyContext {
     readonly now: () => Date = () => new Date(),
   ) {}
 
+  /** Something did not arrive: waiting may cure it (`waitKey`), and the collector's log is read for `what`. */
+  notArriving(waitKey: string, what: string): void {
+    this.notYet.add(waitKey);
+    this.missing.push(what);
+  }
+
   /**
    * A cloud error as the failing finding of check `id`. An error that passes by itself (throttling, a
    * server error, a timeout, a reset, and the query API's 404 before the collector first wrote) is

@@ -71,8 +71,7 @@ export const entityChecks: Check<VerifyContext>[] = [
       const { fresh, newestMs, windowMs } = freshRows(r.value, now);
       const object = `entity/k8s.cluster/${ctx.input.clusterId}`;
       if (!r.value.rows.length) {
-        ctx.notYet.add('entities.cluster');
-        ctx.missing.push('entities/k8s.cluster');
+        ctx.notArriving('entities.cluster', 'entities/k8s.cluster');
         return {
           status: 'failed',
           object,
@@ -81,8 +80,7 @@ export const entityChecks: Check<VerifyContext>[] = [
         };
       }
       if (!fresh.length) {
-        ctx.notYet.add('entities.cluster');
-        ctx.missing.push('entities/k8s.cluster');
+        ctx.notArriving('entities.cluster', 'entities/k8s.cluster');
         return {
           status: 'failed',
           object,

@@ -182,8 +182,7 @@ export const metricChecks: Check<VerifyContext>[] = [
           return { status: 'passed', message: `series of this cluster carry ${label}="${ctx.input.clusterId}" (${n} series of the known sources in the last ${LOOKBACK})`, vantage: 'local' };
         }
       }
-      ctx.notYet.add('metrics.cluster-label');
-      ctx.missing.push('metrics/all');
+      ctx.notArriving('metrics.cluster-label', 'metrics/all');
       // What the cluster-like labels do carry: another id there usually means a wrong clusterID.
       const seen: string[] = [];
       for (const label of candidates.filter((n) => /cluster/i.test(n)).slice(0, 3)) {
@@ -225,8 +224,7 @@ export const metricChecks: Check<VerifyContext>[] = [
         const t = newest.value[0]?.value;
         const object = `source/${s.id}`;
         if (!targets) {
-          ctx.notYet.add(`metrics.sources/${s.id}`);
-          ctx.missing.push(`metrics/${s.id}`);
+          ctx.notArriving(`metrics.sources/${s.id}`, `metrics/${s.id}`);
           findings.push({ status: 'failed', object, message: `${s.title}: no ${s.metric} series from this cluster in the last ${LOOKBACK}`, hint: s.hint });
           continue;
         }
@@ -237,8 +235,7 @@ export const metricChecks: Check<VerifyContext>[] = [
           continue;
         }
         if (ageMs === undefined || ageMs > ctx.input.staleAfterMs) {
-          ctx.notYet.add(`metrics.sources/${s.id}`);
-          ctx.missing.push(`metrics/${s.id}`);
+          ctx.notArriving(`metrics.sources/${s.id}`, `metrics/${s.id}`);
           findings.push({
             status: 'failed',
             object,
@@ -270,8 +267,7 @@ export const metricChecks: Check<VerifyContext>[] = [
       const expected = [...new Set(pods.map((p) => p.spec!.nodeName!))].sort();
       const silent = expected.filter((n) => !sending.has(n));
       if (!silent.length) return { status: 'passed', message: `all ${expected.length} nodes with node-exporter send node metrics` };
-      ctx.notYet.add('metrics.nodes');
-      ctx.missing.push('metrics/nodes');
+      ctx.notArriving('metrics.nodes', 'metrics/nodes');
       return {
         status: 'failed',
         message: `${silent.length} of ${expected.length} nodes send no node metrics: ${silent.slice(0, 10).join(', ')}${silent.length > 10 ? ', ...' : ''}`,
