@@ -202,7 +202,11 @@ export class ApiClient {
     return new Promise<RawResponse>((resolve, reject) => {
       let settled = false;
       const headers: Record<string, string | string[]> = { ...this.headers, Accept: opts.accept ?? 'application/json, */*' };
-      if (payload) headers['Content-Type'] = payload.contentType;
+      if (payload) {
+        headers['Content-Type'] = payload.contentType;
+        // A DELETE with a chunked body is refused by the API server (400): say its length up front.
+        headers['Content-Length'] = String(Buffer.byteLength(payload.body));
+      }
       const req = mod.request(url, { method, agent: this.agent, headers }, (res) => {
         const chunks: Buffer[] = [];
         let size = 0;

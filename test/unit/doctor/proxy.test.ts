@@ -87,6 +87,15 @@ describe('ApiClient against a loopback server', () => {
     api.close();
   });
 
+  it('sends a write body with its length, never chunked', async () => {
+    const api = await client();
+    const seen: string[] = [];
+    server.once('request', (req: http.IncomingMessage) => seen.push(`${req.headers['content-length']}|${req.headers['transfer-encoding'] ?? ''}`));
+    await api.send('DELETE', '/api/v1/namespaces/default/pods/p', { preconditions: { uid: 'u' } }, 'application/json');
+    expect(seen).toEqual([`${JSON.stringify({ preconditions: { uid: 'u' } }).length}|`]);
+    api.close();
+  });
+
   it('gives up on a hung target at the probe timeout', async () => {
     const api = await client();
     const r = await api.probe({ kind: 'pod', namespace: 'ns', name: 'hang', port: 80 }, '/metrics', { timeoutMs: 300 });
