@@ -5,6 +5,7 @@
  * (without --force), and never one to install over.
  */
 import { CHART } from '../defaults.js';
+import { formatDuration } from '../duration.js';
 import { InsightError } from '../errors.js';
 import type { HelmRelease } from './release.js';
 
@@ -121,5 +122,56 @@ function stateOf(rel: ReleaseFacts): ReleaseState {
     // helm list shows the latest revision, which is never superseded; treat it as unknown if seen.
     default:
       return 'unknown';
+  }
+}
+
+/** How doctor --fix repairs a release state, or why it will not (yet). */
+export type ReleaseRemedy =
+  | { kind: 'uninstall'; revision: number; ageMs?: number }
+  | { kind: 'rollback'; revision: number; toRevision: number; ageMs?: number }
+  | { kind: 'none'; why: string; ageMs?: number };
+
+/** What the remedy reads of a stored release (src/helm/storage.ts). */
+export type RemedyFacts = ReleaseFacts & { history: ReadonlyArray<{ revision: number; status: string }>; since?: string };
+
+/** The revision a rollback returns to: the newest earlier one that ran (deployed, else superseded). */
+export function lastGoodRevision(rel: RemedyFacts): number | undefined {
+  const earlier = rel.history.filter((h) => h.revision < rel.revision);
+  const pick = (status: string) => earlier.filter((h) => h.status === status).at(-1)?.revision;
+  return pick('deployed') ?? pick('superseded');
+}
+
+/**
+ * The one rule for repairing a stuck release. helm keeps no lock: a `pending-*` release looks the same
+ * while its operation still runs, so it is repaired only once it is older than that operation's
+ * timeout (an unknown age is never old enough). A failed upgrade is rolled back at any age.
+ */
+export function releaseRemedy(rel: RemedyFacts | undefined, now: Date, operationTimeoutMs: number): ReleaseRemedy | undefined {
+  const v = judgeRelease(rel);
+  if (!rel || !v.ourChart) return undefined;
+  const ageMs = rel.since ? Math.max(0, now.getTime() - new Date(rel.since).getTime()) : undefined;
+  const aged = { ...(ageMs !== undefined ? { ageMs } : {}) };
+  const young = (what: string): ReleaseRemedy | undefined => {
+    if (ageMs === undefined) return { kind: 'none', why: `the age of revision ${rel.revision} is unknown, so a ${what} may still be running (helm keeps no lock)` };
+    if (ageMs < operationTimeoutMs) {
+      return { kind: 'none', why: `revision ${rel.revision} has been ${rel.status} for ${formatDuration(ageMs)}, less than the operation timeout (${formatDuration(operationTimeoutMs)}): a ${what} may still be running (helm keeps no lock)`, ...aged };
+    }
+    return undefined;
+  };
+  const rollback = (): ReleaseRemedy => {
+    const to = lastGoodRevision(rel);
+    return to === undefined ? { kind: 'none', why: `no earlier revision of ${rel.name} was ever deployed`, ...aged } : { kind: 'rollback', revision: rel.revision, toRevision: to, ...aged };
+  };
+  switch (v.state) {
+    case 'pending-install':
+      return young('install') ?? { kind: 'uninstall', revision: rel.revision, ...aged };
+    case 'pending-upgrade':
+      return young('upgrade') ?? rollback();
+    case 'pending-rollback':
+      return young('rollback') ?? rollback();
+    case 'failed':
+      return rollback();
+    default:
+      return undefined;
   }
 }

@@ -18,11 +18,20 @@ export interface StoredRelease extends HelmRelease {
   storage: 'secret' | 'configmap';
   /** The installation's identity from the user-supplied values (cluster id, region, ...); never the secret. */
   installation: InstallationValues;
+  /** Every stored revision, oldest first, from the records' labels (nothing decoded). */
+  history: readonly RevisionRecord[];
+  /** When the newest record was written (helm writes a new record when an operation starts), if known. */
+  since?: string;
+}
+
+export interface RevisionRecord {
+  revision: number;
+  status: string;
 }
 
 /** What one storage object looks like to the decoder (a V1Secret or V1ConfigMap). */
 export interface StorageRecord {
-  metadata?: { labels?: Record<string, string> };
+  metadata?: { labels?: Record<string, string>; creationTimestamp?: string | Date };
   data?: Record<string, string>;
 }
 
@@ -46,6 +55,8 @@ export function newestStoredRelease(items: readonly StorageRecord[], storage: St
   const raw = newest.data?.['release'];
   const rel = raw ? decodeHelmRelease(raw, storage === 'secret') : {};
   const info = (rel['info'] ?? {}) as { status?: string };
+  const history = items.map((r) => ({ revision: version(r), status: r.metadata?.labels?.['status'] ?? 'unknown' })).sort((a, b) => a.revision - b.revision);
+  const created = newest.metadata?.creationTimestamp;
   const meta = (rel['chart'] as { metadata?: { name?: string; version?: string; appVersion?: string } } | undefined)?.metadata ?? {};
   const chartName = meta.name ?? '?';
   const chartVersion = meta.version ?? '?';
@@ -61,5 +72,7 @@ export function newestStoredRelease(items: readonly StorageRecord[], storage: St
     objects: typeof rel['manifest'] === 'string' ? parseManifests(rel['manifest']).filter(isNamedObject) : [],
     storage,
     installation: rel['config'] && typeof rel['config'] === 'object' ? installationFromValues(rel['config'] as Values) : {},
+    history,
+    ...(created ? { since: new Date(created).toISOString() } : {}),
   };
 }
