@@ -33,7 +33,8 @@ Exit 0 when no fatal check failed, 1 otherwise (--fail-on warning: also on warni
     'probe-image': Flags.string({ summary: 'Image for the probe pods (needs sh and curl). Default: see docs/preflight.md.', parse: async (v) => checkImage(v) }),
     'probe-namespace': Flags.string({ summary: 'Namespace for the probe pods.', default: 'default', parse: async (v) => checkNamespace(v, '--probe-namespace') }),
     'fail-on': Flags.string({ summary: 'Lowest severity that makes the exit code 1.', options: ['fatal', 'warning'], default: 'fatal' }),
-    timeout: durationFlag({ summary: 'Timeout of each check; in-cluster probes get at least 2m for scheduling and image pulls', default: '30s', min: 100 }),
+    timeout: durationFlag({ summary: 'Timeout of each check; in-cluster probes get at least --probe-pod-timeout', default: '30s', min: 100 }),
+    'probe-pod-timeout': durationFlag({ summary: 'Least time the probe pods get to schedule, pull their image and run (more with a longer --timeout)', default: '2m', min: 10_000 }),
     only: Flags.string({ summary: 'Run only checks whose id starts with this (repeatable), e.g. network or cloud.credentials.', multiple: true }),
     'allow-unknown-region': Flags.boolean({ summary: 'Accept a region id not in the built-in list (new regions).', default: false }),
   };
@@ -78,6 +79,7 @@ Exit 0 when no fatal check failed, 1 otherwise (--fail-on warning: also on warni
       ...(flags['probe-image'] ? { probeImage: flags['probe-image'] } : {}),
       probeNamespace: flags['probe-namespace'],
       timeoutMs: flags.timeout,
+      probeTimeoutMs: Math.max(flags.timeout, flags['probe-pod-timeout']),
       ...(flags.only ? { only: flags.only } : {}),
       deps: { kube, helm: await this.cfg.helm() },
     };

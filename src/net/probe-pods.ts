@@ -24,8 +24,29 @@ export const PROBE_LABELS = {
 
 const LOG_EVERY_MS = 5000;
 
-/** Probe pods older than this are leftovers of a killed run. */
+/** Probe pods older than this are leftovers of a killed run (pods from before the run-end annotation). */
 export const STALE_MS = 10 * 60_000;
+/** When the run that made the pod gives up at the latest (an ISO time); later, the pod is a leftover. */
+export const RUN_ENDS_ANNOTATION = 'insight.alibabacloud.com/probe-run-ends';
+/** A run deletes its pods within seconds of its end; this much later, nobody will. */
+const LEFTOVER_GRACE_MS = 60_000;
+
+/**
+ * The one rule for "this probe pod is a leftover of a run that was killed": ours by its labels, and past
+ * the end its run wrote on it (plus a grace for that run's own clean-up). Pods from before that
+ * annotation existed fall back to their age. Preflight's sweep and doctor's fix both ask this.
+ */
+export function isLeftoverProbePod(pod: Pick<V1Pod, 'metadata'>, now: number): boolean {
+  const m = pod.metadata ?? {};
+  if (m.labels?.[PROBE_LABELS.name.key] !== PROBE_LABELS.name.value || m.labels?.[PROBE_LABELS.managedBy.key] !== PROBE_LABELS.managedBy.value) return false;
+  const ends = Date.parse(m.annotations?.[RUN_ENDS_ANNOTATION] ?? '');
+  if (!Number.isNaN(ends)) return now > ends + LEFTOVER_GRACE_MS;
+  const created = m.creationTimestamp ? new Date(m.creationTimestamp).getTime() : Number.NaN;
+  return !Number.isNaN(created) && now - created > STALE_MS;
+}
+
+/** The label selector of every probe pod kubectl-insight makes. */
+export const PROBE_POD_SELECTOR = `${PROBE_LABELS.managedBy.key}=${PROBE_LABELS.managedBy.value},${PROBE_LABELS.name.key}=${PROBE_LABELS.name.value}`;
 
 export interface ProbePodsOptions {
   core: Pick<CoreV1Api, 'createNamespacedPod' | 'listNamespacedPod' | 'readNamespacedPodLog' | 'deleteNamespacedPod'>;
@@ -53,7 +74,7 @@ export function probePodName(runId: string, index: number): string {
 }
 
 /** The probe pod for one node. Exported for unit tests of its shape. */
-export function probePodSpec(opts: { name: string; namespace: string; runId: string; node: string; image: string; tolerations: V1Toleration[]; targets: ProbeTarget[]; deadlineS: number; connectTimeoutS?: number; maxTimeS?: number }): V1Pod {
+export function probePodSpec(opts: { name: string; namespace: string; runId: string; node: string; image: string; tolerations: V1Toleration[]; targets: ProbeTarget[]; deadlineS: number; runEnds?: number; connectTimeoutS?: number; maxTimeS?: number }): V1Pod {
   const { env, hostAliases } = scriptEnv(opts.targets, { ...(opts.connectTimeoutS ? { connectTimeoutS: opts.connectTimeoutS } : {}), ...(opts.maxTimeS ? { maxTimeS: opts.maxTimeS } : {}) });
   return {
     apiVersion: 'v1',
@@ -62,7 +83,7 @@ export function probePodSpec(opts: { name: string; namespace: string; runId: str
       name: opts.name,
       namespace: opts.namespace,
       labels: { [PROBE_LABELS.name.key]: PROBE_LABELS.name.value, [PROBE_LABELS.managedBy.key]: PROBE_LABELS.managedBy.value, [PROBE_LABELS.run]: opts.runId },
-      annotations: { 'insight.alibabacloud.com/probe-node': opts.node },
+      annotations: { 'insight.alibabacloud.com/probe-node': opts.node, ...(opts.runEnds !== undefined ? { [RUN_ENDS_ANNOTATION]: new Date(opts.runEnds).toISOString() } : {}) },
     },
     spec: {
       restartPolicy: 'Never',
@@ -171,10 +192,9 @@ const sleep = (ms: number, signal?: AbortSignal) =>
 /** Delete probe pods that killed runs left behind. Best-effort: a failure here must not stop the probe. */
 async function deleteStale(o: ProbePodsOptions, now: number): Promise<void> {
   try {
-    const list = await o.core.listNamespacedPod({ namespace: o.namespace, labelSelector: `${PROBE_LABELS.managedBy.key}=${PROBE_LABELS.managedBy.value},${PROBE_LABELS.name.key}=${PROBE_LABELS.name.value}` });
+    const list = await o.core.listNamespacedPod({ namespace: o.namespace, labelSelector: PROBE_POD_SELECTOR });
     for (const p of list.items) {
-      const t = p.metadata?.creationTimestamp ? new Date(p.metadata.creationTimestamp).getTime() : now;
-      if (now - t > STALE_MS) await o.core.deleteNamespacedPod({ name: p.metadata!.name!, namespace: o.namespace, gracePeriodSeconds: 0 }).catch(() => undefined);
+      if (isLeftoverProbePod(p, now)) await o.core.deleteNamespacedPod({ name: p.metadata!.name!, namespace: o.namespace, gracePeriodSeconds: 0 }).catch(() => undefined);
     }
   } catch {
     /* listing may be forbidden; the create below reports RBAC problems precisely */
@@ -213,7 +233,7 @@ export async function runProbePods(o: ProbePodsOptions): Promise<ProbeReport> {
         limit(async () => {
           const node = n.metadata!.name!;
           const name = probePodName(runId, i);
-          const body = probePodSpec({ name, namespace: ns, runId, node, image: o.image, tolerations: o.tolerations, targets: o.targets, deadlineS, ...(o.connectTimeoutS ? { connectTimeoutS: o.connectTimeoutS } : {}), ...(o.maxTimeS ? { maxTimeS: o.maxTimeS } : {}) });
+          const body = probePodSpec({ name, namespace: ns, runId, node, image: o.image, tolerations: o.tolerations, targets: o.targets, deadlineS, runEnds: deadline, ...(o.connectTimeoutS ? { connectTimeoutS: o.connectTimeoutS } : {}), ...(o.maxTimeS ? { maxTimeS: o.maxTimeS } : {}) });
           created.push(name);
           await kube.call({ verb: 'create', resource: 'pods', namespace: ns }, () => o.core.createNamespacedPod({ namespace: ns, body }), { idempotent: false });
           names.set(name, node);
