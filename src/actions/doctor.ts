@@ -1,16 +1,23 @@
 import { doctorChecks, DoctorContext, type DoctorOptions } from '../checks/doctor/index.js';
-import type { Fix, FixApi } from '../checks/doctor/context.js';
+import type { Fix, FixEnv } from '../checks/doctor/context.js';
 import { exitCodeFor, runChecks, type Report } from '../checks/engine.js';
 import { ExitCode, InsightError } from '../errors.js';
+import { redact } from '../secret.js';
+import type { Helm } from '../helm/helm.js';
+import type { Kube } from '../kube/client.js';
 import type { ApiClient } from '../kube/proxy.js';
+import { runSteps } from './steps.js';
+import type { UninstallOptions } from './uninstall/index.js';
 
 /** A fix as reported: what it does, its kubectl equivalent, and what became of it. */
 export interface FixView {
   id: string;
   description: string;
   command: string;
-  /** Set once applied or failed. */
-  outcome?: 'applied' | 'failed' | 'declined' | 'skipped';
+  /** What to do next once it is applied. */
+  next?: string;
+  /** Set once applied or failed; `planned` with --dry-run (its condition checked, nothing changed). */
+  outcome?: 'applied' | 'failed' | 'declined' | 'skipped' | 'planned';
   error?: string;
 }
 
@@ -20,6 +27,10 @@ export interface DoctorRun {
   failOn: 'fatal' | 'warning';
   /** Apply the fixes the checks offer (each confirmed through `io.confirmFix`). */
   fix: boolean;
+  /** With fix: check each fix's condition and report it as planned; change nothing, ask nothing. */
+  dryRun?: boolean;
+  /** The helm operations a release fix uses (see FixEnv); without them such a fix fails, saying so. */
+  tools?: Omit<FixEnv, 'api'>;
   /** Re-run until healthy or the time is up. */
   watch?: { timeoutMs: number; intervalMs: number };
 }
@@ -68,7 +79,7 @@ export async function runDoctor(api: ApiClient, o: DoctorRun, io: DoctorIO): Pro
     const { report, fixes: offered } = await check(io.progress);
     let fixes = offered.map(view);
     if (o.fix && offered.length) {
-      fixes = await applyFixes(offered, api, io);
+      fixes = await applyFixes(offered, { api, ...(o.tools ?? noTools) }, io, { dryRun: o.dryRun ?? false });
       // Re-check after fixing, so the report shows the state the fixes left.
       if (fixes.some((f) => f.outcome === 'applied')) return done((await check()).report, run, fixes);
     }
@@ -80,13 +91,27 @@ export async function runDoctor(api: ApiClient, o: DoctorRun, io: DoctorIO): Pro
   }
 }
 
-const view = (f: Fix): FixView => ({ id: f.id, description: f.description, command: f.command });
+const view = (f: Fix): FixView => ({ id: f.id, description: f.description, command: f.command, ...(f.next ? { next: f.next } : {}) });
+
+const missing = async (): Promise<never> => {
+  throw new Error('this fix needs helm, which this doctor run was not given');
+};
+const noTools: Omit<FixEnv, 'api'> = { rollback: missing, uninstall: missing };
 
 /** Show each fix, ask (unless --yes), apply; a declined or failed fix is reported, never hidden. */
-export async function applyFixes(fixes: readonly Fix[], api: FixApi, io: Pick<DoctorIO, 'confirmFix'>): Promise<FixView[]> {
+export async function applyFixes(fixes: readonly Fix[], env: FixEnv, io: Pick<DoctorIO, 'confirmFix'>, opts: { dryRun: boolean } = { dryRun: false }): Promise<FixView[]> {
   const views: FixView[] = [];
   for (const f of fixes) {
     const v = view(f);
+    if (opts.dryRun) {
+      try {
+        const changed = await f.precondition?.(env);
+        views.push(changed ? { ...v, outcome: 'skipped', error: `would not be applied: ${changed}` } : { ...v, outcome: 'planned' });
+      } catch (e) {
+        views.push({ ...v, outcome: 'failed', error: oneLine(e) });
+      }
+      continue;
+    }
     const ok = await io.confirmFix(v);
     if (ok === undefined) {
       // Nothing is applied when nobody can confirm: the first fix already asks.
@@ -101,16 +126,31 @@ export async function applyFixes(fixes: readonly Fix[], api: FixApi, io: Pick<Do
     }
     try {
       // The condition that made the fix safe is checked again right before it acts.
-      const changed = await f.precondition?.(api);
+      const changed = await f.precondition?.(env);
       if (changed) {
         views.push({ ...v, outcome: 'skipped', error: `not applied: ${changed}` });
         continue;
       }
-      await f.apply(api);
+      await f.apply(env);
       views.push({ ...v, outcome: 'applied' });
     } catch (e) {
-      views.push({ ...v, outcome: 'failed', error: (e as Error).message.split('\n')[0] ?? String(e) });
+      views.push({ ...v, outcome: 'failed', error: oneLine(e) });
     }
   }
   return views;
+}
+
+const oneLine = (e: unknown): string => redact((e instanceof Error ? e.message : String(e)).split('\n')[0] ?? String(e));
+
+/**
+ * doctor's repair of a half-done install: the same ordered steps as `kubectl insight uninstall`
+ * (custom resource first while the operator runs, then the release, then its pods), CRDs and the
+ * namespace kept. A plan that would need --force (another chart, a GitOps owner) stops the fix.
+ */
+export async function uninstallKeepingCrds(kube: Kube, helm: Helm, o: { release: string; namespace: string; timeoutMs: number }): Promise<void> {
+  const u = await import('./uninstall/index.js');
+  const opts: UninstallOptions = { release: o.release, namespace: o.namespace, purgeCrds: false, force: false, deleteNamespace: false, timeoutMs: o.timeoutMs };
+  const { discovery, plan } = await u.planUninstall(kube, helm, opts);
+  if (plan.nothingInstalled) return;
+  await runSteps(u.uninstallSteps(), u.newContext(kube, helm, opts, discovery, plan));
 }

@@ -73,6 +73,7 @@ const DOC_PAGES: Record<string, 'preflight' | 'doctor' | 'verify'> = {
   kubelet: 'doctor',
   cr: 'doctor',
   coexist: 'doctor',
+  leftovers: 'doctor',
   metrics: 'verify',
   entities: 'verify',
   collector: 'verify',

@@ -14,6 +14,7 @@ export default class Doctor extends BaseCommand<typeof Doctor> {
     '<%= config.bin %> doctor -o json --fail-on warning',
     '<%= config.bin %> doctor --all-monitors',
     '<%= config.bin %> doctor --fix',
+    '<%= config.bin %> doctor --fix --dry-run',
     '<%= config.bin %> doctor --watch --watch-timeout 10m',
     `${ENV.accessKeySecret}=... <%= config.bin %> doctor --cloud`,
   ];
@@ -23,7 +24,9 @@ export default class Doctor extends BaseCommand<typeof Doctor> {
     logs: Flags.boolean({ summary: 'Include the last log lines of failing containers.', default: false }),
     'log-lines': Flags.integer({ summary: 'Log lines per failing container with --logs.', default: 20, min: 1, max: 500 }),
     'all-monitors': Flags.boolean({ summary: 'Check every ServiceMonitor/PodMonitor in the cluster, not only the installation\'s.', default: false }),
-    fix: Flags.boolean({ summary: 'Apply safe, named remediations (each shown first; confirmed unless --yes).', default: false }),
+    fix: Flags.boolean({ summary: 'Apply safe, named remediations (each shown first; confirmed unless --yes). See docs/doctor.md#fixes.', default: false }),
+    'dry-run': Flags.boolean({ summary: 'With --fix: show each fix and re-check its condition; change nothing.', default: false, dependsOn: ['fix'] }),
+    'operation-timeout': durationFlag({ summary: 'A release pending longer than this (the --timeout of the interrupted install, upgrade or rollback) is repaired by --fix', default: '5m', min: 1000 }),
     watch: Flags.boolean({ summary: 'Re-run until healthy or --watch-timeout.', default: false }),
     'watch-timeout': durationFlag({ summary: 'Give up watching after this long', default: '5m', min: 1000 }),
     'watch-interval': durationFlag({ summary: 'Pause between runs with --watch', default: '10s', min: 1000, max: 3_600_000 }),
@@ -76,10 +79,13 @@ export default class Doctor extends BaseCommand<typeof Doctor> {
           concurrency: flags.concurrency,
           scrapeSample: flags['full-scrape'] ? Number.MAX_SAFE_INTEGER : DEFAULT_OPTIONS.scrapeSample,
           kubeletNodes: flags['kubelet-nodes'],
+          operationTimeoutMs: flags['operation-timeout'],
         },
         ...(doctorOnly?.length ? { only: doctorOnly } : {}),
         failOn: flags['fail-on'] as 'fatal' | 'warning',
         fix: flags.fix,
+        dryRun: flags['dry-run'],
+        tools: this.fixTools(),
         ...(flags.watch ? { watch: { timeoutMs: flags['watch-timeout'], intervalMs: flags['watch-interval'] } } : {}),
       },
       {
@@ -123,6 +129,18 @@ export default class Doctor extends BaseCommand<typeof Doctor> {
       json: () => out.renderDoctorJson(r.report, meta, r.fixes),
       text: (cc) => out.renderDoctorHuman(r.report, meta, cc, { verbose: flags.verbose, fixes: r.fixes }),
       exitCode: r.exitCode,
+    };
+  }
+
+  /** The helm operations release fixes use; helm and the typed clients are made only when a fix runs. */
+  private fixTools(): NonNullable<import('../actions/doctor.js').DoctorRun['tools']> {
+    // The same bounds as `helm rollback` and `kubectl insight uninstall` use by default.
+    return {
+      rollback: async (o) => (await this.cfg.helm()).rollback({ ...o, timeoutMs: 5 * 60_000 }),
+      uninstall: async (o) => {
+        const { uninstallKeepingCrds } = await import('../actions/doctor.js');
+        await uninstallKeepingCrds(await this.cfg.kube(), await this.cfg.helm(), { ...o, timeoutMs: 2 * 60_000 });
+      },
     };
   }
 }

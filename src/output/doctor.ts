@@ -33,10 +33,13 @@ export function renderDoctorHuman(report: Report, meta: DoctorMeta, c: ChalkInst
   if (fixes.length) {
     lines.push('', c.bold('Fixes'));
     for (const f of fixes) {
-      const mark = f.outcome === 'applied' ? c.green('✔ applied') : f.outcome === 'failed' ? c.red('✖ failed') : f.outcome === 'declined' ? c.dim('- declined') : f.outcome === 'skipped' ? c.yellow('- skipped') : c.cyan('available');
+      const mark =
+        f.outcome === 'applied' ? c.green('✔ applied') : f.outcome === 'failed' ? c.red('✖ failed') : f.outcome === 'declined' ? c.dim('- declined') : f.outcome === 'skipped' ? c.yellow('- skipped') : f.outcome === 'planned' ? c.cyan('would apply') : c.cyan('available');
       lines.push(`${mark} ${f.description}${f.error ? c.dim(` (${f.error})`) : ''}`, c.dim(`    ${f.command}`));
+      if (f.outcome === 'applied' && f.next) lines.push(`    next: ${f.next}`);
     }
-    if (fixes.every((f) => !f.outcome)) lines.push(c.dim('Apply them with `kubectl insight doctor --fix`.'));
+    if (fixes.every((f) => !f.outcome)) lines.push(c.dim('Apply them with `kubectl insight doctor --fix` (see each first with --fix --dry-run).'));
+    else if (fixes.some((f) => f.outcome === 'planned')) lines.push(c.dim('Dry run: nothing was changed. Apply them with `kubectl insight doctor --fix`.'));
   }
   const v = verdict(report);
   const word = v === 'healthy' ? c.green('healthy') : v === 'degraded' ? c.yellow('degraded') : c.red('unhealthy');

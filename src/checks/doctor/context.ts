@@ -11,6 +11,7 @@ import { once } from '../engine.js';
 import type { ApiClient, GetOptions, ProbeResult, ProxyTarget } from '../../kube/proxy.js';
 import { newestStoredRelease, storageSelector, type StoredRelease } from '../../helm/storage.js';
 import type { ManifestObject } from '../../helm/release.js';
+import type { SourceMeta } from '../../kube/config-age.js';
 
 export interface DoctorOptions {
   namespace: string;
@@ -31,6 +32,8 @@ export interface DoctorOptions {
   kubeletNodes: number;
   /** Warning events newer than this are reported. */
   eventWindowMs: number;
+  /** A pending-* release younger than this may still be running its operation: --fix leaves it alone. */
+  operationTimeoutMs: number;
   now?: Date;
 }
 
@@ -46,6 +49,8 @@ export const DEFAULT_OPTIONS: DoctorOptions = {
   scrapeSample: 3,
   kubeletNodes: 3,
   eventWindowMs: 60 * 60 * 1000,
+  // install's and upgrade's own --timeout default, and helm's.
+  operationTimeoutMs: 5 * 60_000,
 };
 
 /** The slice of the API doctor uses: raw GETs and proxied probes (see src/kube/proxy.ts). */
@@ -89,24 +94,41 @@ export interface PipelineConfig {
 
 export type Workload = (V1Deployment | V1DaemonSet | V1StatefulSet) & { kind: 'Deployment' | 'DaemonSet' | 'StatefulSet' };
 
+/** Every kind of fix doctor has; each has its section `fix.<kind>` in docs/doctor.md#fixes. */
+export const FIX_KINDS = ['release.rollback', 'release.uninstall-pending', 'workload.restart', 'probe-pod.delete', 'cr.strip-finalizer'] as const;
+
 /** A remediation doctor may apply with --fix; everything else stays a hint. */
 export interface Fix {
+  /** `<remedy>/<object>`: the remedy part names its section in docs/doctor.md#fixes. */
   id: string;
   /** What will be done, shown before asking. */
   description: string;
-  /** The equivalent kubectl command, so a reader can do it by hand. */
+  /** The equivalent command, so a reader can do it by hand. */
   command: string;
   /**
    * Re-checks, right before applying, the condition that made the fix safe; returns why it no longer
    * holds (the fix is then skipped), or undefined.
    */
-  precondition?(api: FixApi): Promise<string | undefined>;
-  apply(api: FixApi): Promise<void>;
+  precondition?(env: FixEnv): Promise<string | undefined>;
+  apply(env: FixEnv): Promise<void>;
+  /** Said after it was applied: what the user does next (install again, ...). */
+  next?: string;
 }
 /** What a fix may read and write (ApiClient). */
 export interface FixApi {
   send(method: 'PATCH' | 'DELETE', path: string, body: unknown, contentType?: string): Promise<void>;
   getJson<T>(path: string): Promise<T>;
+}
+/**
+ * Everything a fix may use: raw API reads and writes, and the two helm operations doctor repairs a
+ * release with. The doctor action supplies them (rollback through the helm adapter; uninstall through
+ * the uninstall action's ordered steps), so checks never reach past their folder.
+ */
+export interface FixEnv {
+  api: FixApi;
+  rollback(o: { release: string; namespace: string; revision: number }): Promise<void>;
+  /** The ordered uninstall of `kubectl insight uninstall`, CRDs kept, namespace kept. */
+  uninstall(o: { release: string; namespace: string }): Promise<void>;
 }
 
 export class DoctorContext {
@@ -239,6 +261,19 @@ export class DoctorContext {
       ...(this.opts.allMonitors ? {} : { namespace: this.opts.namespace }),
     }),
   );
+  /**
+   * The metadata of the namespace's ConfigMaps and Secrets, by `Kind/name`: asked as
+   * PartialObjectMetadata, so no Secret's data is ever read here.
+   */
+  configSources = once(async (): Promise<Map<string, SourceMeta>> => {
+    const accept = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1, application/json;q=0.5';
+    const [cms, secrets] = await Promise.all([
+      this.call({ verb: 'list', resource: 'configmaps', namespace: this.opts.namespace }, () => this.api.list<SourceMeta>(`/api/v1/namespaces/${this.ns()}/configmaps`, {}, { accept })),
+      this.call({ verb: 'list', resource: 'secrets', namespace: this.opts.namespace }, () => this.api.list<SourceMeta>(`/api/v1/namespaces/${this.ns()}/secrets`, {}, { accept })),
+    ]);
+    return new Map([...cms.map((c) => [`ConfigMap/${c.metadata?.name}`, c] as const), ...secrets.map((c) => [`Secret/${c.metadata?.name}`, c] as const)]);
+  });
+
   pipelineConfigs = once(() => this.optionalList<PipelineConfig>(`/apis/${CR.group}/${CR.version}/${CR.plural}`, { verb: 'list', resource: `${CR.plural}.${CR.group}` }));
 
   /** Does a namespace exist (one GET). */

@@ -29,7 +29,7 @@ export function stripFinalizerFix(cr: PipelineConfig, inst: Installation, operat
     id: `cr.strip-finalizer/${cr.metadata.name}`,
     description: `remove finalizer ${fin} from ${CR.kind} ${cr.metadata.name} (its operator is gone, so nothing else will)`,
     command: `kubectl patch ${CR.plural}.${CR.group} ${cr.metadata.name} --type=json -p '[{"op":"remove","path":"/metadata/finalizers/${i}"}]'`,
-    async precondition(api) {
+    async precondition({ api }) {
       let live: PipelineConfig;
       try {
         live = await api.getJson<PipelineConfig>(path);
@@ -53,7 +53,7 @@ export function stripFinalizerFix(cr: PipelineConfig, inst: Installation, operat
       const v = judgeOperator(operatorRefs, deps, source);
       return v.state === 'gone' ? undefined : `the operator is ${v.state === 'running' ? 'running again' : 'starting'}`;
     },
-    apply: (api) =>
+    apply: ({ api }) =>
       api.send('PATCH', path, [
         { op: 'test', path: `/metadata/finalizers/${i}`, value: fin },
         { op: 'remove', path: `/metadata/finalizers/${i}` },

@@ -2,7 +2,11 @@
 import type { Check, Finding } from '../engine.js';
 import type { DoctorContext } from './context.js';
 import { expectedWorkloads } from './context.js';
-import { judgeRelease } from '../../helm/release-state.js';
+import type { V1ConfigMap, V1Secret } from '@kubernetes/client-node';
+import { judgeRelease, releaseRemedy, type ReleaseRemedy } from '../../helm/release-state.js';
+import { newestStoredRelease, storageSelector, type StoredRelease } from '../../helm/storage.js';
+import { formatDuration } from '../../duration.js';
+import type { Fix, FixApi } from './context.js';
 
 const CATEGORY = 'Release';
 
@@ -41,7 +45,12 @@ export const releaseChecks: Check<DoctorContext>[] = [
       // The same verdict and hint install, upgrade and preflight give (src/helm/release-state.ts).
       const v = judgeRelease(rel);
       if (v.healthy) return { status: 'passed', message: `release is deployed (chart version ${rel.chartVersion})`, object, evidence };
-      return { status: 'failed', message: v.message, object, evidence, hint: v.hint };
+      const remedy = releaseRemedy(rel, ctx.now, ctx.opts.operationTimeoutMs);
+      if (remedy?.ageMs !== undefined) evidence.push(`${rel.status} for ${formatDuration(remedy.ageMs)}`);
+      if (remedy?.kind === 'none') evidence.push(`doctor --fix: ${remedy.why}`);
+      const fix = remedy ? releaseFix(rel, remedy, ctx.opts.operationTimeoutMs) : undefined;
+      if (fix) ctx.fixes.push(fix);
+      return { status: 'failed', message: v.message, object, evidence, hint: fix ? `${v.hint} Or let \`kubectl insight doctor --fix\` do it: ${fix.description}.` : v.hint };
     },
   },
   {
@@ -90,3 +99,48 @@ export const releaseChecks: Check<DoctorContext>[] = [
     },
   },
 ];
+
+/**
+ * --fix for a stuck or failed release (the rule is releaseRemedy, src/helm/release-state.ts). Right
+ * before acting it reads helm's storage again and applies only if the same rule still calls for the
+ * same repair of the same revision: a helm operation that moved the release on in between wins.
+ */
+export function releaseFix(rel: StoredRelease, remedy: ReleaseRemedy, operationTimeoutMs: number): Fix | undefined {
+  if (remedy.kind === 'none') return undefined;
+  const where = `${rel.namespace}/${rel.name}`;
+  const age = remedy.ageMs !== undefined ? ` for ${formatDuration(remedy.ageMs)}` : '';
+  const precondition: Fix['precondition'] = async ({ api }) => {
+    const live = await readStoredRelease(api, rel);
+    if (!live) return `release ${where} is gone already`;
+    const again = releaseRemedy(live, new Date(), operationTimeoutMs);
+    if (live.revision !== rel.revision || live.status !== rel.status) return `release ${where} changed: it is now revision ${live.revision}, ${live.status}`;
+    if (!again || again.kind !== remedy.kind || (again.kind === 'rollback' && remedy.kind === 'rollback' && again.toRevision !== remedy.toRevision)) return `release ${where} no longer calls for this repair`;
+    return undefined;
+  };
+  if (remedy.kind === 'uninstall') {
+    return {
+      id: `release.uninstall-pending/${where}`,
+      description: `uninstall the half-done release ${where} (revision ${rel.revision}, ${rel.status}${age}) in the order \`kubectl insight uninstall\` uses, keeping the CRDs and the namespace`,
+      command: `kubectl insight uninstall -n ${rel.namespace} --release ${rel.name} --yes`,
+      next: `install again: \`kubectl insight install -n ${rel.namespace} --release ${rel.name} ...\``,
+      precondition,
+      apply: (env) => env.uninstall({ release: rel.name, namespace: rel.namespace }),
+    };
+  }
+  return {
+    id: `release.rollback/${where}`,
+    description: `roll release ${where} back from revision ${rel.revision} (${rel.status}${age}) to revision ${remedy.toRevision}, the last one deployed`,
+    command: `helm rollback ${rel.name} ${remedy.toRevision} -n ${rel.namespace}`,
+    next: `apply your change again with \`kubectl insight upgrade -n ${rel.namespace} --release ${rel.name}\``,
+    precondition,
+    apply: (env) => env.rollback({ release: rel.name, namespace: rel.namespace, revision: remedy.toRevision }),
+  };
+}
+
+/** The release as helm's storage holds it now (one GET of its records). */
+export async function readStoredRelease(api: Pick<FixApi, 'getJson'>, rel: Pick<StoredRelease, 'name' | 'namespace' | 'storage'>): Promise<StoredRelease | undefined> {
+  const q = new URLSearchParams({ labelSelector: storageSelector(rel.name) });
+  const kind = rel.storage === 'configmap' ? 'configmaps' : 'secrets';
+  const list = await api.getJson<{ items?: Array<V1Secret | V1ConfigMap> }>(`/api/v1/namespaces/${encodeURIComponent(rel.namespace)}/${kind}?${q.toString()}`);
+  return newestStoredRelease(list.items ?? [], rel.storage, { name: rel.name, namespace: rel.namespace });
+}

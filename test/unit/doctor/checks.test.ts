@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { doctorChecks } from '../../../src/checks/doctor/index.js';
 import { exitCodeFor, runChecks, type CheckResult } from '../../../src/checks/engine.js';
 import { judgeCr } from '../../../src/checks/doctor/cr.js';
+import type { FixApi, FixEnv } from '../../../src/checks/doctor/context.js';
 import { eligibleNodes, tolerates } from '../../../src/checks/doctor/pods.js';
 import { otherNodeExporters, dcgmAgents } from '../../../src/checks/doctor/coexistence.js';
 import { kubeletHint } from '../../../src/checks/doctor/kubelet.js';
@@ -18,6 +19,14 @@ async function doctor(lists: Record<string, Obj[]>, probe: ProbeFn = healthyProb
 }
 const msgs = (rs: CheckResult[]) => rs.map((r) => r.message).join('\n');
 
+/** A fix's environment over a fake API; the helm operations fail loudly if a test did not expect them. */
+function fixEnv(api: FixApi): FixEnv {
+  const no = async (): Promise<never> => {
+    throw new Error('unexpected helm call');
+  };
+  return { api, rollback: no, uninstall: no };
+}
+
 describe('doctor on a healthy installation', () => {
   it('reports nothing failed and exits 0, also with --fail-on warning', async () => {
     const { report, failed } = await doctor(healthy());
@@ -31,8 +40,9 @@ describe('doctor on a healthy installation', () => {
     const api = new FakeApi(lists, healthyProbe);
     const listed: string[] = [];
     const orig = api.list.bind(api);
-    api.list = async (path: string, q?: object) => {
-      listed.push(path);
+    // Helm's records (by label) and the ConfigMap/Secret metadata (all) are two different lists.
+    api.list = async (path: string, q?: { labelSelector?: string }) => {
+      listed.push(`${path}?${q?.labelSelector ?? ''}`);
       return orig(path, q) as never;
     };
     await runChecks(doctorChecks, ctxFor(api), {}, {});
@@ -224,7 +234,7 @@ describe('custom resources', () => {
     expect(finding.hint).toContain('kubectl insight uninstall');
     expect(finding.hint).toContain('--fix');
     const sent: unknown[] = [];
-    await fix!.apply({ send: async (m, p, b) => void sent.push([m, p, b]), getJson: async () => ({}) as never });
+    await fix!.apply(fixEnv({ send: async (m, p, b) => void sent.push([m, p, b]), getJson: async () => ({}) as never }));
     expect(sent).toEqual([['PATCH', '/apis/telemetry.alibabacloud.com/v1alpha1/clusteraliyunpipelineconfigs/cr1', [
       { op: 'test', path: '/metadata/finalizers/1', value: 'clusteraliyunpipelineconfig.finalizers.telemetry.alibabacloud.com/cleanup' },
       { op: 'remove', path: '/metadata/finalizers/1' },
@@ -237,10 +247,11 @@ describe('custom resources', () => {
   });
   it('re-checks right before the patch: a restarted operator, another owner or a changed finalizer list skips it', async () => {
     const { fix } = judgeCr(stuck, gone, t, inst);
-    const api = (cr: unknown, dep: unknown) => ({
-      send: async () => undefined,
-      getJson: async <T,>(path: string) => (path.includes('/deployments/') ? dep : cr) as T,
-    });
+    const api = (cr: unknown, dep: unknown) =>
+      fixEnv({
+        send: async () => undefined,
+        getJson: async <T,>(path: string) => (path.includes('/deployments/') ? dep : cr) as T,
+      });
     const scaledDown = { metadata: { name: opRef.name }, spec: { replicas: 0 }, status: {} };
     expect(await fix!.precondition!(api(stuck, scaledDown))).toBeUndefined();
     expect(await fix!.precondition!(api(stuck, { metadata: { name: opRef.name }, spec: { replicas: 1 }, status: { readyReplicas: 1 } }))).toBe('the operator is running again');

@@ -110,6 +110,7 @@ export function healthy(): Record<string, Obj[]> {
     [`/api/v1/namespaces/${NS}/secrets`]: [helmSecret({ manifest: [ne, ksm, op, { apiVersion: cr.apiVersion, kind: cr.kind, metadata: { name: cr.metadata.name } }] })],
     [`/api/v1/namespaces/${NS}/configmaps`]: [],
     '/api/v1/nodes': [node('n1'), node('n2')],
+    '/api/v1/pods': [],
     [`/api/v1/namespaces/${NS}/pods`]: [
       pod('ne-1', sel('node-exporter'), 'n1', [{ name: 'http-metrics', containerPort: 19100, hostPort: 19100 }]),
       pod('ne-2', sel('node-exporter'), 'n2', [{ name: 'http-metrics', containerPort: 19100, hostPort: 19100 }]),

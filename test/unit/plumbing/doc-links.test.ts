@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { doctorChecks } from '../../../src/checks/doctor/index.js';
+import { doctorChecks, FIX_KINDS } from '../../../src/checks/doctor/index.js';
 import { preflightChecks } from '../../../src/checks/preflight/index.js';
 import { verifyChecks } from '../../../src/checks/verify/index.js';
 import type { PreflightContext } from '../../../src/checks/preflight/context.js';
@@ -66,7 +66,10 @@ describe('every check has its own docs section', () => {
   it.each(['preflight.md', 'doctor.md', 'verify.md'])('%s: no section for a check that does not exist, and every in-page link resolves', (page) => {
     const md = read(page);
     const explicit = anchors(md);
-    for (const id of explicit.keys()) expect(allIds, `docs/${page} documents ${id}, which no check has`).toContain(id);
+    // doctor.md also has the --fix section and one anchor per kind of fix.
+    const fixAnchors = page === 'doctor.md' ? ['fixes', ...FIX_KINDS.map((k) => `fix.${k}`)] : [];
+    for (const id of explicit.keys()) expect([...allIds, ...fixAnchors], `docs/${page} documents ${id}, which no check or fix has`).toContain(id);
+    for (const id of fixAnchors) expect(explicit.has(id), `docs/${page} has no <a id="${id}"></a>`).toBe(true);
     const headings = new Set(md.split('\n').filter((l) => /^#{1,6} /.test(l)).map((l) => slug(l.replace(/^#+ /, ''))));
     for (const [, target] of md.matchAll(/\]\(#([^)]+)\)/g)) {
       expect(explicit.has(target!) || headings.has(target!), `docs/${page} links to #${target}, which is not there`).toBe(true);
