@@ -2,6 +2,7 @@ import { doctorChecks, DoctorContext, type DoctorOptions } from '../checks/docto
 import type { Fix, FixEnv } from '../checks/doctor/context.js';
 import { exitCodeFor, runChecks, type Report } from '../checks/engine.js';
 import { ExitCode, InsightError } from '../errors.js';
+import { serverClockOffset, serverNow } from '../kube/clock.js';
 import { redact } from '../secret.js';
 import type { Helm } from '../helm/helm.js';
 import type { Kube } from '../kube/client.js';
@@ -30,7 +31,7 @@ export interface DoctorRun {
   /** With fix: check each fix's condition and report it as planned; change nothing, ask nothing. */
   dryRun?: boolean;
   /** The helm operations a release fix uses (see FixEnv); without them such a fix fails, saying so. */
-  tools?: Omit<FixEnv, 'api'>;
+  tools?: Omit<FixEnv, 'api' | 'now'>;
   /** Re-run until healthy or the time is up. */
   watch?: { timeoutMs: number; intervalMs: number };
 }
@@ -60,8 +61,11 @@ const CONCURRENCY = 8;
 /** Run the doctor checks (again and again with --watch), apply fixes with --fix, and re-check after fixing. */
 export async function runDoctor(api: ApiClient, o: DoctorRun, io: DoctorIO): Promise<DoctorOutcome> {
   const started = Date.now();
+  // Ages (a pending release, a probe pod's run) are judged on the API server's clock.
+  const offset = o.checks.now ? 0 : await serverClockOffset(api).catch(() => 0);
+  const now = () => serverNow(offset);
   const check = async (progress?: (m: string) => void) => {
-    const ctx = new DoctorContext(api, o.checks);
+    const ctx = new DoctorContext(api, { ...o.checks, now: o.checks.now ?? now() });
     if (progress) ctx.progress = progress;
     const report = await runChecks(doctorChecks, ctx, progress ? { onStart: (ch) => progress(`checking ${ch.description}...`) } : {}, { concurrency: CONCURRENCY, ...(o.only ? { only: o.only } : {}) });
     progress?.('');
@@ -79,7 +83,7 @@ export async function runDoctor(api: ApiClient, o: DoctorRun, io: DoctorIO): Pro
     const { report, fixes: offered } = await check(io.progress);
     let fixes = offered.map(view);
     if (o.fix && offered.length) {
-      fixes = await applyFixes(offered, { api, ...(o.tools ?? noTools) }, io, { dryRun: o.dryRun ?? false });
+      fixes = await applyFixes(offered, { api, now, ...(o.tools ?? noTools) }, io, { dryRun: o.dryRun ?? false });
       // Re-check after fixing, so the report shows the state the fixes left.
       if (fixes.some((f) => f.outcome === 'applied')) return done((await check()).report, run, fixes);
     }
@@ -96,7 +100,7 @@ const view = (f: Fix): FixView => ({ id: f.id, description: f.description, comma
 const missing = async (): Promise<never> => {
   throw new Error('this fix needs helm, which this doctor run was not given');
 };
-const noTools: Omit<FixEnv, 'api'> = { rollback: missing, uninstall: missing };
+const noTools: Omit<FixEnv, 'api' | 'now'> = { rollback: missing, uninstall: missing };
 
 /** Show each fix, ask (unless --yes), apply; a declined or failed fix is reported, never hidden. */
 export async function applyFixes(fixes: readonly Fix[], env: FixEnv, io: Pick<DoctorIO, 'confirmFix'>, opts: { dryRun: boolean } = { dryRun: false }): Promise<FixView[]> {

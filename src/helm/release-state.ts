@@ -134,11 +134,13 @@ export type ReleaseRemedy =
 /** What the remedy reads of a stored release (src/helm/storage.ts). */
 export type RemedyFacts = ReleaseFacts & { history: ReadonlyArray<{ revision: number; status: string }>; since?: string };
 
-/** The revision a rollback returns to: the newest earlier one that ran (deployed, else superseded). */
+/**
+ * The revision a repair returns to: the newest earlier one still marked deployed, which is what ran
+ * before the interrupted or failed operation. Superseded revisions are never picked: after an
+ * uninstall with --keep-history and a new install, they belong to the installation that was removed.
+ */
 export function lastGoodRevision(rel: RemedyFacts): number | undefined {
-  const earlier = rel.history.filter((h) => h.revision < rel.revision);
-  const pick = (status: string) => earlier.filter((h) => h.status === status).at(-1)?.revision;
-  return pick('deployed') ?? pick('superseded');
+  return rel.history.filter((h) => h.revision < rel.revision && h.status === 'deployed').at(-1)?.revision;
 }
 
 /**
@@ -160,7 +162,7 @@ export function releaseRemedy(rel: RemedyFacts | undefined, now: Date, operation
   };
   const rollback = (): ReleaseRemedy => {
     const to = lastGoodRevision(rel);
-    return to === undefined ? { kind: 'none', why: `no earlier revision of ${rel.name} was ever deployed`, ...aged } : { kind: 'rollback', revision: rel.revision, toRevision: to, ...aged };
+    return to === undefined ? { kind: 'none', why: `no earlier revision of ${rel.name} is marked deployed, so there is nothing safe to return to`, ...aged } : { kind: 'rollback', revision: rel.revision, toRevision: to, ...aged };
   };
   switch (v.state) {
     case 'pending-install':

@@ -41,6 +41,8 @@ export interface RawResponse {
   status: number;
   body: string;
   truncated: boolean;
+  /** The API server's Date header (its clock, to the second). */
+  date?: string;
 }
 
 /** Shaped like client-node's ApiException so src/kube/errors.ts classifies it. */
@@ -226,7 +228,7 @@ export class ApiClient {
           settled = true;
           clearTimeout(timer);
           opts.signal?.removeEventListener('abort', onAbort);
-          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), truncated });
+          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), truncated, ...(res.headers.date ? { date: res.headers.date } : {}) });
         };
         res.on('end', finish);
         res.on('error', (e) => fail(e));

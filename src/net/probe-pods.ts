@@ -26,23 +26,28 @@ const LOG_EVERY_MS = 5000;
 
 /** Probe pods older than this are leftovers of a killed run (pods from before the run-end annotation). */
 export const STALE_MS = 10 * 60_000;
-/** When the run that made the pod gives up at the latest (an ISO time); later, the pod is a leftover. */
-export const RUN_ENDS_ANNOTATION = 'insight.alibabacloud.com/probe-run-ends';
+/**
+ * How many seconds after the pod's creation its run gives up at the latest. Relative to the server's
+ * creationTimestamp, so the clocks of the machine that ran preflight and of the one asking never meet.
+ */
+export const RUN_SECONDS_ANNOTATION = 'insight.alibabacloud.com/probe-run-seconds';
 /** A run deletes its pods within seconds of its end; this much later, nobody will. */
 const LEFTOVER_GRACE_MS = 60_000;
 
 /**
  * The one rule for "this probe pod is a leftover of a run that was killed": ours by its labels, and past
- * the end its run wrote on it (plus a grace for that run's own clean-up). Pods from before that
- * annotation existed fall back to their age. Preflight's sweep and doctor's fix both ask this.
+ * the end of its run (creation + the run's seconds on it, plus a grace for that run's own clean-up).
+ * Pods without the annotation fall back to their age. `now` is the API server's time (src/kube/clock.ts)
+ * where the caller knows it. Preflight's sweep and doctor's fix both ask this.
  */
 export function isLeftoverProbePod(pod: Pick<V1Pod, 'metadata'>, now: number): boolean {
   const m = pod.metadata ?? {};
   if (m.labels?.[PROBE_LABELS.name.key] !== PROBE_LABELS.name.value || m.labels?.[PROBE_LABELS.managedBy.key] !== PROBE_LABELS.managedBy.value) return false;
-  const ends = Date.parse(m.annotations?.[RUN_ENDS_ANNOTATION] ?? '');
-  if (!Number.isNaN(ends)) return now > ends + LEFTOVER_GRACE_MS;
   const created = m.creationTimestamp ? new Date(m.creationTimestamp).getTime() : Number.NaN;
-  return !Number.isNaN(created) && now - created > STALE_MS;
+  if (Number.isNaN(created)) return false;
+  const runS = Number(m.annotations?.[RUN_SECONDS_ANNOTATION] ?? Number.NaN);
+  if (Number.isFinite(runS) && runS > 0) return now > created + runS * 1000 + LEFTOVER_GRACE_MS;
+  return now - created > STALE_MS;
 }
 
 /** The label selector of every probe pod kubectl-insight makes. */
@@ -74,7 +79,7 @@ export function probePodName(runId: string, index: number): string {
 }
 
 /** The probe pod for one node. Exported for unit tests of its shape. */
-export function probePodSpec(opts: { name: string; namespace: string; runId: string; node: string; image: string; tolerations: V1Toleration[]; targets: ProbeTarget[]; deadlineS: number; runEnds?: number; connectTimeoutS?: number; maxTimeS?: number }): V1Pod {
+export function probePodSpec(opts: { name: string; namespace: string; runId: string; node: string; image: string; tolerations: V1Toleration[]; targets: ProbeTarget[]; deadlineS: number; runSeconds?: number; connectTimeoutS?: number; maxTimeS?: number }): V1Pod {
   const { env, hostAliases } = scriptEnv(opts.targets, { ...(opts.connectTimeoutS ? { connectTimeoutS: opts.connectTimeoutS } : {}), ...(opts.maxTimeS ? { maxTimeS: opts.maxTimeS } : {}) });
   return {
     apiVersion: 'v1',
@@ -83,7 +88,7 @@ export function probePodSpec(opts: { name: string; namespace: string; runId: str
       name: opts.name,
       namespace: opts.namespace,
       labels: { [PROBE_LABELS.name.key]: PROBE_LABELS.name.value, [PROBE_LABELS.managedBy.key]: PROBE_LABELS.managedBy.value, [PROBE_LABELS.run]: opts.runId },
-      annotations: { 'insight.alibabacloud.com/probe-node': opts.node, ...(opts.runEnds !== undefined ? { [RUN_ENDS_ANNOTATION]: new Date(opts.runEnds).toISOString() } : {}) },
+      annotations: { 'insight.alibabacloud.com/probe-node': opts.node, ...(opts.runSeconds !== undefined ? { [RUN_SECONDS_ANNOTATION]: String(opts.runSeconds) } : {}) },
     },
     spec: {
       restartPolicy: 'Never',
@@ -233,7 +238,7 @@ export async function runProbePods(o: ProbePodsOptions): Promise<ProbeReport> {
         limit(async () => {
           const node = n.metadata!.name!;
           const name = probePodName(runId, i);
-          const body = probePodSpec({ name, namespace: ns, runId, node, image: o.image, tolerations: o.tolerations, targets: o.targets, deadlineS, runEnds: deadline, ...(o.connectTimeoutS ? { connectTimeoutS: o.connectTimeoutS } : {}), ...(o.maxTimeS ? { maxTimeS: o.maxTimeS } : {}) });
+          const body = probePodSpec({ name, namespace: ns, runId, node, image: o.image, tolerations: o.tolerations, targets: o.targets, deadlineS, runSeconds: Math.max(1, Math.ceil((deadline - now()) / 1000)), ...(o.connectTimeoutS ? { connectTimeoutS: o.connectTimeoutS } : {}), ...(o.maxTimeS ? { maxTimeS: o.maxTimeS } : {}) });
           created.push(name);
           await kube.call({ verb: 'create', resource: 'pods', namespace: ns }, () => o.core.createNamespacedPod({ namespace: ns, body }), { idempotent: false });
           names.set(name, node);

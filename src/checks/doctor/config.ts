@@ -4,6 +4,7 @@
  * done: pods of a rollout in progress are replaced anyway.
  */
 import { RESTARTED_AT, stalePods } from '../../kube/config-age.js';
+import { isNotFound } from '../../kube/errors.js';
 import { isOurs, type Installation } from '../../kube/ownership.js';
 import { workloadStatus } from '../../kube/rollout.js';
 import { matchesSelector } from '../../kube/selectors.js';
@@ -31,7 +32,13 @@ export function restartFix(w: Workload, inst: Installation, changedAt: number, w
     description: `restart ${w.kind} ${namespace}/${name} (a rollout restart) so its pods read ${why}`,
     command: `kubectl rollout restart ${w.kind.toLowerCase()}/${name} -n ${namespace}`,
     async precondition({ api }: FixEnv) {
-      const live = { ...(await api.getJson<Workload>(path)), kind: w.kind };
+      let live: Workload;
+      try {
+        live = { ...(await api.getJson<Workload>(path)), kind: w.kind };
+      } catch (e) {
+        if (isNotFound(e)) return `${w.kind} ${name} is gone`;
+        throw e;
+      }
       if (!isOurs(live.metadata ?? {}, inst)) return `${w.kind} ${name} is not this installation's`;
       const restarted = live.spec?.template?.metadata?.annotations?.[RESTARTED_AT];
       if (restarted && new Date(restarted).getTime() >= changedAt) return `${w.kind} ${name} was restarted after the change already`;
@@ -49,7 +56,8 @@ export const configChecks: Check<DoctorContext>[] = [
     category: 'Pods',
     description: 'pods run the current version of their ConfigMaps and Secrets',
     severity: 'warning',
-    needs: ['release.present'],
+    // A pending or failed release is the release fix's to repair first; its pods change with it.
+    needs: ['release.deployed'],
     async run(ctx) {
       const rel = (await ctx.release())!;
       const inst: Installation = { release: ctx.opts.release, namespace: ctx.opts.namespace };
@@ -67,8 +75,10 @@ export const configChecks: Check<DoctorContext>[] = [
         const changed = new Map(stale.flatMap((s) => s.changed).map((c) => [`${c.kind}/${c.name}`, c]));
         const newest = Math.max(...[...changed.values()].map((c) => c.at));
         const what = [...changed.values()].map((c) => `${c.kind} ${c.name}`).join(', ');
+        // OnDelete: a new template replaces no pod, so a restart would change nothing.
+        const onDelete = (w.spec as { updateStrategy?: { type?: string } } | undefined)?.updateStrategy?.type === 'OnDelete';
         const fix = restartFix(w, inst, newest, `the current ${what}`);
-        ctx.fixes.push(fix);
+        if (!onDelete) ctx.fixes.push(fix);
         findings.push({
           status: 'failed',
           message: `${stale.length} of ${mine.length} pods of ${w.kind} ${name} started before ${what} changed: they still run the old configuration`,
@@ -78,7 +88,9 @@ export const configChecks: Check<DoctorContext>[] = [
             ...stale.slice(0, 5).map((s) => `pod ${s.pod} running since ${iso(s.startedAt)}`),
             ...(stale.length > 5 ? [`and ${stale.length - 5} more pods`] : []),
           ],
-          hint: `Environment and config files are read when a container starts: restart it with \`${fix.command}\`, or \`kubectl insight doctor --fix\`. To change configuration, prefer \`kubectl insight upgrade\`, which restarts what it changes.`,
+          hint: onDelete
+            ? `Environment and config files are read when a container starts, and this ${w.kind} updates pods only when they are deleted: \`kubectl delete pod -n ${ctx.opts.namespace} <pod>\` one at a time.`
+            : `Environment and config files are read when a container starts: restart it with \`${fix.command}\`, or \`kubectl insight doctor --fix\`. To change configuration, prefer \`kubectl insight upgrade\`, which restarts what it changes.`,
         });
       }
       if (findings.length) return findings;

@@ -126,6 +126,8 @@ export interface FixApi {
  */
 export interface FixEnv {
   api: FixApi;
+  /** The API server's time now (src/kube/clock.ts): ages are judged on its clock. */
+  now: () => Date;
   rollback(o: { release: string; namespace: string; revision: number }): Promise<void>;
   /** The ordered uninstall of `kubectl insight uninstall`, CRDs kept, namespace kept. */
   uninstall(o: { release: string; namespace: string }): Promise<void>;
@@ -266,12 +268,15 @@ export class DoctorContext {
    * PartialObjectMetadata, so no Secret's data is ever read here.
    */
   configSources = once(async (): Promise<Map<string, SourceMeta>> => {
-    const accept = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1, application/json;q=0.5';
+    // No plain-JSON fallback: a server that cannot answer with metadata only must not send Secret data.
+    const accept = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1';
     const [cms, secrets] = await Promise.all([
-      this.call({ verb: 'list', resource: 'configmaps', namespace: this.opts.namespace }, () => this.api.list<SourceMeta>(`/api/v1/namespaces/${this.ns()}/configmaps`, {}, { accept })),
-      this.call({ verb: 'list', resource: 'secrets', namespace: this.opts.namespace }, () => this.api.list<SourceMeta>(`/api/v1/namespaces/${this.ns()}/secrets`, {}, { accept })),
+      this.call({ verb: 'list', resource: 'configmaps', namespace: this.opts.namespace }, () => this.api.list<SourceMeta & { data?: unknown }>(`/api/v1/namespaces/${this.ns()}/configmaps`, {}, { accept })),
+      this.call({ verb: 'list', resource: 'secrets', namespace: this.opts.namespace }, () => this.api.list<SourceMeta & { data?: unknown }>(`/api/v1/namespaces/${this.ns()}/secrets`, {}, { accept })),
     ]);
-    return new Map([...cms.map((c) => [`ConfigMap/${c.metadata?.name}`, c] as const), ...secrets.map((c) => [`Secret/${c.metadata?.name}`, c] as const)]);
+    // Keep the metadata only, whatever came back.
+    const meta = (o: SourceMeta) => ({ metadata: o.metadata ?? {} });
+    return new Map([...cms.map((c) => [`ConfigMap/${c.metadata?.name}`, meta(c)] as const), ...secrets.map((c) => [`Secret/${c.metadata?.name}`, meta(c)] as const)]);
   });
 
   pipelineConfigs = once(() => this.optionalList<PipelineConfig>(`/apis/${CR.group}/${CR.version}/${CR.plural}`, { verb: 'list', resource: `${CR.plural}.${CR.group}` }));

@@ -18,7 +18,7 @@ export function deleteProbePodFix(pod: V1Pod): Fix {
     id: `probe-pod.delete/${namespace}/${name}`,
     description: `delete probe pod ${namespace}/${name}, left by a preflight that was interrupted`,
     command: `kubectl delete pod ${name} -n ${namespace}`,
-    async precondition({ api }) {
+    async precondition({ api, now }) {
       let live: V1Pod;
       try {
         live = await api.getJson<V1Pod>(path);
@@ -27,7 +27,7 @@ export function deleteProbePodFix(pod: V1Pod): Fix {
         throw e;
       }
       if (live.metadata?.uid !== pod.metadata?.uid) return `${name} is another pod now`;
-      return isLeftoverProbePod(live, Date.now()) ? undefined : `${name} belongs to a preflight that may still run`;
+      return isLeftoverProbePod(live, now().getTime()) ? undefined : `${name} belongs to a preflight that may still run`;
     },
     // The uid precondition makes the API server refuse if the name was reused in between.
     apply: ({ api }) => api.send('DELETE', path, { kind: 'DeleteOptions', apiVersion: 'v1', gracePeriodSeconds: 0, preconditions: { uid: pod.metadata?.uid } }, 'application/json'),

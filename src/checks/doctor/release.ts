@@ -50,7 +50,8 @@ export const releaseChecks: Check<DoctorContext>[] = [
       if (remedy?.kind === 'none') evidence.push(`doctor --fix: ${remedy.why}`);
       const fix = remedy ? releaseFix(rel, remedy, ctx.opts.operationTimeoutMs) : undefined;
       if (fix) ctx.fixes.push(fix);
-      return { status: 'failed', message: v.message, object, evidence, hint: fix ? `${v.hint} Or let \`kubectl insight doctor --fix\` do it: ${fix.description}.` : v.hint };
+      // With a fix, its command is the hint: one target revision, not the verdict's generic one.
+      return { status: 'failed', message: v.message, object, evidence, hint: fix ? `${capitalize(fix.description)}: \`${fix.command}\`, or \`kubectl insight doctor --fix\`; then ${fix.next}.` : v.hint };
     },
   },
   {
@@ -109,10 +110,10 @@ export function releaseFix(rel: StoredRelease, remedy: ReleaseRemedy, operationT
   if (remedy.kind === 'none') return undefined;
   const where = `${rel.namespace}/${rel.name}`;
   const age = remedy.ageMs !== undefined ? ` for ${formatDuration(remedy.ageMs)}` : '';
-  const precondition: Fix['precondition'] = async ({ api }) => {
+  const precondition: Fix['precondition'] = async ({ api, now }) => {
     const live = await readStoredRelease(api, rel);
     if (!live) return `release ${where} is gone already`;
-    const again = releaseRemedy(live, new Date(), operationTimeoutMs);
+    const again = releaseRemedy(live, now(), operationTimeoutMs);
     if (live.revision !== rel.revision || live.status !== rel.status) return `release ${where} changed: it is now revision ${live.revision}, ${live.status}`;
     if (!again || again.kind !== remedy.kind || (again.kind === 'rollback' && remedy.kind === 'rollback' && again.toRevision !== remedy.toRevision)) return `release ${where} no longer calls for this repair`;
     return undefined;
@@ -129,13 +130,15 @@ export function releaseFix(rel: StoredRelease, remedy: ReleaseRemedy, operationT
   }
   return {
     id: `release.rollback/${where}`,
-    description: `roll release ${where} back from revision ${rel.revision} (${rel.status}${age}) to revision ${remedy.toRevision}, the last one deployed`,
+    description: `roll release ${where} back from revision ${rel.revision} (${rel.status}${age}) to revision ${remedy.toRevision}, the last one deployed (what ran before that ${rel.status === 'failed' ? 'failed' : 'interrupted'} operation)`,
     command: `helm rollback ${rel.name} ${remedy.toRevision} -n ${rel.namespace}`,
     next: `apply your change again with \`kubectl insight upgrade -n ${rel.namespace} --release ${rel.name}\``,
     precondition,
     apply: (env) => env.rollback({ release: rel.name, namespace: rel.namespace, revision: remedy.toRevision }),
   };
 }
+
+const capitalize = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
 /** The release as helm's storage holds it now (one GET of its records). */
 export async function readStoredRelease(api: Pick<FixApi, 'getJson'>, rel: Pick<StoredRelease, 'name' | 'namespace' | 'storage'>): Promise<StoredRelease | undefined> {

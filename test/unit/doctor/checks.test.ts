@@ -24,7 +24,7 @@ function fixEnv(api: FixApi): FixEnv {
   const no = async (): Promise<never> => {
     throw new Error('unexpected helm call');
   };
-  return { api, rollback: no, uninstall: no };
+  return { api, now: () => new Date(), rollback: no, uninstall: no };
 }
 
 describe('doctor on a healthy installation', () => {

@@ -8,7 +8,7 @@ import { deleteProbePodFix } from '../../../src/checks/doctor/leftovers.js';
 import type { Fix, FixApi, FixEnv } from '../../../src/checks/doctor/context.js';
 import { lastGoodRevision, releaseRemedy, type RemedyFacts } from '../../../src/helm/release-state.js';
 import { lastDataChange, referencedSources, stalePods } from '../../../src/kube/config-age.js';
-import { isLeftoverProbePod, RUN_ENDS_ANNOTATION } from '../../../src/net/probe-pods.js';
+import { isLeftoverProbePod, RUN_SECONDS_ANNOTATION } from '../../../src/net/probe-pods.js';
 import { FakeApi, NS, REL, ctxFor, deployment, healthy, healthyProbe, helmSecret, pod, sel, type Obj } from './fake.js';
 
 const T = new Date('2026-11-22T03:00:00Z');
@@ -22,6 +22,7 @@ function rel(status: string, revision: number, history: Array<[number, string]>,
 function env(api: Partial<FixApi>, calls: string[] = []): FixEnv {
   return {
     api: { send: api.send ?? (async () => undefined), getJson: api.getJson ?? (async () => ({}) as never) },
+    now: () => T,
     rollback: async (o) => void calls.push(`rollback ${o.release} ${o.revision}`),
     uninstall: async (o) => void calls.push(`uninstall ${o.release}`),
   };
@@ -39,20 +40,21 @@ describe('releaseRemedy: the one rule for repairing a stuck release', () => {
   it('uninstalls an old pending-install, and rolls an old pending-upgrade or pending-rollback back to the last deployed revision', () => {
     expect(releaseRemedy(rel('pending-install', 1, [[1, 'pending-install']], ago(6 * MIN)), T, 5 * MIN)).toEqual({ kind: 'uninstall', revision: 1, ageMs: 6 * MIN });
     expect(releaseRemedy(rel('pending-upgrade', 4, [[1, 'superseded'], [2, 'deployed'], [3, 'failed'], [4, 'pending-upgrade']], ago(6 * MIN)), T, 5 * MIN)).toMatchObject({ kind: 'rollback', toRevision: 2 });
-    expect(releaseRemedy(rel('pending-rollback', 5, [[3, 'superseded'], [4, 'failed'], [5, 'pending-rollback']], ago(6 * MIN)), T, 5 * MIN)).toMatchObject({ kind: 'rollback', toRevision: 3 });
+    expect(releaseRemedy(rel('pending-rollback', 5, [[3, 'deployed'], [4, 'failed'], [5, 'pending-rollback']], ago(6 * MIN)), T, 5 * MIN)).toMatchObject({ kind: 'rollback', toRevision: 3 });
   });
   it('rolls a failed upgrade back at any age; with nothing ever deployed before it there is no fix', () => {
     expect(releaseRemedy(rel('failed', 2, [[1, 'deployed'], [2, 'failed']], ago(1000)), T, 5 * MIN)).toMatchObject({ kind: 'rollback', toRevision: 1 });
-    expect(releaseRemedy(rel('failed', 3, [[1, 'failed'], [2, 'failed'], [3, 'failed']]), T, 5 * MIN)).toMatchObject({ kind: 'none', why: expect.stringContaining('was ever deployed') });
+    expect(releaseRemedy(rel('failed', 3, [[1, 'failed'], [2, 'failed'], [3, 'failed']]), T, 5 * MIN)).toMatchObject({ kind: 'none', why: expect.stringContaining('nothing safe to return to') });
   });
   it('offers nothing for a healthy release, a failed first install, or another chart under our name', () => {
     expect(releaseRemedy(rel('deployed', 2, [[1, 'superseded'], [2, 'deployed']]), T, 5 * MIN)).toBeUndefined();
     expect(releaseRemedy(rel('failed', 1, [[1, 'failed']]), T, 5 * MIN)).toBeUndefined();
     expect(releaseRemedy({ ...rel('failed', 2, [[1, 'deployed'], [2, 'failed']]), chart: 'other-1.0.0', chartName: 'other' }, T, 5 * MIN)).toBeUndefined();
   });
-  it('picks the newest earlier revision that ran', () => {
-    expect(lastGoodRevision(rel('failed', 5, [[1, 'superseded'], [2, 'superseded'], [3, 'failed'], [4, 'failed'], [5, 'failed']]))).toBe(2);
-    expect(lastGoodRevision(rel('pending-upgrade', 2, [[1, 'deployed'], [2, 'pending-upgrade'], [3, 'deployed']]))).toBe(1);
+  it('returns to the newest earlier revision still marked deployed, never a superseded one', () => {
+    expect(lastGoodRevision(rel('failed', 4, [[1, 'superseded'], [2, 'deployed'], [3, 'failed'], [4, 'failed']]))).toBe(2);
+    // After uninstall --keep-history and a new install that failed: the old installation is superseded.
+    expect(lastGoodRevision(rel('failed', 3, [[1, 'superseded'], [2, 'superseded'], [3, 'failed']]))).toBeUndefined();
   });
 });
 
@@ -168,18 +170,20 @@ const probe = (name: string, meta: Obj = {}): Obj => ({
 });
 
 describe('leftover probe pods', () => {
-  it('are ours and past the end their run wrote on them (plus a grace); older pods fall back to their age', () => {
+  it('are ours and past their run (creation + its seconds, plus a minute of grace); pods without the annotation fall back to their age', () => {
     const now = T.getTime();
-    expect(isLeftoverProbePod(probe('a', { annotations: { [RUN_ENDS_ANNOTATION]: ago(2 * MIN) } }) as never, now)).toBe(true);
-    expect(isLeftoverProbePod(probe('b', { annotations: { [RUN_ENDS_ANNOTATION]: ago(10_000) } }) as never, now)).toBe(false);
+    // Created a minute ago with a 10s run: over 50s ago, still inside the grace.
+    expect(isLeftoverProbePod(probe('b', { annotations: { [RUN_SECONDS_ANNOTATION]: '10' } }) as never, now)).toBe(false);
+    expect(isLeftoverProbePod(probe('a', { creationTimestamp: ago(2 * MIN), annotations: { [RUN_SECONDS_ANNOTATION]: '10' } }) as never, now)).toBe(true);
+    expect(isLeftoverProbePod(probe('long', { creationTimestamp: ago(2 * MIN), annotations: { [RUN_SECONDS_ANNOTATION]: '300' } }) as never, now)).toBe(false);
     expect(isLeftoverProbePod(probe('c') as never, now)).toBe(false);
     expect(isLeftoverProbePod(probe('d', { creationTimestamp: ago(11 * MIN) }) as never, now)).toBe(true);
     expect(isLeftoverProbePod({ metadata: { name: 'e', labels: { 'app.kubernetes.io/name': 'kubectl-insight-probe' }, creationTimestamp: ago(60 * MIN) } } as never, now)).toBe(false);
   });
   it('doctor lists them cluster-wide and offers a delete that re-checks uid and age', async () => {
     const lists = healthy();
-    const left = probe('insight-probe-abc-0', { annotations: { [RUN_ENDS_ANNOTATION]: ago(5 * MIN) } });
-    lists['/api/v1/pods'] = [left, probe('insight-probe-new-0', { annotations: { [RUN_ENDS_ANNOTATION]: ago(-MIN) } })];
+    const left = probe('insight-probe-abc-0', { creationTimestamp: ago(5 * MIN), annotations: { [RUN_SECONDS_ANNOTATION]: '130' } });
+    lists['/api/v1/pods'] = [left, probe('insight-probe-new-0', { annotations: { [RUN_SECONDS_ANNOTATION]: '130' } })];
     const ctx = ctxFor(new FakeApi(lists, healthyProbe));
     const report = await runChecks(doctorChecks, ctx, {}, { only: ['leftovers'] });
     expect(report.results[0]).toMatchObject({ status: 'failed', message: '1 probe pod left behind by an interrupted preflight' });
