@@ -38,6 +38,25 @@ export interface StorageRecord {
 /** The label selector of a release's records. */
 export const storageSelector = (release: string): string => `owner=helm,name=${release}`;
 
+/** The kind of object helm keeps records in, as the API names it. */
+export type StorageKind = 'secrets' | 'configmaps';
+
+/**
+ * A release as its records say, read through `list` (the caller's API and error handling): Secrets
+ * first (helm's default driver), then ConfigMaps; with `storage` given, only that kind.
+ */
+export async function readStoredRelease(
+  list: (kind: StorageKind, labelSelector: string) => Promise<readonly StorageRecord[]>,
+  where: { name: string; namespace: string },
+  storage?: StoredRelease['storage'],
+): Promise<StoredRelease | undefined> {
+  const sel = storageSelector(where.name);
+  if (storage) return newestStoredRelease(await list(storage === 'secret' ? 'secrets' : 'configmaps', sel), storage, where);
+  const secrets = await list('secrets', sel);
+  if (secrets.length) return newestStoredRelease(secrets, 'secret', where);
+  return newestStoredRelease(await list('configmaps', sel), 'configmap', where);
+}
+
 /** Decode a helm release object (storage driver secret or configmap): base64 → gzip → JSON. */
 function decodeHelmRelease(data: string, fromSecret: boolean): Record<string, unknown> {
   // Secrets add a second base64 layer on top of helm's own.

@@ -3,13 +3,13 @@
  * and at most once per kind (each list is one paginated call with label/field selectors; nothing is
  * fetched per pod). Checks in later categories read what earlier ones loaded.
  */
-import type { CoreV1Event, V1DaemonSet, V1Deployment, V1LabelSelector, V1Node, V1Pod, V1Secret, V1Service, V1StatefulSet, V1ConfigMap } from '@kubernetes/client-node';
+import type { CoreV1Event, V1DaemonSet, V1Deployment, V1LabelSelector, V1Node, V1Pod, V1Service, V1StatefulSet } from '@kubernetes/client-node';
 import { CHART, CR } from '../../defaults.js';
 import { kubeCall, isNotFound, type KubeOp } from '../../kube/errors.js';
 import { matchesSelector } from '../../kube/selectors.js';
 import { once } from '../engine.js';
 import type { ApiClient, GetOptions, ProbeResult, ProxyTarget } from '../../kube/proxy.js';
-import { newestStoredRelease, storageSelector, type StoredRelease } from '../../helm/storage.js';
+import { readStoredRelease, type StorageRecord, type StoredRelease } from '../../helm/storage.js';
 import type { ManifestObject } from '../../helm/release.js';
 import type { SourceMeta } from '../../kube/config-age.js';
 
@@ -165,20 +165,12 @@ export class DoctorContext {
   private ns = () => encodeURIComponent(this.opts.namespace);
 
   /** The release from helm's own storage (no helm binary needed): the newest revision. */
-  release = once(async (): Promise<StoredRelease | undefined> => {
-    const sel = storageSelector(this.opts.release);
-    let storage: StoredRelease['storage'] = 'secret';
-    let items: Array<V1Secret | V1ConfigMap> = await this.call({ verb: 'list', resource: 'secrets', namespace: this.opts.namespace }, () =>
-      this.api.list<V1Secret>(`/api/v1/namespaces/${this.ns()}/secrets`, { labelSelector: sel }),
-    );
-    if (!items.length) {
-      storage = 'configmap';
-      items = await this.call({ verb: 'list', resource: 'configmaps', namespace: this.opts.namespace }, () =>
-        this.api.list<V1ConfigMap>(`/api/v1/namespaces/${this.ns()}/configmaps`, { labelSelector: sel }),
-      );
-    }
-    return newestStoredRelease(items, storage, { name: this.opts.release, namespace: this.opts.namespace });
-  });
+  release = once(() =>
+    readStoredRelease(
+      (kind, labelSelector) => this.call({ verb: 'list', resource: kind, namespace: this.opts.namespace }, () => this.api.list<StorageRecord>(`/api/v1/namespaces/${this.ns()}/${kind}`, { labelSelector })),
+      { name: this.opts.release, namespace: this.opts.namespace },
+    ),
+  );
 
   nodes = once(() => this.call({ verb: 'list', resource: 'nodes' }, () => this.api.list<V1Node>('/api/v1/nodes')));
 

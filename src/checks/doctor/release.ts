@@ -2,11 +2,10 @@
 import type { Check, Finding } from '../engine.js';
 import type { DoctorContext } from './context.js';
 import { expectedWorkloads } from './context.js';
-import type { V1ConfigMap, V1Secret } from '@kubernetes/client-node';
 import { judgeRelease, releaseRemedy, type ReleaseRemedy } from '../../helm/release-state.js';
-import { newestStoredRelease, storageSelector, type StoredRelease } from '../../helm/storage.js';
+import { readStoredRelease, type StorageRecord, type StoredRelease } from '../../helm/storage.js';
 import { formatDuration } from '../../duration.js';
-import type { Fix, FixApi } from './context.js';
+import type { Fix } from './context.js';
 
 const CATEGORY = 'Release';
 
@@ -111,7 +110,11 @@ export function releaseFix(rel: StoredRelease, remedy: ReleaseRemedy, operationT
   const where = `${rel.namespace}/${rel.name}`;
   const age = remedy.ageMs !== undefined ? ` for ${formatDuration(remedy.ageMs)}` : '';
   const precondition: Fix['precondition'] = async ({ api, now }) => {
-    const live = await readStoredRelease(api, rel);
+    const live = await readStoredRelease(
+      async (kind, labelSelector) => (await api.getJson<{ items?: StorageRecord[] }>(`/api/v1/namespaces/${encodeURIComponent(rel.namespace)}/${kind}?${new URLSearchParams({ labelSelector }).toString()}`)).items ?? [],
+      rel,
+      rel.storage,
+    );
     if (!live) return `release ${where} is gone already`;
     const again = releaseRemedy(live, now(), operationTimeoutMs);
     if (live.revision !== rel.revision || live.status !== rel.status) return `release ${where} changed: it is now revision ${live.revision}, ${live.status}`;
@@ -139,11 +142,3 @@ export function releaseFix(rel: StoredRelease, remedy: ReleaseRemedy, operationT
 }
 
 const capitalize = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
-
-/** The release as helm's storage holds it now (one GET of its records). */
-export async function readStoredRelease(api: Pick<FixApi, 'getJson'>, rel: Pick<StoredRelease, 'name' | 'namespace' | 'storage'>): Promise<StoredRelease | undefined> {
-  const q = new URLSearchParams({ labelSelector: storageSelector(rel.name) });
-  const kind = rel.storage === 'configmap' ? 'configmaps' : 'secrets';
-  const list = await api.getJson<{ items?: Array<V1Secret | V1ConfigMap> }>(`/api/v1/namespaces/${encodeURIComponent(rel.namespace)}/${kind}?${q.toString()}`);
-  return newestStoredRelease(list.items ?? [], rel.storage, { name: rel.name, namespace: rel.namespace });
-}
