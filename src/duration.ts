@@ -42,7 +42,8 @@ export function parseDuration(value: string, flag: string, bounds: DurationBound
 
 /** 90000 → `1m30s`, 500 → `500ms`: the inverse of parseDuration, for messages. */
 export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)}ms`;
+  // Zero is `0s`, the spelling a duration flag takes; only a fraction of a second needs ms.
+  if (ms > 0 && ms < 1000) return `${Math.round(ms)}ms`;
   let s = Math.round(ms / 1000);
   const h = Math.floor(s / 3600);
   s -= h * 3600;

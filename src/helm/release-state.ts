@@ -151,7 +151,8 @@ export function lastGoodRevision(rel: RemedyFacts): number | undefined {
 export function releaseRemedy(rel: RemedyFacts | undefined, now: Date, operationTimeoutMs: number): ReleaseRemedy | undefined {
   const v = judgeRelease(rel);
   if (!rel || !v.ourChart) return undefined;
-  const ageMs = rel.since ? Math.max(0, now.getTime() - new Date(rel.since).getTime()) : undefined;
+  // Both clocks are read to the second (creationTimestamp, the Date header): so is the age.
+  const ageMs = rel.since ? Math.max(0, Math.floor((now.getTime() - new Date(rel.since).getTime()) / 1000) * 1000) : undefined;
   const aged = { ...(ageMs !== undefined ? { ageMs } : {}) };
   const young = (what: string): ReleaseRemedy | undefined => {
     if (ageMs === undefined) return { kind: 'none', why: `the age of revision ${rel.revision} is unknown, so a ${what} may still be running (helm keeps no lock)` };

@@ -62,6 +62,9 @@ async function interrupt(args: string[], pending: string, input?: string): Promi
   return rev;
 }
 
+/** Let a pending revision grow older than `--operation-timeout 1s` (ages are whole seconds on the server's clock). */
+const olderThanOneSecond = () => new Promise((r) => setTimeout(r, 2100));
+
 describe(`doctor --fix (${helmLabel()})`, () => {
   let probeRun: ResultPromise<{ reject: false }> | undefined;
 
@@ -143,6 +146,7 @@ describe(`doctor --fix (${helmLabel()})`, () => {
     expect(young.fixes).toEqual([]);
     expect(await newest()).toEqual(pending);
 
+    await olderThanOneSecond();
     const fixed = await doctor(['--only', 'release', '--fix', '--yes', '--operation-timeout', '1s']);
     expect(fixed.fixes).toEqual([expect.objectContaining({ id: `release.rollback/${NS}/${RELEASE}`, outcome: 'applied', command: `helm rollback ${RELEASE} ${good.revision} -n ${NS}` })]);
     expect(await newest()).toEqual({ revision: pending.revision + 1, status: 'deployed' });
@@ -156,6 +160,7 @@ describe(`doctor --fix (${helmLabel()})`, () => {
     // Roll back to the revision whose kube-state-metrics never gets Ready, and die waiting for it.
     const failedRev = (await history()).find((h) => h.status === 'failed')!;
     const pending = await interrupt(['rollback', RELEASE, String(failedRev.revision), '-n', NS, '--wait', '--timeout', '5m'], 'pending-rollback');
+    await olderThanOneSecond();
     const fixed = await doctor(['--only', 'release', '--fix', '--yes', '--operation-timeout', '1s']);
     expect(fixed.fixes).toEqual([expect.objectContaining({ id: `release.rollback/${NS}/${RELEASE}`, outcome: 'applied', command: `helm rollback ${RELEASE} ${good.revision} -n ${NS}` })]);
     expect(await newest()).toEqual({ revision: pending.revision + 1, status: 'deployed' });
@@ -185,6 +190,7 @@ describe(`doctor --fix (${helmLabel()})`, () => {
     const crds = async () => (await kubectl(['get', 'crd', 'clusteraliyunpipelineconfigs.telemetry.alibabacloud.com', '--ignore-not-found', '-o', 'name'])).stdout.trim();
     expect(await crds()).not.toBe('');
     await interrupt(['install', RELEASE, ...(await chartArgs()), ...neverReady(), '--wait', '--timeout', '5m'], 'pending-install', SECRET_INPUT);
+    await olderThanOneSecond();
 
     const fixed = await doctor(['--fix', '--yes', '--operation-timeout', '1s', '--only', 'release', '--only', 'cr']);
     const fix = fixed.fixes.find((f) => f.id === `release.uninstall-pending/${NS}/${RELEASE}`);

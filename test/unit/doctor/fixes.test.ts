@@ -34,6 +34,10 @@ describe('releaseRemedy: the one rule for repairing a stuck release', () => {
     expect(r).toMatchObject({ kind: 'none', ageMs: 2 * MIN });
     expect(r?.kind === 'none' && r.why).toMatch(/pending-upgrade for 2m, less than the operation timeout \(5m\).*helm keeps no lock/);
   });
+  it('measures ages in whole seconds, as both timestamps are', () => {
+    expect(releaseRemedy(rel('pending-upgrade', 2, [[1, 'deployed'], [2, 'pending-upgrade']], ago(1999)), T, 1000)).toMatchObject({ kind: 'rollback', ageMs: 1000 });
+    expect(releaseRemedy(rel('pending-upgrade', 2, [[1, 'deployed'], [2, 'pending-upgrade']], ago(999)), T, 1000)).toMatchObject({ kind: 'none', ageMs: 0, why: expect.stringContaining('for 0s') });
+  });
   it('never calls an unknown age old enough', () => {
     expect(releaseRemedy(rel('pending-install', 1, [[1, 'pending-install']]), T, 5 * MIN)).toMatchObject({ kind: 'none' });
   });

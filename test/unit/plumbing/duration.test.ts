@@ -44,5 +44,6 @@ describe('one duration rule for every flag', () => {
       expect(formatDuration(ms)).toBe(s);
       expect(parseDuration(s, '--t', any)).toBe(ms);
     }
+    expect(formatDuration(0)).toBe('0s');
   });
 });
