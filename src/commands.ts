@@ -1,4 +1,5 @@
 // oclif's explicit command map: one import per command, so the bundle needs no directory scan.
+import Bundle from './commands/bundle.js';
 import Doctor from './commands/doctor.js';
 import Install from './commands/install.js';
 import Preflight from './commands/preflight.js';
@@ -13,6 +14,7 @@ export const commands = {
   uninstall: Uninstall,
   preflight: Preflight,
   doctor: Doctor,
+  bundle: Bundle,
   verify: Verify,
   version: Version,
 };

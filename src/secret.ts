@@ -45,6 +45,11 @@ export function redact(text: string): string {
   return out;
 }
 
+/** Every value registered so far, for redactors that must also find its encoded forms (the support bundle). */
+export function registeredSecrets(): string[] {
+  return [...known];
+}
+
 const ENV_SECRET = 'ALIBABA_CLOUD_ACCESS_KEY_SECRET';
 let envSecret: Secret | undefined;
 

@@ -41,24 +41,29 @@ export const storageSelector = (release: string): string => `owner=helm,name=${r
 /** The kind of object helm keeps records in, as the API names it. */
 export type StorageKind = 'secrets' | 'configmaps';
 
+/** How the caller lists one kind of storage object by label (its API and error handling). */
+export type StorageList = (kind: StorageKind, labelSelector: string) => Promise<readonly StorageRecord[]>;
+
 /**
- * A release as its records say, read through `list` (the caller's API and error handling): Secrets
- * first (helm's default driver), then ConfigMaps; with `storage` given, only that kind.
+ * Every record of a release: Secrets first (helm's default driver), then ConfigMaps; with `storage`
+ * given, only that kind. Empty `items` when the release has none.
  */
-export async function readStoredRelease(
-  list: (kind: StorageKind, labelSelector: string) => Promise<readonly StorageRecord[]>,
-  where: { name: string; namespace: string },
-  storage?: StoredRelease['storage'],
-): Promise<StoredRelease | undefined> {
-  const sel = storageSelector(where.name);
-  if (storage) return newestStoredRelease(await list(storage === 'secret' ? 'secrets' : 'configmaps', sel), storage, where);
+export async function readStorageRecords(list: StorageList, name: string, storage?: StoredRelease['storage']): Promise<{ storage: StoredRelease['storage']; items: readonly StorageRecord[] }> {
+  const sel = storageSelector(name);
+  if (storage) return { storage, items: await list(storage === 'secret' ? 'secrets' : 'configmaps', sel) };
   const secrets = await list('secrets', sel);
-  if (secrets.length) return newestStoredRelease(secrets, 'secret', where);
-  return newestStoredRelease(await list('configmaps', sel), 'configmap', where);
+  if (secrets.length) return { storage: 'secret', items: secrets };
+  return { storage: 'configmap', items: await list('configmaps', sel) };
+}
+
+/** A release as its records say (see readStorageRecords), or undefined when it has none. */
+export async function readStoredRelease(list: StorageList, where: { name: string; namespace: string }, storage?: StoredRelease['storage']): Promise<StoredRelease | undefined> {
+  const r = await readStorageRecords(list, where.name, storage);
+  return newestStoredRelease(r.items, r.storage, where);
 }
 
 /** Decode a helm release object (storage driver secret or configmap): base64 → gzip → JSON. */
-function decodeHelmRelease(data: string, fromSecret: boolean): Record<string, unknown> {
+export function decodeHelmRelease(data: string, fromSecret: boolean): Record<string, unknown> {
   // Secrets add a second base64 layer on top of helm's own.
   const inner = fromSecret ? Buffer.from(data, 'base64').toString('utf8') : data;
   let buf = Buffer.from(inner, 'base64');

@@ -35,19 +35,35 @@ export function secretsIn(values: Values): Secret[] {
   return out;
 }
 
-/** Every text form in which a secret can show up in rendered manifests: raw and base64 (Secret data). */
+/**
+ * Every text form in which a secret can show up, the one list that the manifest redaction and the
+ * support bundle both use: raw; base64 (standard and URL-safe, whole and from each of the 3 alignments
+ * inside a longer encoded text); base64 of base64 (a Secret's data holding an encoded value); URL- and
+ * form-encoded; JSON-escaped; hex in both cases. Forms shorter than 8 characters would match unrelated
+ * text and are left out.
+ */
 export function secretForms(secret: string): string[] {
   if (!secret) return [];
-  const forms = new Set<string>([secret, Buffer.from(secret).toString('base64')]);
-  // base64 of a longer text that contains the secret (a dockerconfig, an env file in a Secret): the
-  // text before it shifts the 3-byte grouping, so encode the secret from each of the 3 alignments and
-  // keep only whole groups, which are the same whatever surrounds them.
-  const bytes = Buffer.from(secret);
-  for (let off = 0; off < 3; off++) {
-    const rest = bytes.subarray(off);
-    const whole = rest.subarray(0, rest.length - (rest.length % 3));
-    if (whole.length >= 12) forms.add(whole.toString('base64'));
-  }
+  const forms = new Set<string>([secret]);
+  const urlSafe = (b64: string) => b64.replace(/\+/g, '-').replace(/\//g, '_');
+  const addBase64 = (bytes: Buffer) => {
+    const b64 = bytes.toString('base64');
+    forms.add(b64).add(b64.replace(/=+$/, '')).add(urlSafe(b64)).add(urlSafe(b64).replace(/=+$/, ''));
+    // base64 of a longer text that contains the value (a dockerconfig, an env file in a Secret): the
+    // text before it shifts the 3-byte grouping, so encode from each of the 3 alignments and keep only
+    // whole groups, which are the same whatever surrounds them.
+    for (let off = 0; off < 3; off++) {
+      const rest = bytes.subarray(off);
+      const whole = rest.subarray(0, rest.length - (rest.length % 3));
+      if (whole.length >= 12) forms.add(whole.toString('base64')).add(urlSafe(whole.toString('base64')));
+    }
+    return b64;
+  };
+  const b64 = addBase64(Buffer.from(secret));
+  addBase64(Buffer.from(b64));
+  forms.add(encodeURIComponent(secret)).add(new URLSearchParams({ v: secret }).toString().slice(2)).add(JSON.stringify(secret).slice(1, -1));
+  const hex = Buffer.from(secret).toString('hex');
+  forms.add(hex).add(hex.toUpperCase());
   return [...forms].filter((f) => f.length >= 8).sort((a, b) => b.length - a.length);
 }
 

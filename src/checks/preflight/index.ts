@@ -245,7 +245,18 @@ export async function buildContext(input: PreflightInput): Promise<PreflightCont
       })
     : undefined;
   const nodes = once(async (): Promise<V1Node[]> => (await k.call({ verb: 'list', resource: 'nodes' }, () => k.core.listNode())).items);
-  const pods = once(async (): Promise<V1Pod[]> => (await k.call({ verb: 'list', resource: 'pods' }, () => k.core.listPodForAllNamespaces())).items);
+  // Paged: one answer for every pod of a big cluster is held as text, as parsed JSON and as typed
+  // objects at once (the bundle, which runs preflight beside its own lists, measured ~100 MB of it).
+  const pods = once(async (): Promise<V1Pod[]> => {
+    const items: V1Pod[] = [];
+    let cont: string | undefined;
+    do {
+      const page = await k.call({ verb: 'list', resource: 'pods' }, () => k.core.listPodForAllNamespaces({ limit: 500, ...(cont ? { _continue: cont } : {}) }));
+      items.push(...page.items);
+      cont = page.metadata?._continue || undefined;
+    } while (cont);
+    return items;
+  });
   const daemonSets = once(async () => (await k.call({ verb: 'list', resource: 'daemonsets.apps' }, () => k.apps.listDaemonSetForAllNamespaces())).items);
   const deployments = once(async () => (await k.call({ verb: 'list', resource: 'deployments.apps' }, () => k.apps.listDeploymentForAllNamespaces())).items);
   const probeAbort = new AbortController();

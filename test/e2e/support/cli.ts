@@ -83,6 +83,8 @@ export interface CliOptions {
   timeoutMs?: number;
   /** false: the CLI sees only `env`, PATH and KUBECONFIG (nothing inherited, e.g. no secret in the environment). */
   extendEnv?: boolean;
+  /** Working directory (default: this process's), for commands that write files there. */
+  cwd?: string;
 }
 
 /**
@@ -105,6 +107,7 @@ export async function cli(args: string[], opts: CliOptions = {}): Promise<CliRun
     // CI=1: plain progress lines, whatever the outer environment says.
     env: cliEnv({ ...opts, env: { CI: '1', ...opts.env } }),
     extendEnv: opts.extendEnv ?? true,
+    ...(opts.cwd ? { cwd: opts.cwd } : {}),
     ...(opts.input !== undefined ? { input: opts.input } : { stdin: 'ignore' as const }),
   });
   return { stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? ''), exitCode: r.exitCode ?? -1, ...(r.signal ? { signal: r.signal } : {}), ms: Date.now() - t0 };
@@ -132,6 +135,7 @@ export function spawnCli(args: string[], opts: Omit<CliOptions, 'input'> = {}): 
     timeout: opts.timeoutMs ?? 240_000,
     env: cliEnv({ ...opts, env: { CI: '1', ...opts.env } }),
     extendEnv: opts.extendEnv ?? true,
+    ...(opts.cwd ? { cwd: opts.cwd } : {}),
     stdin: 'ignore',
   }) as ResultPromise<{ reject: false }>;
 }

@@ -13,8 +13,8 @@ export type ProbeFn = (t: ProxyTarget, path: string) => Partial<ProbeResult> & {
 export const NS = 'cms-monitoring';
 export const REL = 'aliyun-loongcollector-cluster-insight';
 
-export function helmSecret(opts: { status?: string; revision?: number; manifest: Obj[] }): Obj {
-  const rel = { name: REL, version: opts.revision ?? 1, info: { status: opts.status ?? 'deployed' }, chart: { metadata: { name: 'loongcollector-cluster-insight', version: '1.0.0' } }, manifest: opts.manifest.map((m) => stringify(m)).join('---\n') };
+export function helmSecret(opts: { status?: string; revision?: number; manifest: Obj[]; config?: Obj }): Obj {
+  const rel = { name: REL, version: opts.revision ?? 1, info: { status: opts.status ?? 'deployed' }, chart: { metadata: { name: 'loongcollector-cluster-insight', version: '1.0.0' } }, manifest: opts.manifest.map((m) => stringify(m)).join('---\n'), ...(opts.config ? { config: opts.config } : {}) };
   const helmEncoded = gzipSync(Buffer.from(JSON.stringify(rel))).toString('base64');
   return {
     metadata: { name: `sh.helm.release.v1.${REL}.v${opts.revision ?? 1}`, namespace: NS, labels: { owner: 'helm', name: REL, status: opts.status ?? 'deployed', version: String(opts.revision ?? 1) } },

@@ -44,6 +44,10 @@ const cases: Array<{ args: string[]; code: number; message: RegExp }> = [
   { args: ['preflight', '--probe-image', 'no such image!'], code: 2, message: /^Error: --probe-image "no such image!" is not an image reference$/ },
   { args: ['preflight', '--probe-namespace', '../x'], code: 2, message: /^Error: --probe-namespace "\.\.\/x" is not a namespace name$/ },
   { args: ['install', '--image-registry', 'https://mirror.example.com'], code: 2, message: /^Error: --image-registry \(value not shown\) is not a registry host$/ },
+  { args: ['bundle', '--max-size', '5'], code: 2, message: /^Error: --max-size 5: a size needs a unit$/ },
+  { args: ['bundle', '--log-bytes', CANARY], code: 2, message: /^Error: --log-bytes \(value not shown\) is not a size$/ },
+  // The pattern may be the very text the user wants hidden: never echoed.
+  { args: ['bundle', '--redact-extra', `(${CANARY}`], code: 2, message: /^Error: --redact-extra: the pattern is not a valid regular expression \(not shown\)$/ },
   { args: ['doctor', '--only', 'nosuchcheck'], code: 2, message: /^Error: --only "nosuchcheck" matches no check$/ },
   { args: ['preflight', '--only', 'nosuchcheck'], code: 2, message: /^Error: --only "nosuchcheck" matches no check$/ },
   { args: ['doctor', '--kubeconfig', kubeconfigX, '--context', 'no-such-context'], code: 2, message: /^Error: context "no-such-context" not found in kubeconfig$/ },

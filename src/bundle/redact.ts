@@ -1,0 +1,376 @@
+/**
+ * The support bundle's redactor. Every file of a bundle passes through it, in three layers:
+ * (1) structural, for objects: leaves under a sensitive key, env-style `{name, value}` entries and
+ *     `["--token", "x"]` argument pairs with a sensitive name, and all Secret data become [REDACTED];
+ *     managedFields and kubectl's last-applied annotation are dropped (they repeat the object);
+ * (2) known secrets: every form of every value we know to be secret (secretForms), anywhere in text,
+ *     also when a wrapped text (base64 at 64 or 76 columns, `\n` in JSON) splits it across lines;
+ * (3) patterns: Bearer/Basic credentials, JWTs, URL user-info passwords, `key: value` / `key=value` /
+ *     `--key value` / YAML block scalars with a sensitive key, PEM private keys, and the user's own
+ *     `--redact-extra` patterns.
+ * Counts are kept per rule, never the matched text (and for the user's patterns only their number).
+ * Every quantifier of the built-in patterns is bounded, so none backtracks without end; the user's
+ * patterns are bounded by the caller's deadline (bundle/deadline.ts). No I/O.
+ */
+import { REDACTED } from '../secret.js';
+import { secretForms } from '../values/redact.js';
+
+/** Rule names as manifest.json counts them. */
+export type RedactionRule =
+  | 'sensitive-key'
+  | 'sensitive-env'
+  | 'sensitive-argument'
+  | 'secret-data'
+  | 'known-secret'
+  | 'bearer'
+  | 'basic-auth'
+  | 'jwt'
+  | 'url-credentials'
+  | 'sensitive-assignment'
+  | 'sensitive-block'
+  | 'pem-private-key'
+  | `redact-extra-${number}`;
+
+export const BUILT_IN_RULES: readonly RedactionRule[] = [
+  'sensitive-key', 'sensitive-env', 'sensitive-argument', 'secret-data', 'known-secret', 'bearer', 'basic-auth', 'jwt', 'url-credentials', 'sensitive-assignment', 'sensitive-block', 'pem-private-key',
+];
+
+export type RedactionCounts = Partial<Record<RedactionRule, number>>;
+
+// ---- which names hold a credential: the one rule, for keys, env names, flags and assignments ----------
+
+/** Words that, anywhere in a name, make it hold a credential. */
+// Plurals other than `passwords` are left out: `tokens=128` counts tokens, a `secrets:` list names Secrets.
+const SENSITIVE_WORDS = new Set(['password', 'passwords', 'passwd', 'pass', 'passphrase', 'token', 'secret', 'credential', 'credentials', 'apikey', 'privatekey', 'authtoken']);
+/** Adjacent word pairs that do: api_key, privateKey, client-key-data, tls.key. */
+const SENSITIVE_PAIRS = new Set(['api key', 'private key', 'key data', 'tls key', 'signing key', 'encryption key']);
+/** A last word that makes the name point at a credential rather than hold one (secretName, secretKeyRef, tokenFile). */
+const REFERENCE_WORDS = new Set(['name', 'names', 'ref', 'file', 'path', 'dir', 'namespace']);
+
+/** A name's words: camelCase, snake_case, kebab-case, dotted and ALL_CAPS all split the same way. */
+export function nameWords(name: string): string[] {
+  return name
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .replace(/([A-Z]+)([A-Z][a-z])/g, '$1 $2')
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter(Boolean);
+}
+
+/** The name points at a credential (secretName, secretKeyRef, tokenFile): what it holds is kept. */
+export function isReferenceName(name: string): boolean {
+  const w = nameWords(name);
+  return w.length > 0 && REFERENCE_WORDS.has(w[w.length - 1]!);
+}
+
+/** The name holds a credential: password, db_pass, apiKey, client-key-data, ALIBABA_CLOUD_ACCESS_KEY_SECRET. */
+export function isSensitiveName(name: string): boolean {
+  const w = nameWords(name);
+  if (!w.length || REFERENCE_WORDS.has(w[w.length - 1]!)) return false;
+  return w.some((x, i) => SENSITIVE_WORDS.has(x) || (i > 0 && SENSITIVE_PAIRS.has(`${w[i - 1]} ${x}`)));
+}
+
+const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+// ---- patterns ---------------------------------------------------------------------------------------------
+
+/** A prefilter for names in text: the callback decides with isSensitiveName. */
+const KEYWORDS = 'pass|token|secret|credential|private.?key|key.?data|api.?key|tls.?key|signing.?key|encryption.?key';
+const KEY = `[\\w.-]{0,64}?(?:${KEYWORDS})[\\w.-]{0,64}`;
+/** A value: double-quoted (escapes allowed), single-quoted, JSON-escaped quotes, or bare up to a delimiter. */
+const VALUE = `(?:"((?:[^"\\\\\\n]|\\\\.){1,4096})"|'([^'\\n]{1,4096})'|\\\\"((?:[^"\\\\\\n]|\\\\[^"]){1,4096})\\\\"|(?![|>]|\\[REDACTED\\])([^\\s"',;&}\\]\\\\]{1,4096}))`;
+
+const REDACTED_PEM = `-----BEGIN PRIVATE KEY-----${REDACTED}-----END PRIVATE KEY-----`;
+
+/** A pattern's replacement; undefined keeps the match as it is (and does not count it). */
+type Replace = (m: string, g: ReadonlyArray<string | undefined>) => string | undefined;
+
+/** The quoted or bare value of a VALUE match, rebuilt around [REDACTED] with its quotes. */
+function redactValue(g: ReadonlyArray<string | undefined>, at: number): string | undefined {
+  const [dq, sq, esc, bare] = [g[at], g[at + 1], g[at + 2], g[at + 3]];
+  const v = dq ?? sq ?? esc ?? bare;
+  if (v === undefined || v === REDACTED) return undefined;
+  if (dq !== undefined) return `"${REDACTED}"`;
+  if (sq !== undefined) return `'${REDACTED}'`;
+  if (esc !== undefined) return `\\"${REDACTED}\\"`;
+  return REDACTED;
+}
+
+const PATTERNS: Array<{ rule: RedactionRule; re: RegExp; replace: Replace }> = [
+  { rule: 'pem-private-key', re: /-----BEGIN ([A-Z0-9 ]{0,40})PRIVATE KEY-----[\s\S]{0,65536}?-----END \1PRIVATE KEY-----/g, replace: (m) => (m === REDACTED_PEM ? undefined : REDACTED_PEM) },
+  { rule: 'jwt', re: /\beyJ[A-Za-z0-9_-]{5,8192}\.[A-Za-z0-9_-]{5,8192}\.[A-Za-z0-9_-]{0,8192}/g, replace: () => REDACTED },
+  { rule: 'bearer', re: /\b(Bearer)(\s{1,16})(?!\[REDACTED\])[A-Za-z0-9._~+/-]{1,8192}={0,2}/gi, replace: (_m, g) => `${g[0]}${g[1]}${REDACTED}` },
+  { rule: 'basic-auth', re: /\b(Basic)(\s{1,16})(?!\[REDACTED\])[A-Za-z0-9+/]{8,8192}={0,2}/g, replace: (_m, g) => `${g[0]}${g[1]}${REDACTED}` },
+  // scheme://user:password@host: the user stays, the password goes.
+  { rule: 'url-credentials', re: /\b([a-z][a-z0-9+.-]{1,20}:\/\/[^\s:/?#@"'<>]{0,256}:)([^\s/?#@"'<>]{1,256})@/gi, replace: (_m, g) => (g[1] === REDACTED ? undefined : `${g[0]}${REDACTED}@`) },
+  {
+    // password: |  (a YAML block scalar): the key line stays, the indented lines under it go.
+    rule: 'sensitive-block',
+    // A `- password: |` list item's lines are indented past its dash: `\3\3` is two more spaces
+    // after a dash and nothing without one (a group that did not match matches empty), so the
+    // sibling key after the block, aligned with `password`, is not taken for one of its lines.
+    re: new RegExp(`^([ \\t]{0,64})((?:-( ))?(${KEY})[ \\t]{0,8}:[ \\t]{0,8}[|>][-+1-9]{0,2}[ \\t]{0,64}(?:#[^\\n]{0,256})?)\\n((?:[ \\t]{0,64}\\n|\\1\\3\\3[ \\t]{1,64}[^\\n]{0,65536}(?:\\n|$)){1,100000})`, 'gim'),
+    replace: (_m, g) => {
+      if (!isSensitiveName(g[3]!) || g[4]!.trim() === '' || g[4]!.trim() === REDACTED) return undefined;
+      return `${g[0]}${g[1]}\n${g[0]}${g[2] ? '    ' : '  '}${REDACTED}${g[4]!.endsWith('\n') ? '\n' : ''}`;
+    },
+  },
+  {
+    // `password: x`, `token=x`, `"apiKey": "x y"`, `--client-secret=x`: the key stays, the value goes.
+    // Only on one line: a YAML `secretKeyRef:` followed by a nested map is not an assignment. A name
+    // right after `*` or `.` is a Go type (`failed to list *v1.Secret: ...`), not a key.
+    rule: 'sensitive-assignment',
+    re: new RegExp(`((?<![\\w.*-])(${KEY})\\\\?["']?[ \\t]{0,8}[:=][ \\t]{0,8})${VALUE}`, 'gi'),
+    replace: (_m, g) => {
+      if (!isSensitiveName(g[1]!)) return undefined;
+      const v = redactValue(g, 2);
+      return v === undefined ? undefined : `${g[0]}${v}`;
+    },
+  },
+  {
+    // `--token abc`, `-password "a b"`: a flag naming a credential, then its value.
+    rule: 'sensitive-argument',
+    re: new RegExp(`(?<![\\w-])(--?(${KEY})[ \\t]{1,8})(?![-\\[])${VALUE}`, 'gi'),
+    replace: (_m, g) => {
+      if (!isSensitiveName(g[1]!)) return undefined;
+      const v = redactValue(g, 2);
+      return v === undefined ? undefined : `${g[0]}${v}`;
+    },
+  },
+];
+
+/** A flag naming a credential, alone in an argument list: `["--token", "x"]`. */
+const FLAG = /^--?([\w.-]{1,128})$/;
+
+/** Runs of base64/hex lines (wrapped at any column, indented, or `\n`-escaped in JSON). */
+const WRAPPED = /(?<![A-Za-z0-9+/_=-])(?:[A-Za-z0-9+/_-]{4,1024}={0,2}(?:(?:\\r)?\\n|\r?\n)[ \t]{0,64}){1,100000}[A-Za-z0-9+/_=-]{1,1024}/g;
+const WRAP_BREAK = /(?:(?:\\r)?\\n|\r?\n)[ \t]*/g;
+
+export interface RedactorOptions {
+  /** Values known to be secret (the AccessKey secret, the release's Secret data, registered secrets). */
+  secrets: readonly string[];
+  /** The user's --redact-extra patterns (global regexes). */
+  extra?: readonly RegExp[];
+}
+
+/** Known secrets this short are found only as a whole word; shorter ones cannot be searched for. */
+export const SHORT_SECRET_MIN = 4;
+const LONG_SECRET_MIN = 8;
+
+export class Redactor {
+  private readonly known: RegExp | undefined;
+  private readonly extra: readonly RegExp[];
+  /** How many known secrets were too short (under SHORT_SECRET_MIN characters) to search for. */
+  readonly unsearchable: number;
+
+  constructor(opts: RedactorOptions) {
+    const long = new Set<string>();
+    const short = new Set<string>();
+    let unsearchable = 0;
+    for (const s of new Set(opts.secrets)) {
+      if (!s) continue;
+      if (s.length >= LONG_SECRET_MIN) for (const f of secretForms(s)) long.add(f);
+      else if (s.length >= SHORT_SECRET_MIN) {
+        // A short value replaced wherever it occurs would cut words apart; as a whole word it is safe.
+        short.add(s).add(encodeURIComponent(s)).add(JSON.stringify(s).slice(1, -1));
+        for (const f of secretForms(s)) long.add(f);
+      } else unsearchable++;
+    }
+    this.unsearchable = unsearchable;
+    const alts = [...long].sort((a, b) => b.length - a.length).map(escapeRegExp);
+    const word = [...short].filter((s) => !long.has(s)).sort((a, b) => b.length - a.length).map(escapeRegExp);
+    if (word.length) alts.push(`(?<![A-Za-z0-9_])(?:${word.join('|')})(?![A-Za-z0-9_])`);
+    // One alternation, longest first, so a longer form is replaced before a shorter one inside it.
+    this.known = alts.length ? new RegExp(alts.join('|'), 'g') : undefined;
+    this.extra = opts.extra ?? [];
+  }
+
+  /** Layers 2 and 3 on text (a log, a manifest, one string leaf). */
+  text(s: string, counts: RedactionCounts): string {
+    let out = this.knownForms(s, counts);
+    for (const p of PATTERNS) out = replaceCounting(out, p.re, p.rule, counts, p.replace);
+    this.extra.forEach((re, i) => {
+      out = replaceCounting(out, re, `redact-extra-${i + 1}`, counts, () => REDACTED);
+    });
+    return out;
+  }
+
+  /** Layer 2 only: every form of a known secret, also split across the lines of a wrapped text. */
+  knownForms(s: string, counts: RedactionCounts): string {
+    const known = this.known;
+    if (!known) return s;
+    const direct = replaceCounting(s, known, 'known-secret', counts, () => REDACTED);
+    // A wrapped run is searched joined; what matched is cut from the run as it is, line breaks and all.
+    return replaceCounting(direct, WRAPPED, 'known-secret', counts, (m) => redactWrapped(m, known));
+  }
+
+  /** All three layers on an object, serialized as JSON (two-space indent). */
+  json(v: unknown, counts: RedactionCounts): string {
+    // Leaves are scrubbed one by one (patterns never see JSON syntax); then the serialized text once
+    // more for the known forms, which catches a secret that only JSON escaping made whole.
+    return this.knownForms(JSON.stringify(this.object(v, counts), null, 2), counts);
+  }
+
+  /** Layer 1 with layers 2-3 on every string leaf and key. */
+  object(v: unknown, counts: RedactionCounts): unknown {
+    return this.walk(v, counts, false);
+  }
+
+  private walk(v: unknown, counts: RedactionCounts, sensitive: boolean): unknown {
+    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'bigint') {
+      // A number under `password:` is a password too; booleans and null say nothing secret.
+      if (sensitive && v !== '' && v !== REDACTED) {
+        bump(counts, 'sensitive-key');
+        return REDACTED;
+      }
+      return typeof v === 'string' ? this.text(v, counts) : v;
+    }
+    if (Array.isArray(v)) return this.walkArray(v, counts, sensitive);
+    if (!isMap(v)) return v;
+    const isSecret = v['kind'] === 'Secret' && (isMap(v['data']) || isMap(v['stringData']));
+    // env-style entries: {name: AWS_SECRET_ACCESS_KEY, value: ...}.
+    const envSensitive = typeof v['name'] === 'string' && 'value' in v && isSensitiveName(v['name']);
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) {
+      if (k === 'managedFields') continue;
+      if (k === 'annotations' && isMap(x) && 'kubectl.kubernetes.io/last-applied-configuration' in x) {
+        const { ['kubectl.kubernetes.io/last-applied-configuration']: _dropped, ...rest } = x;
+        out[k] = this.walk(rest, counts, sensitive);
+        continue;
+      }
+      if (isSecret && (k === 'data' || k === 'stringData') && isMap(x)) {
+        out[k] = Object.fromEntries(Object.keys(x).map((dk) => [this.text(dk, counts), REDACTED]));
+        const n = Object.values(x).filter((dv) => dv !== REDACTED).length;
+        if (n) bump(counts, 'secret-data', n);
+        continue;
+      }
+      if (envSensitive && k === 'value' && (typeof x === 'string' || typeof x === 'number') && x !== '' && x !== REDACTED) {
+        out[k] = REDACTED;
+        bump(counts, 'sensitive-env');
+        continue;
+      }
+      // Inside a sensitive map, a key that names or points at something (secretName) is kept.
+      out[this.text(k, counts)] = this.walk(x, counts, (sensitive && !isReferenceName(k)) || isSensitiveName(k));
+    }
+    return out;
+  }
+
+  /** An argument list: the value after a flag that names a credential (`"--token", "x"`) goes. */
+  private walkArray(v: readonly unknown[], counts: RedactionCounts, sensitive: boolean): unknown[] {
+    const out: unknown[] = [];
+    for (let i = 0; i < v.length; i++) {
+      const x = v[i];
+      out.push(this.walk(x, counts, sensitive));
+      const flag = typeof x === 'string' ? FLAG.exec(x) : null;
+      const next = v[i + 1];
+      if (flag && isSensitiveName(flag[1]!) && typeof next === 'string' && next !== '' && !next.startsWith('-') && next !== REDACTED) {
+        out.push(REDACTED);
+        bump(counts, 'sensitive-argument');
+        i++;
+      }
+    }
+    return out;
+  }
+}
+
+/** `run` with every match of `known` in its joined text (breaks removed) replaced, or undefined if none. */
+function redactWrapped(run: string, known: RegExp): string | undefined {
+  // at[i]: where the i-th character of the joined text is in the run.
+  const at: number[] = [];
+  let joined = '';
+  let last = 0;
+  WRAP_BREAK.lastIndex = 0;
+  for (let m = WRAP_BREAK.exec(run); m; m = WRAP_BREAK.exec(run)) {
+    for (let i = last; i < m.index; i++) at.push(i);
+    joined += run.slice(last, m.index);
+    last = m.index + m[0].length;
+  }
+  for (let i = last; i < run.length; i++) at.push(i);
+  joined += run.slice(last);
+  const spans: Array<[number, number]> = [];
+  known.lastIndex = 0;
+  for (let m = known.exec(joined); m; m = known.exec(joined)) {
+    if (m[0] === '') {
+      known.lastIndex++;
+      continue;
+    }
+    spans.push([at[m.index]!, at[m.index + m[0].length - 1]! + 1]);
+  }
+  if (!spans.length) return undefined;
+  let out = '';
+  let from = 0;
+  for (const [a, b] of spans) {
+    out += run.slice(from, a) + REDACTED;
+    from = b;
+  }
+  return out + run.slice(from);
+}
+
+function bump(counts: RedactionCounts, rule: RedactionRule, n = 1): void {
+  counts[rule] = (counts[rule] ?? 0) + n;
+}
+
+function replaceCounting(s: string, re: RegExp, rule: RedactionRule, counts: RedactionCounts, replace: Replace): string {
+  re.lastIndex = 0;
+  if (!re.test(s)) return s;
+  re.lastIndex = 0;
+  let n = 0;
+  const out = s.replace(re, (m: string, ...rest: unknown[]) => {
+    // The groups come first, then the offset (a number); named groups would add an object after it.
+    const end = rest.findIndex((x) => typeof x === 'number');
+    const r = replace(m, rest.slice(0, end) as Array<string | undefined>);
+    if (r === undefined) return m;
+    n++;
+    return r;
+  });
+  if (n) bump(counts, rule, n);
+  return out;
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** Add one file's counts to a total. */
+export function addCounts(total: RedactionCounts, more: RedactionCounts): void {
+  for (const [k, n] of Object.entries(more) as Array<[RedactionRule, number]>) bump(total, k, n);
+}
+
+/**
+ * What to search for, given one secret value: the value, and for a multi-line value (a config file,
+ * an env file in a Secret) each line and each line's `key=value` / `key: value` value, which a log
+ * may print on its own.
+ */
+export function secretParts(value: string): string[] {
+  const out = new Set<string>([value]);
+  if (value.includes('\n')) {
+    for (const line of value.split(/\r?\n/)) {
+      const t = line.trim();
+      // Section headers and comments say nothing secret.
+      if (t.length < LONG_SECRET_MIN || /^[[#;]/.test(t)) continue;
+      out.add(t);
+      // A line's value alone under a sensitive name, or when it looks like a key or a code (8 or more
+      // characters, letters and digits): `PORT=5432` or `host = db.internal` would redact every 5432.
+      const kv = /^([^=:\s]{1,256})[ \t]*[=:][ \t]*(.+)$/.exec(t);
+      const v = kv?.[2]?.trim().replace(/^(["'])(.*)\1$/, '$2');
+      if (kv && v && ((v.length >= SHORT_SECRET_MIN && isSensitiveName(kv[1]!)) || (v.length >= LONG_SECRET_MIN && /[A-Za-z]/.test(v) && /\d/.test(v)))) out.add(v);
+    }
+  }
+  return [...out];
+}
+
+/**
+ * A --redact-extra pattern, compiled: one that does not compile, or that matches the empty string
+ * (it would put [REDACTED] between every two characters), is refused. The pattern itself is never
+ * echoed: it may hold the very text the user wants hidden.
+ */
+export function compileExtraPattern(pattern: string): RegExp | string {
+  let re: RegExp;
+  try {
+    re = new RegExp(pattern, 'g');
+  } catch {
+    return 'is not a valid regular expression';
+  }
+  if (new RegExp(pattern).test('')) return 'matches the empty text, so it would redact everything';
+  return re;
+}

@@ -1,0 +1,169 @@
+// The bundle's safety rules, each on a case the first version got wrong: secrets it never learned,
+// a bundle written although the release could not be read, a target checked only after every read,
+// results waiting without bound, names tar could not hold or that carried the user's patterns, logs
+// that kept the oldest part of the window, and a user pattern that never finishes.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runBundle } from '../../../src/actions/bundle.js';
+import { compileExtraPattern } from '../../../src/bundle/redact.js';
+import { InsightError } from '../../../src/errors.js';
+import { helmSecret } from '../doctor/fake.js';
+import { fakeApi, fakeDeps, NS, pod } from './fake.js';
+import { cluster, opts, P, temp, unpack } from './support.js';
+
+const OLD = 'OLDsecret-0123456789abcdefghij';
+const NEW = 'NEWsecret-9876543210zyxwvutsrq';
+const ENV_LINE = 'DB_PASSWORD=envfile-value-77';
+
+/** Every text file of an unpacked bundle, concatenated. */
+function allText(dir: string, names: string[]): string {
+  return names.filter((n) => !n.endsWith('/')).map((n) => readFileSync(join(dir, n), 'utf8')).join('\n');
+}
+
+/** Two revisions: the old one rendered a Secret holding an env file; each had its own AccessKey secret. */
+function releaseRecords() {
+  const secret = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'extra-env', namespace: NS }, stringData: { env: `A=1\n${ENV_LINE}\n` } };
+  return [
+    { ...helmSecret({ revision: 1, status: 'superseded', manifest: [secret], config: { accessKeySecret: OLD, clusterId: 'c1' } }) },
+    { ...helmSecret({ revision: 2, status: 'deployed', manifest: [], config: { accessKeySecret: NEW, clusterId: 'c1' } }) },
+  ];
+}
+
+describe('secrets the bundle must learn', () => {
+  it("every revision's secrets and each line of a multi-line Secret value are redacted from logs", async () => {
+    const dir = temp('/tmp/bundle-learn-');
+    const c = cluster();
+    c.lists[`${P}/secrets`] = releaseRecords();
+    c.logs['ksm-1/main'] = `start\nold key ${OLD} still cached\nnew key ${NEW}\nread ${ENV_LINE.split('=')[1]} from env\n${ENV_LINE}\nend\n`;
+    const r = await runBundle(opts(dir), fakeDeps(fakeApi(c)));
+    const u = unpack(r.path!);
+    const text = allText(u.dir, u.names);
+    for (const hidden of [OLD, NEW, 'envfile-value-77']) expect(text).not.toContain(hidden);
+    const log = readFileSync(join(u.dir, 'logs/ksm-1/main.log'), 'utf8');
+    expect(log).toContain('still cached');
+    expect(log).toContain('end\n');
+  });
+
+  it("refuses to write when the release's records cannot be read, and says how to go on", async () => {
+    const dir = temp('/tmp/bundle-refuse-');
+    const c = cluster({ forbidden: [`${P}/secrets`] });
+    const err = await runBundle(opts(dir), fakeDeps(fakeApi(c))).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InsightError);
+    expect((err as InsightError).kind).toBe('forbidden');
+    expect((err as InsightError).message).toMatch(/no bundle was written/);
+    expect((err as InsightError).hint).toMatch(/--allow-unknown-secrets/);
+    expect(readdirSync(dir)).toEqual([]);
+    // Asked for, the bundle is written and says what it could not learn.
+    const r = await runBundle(opts(dir, { allowUnknownSecrets: true }), fakeDeps(fakeApi(c)));
+    expect(r.errors.map((e) => e.component)).toContain('release');
+    expect(readdirSync(dir)).toEqual([r.path!.split('/').pop()]);
+  });
+
+  it('a cluster that cannot be reached is no reason to refuse: nothing of it is read', async () => {
+    const dir = temp('/tmp/bundle-unreach-');
+    const r = await runBundle(opts(dir), fakeDeps(new InsightError('unreachable', 'connection refused')));
+    expect(existsSync(r.path!)).toBe(true);
+  });
+});
+
+describe('the target', () => {
+  it('a missing directory fails before anything is read from the cluster', async () => {
+    let gets = 0;
+    const c = cluster({ onGet: () => void gets++ });
+    const err = await runBundle(opts('/tmp', { outputFile: '/tmp/no-such-dir-for-bundles/b.tar.gz' }), fakeDeps(fakeApi(c))).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InsightError);
+    expect((err as InsightError).message).toMatch(/does not exist \(ENOENT\)/);
+    expect(gets).toBe(0);
+  });
+
+  it('a path through a regular file fails the same way (ENOTDIR), leaving nothing', async () => {
+    const dir = temp('/tmp/bundle-notdir-');
+    const r = await runBundle(opts(dir), fakeDeps(fakeApi(cluster())));
+    const err = await runBundle(opts(dir, { outputFile: `${r.path!}/x.tar.gz` }), fakeDeps(fakeApi(cluster()))).catch((e: unknown) => e);
+    expect((err as InsightError).message).toMatch(/ENOTDIR/);
+    expect(readdirSync(dir)).toHaveLength(1);
+  });
+});
+
+describe('collection', () => {
+  it('starts at most `concurrency` files ahead of the one being written', async () => {
+    const dir = temp('/tmp/bundle-window-');
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const started: string[] = [];
+    const c = cluster({
+      onGet: async (p) => {
+        if (!p.includes('/log?')) return;
+        started.push(p);
+        // The first log waits until the test has counted what started meanwhile.
+        if (started.length === 1) await gate;
+      },
+    });
+    const run = runBundle(opts(dir, { concurrency: 2 }), fakeDeps(fakeApi(c)));
+    for (let i = 0; i < 100 && started.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 200));
+    // The first log and the one after it; the other logs wait for the first to be written.
+    expect(started.length).toBe(2);
+    release();
+    const r = await run;
+    expect(r.files.filter((f) => f.path.startsWith('logs/') && f.status === 'written').length).toBeGreaterThan(2);
+  });
+
+  it('keeps the newest whole lines of a log longer than --log-bytes, and notes it', async () => {
+    const dir = temp('/tmp/bundle-newest-');
+    const c = cluster();
+    c.logs['ksm-1/main'] = Array.from({ length: 2000 }, (_, i) => `line ${String(i).padStart(5, '0')} of the log, padded out\n`).join('');
+    const r = await runBundle(opts(dir, { logBytes: 4096 }), fakeDeps(fakeApi(c)));
+    const u = unpack(r.path!);
+    const log = readFileSync(join(u.dir, 'logs/ksm-1/main.log'), 'utf8');
+    expect(log).toContain('line 01999 of the log');
+    expect(log).not.toContain('line 00000 ');
+    expect(log.startsWith('line ')).toBe(true);
+    expect(Buffer.byteLength(log)).toBeLessThanOrEqual(4096);
+    expect(u.manifest.files.find((f: { path: string }) => f.path === 'logs/ksm-1/main.log').note).toMatch(/older lines left out/);
+  });
+
+  it('a --redact-extra pattern that never finishes leaves that file out, and the rest is written', async () => {
+    const dir = temp('/tmp/bundle-redos-');
+    const c = cluster();
+    c.logs['ksm-1/main'] = `${'a'.repeat(40)}!`;
+    const re = compileExtraPattern('(a+)+$') as RegExp;
+    const r = await runBundle(opts(dir, { redactExtra: [re], redactDeadlineMs: 300 }), fakeDeps(fakeApi(c)));
+    const f = r.files.find((x) => x.path === 'logs/ksm-1/main.log')!;
+    expect(f.status).toBe('error');
+    expect(f.reason).toMatch(/did not finish/);
+    const u = unpack(r.path!);
+    expect(u.names).not.toContain('logs/ksm-1/main.log');
+    expect(u.names).toContain('manifest.json');
+  });
+});
+
+describe('names', () => {
+  it('a log path longer than ustar holds is written whole', async () => {
+    const dir = temp('/tmp/bundle-longname-');
+    const long = `p${'x'.repeat(251)}`;
+    const c = cluster();
+    c.lists[`${P}/pods`] = [pod(long, { containers: [`c${'y'.repeat(62)}`] })];
+    c.logs[`${long}/c${'y'.repeat(62)}`] = 'hello\n';
+    const r = await runBundle(opts(dir), fakeDeps(fakeApi(c)));
+    const u = unpack(r.path!);
+    const name = `logs/${long}/c${'y'.repeat(62)}.log`;
+    expect(u.names).toContain(name);
+    expect(readFileSync(join(u.dir, name), 'utf8')).toBe('hello\n');
+    expect(r.errors.map((e) => e.component)).toEqual(['release']); // no helm release in this cluster: nothing else failed
+  });
+
+  it('--redact-extra applies to file names, the context and the server, in the manifest and README', async () => {
+    const dir = temp('/tmp/bundle-names-');
+    const c = cluster();
+    c.lists[`${P}/pods`] = [pod('app-corp-123456-x', { ready: false })];
+    c.logs['app-corp-123456-x/main'] = 'up\n';
+    const re = compileExtraPattern('corp-[0-9]{6}') as RegExp;
+    const r = await runBundle(opts(dir, { redactExtra: [re], context: 'ctx-corp-654321', server: 'https://corp-111111.example:6443' }), fakeDeps(fakeApi(c)));
+    const u = unpack(r.path!);
+    expect(u.names.join('\n')).not.toMatch(/corp-\d{6}/);
+    expect(allText(u.dir, u.names)).not.toMatch(/corp-\d{6}/);
+    expect(u.names.some((n) => n.startsWith('logs/app-[REDACTED]-x/'))).toBe(true);
+  });
+});
