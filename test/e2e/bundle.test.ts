@@ -12,6 +12,7 @@ import {
   applyYaml, cleanup, cli, FIXTURE_CHART_DIR, FIXTURE_VALUES, fixtureCrdFlags, helm, helmLabel, kubectl, mintKubeconfig, netnsSkipReason,
   nodeNames, parseJson, serveContainerFiles, snapshotText, spawnCli, waitFor, waitForPods, type ServedContainer,
 } from './support/index.js';
+import { secretFormsByName } from '../support/secret-forms.js';
 
 const NS = 'bundle-e2e';
 const RELEASE = 'bundle-e2e';
@@ -20,21 +21,7 @@ const CR = `custom-kubernetes-${CLUSTER_ID}-entity-collector`;
 // Its slash, plus, quote, ampersand and space make every encoding below a different text.
 const CANARY = `BundleCanary/${randomBytes(10).toString('hex')}+k=&"q y`;
 
-function forms(s: string): Record<string, string> {
-  const b64 = Buffer.from(s).toString('base64');
-  return {
-    raw: s,
-    base64: b64,
-    'base64 url-safe': b64.replace(/\+/g, '-').replace(/\//g, '_'),
-    'base64 of base64': Buffer.from(b64).toString('base64'),
-    'url-encoded': encodeURIComponent(s),
-    'form-encoded': new URLSearchParams({ v: s }).toString().slice(2),
-    'json-escaped': JSON.stringify(s).slice(1, -1),
-    hex: Buffer.from(s).toString('hex'),
-    HEX: Buffer.from(s).toString('hex').toUpperCase(),
-  };
-}
-const FORMS = forms(CANARY);
+const FORMS = secretFormsByName(CANARY);
 const ALL = Object.values(FORMS).join(' | ');
 
 function walk(dir: string): string[] {

@@ -5,27 +5,13 @@ import { DeadlineExceeded, runWithin } from '../../../src/bundle/deadline.js';
 import { BUILT_IN_RULES, compileExtraPattern, isSensitiveName, Redactor, secretParts, SHORT_SECRET_MIN, type RedactionCounts, type RedactionRule } from '../../../src/bundle/redact.js';
 import { REDACTED } from '../../../src/secret.js';
 import { secretForms } from '../../../src/values/redact.js';
+import { secretFormsByName } from '../../support/secret-forms.js';
 
 // A canary with the characters that make its encodings differ: / + = & " and a space.
 const CANARY = `Cn/${randomBytes(9).toString('hex')}+x=&"q y`;
 
-/** Each form by name, as the issue lists them. */
-function named(s: string): Record<string, string> {
-  const b64 = Buffer.from(s).toString('base64');
-  return {
-    raw: s,
-    base64: b64,
-    'base64 url-safe': b64.replace(/\+/g, '-').replace(/\//g, '_'),
-    'base64 of base64': Buffer.from(b64).toString('base64'),
-    'url-encoded': encodeURIComponent(s),
-    'form-encoded': new URLSearchParams({ v: s }).toString().slice(2),
-    'json-escaped': JSON.stringify(s).slice(1, -1),
-    hex: Buffer.from(s).toString('hex'),
-    HEX: Buffer.from(s).toString('hex').toUpperCase(),
-  };
-}
 
-const FORMS = named(CANARY);
+const FORMS = secretFormsByName(CANARY);
 const r = new Redactor({ secrets: [CANARY] });
 
 describe('secretForms', () => {
