@@ -6,7 +6,7 @@
  * A component that fails is an error in manifest.json, never the end of the bundle. No printing.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, linkSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, linkSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -166,9 +166,11 @@ export async function runBundle(o: BundleOptions, deps: BundleDeps): Promise<Bun
   const errors: ComponentError[] = [];
   // Known before anything is read, so even the first error message is scrubbed with what we know.
   let redactor = new Redactor({ secrets: registeredSecrets(), extra: o.redactExtra });
-  const fail = (component: string, e: unknown) => errors.push({ component, message: oneLine(e, redactor) });
+  const fail = (component: string, e: unknown) => errors.push({ component: scrub(redactor, component), message: oneLine(e, redactor) });
   // The file is made first: a missing or read-only directory fails now, not after every read.
-  const out = o.dryRun ? undefined : openPartial(chooseTarget(o));
+  // A dry run checks the name as the real run would, and makes nothing.
+  const target = chooseTarget({ ...o, context: scrub(redactor, o.context) });
+  const out = o.dryRun ? undefined : openPartial(target);
   try {
     deps.progress('reading the release and its pods...');
     const d = await discover(o, deps, fail);
@@ -195,8 +197,11 @@ export async function runBundle(o: BundleOptions, deps: BundleDeps): Promise<Bun
 
 /** -o as given (refused when it exists), or the default name with -2, -3... when taken. */
 export function chooseTarget(o: Pick<BundleOptions, 'outputFile' | 'dir' | 'context' | 'now'>): { path: string; explicit: boolean } {
-  if (o.outputFile) {
+  if (o.outputFile !== undefined) {
     const path = resolve(o.dir, o.outputFile);
+    if (o.outputFile === '' || /[/\\]$/.test(o.outputFile) || (existsSync(path) && statSync(path).isDirectory())) {
+      throw new InsightError('usage', `--output-file ${o.outputFile === '' ? '(empty)' : basename(path)} is not a file name`, { hint: 'Give the archive\'s file name, e.g. --output-file support.tar.gz (a directory alone is not enough).' });
+    }
     if (existsSync(path)) throw existingTarget(path);
     return { path, explicit: true };
   }
@@ -307,10 +312,18 @@ async function discover(o: BundleOptions, deps: BundleDeps, fail: (c: string, e:
       }
     }
     d.revisions.sort((x, y) => x.version - y.version);
-    const rel = newestStoredRelease(records.items, records.storage, { name: o.release, namespace: o.namespace });
-    if (rel) d.release = rel;
+    try {
+      const rel = newestStoredRelease(records.items, records.storage, { name: o.release, namespace: o.namespace });
+      if (rel) d.release = rel;
+    } catch (e) {
+      // Already recorded for its revision above; the newest one undecodable means its secrets are unknown.
+      d.secretsUnknown ??= e;
+    }
   } else if (records) {
-    fail('release', new Error(`no helm release ${o.release} in namespace ${o.namespace}`));
+    // A wrong -n/--release, or a release helm keeps elsewhere: either way its secrets are not known.
+    const e = new InsightError('not-found', `no helm release ${o.release} in namespace ${o.namespace}`);
+    fail('release', e);
+    d.secretsUnknown = e;
   }
   for (const v of await liveSecrets(api, o, d, fail)) learned.add(v);
   d.secrets = [...learned].flatMap(secretParts);
@@ -338,7 +351,14 @@ type SecretLike = { data?: Record<string, unknown>; stringData?: Record<string, 
 
 function secretDataValues(s: SecretLike): string[] {
   const out: string[] = [];
-  for (const v of Object.values(s.data ?? {})) if (typeof v === 'string' && v) out.push(Buffer.from(v, 'base64').toString('utf8'));
+  for (const v of Object.values(s.data ?? {})) {
+    if (typeof v !== 'string' || !v) continue;
+    const bytes = Buffer.from(v, 'base64');
+    const text = bytes.toString('utf8');
+    // The value as the API holds it, and as text; bytes that are not text also as hex.
+    out.push(v, text);
+    if (!Buffer.from(text, 'utf8').equals(bytes)) out.push(bytes.toString('hex'));
+  }
   for (const v of Object.values(s.stringData ?? {})) if (typeof v === 'string' && v) out.push(v);
   return out;
 }
@@ -369,8 +389,13 @@ async function liveSecrets(api: BundleApi, o: BundleOptions, d: Discovered, fail
 function checkSecretsKnown(o: BundleOptions, d: Discovered, redactor: Redactor): void {
   if (d.secretsUnknown === undefined || o.allowUnknownSecrets || registeredSecrets().length) return;
   const cause = oneLine(d.secretsUnknown, redactor);
-  const forbidden = d.secretsUnknown instanceof InsightError && d.secretsUnknown.kind === 'forbidden';
-  throw new InsightError(forbidden ? 'forbidden' : 'failed', `the release's stored values could not be read (${cause}), so its secrets cannot be searched for: no bundle was written`, {
+  const kind = d.secretsUnknown instanceof InsightError ? d.secretsUnknown.kind : 'failed';
+  if (kind === 'not-found') {
+    throw new InsightError('not-found', `${cause}, so its secrets cannot be searched for: no bundle was written`, {
+      hint: `Check -n/--namespace and --release (helm list -A), give the AccessKey secret in ${ENV.accessKeySecret}, or pass --allow-unknown-secrets to redact by rules and patterns only.`,
+    });
+  }
+  throw new InsightError(kind === 'forbidden' ? 'forbidden' : 'failed', `the release's stored values could not be read (${cause}), so its secrets cannot be searched for: no bundle was written`, {
     hint: `Use a kubeconfig that may list Secrets in ${o.namespace}, give the AccessKey secret in ${ENV.accessKeySecret}, or pass --allow-unknown-secrets to redact by rules and patterns only.`,
   });
 }
@@ -656,7 +681,7 @@ function openPartial(target: { path: string; explicit: boolean }): PartialFile {
 /** A file-system failure while writing the bundle, as one line: the code says what (ENOSPC, EACCES...). */
 function writeError(dir: string, e: unknown): InsightError {
   const code = (e as NodeJS.ErrnoException).code;
-  const what: Record<string, string> = { ENOENT: 'the directory does not exist', EACCES: 'permission denied', EPERM: 'permission denied', EROFS: 'the file system is read-only', ENOSPC: 'no space left on the device', EDQUOT: 'the disk quota is exceeded', ENOTDIR: 'a part of the path is not a directory' };
+  const what: Record<string, string> = { ENOENT: 'the directory does not exist', EACCES: 'permission denied', EPERM: 'permission denied', EROFS: 'the file system is read-only', ENOSPC: 'no space left on the device', EDQUOT: 'the disk quota is exceeded', ENOTDIR: 'a part of the path is not a directory', ENAMETOOLONG: 'the file name is too long', EISDIR: 'it is a directory' };
   return new InsightError('failed', `cannot write the bundle in ${dir}: ${code ? (what[code] ?? code) : String(e)}${code && what[code] ? ` (${code})` : ''}`, {
     hint: 'Give a writable directory with free space with --output-file, or free some space; nothing was left behind.',
   });
@@ -709,6 +734,8 @@ async function write(o: BundleOptions, deps: BundleDeps, out: PartialFile, entri
     reports = p;
     return p;
   };
+  // Names after redaction: two pods whose names a --redact-extra pattern hides must not share one.
+  const used = new Set<string>(['README.txt', 'manifest.json']);
   const inflight = new Map<number, Promise<Collected>>();
   let next = 0;
   for (const [i, en] of entries.entries()) {
@@ -717,7 +744,7 @@ async function write(o: BundleOptions, deps: BundleDeps, out: PartialFile, entri
     const r = await inflight.get(i)!;
     inflight.delete(i);
     errors.push(...r.own);
-    const meta = { path: scrub(redactor, en.path), source: scrub(redactor, en.source), section: en.section };
+    const meta = { path: uniqueName(scrub(redactor, en.path), used), source: scrub(redactor, en.source), section: en.section };
     if ('error' in r) {
       fail(meta.path, r.error);
       files.push({ ...meta, status: 'error', reason: errors[errors.length - 1]!.message });
@@ -732,7 +759,7 @@ async function write(o: BundleOptions, deps: BundleDeps, out: PartialFile, entri
       if (e instanceof InsightError) throw e;
       // Redaction that did not finish (a --redact-extra pattern that backtracks) or a name tar cannot
       // hold: this file is left out, never written half-redacted, and the bundle goes on.
-      fail(meta.path, e instanceof DeadlineExceeded ? new Error(`redaction ${e.message}, so the file is left out (a --redact-extra pattern that backtracks?)`) : e);
+      fail(meta.path, e instanceof DeadlineExceeded ? new Error(`redaction ${e.message}, so the file is left out${o.redactExtra.length ? ' (a --redact-extra pattern that backtracks?)' : ''}`) : e);
       files.push({ ...meta, status: 'error', reason: errors[errors.length - 1]!.message });
       continue;
     }
@@ -758,7 +785,17 @@ async function write(o: BundleOptions, deps: BundleDeps, out: PartialFile, entri
     throw writeError(dir, e);
   }
   out.placed();
-  return { dryRun: false, path: final, bytes, files, errors, sampledOut: manifest.logs.sampledOut, redactions: totals, durationMs: Date.now() - started };
+  return { dryRun: false, path: final, bytes, files, errors: manifest.errors, sampledOut: manifest.logs.sampledOut, redactions: totals, durationMs: Date.now() - started };
+}
+
+/** `name`, or `name` with -2, -3... before its extension when taken; every name is a file (no file is another's directory). */
+function uniqueName(name: string, used: Set<string>): string {
+  const dirs = (n: string) => n.split('/').slice(0, -1).map((_x, i, a) => a.slice(0, i + 1).join('/'));
+  const free = (n: string) => !used.has(n) && ![...used].some((u) => u.startsWith(`${n}/`)) && !dirs(n).some((d) => used.has(d));
+  let out = name;
+  for (let i = 2; !free(out); i++) out = name.replace(/(\.[a-z]+)?$/, (ext) => `-${i}${ext}`);
+  used.add(out);
+  return out;
 }
 
 /** How long one file's redaction may take: generous for what it is, so only a runaway pattern hits it. */
@@ -829,7 +866,8 @@ function manifestOf(o: BundleOptions, now: Date, files: ManifestFile[], errors: 
     release: t(o.release),
     options: { since: formatDuration(o.sinceMs), logBytes: o.logBytes, maxSize: o.maxSize, redactExtraPatterns: o.redactExtra.length },
     files,
-    errors: errors.map((x) => ({ component: t(x.component), message: x.message })),
+    // Errors met before the release's secrets were known are scrubbed again with them.
+    errors: errors.map((x) => ({ component: t(x.component), message: t(x.message) })),
     logs: { sampledOut: logs.sampledOut.map((x) => ({ pod: t(x.pod), owner: t(x.owner) })) },
     redactions: totals,
   };
@@ -854,7 +892,7 @@ const MESSAGE_MAX = 300;
 function oneLine(e: unknown, redactor: Redactor): string {
   const msg = e instanceof Error ? e.message : String(e);
   const line = (msg.split('\n').find((l) => l.trim()) ?? 'unknown error').trim();
-  return redactor.text(line, {}).slice(0, MESSAGE_MAX);
+  return scrub(redactor, line).slice(0, MESSAGE_MAX);
 }
 
 function statusText(body: string): string {

@@ -23,6 +23,7 @@ export type RedactionRule =
   | 'secret-data'
   | 'known-secret'
   | 'bearer'
+  | 'authorization'
   | 'basic-auth'
   | 'jwt'
   | 'url-credentials'
@@ -32,7 +33,7 @@ export type RedactionRule =
   | `redact-extra-${number}`;
 
 export const BUILT_IN_RULES: readonly RedactionRule[] = [
-  'sensitive-key', 'sensitive-env', 'sensitive-argument', 'secret-data', 'known-secret', 'bearer', 'basic-auth', 'jwt', 'url-credentials', 'sensitive-assignment', 'sensitive-block', 'pem-private-key',
+  'sensitive-key', 'sensitive-env', 'sensitive-argument', 'secret-data', 'known-secret', 'bearer', 'authorization', 'basic-auth', 'jwt', 'url-credentials', 'sensitive-assignment', 'sensitive-block', 'pem-private-key',
 ];
 
 export type RedactionCounts = Partial<Record<RedactionRule, number>>;
@@ -67,15 +68,20 @@ export function isReferenceName(name: string): boolean {
 export function isSensitiveName(name: string): boolean {
   const w = nameWords(name);
   if (!w.length || REFERENCE_WORDS.has(w[w.length - 1]!)) return false;
-  return w.some((x, i) => SENSITIVE_WORDS.has(x) || (i > 0 && SENSITIVE_PAIRS.has(`${w[i - 1]} ${x}`)));
+  // docker's `auths.<registry>.auth`, MySQL's MYSQL_PWD.
+  if (w.length === 1 && (w[0] === 'auth' || w[0] === 'pwd')) return true;
+  return w.some((x, i) => SENSITIVE_WORDS.has(x) || SENSITIVE_ENDINGS.test(x) || (i > 0 && (SENSITIVE_PAIRS.has(`${w[i - 1]} ${x}`) || x === 'pwd')));
 }
+
+/** One word run together from several (PGPASSWORD, accesskeysecret, clienttoken): the ending decides, not `tokenizer` or `secretary`. */
+const SENSITIVE_ENDINGS = /(?:password|passwd|secret|token|credentials?|apikey)$/;
 
 const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 // ---- patterns ---------------------------------------------------------------------------------------------
 
 /** A prefilter for names in text: the callback decides with isSensitiveName. */
-const KEYWORDS = 'pass|token|secret|credential|private.?key|key.?data|api.?key|tls.?key|signing.?key|encryption.?key';
+const KEYWORDS = 'pass|pwd|token|secret|credential|private.?key|key.?data|api.?key|tls.?key|signing.?key|encryption.?key';
 const KEY = `[\\w.-]{0,64}?(?:${KEYWORDS})[\\w.-]{0,64}`;
 /** A value: double-quoted (escapes allowed), single-quoted, JSON-escaped quotes, or bare up to a delimiter. */
 const VALUE = `(?:"((?:[^"\\\\\\n]|\\\\.){1,4096})"|'([^'\\n]{1,4096})'|\\\\"((?:[^"\\\\\\n]|\\\\[^"]){1,4096})\\\\"|(?![|>]|\\[REDACTED\\])([^\\s"',;&}\\]\\\\]{1,4096}))`;
@@ -97,10 +103,16 @@ function redactValue(g: ReadonlyArray<string | undefined>, at: number): string |
 }
 
 const PATTERNS: Array<{ rule: RedactionRule; re: RegExp; replace: Replace }> = [
-  { rule: 'pem-private-key', re: /-----BEGIN ([A-Z0-9 ]{0,40})PRIVATE KEY-----[\s\S]{0,65536}?-----END \1PRIVATE KEY-----/g, replace: (m) => (m === REDACTED_PEM ? undefined : REDACTED_PEM) },
-  { rule: 'jwt', re: /\beyJ[A-Za-z0-9_-]{5,8192}\.[A-Za-z0-9_-]{5,8192}\.[A-Za-z0-9_-]{0,8192}/g, replace: () => REDACTED },
+  { rule: 'pem-private-key', re: /-----BEGIN ([A-Z0-9 ]{0,40})PRIVATE KEY( BLOCK)?-----[\s\S]{0,16384}?-----END \1PRIVATE KEY\2-----/g, replace: (m) => (m === REDACTED_PEM ? undefined : REDACTED_PEM) },
+  // A key cut by a log's window or a byte limit: a BEGIN with no END after it loses everything after
+  // it; the lines of key body before an END with no BEGIN go with it.
+  { rule: 'pem-private-key', re: /-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----(?![\s\S]{0,16384}?-----END [A-Z0-9 ]{0,40}PRIVATE KEY)[\s\S]*$/g, replace: () => REDACTED_PEM },
+  { rule: 'pem-private-key', re: /(?:^[ \t]{0,64}[A-Za-z0-9+/=]{4,128}\r?\n){1,4096}[ \t]{0,64}-----END [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----/gm, replace: () => REDACTED_PEM },
+  { rule: 'jwt', re: /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{5,8192}\.[A-Za-z0-9_-]{5,8192}\.[A-Za-z0-9_-]{0,8192}/g, replace: () => REDACTED },
   { rule: 'bearer', re: /\b(Bearer)(\s{1,16})(?!\[REDACTED\])[A-Za-z0-9._~+/-]{1,8192}={0,2}/gi, replace: (_m, g) => `${g[0]}${g[1]}${REDACTED}` },
   { rule: 'basic-auth', re: /\b(Basic)(\s{1,16})(?!\[REDACTED\])[A-Za-z0-9+/]{8,8192}={0,2}/g, replace: (_m, g) => `${g[0]}${g[1]}${REDACTED}` },
+  // `Authorization: <any scheme> <credential>` (Token, APPCODE, a lowercase basic): the scheme stays.
+  { rule: 'authorization', re: /\b(Authorization["']?[ \t]{0,8}[:=][ \t]{0,8}["']?)([A-Za-z][\w-]{0,20})([ \t]{1,8})([^\s"',;]{1,8192})/gi, replace: (_m, g) => (g[3] === REDACTED ? undefined : `${g[0]}${g[1]}${g[2]}${REDACTED}`) },
   // scheme://user:password@host: the user stays, the password goes.
   { rule: 'url-credentials', re: /\b([a-z][a-z0-9+.-]{1,20}:\/\/[^\s:/?#@"'<>]{0,256}:)([^\s/?#@"'<>]{1,256})@/gi, replace: (_m, g) => (g[1] === REDACTED ? undefined : `${g[0]}${REDACTED}@`) },
   {
@@ -109,11 +121,18 @@ const PATTERNS: Array<{ rule: RedactionRule; re: RegExp; replace: Replace }> = [
     // A `- password: |` list item's lines are indented past its dash: `\3\3` is two more spaces
     // after a dash and nothing without one (a group that did not match matches empty), so the
     // sibling key after the block, aligned with `password`, is not taken for one of its lines.
-    re: new RegExp(`^([ \\t]{0,64})((?:-( ))?(${KEY})[ \\t]{0,8}:[ \\t]{0,8}[|>][-+1-9]{0,2}[ \\t]{0,64}(?:#[^\\n]{0,256})?)\\n((?:[ \\t]{0,64}\\n|\\1\\3\\3[ \\t]{1,64}[^\\n]{0,65536}(?:\\n|$)){1,100000})`, 'gim'),
+    re: new RegExp(`^([ \\t]{0,64})((?:-( ))?["']?(${KEY})["']?[ \\t]{0,8}:[ \\t]{0,8}[|>][-+1-9]{0,2}[ \\t]{0,64}(?:#[^\\n]{0,256})?)\\r?\\n((?:[ \\t]{0,64}\\n|\\1\\3\\3[ \\t]{1,64}[^\\n]{0,65536}(?:\\n|$)){1,100000})`, 'gim'),
     replace: (_m, g) => {
       if (!isSensitiveName(g[3]!) || g[4]!.trim() === '' || g[4]!.trim() === REDACTED) return undefined;
       return `${g[0]}${g[1]}\n${g[0]}${g[2] ? '    ' : '  '}${REDACTED}${g[4]!.endsWith('\n') ? '\n' : ''}`;
     },
+  },
+  {
+    // A key at the start of a line (YAML `key: value`, INI `key = value`) with an unquoted value: the
+    // value is the rest of the line (`password: correct horse battery staple`).
+    rule: 'sensitive-assignment',
+    re: new RegExp(`^([ \\t]{0,64}(?:- )?["']?(${KEY})["']?(?:[ \\t]{0,8}:[ \\t]{1,8}|[ \\t]{1,8}=[ \\t]{1,8}))(?=[^\\s"'|>\\[{])([^\\r\\n]{1,4096}?)([ \\t]*\\r?)$`, 'gim'),
+    replace: (_m, g) => (isSensitiveName(g[1]!) && g[2]!.trim() !== '' ? `${g[0]}${REDACTED}${g[3]}` : undefined),
   },
   {
     // `password: x`, `token=x`, `"apiKey": "x y"`, `--client-secret=x`: the key stays, the value goes.
@@ -229,7 +248,9 @@ export class Redactor {
     if (!isMap(v)) return v;
     const isSecret = v['kind'] === 'Secret' && (isMap(v['data']) || isMap(v['stringData']));
     // env-style entries: {name: AWS_SECRET_ACCESS_KEY, value: ...}.
-    const envSensitive = typeof v['name'] === 'string' && 'value' in v && isSensitiveName(v['name']);
+    // env-style entries: {name: DB_PASS, value}, {key: password, value}, {Name, Value}.
+    const label = ['name', 'Name', 'key', 'Key'].map((k) => v[k]).find((x): x is string => typeof x === 'string');
+    const envSensitive = label !== undefined && ('value' in v || 'Value' in v) && isSensitiveName(label);
     const out: Record<string, unknown> = {};
     for (const [k, x] of Object.entries(v)) {
       if (k === 'managedFields') continue;
@@ -244,13 +265,15 @@ export class Redactor {
         if (n) bump(counts, 'secret-data', n);
         continue;
       }
-      if (envSensitive && k === 'value' && (typeof x === 'string' || typeof x === 'number') && x !== '' && x !== REDACTED) {
+      if (envSensitive && (k === 'value' || k === 'Value') && (typeof x === 'string' || typeof x === 'number') && x !== '' && x !== REDACTED) {
         out[k] = REDACTED;
         bump(counts, 'sensitive-env');
         continue;
       }
       // Inside a sensitive map, a key that names or points at something (secretName) is kept.
-      out[this.text(k, counts)] = this.walk(x, counts, (sensitive && !isReferenceName(k)) || isSensitiveName(k));
+      // A sensitive name covers its own value (a scalar or a list of them); a map under it has names of
+      // its own (`secret: {secretName, defaultMode, items}` is a volume, not a credential).
+      out[this.text(k, counts)] = this.walk(x, counts, isSensitiveName(k));
     }
     return out;
   }
@@ -343,6 +366,22 @@ export function addCounts(total: RedactionCounts, more: RedactionCounts): void {
  */
 export function secretParts(value: string): string[] {
   const out = new Set<string>([value]);
+  const learn = (name: string, v: string) => {
+    if ((v.length >= SHORT_SECRET_MIN && isSensitiveName(name)) || (v.length >= LONG_SECRET_MIN && /[A-Za-z]/.test(v) && /\d/.test(v))) out.add(v);
+  };
+  // A JSON document (a service-account key, a client config): each string leaf, by its name.
+  if (/^\s*[{[]/.test(value)) {
+    try {
+      const walk = (v: unknown, name: string) => {
+        if (typeof v === 'string' || typeof v === 'number') learn(name, String(v));
+        else if (Array.isArray(v)) v.forEach((x) => walk(x, name));
+        else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, k);
+      };
+      walk(JSON.parse(value), '');
+    } catch {
+      // Not JSON: the lines below.
+    }
+  }
   if (value.includes('\n')) {
     for (const line of value.split(/\r?\n/)) {
       const t = line.trim();
@@ -351,9 +390,10 @@ export function secretParts(value: string): string[] {
       out.add(t);
       // A line's value alone under a sensitive name, or when it looks like a key or a code (8 or more
       // characters, letters and digits): `PORT=5432` or `host = db.internal` would redact every 5432.
-      const kv = /^([^=:\s]{1,256})[ \t]*[=:][ \t]*(.+)$/.exec(t);
+      // `export KEY=value`, `"key": "value",` and `key = value ; comment` alike.
+      const kv = /^(?:export[ \t]+)?["']?([^=:\s"']{1,256})["']?[ \t]*[=:][ \t]*(.+?)[ \t]*[,;]?(?:[ \t]+[#;].*)?$/.exec(t);
       const v = kv?.[2]?.trim().replace(/^(["'])(.*)\1$/, '$2');
-      if (kv && v && ((v.length >= SHORT_SECRET_MIN && isSensitiveName(kv[1]!)) || (v.length >= LONG_SECRET_MIN && /[A-Za-z]/.test(v) && /\d/.test(v)))) out.add(v);
+      if (kv && v) learn(kv[1]!, v);
     }
   }
   return [...out];

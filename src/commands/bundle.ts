@@ -71,7 +71,7 @@ created or changed. A component that fails is recorded in the manifest and the b
         redactExtra: flags['redact-extra'] ?? [],
         dryRun: flags['dry-run'],
         allowUnknownSecrets: flags['allow-unknown-secrets'],
-        ...(flags['output-file'] ? { outputFile: flags['output-file'] } : {}),
+        ...(flags['output-file'] !== undefined ? { outputFile: flags['output-file'] } : {}),
         dir: process.cwd(),
         context,
         server,

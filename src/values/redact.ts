@@ -39,7 +39,8 @@ export function secretsIn(values: Values): Secret[] {
  * Every text form in which a secret can show up, the one list that the manifest redaction and the
  * support bundle both use: raw; base64 (standard and URL-safe, whole and from each of the 3 alignments
  * inside a longer encoded text); base64 of base64 (a Secret's data holding an encoded value); URL- and
- * form-encoded; JSON-escaped; hex in both cases. Forms shorter than 8 characters would match unrelated
+ * form-encoded (upper- and lower-case escapes, and with `/` kept as Python's quote() does); JSON-escaped
+ * (as JavaScript, Go and Python's ensure_ascii write it); hex in both cases. Forms shorter than 8 characters would match unrelated
  * text and are left out.
  */
 export function secretForms(secret: string): string[] {
@@ -55,13 +56,25 @@ export function secretForms(secret: string): string[] {
     for (let off = 0; off < 3; off++) {
       const rest = bytes.subarray(off);
       const whole = rest.subarray(0, rest.length - (rest.length % 3));
-      if (whole.length >= 12) forms.add(whole.toString('base64')).add(urlSafe(whole.toString('base64')));
+      if (whole.length >= 6) forms.add(whole.toString('base64')).add(urlSafe(whole.toString('base64')));
     }
     return b64;
   };
   const b64 = addBase64(Buffer.from(secret));
   addBase64(Buffer.from(b64));
-  forms.add(encodeURIComponent(secret)).add(new URLSearchParams({ v: secret }).toString().slice(2)).add(JSON.stringify(secret).slice(1, -1));
+  const uri = encodeURIComponent(secret);
+  const json = JSON.stringify(secret).slice(1, -1);
+  const u4 = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+  forms
+    .add(uri)
+    .add(uri.replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase()))
+    // Python's quote() keeps `/`.
+    .add(uri.replace(/%2F/g, '/'))
+    .add(new URLSearchParams({ v: secret }).toString().slice(2))
+    .add(json)
+    // Go's encoding/json escapes < > & ; Python's json.dumps escapes everything beyond ASCII.
+    .add(json.replace(/[<>&]/g, u4))
+    .add(json.replace(/[\u007f-\uffff]/g, u4));
   const hex = Buffer.from(secret).toString('hex');
   forms.add(hex).add(hex.toUpperCase());
   return [...forms].filter((f) => f.length >= 8).sort((a, b) => b.length - a.length);

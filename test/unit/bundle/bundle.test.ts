@@ -117,7 +117,7 @@ import { fakeApi, fakeDeps, NS, pod } from './test/unit/bundle/fake.ts';
 const api = fakeApi({ lists: { ['/api/v1/namespaces/' + NS + '/pods']: [pod('p1')], ['/api/v1/namespaces/' + NS + '/secrets']: [], ['/api/v1/namespaces/' + NS + '/configmaps']: [] }, logs: {},
   // The log request hangs: the bundle is half-written when the signal comes.
   onGet: (p) => p.includes('/log?') ? new Promise((r) => setTimeout(r, 60_000)) : undefined });
-await runBundle({ namespace: NS, release: 'r', sinceMs: 1000, logBytes: 1024, maxSize: 1e6, redactExtra: [], dryRun: false, dir: ${JSON.stringify(out)}, context: 'c', server: 's' }, fakeDeps(api));`,
+await runBundle({ namespace: NS, release: 'r', sinceMs: 1000, logBytes: 1024, maxSize: 1e6, redactExtra: [], dryRun: false, allowUnknownSecrets: true, dir: ${JSON.stringify(out)}, context: 'c', server: 's' }, fakeDeps(api));`,
         resolveDir: process.cwd(),
         loader: 'ts',
       },

@@ -9,8 +9,6 @@ import { secretFormsByName } from '../../support/secret-forms.js';
 
 // A canary with the characters that make its encodings differ: / + = & " and a space.
 const CANARY = `Cn/${randomBytes(9).toString('hex')}+x=&"q y`;
-
-
 const FORMS = secretFormsByName(CANARY);
 const r = new Redactor({ secrets: [CANARY] });
 
@@ -550,6 +548,7 @@ describe('Redactor: idempotence', () => {
     ['known-secret', wrapped],
     ['bearer', 'Authorization: Bearer abc.def-ghi_123'],
     ['basic-auth', 'Authorization: Basic dXNlcjpwYXNzd29yZA=='],
+    ['authorization', 'Authorization: Token abc123def and authorization=APPCODE k9k9k9'],
     ['jwt', `token in a log ${jwt} end`],
     ['url-credentials', 'GET https://user:pa55@host/p'],
     ['sensitive-assignment', 'password: "a b" token=abc secret=\'x y\' {\\"apiKey\\":\\"k v\\"}'],

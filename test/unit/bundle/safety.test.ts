@@ -48,7 +48,7 @@ describe('secrets the bundle must learn', () => {
   it("refuses to write when the release's records cannot be read, and says how to go on", async () => {
     const dir = temp('/tmp/bundle-refuse-');
     const c = cluster({ forbidden: [`${P}/secrets`] });
-    const err = await runBundle(opts(dir), fakeDeps(fakeApi(c))).catch((e: unknown) => e);
+    const err = await runBundle(opts(dir, { allowUnknownSecrets: false }), fakeDeps(fakeApi(c))).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InsightError);
     expect((err as InsightError).kind).toBe('forbidden');
     expect((err as InsightError).message).toMatch(/no bundle was written/);
@@ -165,5 +165,100 @@ describe('names', () => {
     expect(u.names.join('\n')).not.toMatch(/corp-\d{6}/);
     expect(allText(u.dir, u.names)).not.toMatch(/corp-\d{6}/);
     expect(u.names.some((n) => n.startsWith('logs/app-[REDACTED]-x/'))).toBe(true);
+  });
+});
+
+describe('second review', () => {
+  it('a private key cut by the log window leaves no line of its body', async () => {
+    const dir = temp('/tmp/bundle-pemcut-');
+    const body = Array.from({ length: 26 }, (_, i) => `MIIEv${String(i).padStart(2, '0')}${'QkFTRTY0'.repeat(7)}`);
+    const c = cluster();
+    c.logs['ksm-1/main'] = `${'x'.repeat(60)}\n`.repeat(40) + `dumping key\n-----BEGIN PRIVATE KEY-----\n${body.join('\n')}\n-----END PRIVATE KEY-----\nafter\n`;
+    // The newest 1 KiB starts inside the key: no BEGIN line in what is kept.
+    const r = await runBundle(opts(dir, { logBytes: 1024 }), fakeDeps(fakeApi(c)));
+    const log = readFileSync(join(unpack(r.path!).dir, 'logs/ksm-1/main.log'), 'utf8');
+    expect(log).toContain('after');
+    for (const line of body) expect(log).not.toContain(line.slice(0, 20));
+  });
+
+  it('a Secret value that is not text, Go-escaped JSON, and a short value inside longer base64 are found', async () => {
+    const dir = temp('/tmp/bundle-forms-');
+    const binary = Buffer.from('9f00ff10aa55cc33ee', 'hex');
+    const secret = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's', namespace: NS }, data: { bin: binary.toString('base64') }, stringData: { pw: 'p&ss<w>rd-long1', short: 'hunter2hun12' } };
+    const c = cluster();
+    c.lists[`${P}/secrets`] = [helmSecret({ revision: 1, manifest: [secret], config: { accessKeySecret: NEW } })];
+    const dockerAuth = Buffer.from('bob:hunter2hun12').toString('base64');
+    c.logs['ksm-1/main'] = `bin ${binary.toString('hex')} b64 ${binary.toString('base64')}\n{"pw":"p\\u0026ss\\u003cw\\u003erd-long1"}\nauth ${dockerAuth}\n`;
+    const r = await runBundle(opts(dir, { allowUnknownSecrets: false }), fakeDeps(fakeApi(c)));
+    const log = readFileSync(join(unpack(r.path!).dir, 'logs/ksm-1/main.log'), 'utf8');
+    for (const hidden of [binary.toString('hex'), binary.toString('base64'), 'p\\u0026ss\\u003cw\\u003erd-long1', dockerAuth.slice(4, 16)]) expect(log).not.toContain(hidden);
+  });
+
+  it('PGPASSWORD-style names run together are sensitive in values, env and logs', async () => {
+    const dir = temp('/tmp/bundle-pg-');
+    const c = cluster();
+    c.lists[`${P}/secrets`] = [helmSecret({ revision: 1, manifest: [], config: { accessKeySecret: NEW, extraEnv: { PGPASSWORD: 'pgS3cr3tValue99' } } })];
+    c.lists[`${P}/pods`] = [{ ...pod('app-1', { ready: false }), spec: { containers: [{ name: 'main', image: 'x', env: [{ name: 'MYSQL_PWD', value: 'myS3cr3t77' }] }] } }];
+    c.logs['app-1/main'] = 'env PGPASSWORD=pgS3cr3tValue99 MYSQL_PWD=myS3cr3t77\n';
+    const r = await runBundle(opts(dir, { allowUnknownSecrets: false }), fakeDeps(fakeApi(c)));
+    const u = unpack(r.path!);
+    const text = allText(u.dir, u.names);
+    expect(text).not.toContain('pgS3cr3tValue99');
+    expect(text).not.toContain('myS3cr3t77');
+  });
+
+  it('a corrupt newest revision refuses (nothing written) unless asked, and never crashes', async () => {
+    const dir = temp('/tmp/bundle-corrupt-');
+    const bad = helmSecret({ revision: 2, manifest: [] });
+    bad.data.release = Buffer.from(Buffer.from('not gzip, not json').toString('base64')).toString('base64');
+    const c = cluster();
+    c.lists[`${P}/secrets`] = [helmSecret({ revision: 1, manifest: [], config: { accessKeySecret: OLD } }), bad];
+    const err = await runBundle(opts(dir, { allowUnknownSecrets: false }), fakeDeps(fakeApi(c))).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InsightError);
+    expect((err as InsightError).message).toMatch(/no bundle was written/);
+    expect(readdirSync(dir)).toEqual([]);
+    const r = await runBundle(opts(dir), fakeDeps(fakeApi(c)));
+    expect(r.errors.map((e) => e.component)).toContain('release revision 2');
+  });
+
+  it('no release of that name refuses with the hint to check -n and --release', async () => {
+    const dir = temp('/tmp/bundle-norel-');
+    const err = await runBundle(opts(dir, { allowUnknownSecrets: false }), fakeDeps(fakeApi(cluster()))).catch((e: unknown) => e);
+    expect((err as InsightError).kind).toBe('not-found');
+    expect((err as InsightError).hint).toMatch(/--release/);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('names a --redact-extra pattern makes equal stay apart', async () => {
+    const dir = temp('/tmp/bundle-collide-');
+    const c = cluster();
+    c.lists[`${P}/pods`] = [pod('acme-db-0', { ready: false }), pod('acme-db-1', { ready: false })];
+    c.logs['acme-db-0/main'] = 'zero\n';
+    c.logs['acme-db-1/main'] = 'one\n';
+    const r = await runBundle(opts(dir, { redactExtra: [compileExtraPattern('acme-db-\\d') as RegExp] }), fakeDeps(fakeApi(c)));
+    const u = unpack(r.path!);
+    const logs = u.names.filter((n) => n.startsWith('logs/')).sort();
+    expect(logs).toEqual(['logs/[REDACTED]/main-2.log', 'logs/[REDACTED]/main.log']);
+    expect(logs.map((n) => readFileSync(join(u.dir, n), 'utf8')).sort()).toEqual(['one\n', 'zero\n']);
+  });
+});
+
+describe('--output-file', () => {
+  it.each([[''], ['sub/'], ['.']])('%j is not a file name: exit 2, nothing read or written', async (name) => {
+    const dir = temp('/tmp/bundle-outname-');
+    let gets = 0;
+    const err = await runBundle(opts(dir, { outputFile: name }), fakeDeps(fakeApi(cluster({ onGet: () => void gets++ })))).catch((e: unknown) => e);
+    expect((err as InsightError).kind).toBe('usage');
+    expect((err as InsightError).message).toMatch(/is not a file name/);
+    expect(gets).toBe(0);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+});
+
+describe('objects that only point at credentials', () => {
+  it('a secret volume and a projected service-account token keep their settings', async () => {
+    const { Redactor } = await import('../../../src/bundle/redact.js');
+    const vol = { volumes: [{ name: 'tls', secret: { secretName: 'my-tls', defaultMode: 420, items: [{ key: 'tls.crt', path: 'tls.crt' }] } }, { name: 'tok', projected: { sources: [{ serviceAccountToken: { audience: 'sts', expirationSeconds: 3600, path: 'token' } }] } }] };
+    expect(new Redactor({ secrets: [] }).object(vol, {})).toEqual(vol);
   });
 });

@@ -42,7 +42,7 @@ export function cluster(over: Partial<FakeCluster> = {}): FakeCluster {
 }
 
 export function opts(dir: string, over: Partial<BundleOptions> = {}): BundleOptions {
-  return { namespace: NS, release: 'aliyun-loongcollector-cluster-insight', sinceMs: 3_600_000, logBytes: 262_144, maxSize: 20_000_000, redactExtra: [], dryRun: false, dir, context: 'kind-test', server: 'https://127.0.0.1:6443', logsPerDaemonSet: 3, ...over };
+  return { namespace: NS, release: 'aliyun-loongcollector-cluster-insight', sinceMs: 3_600_000, logBytes: 262_144, maxSize: 20_000_000, redactExtra: [], dryRun: false, dir, context: 'kind-test', server: 'https://127.0.0.1:6443', logsPerDaemonSet: 3, allowUnknownSecrets: true, ...over };
 }
 
 export function unpack(file: string): { dir: string; names: string[]; manifest: any } {
