@@ -6,7 +6,7 @@
  * A component that fails is an error in manifest.json, never the end of the bundle. No printing.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, linkSync, renameSync, rmSync, statSync } from 'node:fs';
+import { linkSync, lstatSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -179,10 +179,12 @@ export async function runBundle(o: BundleOptions, deps: BundleDeps): Promise<Bun
     if (redactor.unsearchable) fail('redaction', new Error(`${redactor.unsearchable} known secret value(s) shorter than ${SHORT_SECRET_MIN} characters cannot be searched for in text; the rules and patterns still apply`));
     const { entries, logs } = plan(o, deps, d);
     if (!out) {
+      // The names the real run would give.
+      const planned = new Set<string>(['README.txt', 'manifest.json']);
       return {
         dryRun: true,
-        files: entries.map(({ path, source, section }) => ({ path: scrub(redactor, path), source: scrub(redactor, source), section, status: 'planned' as const })),
-        errors,
+        files: entries.map(({ path, source, section }) => ({ path: uniqueName(scrub(redactor, path), planned), source: scrub(redactor, source), section, status: 'planned' as const })),
+        errors: finalErrors(errors, redactor),
         sampledOut: logs.sampledOut.map((x) => ({ pod: scrub(redactor, x.pod), owner: scrub(redactor, x.owner) })),
         redactions: {},
         durationMs: Date.now() - started,
@@ -195,14 +197,32 @@ export async function runBundle(o: BundleOptions, deps: BundleDeps): Promise<Bun
   }
 }
 
+/** Something is at `path`, a dangling symbolic link too (a hard link or a rename would use it). */
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function exists(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** -o as given (refused when it exists), or the default name with -2, -3... when taken. */
 export function chooseTarget(o: Pick<BundleOptions, 'outputFile' | 'dir' | 'context' | 'now'>): { path: string; explicit: boolean } {
   if (o.outputFile !== undefined) {
     const path = resolve(o.dir, o.outputFile);
-    if (o.outputFile === '' || /[/\\]$/.test(o.outputFile) || (existsSync(path) && statSync(path).isDirectory())) {
+    if (o.outputFile === '' || /[/\\]$/.test(o.outputFile) || (exists(path) && isDirectory(path))) {
       throw new InsightError('usage', `--output-file ${o.outputFile === '' ? '(empty)' : basename(path)} is not a file name`, { hint: 'Give the archive\'s file name, e.g. --output-file support.tar.gz (a directory alone is not enough).' });
     }
-    if (existsSync(path)) throw existingTarget(path);
+    if (exists(path)) throw existingTarget(path);
     return { path, explicit: true };
   }
   const t = (o.now ?? new Date()).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z').replace('T', '-');
@@ -210,7 +230,7 @@ export function chooseTarget(o: Pick<BundleOptions, 'outputFile' | 'dir' | 'cont
   const stem = join(o.dir, `kubectl-insight-bundle-${ctx}-${t}`);
   for (let i = 1; ; i++) {
     const path = `${stem}${i === 1 ? '' : `-${i}`}.tar.gz`;
-    if (!existsSync(path)) return { path, explicit: false };
+    if (!exists(path)) return { path, explicit: false };
   }
 }
 
@@ -297,7 +317,15 @@ async function discover(o: BundleOptions, deps: BundleDeps, fail: (c: string, e:
       const rev: Revision = { version: version(r), status: r.metadata?.labels?.['status'] ?? 'unknown' };
       d.revisions.push(rev);
       const raw = r.data?.['release'];
-      if (!raw) continue;
+      if (!raw) {
+        // A record without its release: the newest one's secrets cannot be learned.
+        if (rev.version === newestVersion || !Number.isFinite(rev.version)) {
+          const e = new Error(`revision ${rev.version} holds no release data`);
+          fail(`release revision ${rev.version}`, e);
+          d.secretsUnknown ??= e;
+        }
+        continue;
+      }
       try {
         const rel = decodeHelmRelease(raw, records.storage === 'secret');
         rev.chart = ((rel['chart'] ?? {}) as { metadata?: Revision['chart'] }).metadata ?? {};
@@ -388,7 +416,7 @@ async function liveSecrets(api: BundleApi, o: BundleOptions, d: Discovered, fail
  */
 function checkSecretsKnown(o: BundleOptions, d: Discovered, redactor: Redactor): void {
   if (d.secretsUnknown === undefined || o.allowUnknownSecrets || registeredSecrets().length) return;
-  const cause = oneLine(d.secretsUnknown, redactor);
+  const cause = oneLine(d.secretsUnknown, redactor).slice(0, MESSAGE_MAX);
   const kind = d.secretsUnknown instanceof InsightError ? d.secretsUnknown.kind : 'failed';
   if (kind === 'not-found') {
     throw new InsightError('not-found', `${cause}, so its secrets cannot be searched for: no bundle was written`, {
@@ -747,7 +775,7 @@ async function write(o: BundleOptions, deps: BundleDeps, out: PartialFile, entri
     const meta = { path: uniqueName(scrub(redactor, en.path), used), source: scrub(redactor, en.source), section: en.section };
     if ('error' in r) {
       fail(meta.path, r.error);
-      files.push({ ...meta, status: 'error', reason: errors[errors.length - 1]!.message });
+      files.push({ ...meta, status: 'error', reason: errors[errors.length - 1]!.message.slice(0, MESSAGE_MAX) });
       continue;
     }
     const counts: RedactionCounts = {};
@@ -760,7 +788,7 @@ async function write(o: BundleOptions, deps: BundleDeps, out: PartialFile, entri
       // Redaction that did not finish (a --redact-extra pattern that backtracks) or a name tar cannot
       // hold: this file is left out, never written half-redacted, and the bundle goes on.
       fail(meta.path, e instanceof DeadlineExceeded ? new Error(`redaction ${e.message}, so the file is left out${o.redactExtra.length ? ' (a --redact-extra pattern that backtracks?)' : ''}`) : e);
-      files.push({ ...meta, status: 'error', reason: errors[errors.length - 1]!.message });
+      files.push({ ...meta, status: 'error', reason: errors[errors.length - 1]!.message.slice(0, MESSAGE_MAX) });
       continue;
     }
     if (writer.size + packed.bytes.length + reserve > o.maxSize) {
@@ -788,14 +816,34 @@ async function write(o: BundleOptions, deps: BundleDeps, out: PartialFile, entri
   return { dryRun: false, path: final, bytes, files, errors: manifest.errors, sampledOut: manifest.logs.sampledOut, redactions: totals, durationMs: Date.now() - started };
 }
 
-/** `name`, or `name` with -2, -3... before its extension when taken; every name is a file (no file is another's directory). */
-function uniqueName(name: string, used: Set<string>): string {
-  const dirs = (n: string) => n.split('/').slice(0, -1).map((_x, i, a) => a.slice(0, i + 1).join('/'));
-  const free = (n: string) => !used.has(n) && ![...used].some((u) => u.startsWith(`${n}/`)) && !dirs(n).some((d) => used.has(d));
-  let out = name;
-  for (let i = 2; !free(out); i++) out = name.replace(/(\.[a-z]+)?$/, (ext) => `-${i}${ext}`);
-  used.add(out);
-  return out;
+/**
+ * `name`, or `name` with -2, -3... before its extension when taken, so that every name is a file and
+ * none is another's directory. A name whose directory is taken as a file moves under `renamed/`.
+ */
+export function uniqueName(name: string, used: Set<string>): string {
+  const free = (n: string) => {
+    if (used.has(n)) return false;
+    const parts = n.split('/');
+    for (let i = 1; i < parts.length; i++) if (used.has(parts.slice(0, i).join('/'))) return false;
+    for (const u of used) if (u.startsWith(`${n}/`)) return false;
+    return true;
+  };
+  const suffixed = (n: string, i: number) => n.replace(/(\.[a-z]+)?$/, (ext) => `-${i}${ext}`);
+  const base = name.split('/').pop() || 'file';
+  const candidates = function* () {
+    yield name;
+    for (let i = 2; i <= 50; i++) yield suffixed(name, i);
+    for (let i = 1; ; i++) yield `renamed/${i}-${base}`;
+  };
+  for (const c of candidates()) {
+    if (free(c)) {
+      used.add(c);
+      return c;
+    }
+    // `renamed` itself taken as a file: no name under it can ever be free.
+    if (c.startsWith('renamed/') && (used.has('renamed') || used.size > 1e6)) break;
+  }
+  throw new Error(`no free name in the archive for ${name}`);
 }
 
 /** How long one file's redaction may take: generous for what it is, so only a runaway pattern hits it. */
@@ -831,7 +879,7 @@ function place(partial: string, target: { path: string; explicit: boolean }): st
       }
       // No hard links here (some network and FUSE file systems): check, then rename.
       if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'EXDEV') {
-        if (existsSync(path)) {
+        if (exists(path)) {
           if (target.explicit) throw existingTarget(path);
           path = target.path.replace(/(-\d+)?\.tar\.gz$/, `-${i}.tar.gz`);
           continue;
@@ -867,10 +915,15 @@ function manifestOf(o: BundleOptions, now: Date, files: ManifestFile[], errors: 
     options: { since: formatDuration(o.sinceMs), logBytes: o.logBytes, maxSize: o.maxSize, redactExtraPatterns: o.redactExtra.length },
     files,
     // Errors met before the release's secrets were known are scrubbed again with them.
-    errors: errors.map((x) => ({ component: t(x.component), message: t(x.message) })),
+    errors: finalErrors(errors, redactor),
     logs: { sampledOut: logs.sampledOut.map((x) => ({ pod: t(x.pod), owner: t(x.owner) })) },
     redactions: totals,
   };
+}
+
+/** Errors as the run reports them: scrubbed again with every secret known by now, then cut to one short line. */
+function finalErrors(errors: readonly ComponentError[], redactor: Redactor): ComponentError[] {
+  return errors.map((x) => ({ component: scrub(redactor, x.component), message: scrub(redactor, x.message).slice(0, MESSAGE_MAX) }));
 }
 
 /** manifest.json at its largest for this plan: every file with every rule counted and an error each. */
@@ -887,12 +940,15 @@ function worstManifestBytes(o: BundleOptions, entries: Entry[], logs: LogSelecti
 }
 
 const MESSAGE_MAX = 300;
+/** Kept of an error's first line until the final scrub. */
+const MESSAGE_KEEP = 4_096;
 
 /** One scrubbed line of an error, for manifest.json. */
 function oneLine(e: unknown, redactor: Redactor): string {
   const msg = e instanceof Error ? e.message : String(e);
   const line = (msg.split('\n').find((l) => l.trim()) ?? 'unknown error').trim();
-  return scrub(redactor, line).slice(0, MESSAGE_MAX);
+  // Cut only after the last scrub (manifestOf, the dry run): a secret across the cut would stay half.
+  return scrub(redactor, line.slice(0, MESSAGE_KEEP));
 }
 
 function statusText(body: string): string {

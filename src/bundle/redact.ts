@@ -42,7 +42,7 @@ export type RedactionCounts = Partial<Record<RedactionRule, number>>;
 
 /** Words that, anywhere in a name, make it hold a credential. */
 // Plurals other than `passwords` are left out: `tokens=128` counts tokens, a `secrets:` list names Secrets.
-const SENSITIVE_WORDS = new Set(['password', 'passwords', 'passwd', 'pass', 'passphrase', 'token', 'secret', 'credential', 'credentials', 'apikey', 'privatekey', 'authtoken']);
+const SENSITIVE_WORDS = new Set(['password', 'passwords', 'passwd', 'pass', 'passphrase', 'passcode', 'token', 'secret', 'credential', 'credentials', 'apikey', 'privatekey', 'authtoken']);
 /** Adjacent word pairs that do: api_key, privateKey, client-key-data, tls.key. */
 const SENSITIVE_PAIRS = new Set(['api key', 'private key', 'key data', 'tls key', 'signing key', 'encryption key']);
 /** A last word that makes the name point at a credential rather than hold one (secretName, secretKeyRef, tokenFile). */
@@ -74,45 +74,60 @@ export function isSensitiveName(name: string): boolean {
 }
 
 /** One word run together from several (PGPASSWORD, accesskeysecret, clienttoken): the ending decides, not `tokenizer` or `secretary`. */
-const SENSITIVE_ENDINGS = /(?:password|passwd|secret|token|credentials?|apikey)$/;
+const SENSITIVE_ENDINGS = /(?:password|passwd|passcode|secret|secretkey|token|credentials?|apikey|(?:key|store|trust|db|root|admin|user)pass)$/;
 
 const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 // ---- patterns ---------------------------------------------------------------------------------------------
 
 /** A prefilter for names in text: the callback decides with isSensitiveName. */
-const KEYWORDS = 'pass|pwd|token|secret|credential|private.?key|key.?data|api.?key|tls.?key|signing.?key|encryption.?key';
+const KEYWORDS = 'pass|pwd|auth|token|secret|credential|private.?key|key.?data|api.?key|tls.?key|signing.?key|encryption.?key';
 const KEY = `[\\w.-]{0,64}?(?:${KEYWORDS})[\\w.-]{0,64}`;
 /** A value: double-quoted (escapes allowed), single-quoted, JSON-escaped quotes, or bare up to a delimiter. */
-const VALUE = `(?:"((?:[^"\\\\\\n]|\\\\.){1,4096})"|'([^'\\n]{1,4096})'|\\\\"((?:[^"\\\\\\n]|\\\\[^"]){1,4096})\\\\"|(?![|>]|\\[REDACTED\\])([^\\s"',;&}\\]\\\\]{1,4096}))`;
+const VALUE = `(?:"((?:[^"\\\\\\n]|\\\\.){1,4096})"|'([^'\\n]{1,4096})'|\\\\"((?:[^"\\\\\\n]|\\\\[^"]){1,4096})\\\\"|\\[(?!REDACTED\\])([^\\]\\n]{1,4096})\\]|(?![|>{\\[])([^\\s"',;&}\\]\\\\]{1,4096}))`;
 
 const REDACTED_PEM = `-----BEGIN PRIVATE KEY-----${REDACTED}-----END PRIVATE KEY-----`;
+
+/** A token, not a word of prose: at least `min` characters with a digit or a symbol of an encoding. */
+function looksLikeCredential(s: string, min: number): boolean {
+  return s.length >= min && /[0-9+/=_.-]/.test(s) && /[A-Za-z]/.test(s);
+}
 
 /** A pattern's replacement; undefined keeps the match as it is (and does not count it). */
 type Replace = (m: string, g: ReadonlyArray<string | undefined>) => string | undefined;
 
 /** The quoted or bare value of a VALUE match, rebuilt around [REDACTED] with its quotes. */
 function redactValue(g: ReadonlyArray<string | undefined>, at: number): string | undefined {
-  const [dq, sq, esc, bare] = [g[at], g[at + 1], g[at + 2], g[at + 3]];
-  const v = dq ?? sq ?? esc ?? bare;
-  if (v === undefined || v === REDACTED) return undefined;
+  const [dq, sq, esc, seq, bare] = [g[at], g[at + 1], g[at + 2], g[at + 3], g[at + 4]];
+  const v = dq ?? sq ?? esc ?? seq ?? bare;
+  if (v === undefined || v === REDACTED || (bare !== undefined && NOT_A_VALUE.test(bare))) return undefined;
   if (dq !== undefined) return `"${REDACTED}"`;
   if (sq !== undefined) return `'${REDACTED}'`;
   if (esc !== undefined) return `\\"${REDACTED}\\"`;
+  if (seq !== undefined) return REDACTED;
   return REDACTED;
 }
 
+/** Values that say nothing secret: `token: true`, `password: null`. */
+const NOT_A_VALUE = /^(?:true|false|null|~|yes|no)$/i;
+
 const PATTERNS: Array<{ rule: RedactionRule; re: RegExp; replace: Replace }> = [
-  { rule: 'pem-private-key', re: /-----BEGIN ([A-Z0-9 ]{0,40})PRIVATE KEY( BLOCK)?-----[\s\S]{0,16384}?-----END \1PRIVATE KEY\2-----/g, replace: (m) => (m === REDACTED_PEM ? undefined : REDACTED_PEM) },
-  // A key cut by a log's window or a byte limit: a BEGIN with no END after it loses everything after
-  // it; the lines of key body before an END with no BEGIN go with it.
-  { rule: 'pem-private-key', re: /-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----(?![\s\S]{0,16384}?-----END [A-Z0-9 ]{0,40}PRIVATE KEY)[\s\S]*$/g, replace: () => REDACTED_PEM },
-  { rule: 'pem-private-key', re: /(?:^[ \t]{0,64}[A-Za-z0-9+/=]{4,128}\r?\n){1,4096}[ \t]{0,64}-----END [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----/gm, replace: () => REDACTED_PEM },
   { rule: 'jwt', re: /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{5,8192}\.[A-Za-z0-9_-]{5,8192}\.[A-Za-z0-9_-]{0,8192}/g, replace: () => REDACTED },
   { rule: 'bearer', re: /\b(Bearer)(\s{1,16})(?!\[REDACTED\])[A-Za-z0-9._~+/-]{1,8192}={0,2}/gi, replace: (_m, g) => `${g[0]}${g[1]}${REDACTED}` },
   { rule: 'basic-auth', re: /\b(Basic)(\s{1,16})(?!\[REDACTED\])[A-Za-z0-9+/]{8,8192}={0,2}/g, replace: (_m, g) => `${g[0]}${g[1]}${REDACTED}` },
-  // `Authorization: <any scheme> <credential>` (Token, APPCODE, a lowercase basic): the scheme stays.
-  { rule: 'authorization', re: /\b(Authorization["']?[ \t]{0,8}[:=][ \t]{0,8}["']?)([A-Za-z][\w-]{0,20})([ \t]{1,8})([^\s"',;]{1,8192})/gi, replace: (_m, g) => (g[3] === REDACTED ? undefined : `${g[0]}${g[1]}${g[2]}${REDACTED}`) },
+  // `Authorization: <scheme> <credential>` (Token, APPCODE, a lowercase basic; Go's `Authorization:[Token x]`)
+  // and a bare credential: the scheme stays. A credential must look like one, so prose
+  // (`Authorization: denied by policy`) is left alone.
+  {
+    rule: 'authorization',
+    re: /\b(Authorization["']?[ \t]{0,8}[:=][ \t]{0,8}["']?\[?)(?:([A-Za-z][\w-]{0,20})([ \t]{1,8}))?([^\s"'\],;]{1,8192})/gi,
+    replace: (_m, g) => {
+      const cred = g[3]!;
+      if (cred === REDACTED || cred.startsWith('[REDACTED')) return undefined;
+      if (g[1] !== undefined ? !looksLikeCredential(cred, 8) : !looksLikeCredential(cred, 16)) return undefined;
+      return `${g[0]}${g[1] ?? ''}${g[2] ?? ''}${REDACTED}`;
+    },
+  },
   // scheme://user:password@host: the user stays, the password goes.
   { rule: 'url-credentials', re: /\b([a-z][a-z0-9+.-]{1,20}:\/\/[^\s:/?#@"'<>]{0,256}:)([^\s/?#@"'<>]{1,256})@/gi, replace: (_m, g) => (g[1] === REDACTED ? undefined : `${g[0]}${REDACTED}@`) },
   {
@@ -132,7 +147,7 @@ const PATTERNS: Array<{ rule: RedactionRule; re: RegExp; replace: Replace }> = [
     // value is the rest of the line (`password: correct horse battery staple`).
     rule: 'sensitive-assignment',
     re: new RegExp(`^([ \\t]{0,64}(?:- )?["']?(${KEY})["']?(?:[ \\t]{0,8}:[ \\t]{1,8}|[ \\t]{1,8}=[ \\t]{1,8}))(?=[^\\s"'|>\\[{])([^\\r\\n]{1,4096}?)([ \\t]*\\r?)$`, 'gim'),
-    replace: (_m, g) => (isSensitiveName(g[1]!) && g[2]!.trim() !== '' ? `${g[0]}${REDACTED}${g[3]}` : undefined),
+    replace: (_m, g) => (isSensitiveName(g[1]!) && g[2]!.trim() !== '' && !NOT_A_VALUE.test(g[2]!.trim()) ? `${g[0]}${REDACTED}${g[3]}` : undefined),
   },
   {
     // `password: x`, `token=x`, `"apiKey": "x y"`, `--client-secret=x`: the key stays, the value goes.
@@ -158,6 +173,98 @@ const PATTERNS: Array<{ rule: RedactionRule; re: RegExp; replace: Replace }> = [
   },
 ];
 
+const PEM_BEGIN = /-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----/g;
+const PEM_END = /-----END [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----/g;
+/** A line of key body: base64, or PGP's checksum line. */
+const PEM_BODY = /^[ \t]{0,64}(?:[A-Za-z0-9+/]{4,128}={0,2}|=[A-Za-z0-9+/]{4})[ \t]*\r?$/;
+/** PGP armor headers and blank lines, allowed right after BEGIN only. */
+const PEM_HEAD = /^[ \t]{0,64}(?:[A-Za-z-]{1,32}: [^\n]{0,256})?[ \t]*\r?$/;
+const PEM_MAX = 65_536;
+
+/**
+ * PEM and PGP private key blocks, found by their markers in linear time: a whole block (also with `\n`
+ * escapes inside a JSON string) goes; so does a block a log's window or a byte limit cut, by its lines
+ * of key body: after a BEGIN that ends its line and has no END, and before an END that starts its line
+ * and has no BEGIN. Ordinary lines stop a fragment, so a BEGIN mentioned in prose takes nothing.
+ */
+function redactPem(s: string, counts: RedactionCounts): string {
+  if (!s.includes('PRIVATE KEY-----')) return s;
+  const begins = [...s.matchAll(PEM_BEGIN)].map((m) => [m.index, m.index + m[0].length] as const);
+  const ends = [...s.matchAll(PEM_END)].map((m) => [m.index, m.index + m[0].length] as const);
+  const spans: Array<[number, number]> = [];
+  let covered = -1;
+  let e = 0;
+  for (const [k, [b0, b1]] of begins.entries()) {
+    if (b0 < covered) continue;
+    while (e < ends.length && ends[e]![0] < b1) e++;
+    const nextBegin = begins[k + 1]?.[0] ?? Infinity;
+    const end = ends[e];
+    if (end && end[0] < nextBegin && end[0] - b1 <= PEM_MAX) {
+      spans.push([b0, end[1]]);
+      covered = end[1];
+      e++;
+      continue;
+    }
+    const stop = bodyAfter(s, b1);
+    if (stop > b1) {
+      spans.push([b0, stop]);
+      covered = stop;
+    }
+  }
+  for (const [e0, e1] of ends) {
+    if (spans.some(([a, b]) => e0 >= a && e0 < b)) continue;
+    const start = bodyBefore(s, e0);
+    if (start < e0) spans.push([start, e1]);
+  }
+  if (!spans.length) return s;
+  spans.sort((a, b) => a[0] - b[0]);
+  let out = '';
+  let at = 0;
+  let n = 0;
+  for (const [a, b] of spans) {
+    if (a < at) continue;
+    const piece = s.slice(a, b);
+    out += s.slice(at, a) + (piece === REDACTED_PEM ? piece : REDACTED_PEM);
+    if (piece !== REDACTED_PEM) n++;
+    at = b;
+  }
+  if (n) bump(counts, 'pem-private-key', n);
+  return out + s.slice(at);
+}
+
+/** Where the key body after a BEGIN at `i` ends (`i` when its line goes on, or no body line follows). */
+function bodyAfter(s: string, i: number): number {
+  let nl = s.indexOf('\n', i);
+  if (nl === -1 || !/^["']?[ \t]*\r?$/.test(s.slice(i, nl))) return i;
+  let last = i;
+  let body = false;
+  while (nl !== -1 && nl - i <= PEM_MAX) {
+    const next = s.indexOf('\n', nl + 1);
+    const line = s.slice(nl + 1, next === -1 ? s.length : next);
+    if (PEM_BODY.test(line)) {
+      body = true;
+      last = next === -1 ? s.length : next;
+    } else if (body || !PEM_HEAD.test(line)) break;
+    nl = next;
+  }
+  return body ? last : i;
+}
+
+/** Where the key body before an END at `i` starts (`i` when the END does not start its line). */
+function bodyBefore(s: string, i: number): number {
+  const lineStart = s.lastIndexOf('\n', i - 1) + 1;
+  if (!/^[ \t]*$/.test(s.slice(lineStart, i)) || lineStart === 0) return i;
+  let start = i;
+  let end = lineStart - 1;
+  while (end > 0 && i - end <= PEM_MAX) {
+    const from = s.lastIndexOf('\n', end - 1) + 1;
+    if (!PEM_BODY.test(s.slice(from, end))) break;
+    start = from;
+    end = from - 1;
+  }
+  return start;
+}
+
 /** A flag naming a credential, alone in an argument list: `["--token", "x"]`. */
 const FLAG = /^--?([\w.-]{1,128})$/;
 
@@ -174,10 +281,13 @@ export interface RedactorOptions {
 
 /** Known secrets this short are found only as a whole word; shorter ones cannot be searched for. */
 export const SHORT_SECRET_MIN = 4;
+const BIG_SECRET = 1024;
+/** Alternatives per compiled pattern: V8 refuses one regular expression beyond a size. */
+const CHUNK_CHARS = 32_768;
 const LONG_SECRET_MIN = 8;
 
 export class Redactor {
-  private readonly known: RegExp | undefined;
+  private readonly known: RegExp[];
   private readonly extra: readonly RegExp[];
   /** How many known secrets were too short (under SHORT_SECRET_MIN characters) to search for. */
   readonly unsearchable: number;
@@ -188,7 +298,10 @@ export class Redactor {
     let unsearchable = 0;
     for (const s of new Set(opts.secrets)) {
       if (!s) continue;
-      if (s.length >= LONG_SECRET_MIN) for (const f of secretForms(s)) long.add(f);
+      // A long value (a certificate bundle, a config file) is searched raw and as base64; its lines
+      // come as parts of their own (secretParts), and every form of it would make the pattern too big.
+      if (s.length > BIG_SECRET) long.add(s).add(Buffer.from(s).toString('base64'));
+      else if (s.length >= LONG_SECRET_MIN) for (const f of secretForms(s)) long.add(f);
       else if (s.length >= SHORT_SECRET_MIN) {
         // A short value replaced wherever it occurs would cut words apart; as a whole word it is safe.
         short.add(s).add(encodeURIComponent(s)).add(JSON.stringify(s).slice(1, -1));
@@ -199,14 +312,27 @@ export class Redactor {
     const alts = [...long].sort((a, b) => b.length - a.length).map(escapeRegExp);
     const word = [...short].filter((s) => !long.has(s)).sort((a, b) => b.length - a.length).map(escapeRegExp);
     if (word.length) alts.push(`(?<![A-Za-z0-9_])(?:${word.join('|')})(?![A-Za-z0-9_])`);
-    // One alternation, longest first, so a longer form is replaced before a shorter one inside it.
-    this.known = alts.length ? new RegExp(alts.join('|'), 'g') : undefined;
+    // Alternations, longest first, so a longer form is replaced before a shorter one inside it; cut
+    // into patterns V8 accepts (one regular expression has a size limit).
+    this.known = [];
+    let chunk: string[] = [];
+    let size = 0;
+    for (const a of alts) {
+      if (chunk.length && size + a.length > CHUNK_CHARS) {
+        this.known.push(new RegExp(chunk.join('|'), 'g'));
+        chunk = [];
+        size = 0;
+      }
+      chunk.push(a);
+      size += a.length + 1;
+    }
+    if (chunk.length) this.known.push(new RegExp(chunk.join('|'), 'g'));
     this.extra = opts.extra ?? [];
   }
 
   /** Layers 2 and 3 on text (a log, a manifest, one string leaf). */
   text(s: string, counts: RedactionCounts): string {
-    let out = this.knownForms(s, counts);
+    let out = redactPem(this.knownForms(s, counts), counts);
     for (const p of PATTERNS) out = replaceCounting(out, p.re, p.rule, counts, p.replace);
     this.extra.forEach((re, i) => {
       out = replaceCounting(out, re, `redact-extra-${i + 1}`, counts, () => REDACTED);
@@ -217,8 +343,9 @@ export class Redactor {
   /** Layer 2 only: every form of a known secret, also split across the lines of a wrapped text. */
   knownForms(s: string, counts: RedactionCounts): string {
     const known = this.known;
-    if (!known) return s;
-    const direct = replaceCounting(s, known, 'known-secret', counts, () => REDACTED);
+    if (!known.length) return s;
+    let direct = s;
+    for (const re of known) direct = replaceCounting(direct, re, 'known-secret', counts, () => REDACTED);
     // A wrapped run is searched joined; what matched is cut from the run as it is, line breaks and all.
     return replaceCounting(direct, WRAPPED, 'known-secret', counts, (m) => redactWrapped(m, known));
   }
@@ -247,10 +374,10 @@ export class Redactor {
     if (Array.isArray(v)) return this.walkArray(v, counts, sensitive);
     if (!isMap(v)) return v;
     const isSecret = v['kind'] === 'Secret' && (isMap(v['data']) || isMap(v['stringData']));
-    // env-style entries: {name: AWS_SECRET_ACCESS_KEY, value: ...}.
     // env-style entries: {name: DB_PASS, value}, {key: password, value}, {Name, Value}.
     const label = ['name', 'Name', 'key', 'Key'].map((k) => v[k]).find((x): x is string => typeof x === 'string');
     const envSensitive = label !== undefined && ('value' in v || 'Value' in v) && isSensitiveName(label);
+    const refLike = Object.keys(v).some((k) => k !== 'name' && isReferenceName(k));
     const out: Record<string, unknown> = {};
     for (const [k, x] of Object.entries(v)) {
       if (k === 'managedFields') continue;
@@ -271,9 +398,17 @@ export class Redactor {
         continue;
       }
       // Inside a sensitive map, a key that names or points at something (secretName) is kept.
-      // A sensitive name covers its own value (a scalar or a list of them); a map under it has names of
-      // its own (`secret: {secretName, defaultMode, items}` is a volume, not a credential).
-      out[this.text(k, counts)] = this.walk(x, counts, isSensitiveName(k));
+      // `Authorization: Token x` as a map entry (header maps): the scheme stays.
+      if (/^authorization$/i.test(k) && typeof x === 'string' && x !== '' && !x.includes(REDACTED)) {
+        const scheme = /^([A-Za-z][\w-]{0,20})\s+\S/.exec(x)?.[1];
+        out[k] = scheme ? `${scheme} ${REDACTED}` : REDACTED;
+        bump(counts, 'sensitive-key');
+        continue;
+      }
+      // A sensitive name covers everything under it, but for names that point at a credential
+      // (secretName, path) and below a map that is such a pointer (`secret: {secretName, defaultMode,
+      // items}` is a volume, not a credential).
+      out[this.text(k, counts)] = this.walk(x, counts, (sensitive && !refLike && !isReferenceName(k)) || isSensitiveName(k));
     }
     return out;
   }
@@ -297,7 +432,7 @@ export class Redactor {
 }
 
 /** `run` with every match of `known` in its joined text (breaks removed) replaced, or undefined if none. */
-function redactWrapped(run: string, known: RegExp): string | undefined {
+function redactWrapped(run: string, known: readonly RegExp[]): string | undefined {
   // at[i]: where the i-th character of the joined text is in the run.
   const at: number[] = [];
   let joined = '';
@@ -311,13 +446,23 @@ function redactWrapped(run: string, known: RegExp): string | undefined {
   for (let i = last; i < run.length; i++) at.push(i);
   joined += run.slice(last);
   const spans: Array<[number, number]> = [];
-  known.lastIndex = 0;
-  for (let m = known.exec(joined); m; m = known.exec(joined)) {
-    if (m[0] === '') {
-      known.lastIndex++;
-      continue;
+  for (const re of known) {
+    re.lastIndex = 0;
+    for (let m = re.exec(joined); m; m = re.exec(joined)) {
+      if (m[0] === '') {
+        re.lastIndex++;
+        continue;
+      }
+      spans.push([at[m.index]!, at[m.index + m[0].length - 1]! + 1]);
     }
-    spans.push([at[m.index]!, at[m.index + m[0].length - 1]! + 1]);
+  }
+  // Matches of several patterns may overlap: one span each where they do.
+  spans.sort((a, b) => a[0] - b[0]);
+  for (let k = 1; k < spans.length; k++) {
+    if (spans[k]![0] < spans[k - 1]![1]) {
+      spans[k - 1]![1] = Math.max(spans[k - 1]![1], spans[k]![1]);
+      spans.splice(k--, 1);
+    }
   }
   if (!spans.length) return undefined;
   let out = '';
@@ -394,6 +539,9 @@ export function secretParts(value: string): string[] {
       const kv = /^(?:export[ \t]+)?["']?([^=:\s"']{1,256})["']?[ \t]*[=:][ \t]*(.+?)[ \t]*[,;]?(?:[ \t]+[#;].*)?$/.exec(t);
       const v = kv?.[2]?.trim().replace(/^(["'])(.*)\1$/, '$2');
       if (kv && v) learn(kv[1]!, v);
+      // And uncut: `DB_PASSWORD=pass #1word` may be the whole password.
+      const whole = /^(?:export[ \t]+)?["']?([^=:\s"']{1,256})["']?[ \t]*[=:][ \t]*(.+)$/.exec(t);
+      if (whole?.[2]) learn(whole[1]!, whole[2].trim());
     }
   }
   return [...out];

@@ -591,3 +591,58 @@ describe('Redactor: idempotence', () => {
     expect(json).toEqual({});
   });
 });
+
+describe('Redactor: second review', () => {
+  const plain = new Redactor({ secrets: [] });
+
+  it('a sensitive name covers the map under it, but not a pointer to a credential', () => {
+    const out = plain.object({
+      a: { password: { value: 'hunter2-x1' } },
+      c: { credentials: { key: 'K-abc-123' } },
+      d: { credentials: [{ name: 'primary', value: 'cv-abc-123' }] },
+      f: { secret: { key: 'hs-abc-123' } },
+      vol: { secret: { secretName: 'my-tls', defaultMode: 420, items: [{ key: 'tls.crt', path: 'tls.crt' }] } },
+    }, {});
+    expect(JSON.stringify(out)).not.toMatch(/hunter2-x1|K-abc-123|cv-abc-123|hs-abc-123/);
+    expect((out as any).vol).toEqual({ secret: { secretName: 'my-tls', defaultMode: 420, items: [{ key: 'tls.crt', path: 'tls.crt' }] } });
+  });
+
+  it.each([
+    ['{"Authorization":"Token zzz123"} as a header map', () => JSON.stringify(plain.object({ headers: { Authorization: 'Token zzz123' } }, {})), '{"headers":{"Authorization":"Token [REDACTED]"}}'],
+    ['a bare credential', () => plain.text('Authorization: ghp_abcdef0123456789', {}), `Authorization: ${REDACTED}`],
+    ["Go's header map", () => plain.text('map[Authorization:[Token abc123def]]', {}), `map[Authorization:[Token ${REDACTED}]]`],
+    ['prose stays', () => plain.text('msg="Authorization: denied by policy" authorization=required for x', {}), 'msg="Authorization: denied by policy" authorization=required for x'],
+    ['docker auth in text', () => plain.text('{"auths":{"r":{"auth":"dXNlcjpwYXNzd29yZA=="}}}', {}), `{"auths":{"r":{"auth":"${REDACTED}"}}}`],
+    ['names run together', () => plain.text('keypass=abc123 storepass: xyz789 SECRETKEY=s1s1s1 passcode=9911', {}), `keypass=${REDACTED} storepass: ${REDACTED} SECRETKEY=${REDACTED} passcode=${REDACTED}`],
+    ['flow sequences and templates', () => plain.text('passwords: [a, b]\nsecret: {{ .Values.secret }}\ntoken: true\npassword: null', {}), `passwords: ${REDACTED}\nsecret: {{ .Values.secret }}\ntoken: true\npassword: null`],
+  ])('%s', (_name, run, expected) => {
+    expect(run()).toBe(expected);
+  });
+
+  it('a BEGIN mentioned in prose takes nothing; a key cut at either end loses its body lines only', () => {
+    const prose = `INFO tls: expecting "-----BEGIN PRIVATE KEY-----" header\n${'ordinary line\n'.repeat(1000)}`;
+    expect(plain.text(prose, {})).toBe(prose);
+    const body = 'MIIEvQIBADANBgkqhkiG9w0BAQEFAASC\nBKcwggSjAgEAAoIBAQC7\n';
+    expect(plain.text(`a\n-----BEGIN PRIVATE KEY-----\n${body}next line\n`, {})).toBe(`a\n-----BEGIN PRIVATE KEY-----${REDACTED}-----END PRIVATE KEY-----\nnext line\n`);
+    expect(plain.text(`a\n${body}-----END PRIVATE KEY-----\nafter`, {})).toBe(`a\n-----BEGIN PRIVATE KEY-----${REDACTED}-----END PRIVATE KEY-----\nafter`);
+    // A block longer than 16 KiB is still one block, and what follows it stays.
+    const long = `-----BEGIN PRIVATE KEY-----\n${`${'QUJD'.repeat(16)}\n`.repeat(400)}-----END PRIVATE KEY-----\nafter`;
+    expect(plain.text(long, {})).toBe(`-----BEGIN PRIVATE KEY-----${REDACTED}-----END PRIVATE KEY-----\nafter`);
+  });
+
+  it('an END after many lines of numbers or base64 is found in linear time', () => {
+    const nums = `${Array.from({ length: 30_000 }, (_, i) => String(i * 7919)).join('\n')}\n-----END PRIVATE KEY-----\n`;
+    const b64 = `${`${'QkFTRTY0'.repeat(8)}\n`.repeat(8000)}-----END PRIVATE KEY-----\n`;
+    for (const t of [nums, b64]) expect(() => runWithin(5000, () => plain.text(t, {}))).not.toThrow();
+  });
+
+  it('many secrets and one of many KiB compile and are found', () => {
+    const big = Array.from({ length: 300 }, (_, i) => `${i}-${'B'.repeat(60)}`).join('\n');
+    const r2 = new Redactor({ secrets: [big, ...secretParts(big), ...Array.from({ length: 300 }, (_, i) => `secret-value-number-${i}-xyz`)] });
+    expect(r2.text(`x ${big.split('\n')[9]} y secret-value-number-299-xyz z`, {})).toBe(`x ${REDACTED} y ${REDACTED} z`);
+  });
+
+  it('an env value with ` #` in it is learned whole too', () => {
+    expect(secretParts('DB_PASSWORD=pass #1word\n')).toEqual(expect.arrayContaining(['pass #1word']));
+  });
+});

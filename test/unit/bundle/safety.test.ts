@@ -262,3 +262,76 @@ describe('objects that only point at credentials', () => {
     expect(new Redactor({ secrets: [] }).object(vol, {})).toEqual(vol);
   });
 });
+
+describe('third review', () => {
+  it('a newest record without its release data refuses; an older one is only noted', async () => {
+    const dir = temp('/tmp/bundle-nodata-');
+    const newest = helmSecret({ revision: 2, manifest: [], config: { accessKeySecret: NEW } });
+    delete newest.data;
+    const c = cluster();
+    c.lists[`${P}/secrets`] = [helmSecret({ revision: 1, manifest: [], config: { accessKeySecret: OLD } }), newest];
+    const err = await runBundle(opts(dir, { allowUnknownSecrets: false }), fakeDeps(fakeApi(c))).catch((e: unknown) => e);
+    expect((err as InsightError).message).toMatch(/no bundle was written/);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('names that --redact-extra turns into a file and a directory of the same name end, and extract', async () => {
+    const dir = temp('/tmp/bundle-filedir-');
+    const c = cluster();
+    c.lists[`${P}/pods`] = [pod('ksm-1', { ready: false }), pod('ne-0', { ready: false, containers: ['sidecar'] })];
+    c.logs['ksm-1/main'] = 'k\n';
+    c.logs['ne-0/sidecar'] = 's\n';
+    const re = compileExtraPattern('ksm-1/main\\.log|ne-0') as RegExp;
+    const dry = await runBundle(opts(dir, { redactExtra: [re], dryRun: true }), fakeDeps(fakeApi(c)));
+    const r = await runBundle(opts(dir, { redactExtra: [re] }), fakeDeps(fakeApi(c)));
+    const u = unpack(r.path!);
+    const logs = u.names.filter((n) => n.startsWith('logs/') || n.startsWith('renamed/'));
+    expect(logs).toHaveLength(2);
+    expect(logs.map((n) => readFileSync(join(u.dir, n), 'utf8')).sort()).toEqual(['k\n', 's\n']);
+    // The dry run names them as the real run does.
+    expect(dry.files.filter((f) => f.section === 'logs').map((f) => f.path).sort()).toEqual([...logs].sort());
+  });
+
+  it('a Secret value of many KiB (a CA bundle) is learned by its lines and the bundle is whole', async () => {
+    const dir = temp('/tmp/bundle-big-');
+    const lines = Array.from({ length: 220 }, (_, i) => `${String(i).padStart(4, '0')}${'Q0FCVU5ETEU'.repeat(5)}x`);
+    const secret = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'ca', namespace: NS }, stringData: { 'ca.crt': lines.join('\n') } };
+    const c = cluster();
+    c.lists[`${P}/secrets`] = [helmSecret({ revision: 1, manifest: [secret], config: { accessKeySecret: NEW } })];
+    c.logs['ksm-1/main'] = `loaded\n${lines[17]}\ndone\n`;
+    const r = await runBundle(opts(dir, { allowUnknownSecrets: false }), fakeDeps(fakeApi(c)));
+    expect(r.files.filter((f) => f.status === 'error')).toEqual([]);
+    const log = readFileSync(join(unpack(r.path!).dir, 'logs/ksm-1/main.log'), 'utf8');
+    expect(log).not.toContain(lines[17]);
+    expect(log).toContain('done');
+  });
+
+  it('an error message with a secret across the 300-character cut keeps none of it', async () => {
+    const messageOf = async (pad: number) => {
+      const dir = temp('/tmp/bundle-cut-');
+      const c = cluster({ onGet: (p) => { if (p.endsWith('/services')) throw new Error(`${'x'.repeat(pad)}${NEW} tail`); } });
+      c.lists[`${P}/secrets`] = [helmSecret({ revision: 1, manifest: [], config: { accessKeySecret: NEW } })];
+      const r = await runBundle(opts(dir, { allowUnknownSecrets: false }), fakeDeps(fakeApi(c)));
+      const u = unpack(r.path!);
+      expect(JSON.stringify(r.errors)).not.toContain(NEW.slice(0, 6));
+      return u.manifest.errors.find((e: { component: string }) => e.component === 'objects/services.json').message as string;
+    };
+    // Where the secret lands after the API error's own prefix, then a padding that puts it across the cut.
+    const at = (await messageOf(0)).indexOf('[REDACTED]');
+    expect(at).toBeGreaterThan(0);
+    const msg = await messageOf(300 - at - 10);
+    expect(msg).toHaveLength(300);
+    expect(msg).not.toContain(NEW.slice(0, 6));
+    expect(msg.endsWith('[REDACTED]'.slice(0, 10))).toBe(true);
+  });
+
+  it('--output-file that is a dangling symbolic link is refused before any read', async () => {
+    const dir = temp('/tmp/bundle-link-');
+    const { symlinkSync } = await import('node:fs');
+    symlinkSync(join(dir, 'nowhere'), join(dir, 'b.tar.gz'));
+    let gets = 0;
+    const err = await runBundle(opts(dir, { outputFile: 'b.tar.gz' }), fakeDeps(fakeApi(cluster({ onGet: () => void gets++ })))).catch((e: unknown) => e);
+    expect((err as InsightError).message).toMatch(/already exists/);
+    expect(gets).toBe(0);
+  });
+});
