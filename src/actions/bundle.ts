@@ -941,14 +941,16 @@ function worstManifestBytes(o: BundleOptions, entries: Entry[], logs: LogSelecti
 
 const MESSAGE_MAX = 300;
 /** Kept of an error's first line until the final scrub. */
-const MESSAGE_KEEP = 4_096;
+const MESSAGE_KEEP = 65_536;
 
 /** One scrubbed line of an error, for manifest.json. */
 function oneLine(e: unknown, redactor: Redactor): string {
   const msg = e instanceof Error ? e.message : String(e);
   const line = (msg.split('\n').find((l) => l.trim()) ?? 'unknown error').trim();
   // Cut only after the last scrub (manifestOf, the dry run): a secret across the cut would stay half.
-  return scrub(redactor, line.slice(0, MESSAGE_KEEP));
+  // A line longer than MESSAGE_KEEP loses its last KiB after the scrub, where a cut secret could be.
+  if (line.length <= MESSAGE_KEEP) return scrub(redactor, line);
+  return scrub(redactor, line.slice(0, MESSAGE_KEEP)).slice(0, -1024);
 }
 
 function statusText(body: string): string {

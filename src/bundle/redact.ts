@@ -44,7 +44,7 @@ export type RedactionCounts = Partial<Record<RedactionRule, number>>;
 // Plurals other than `passwords` are left out: `tokens=128` counts tokens, a `secrets:` list names Secrets.
 const SENSITIVE_WORDS = new Set(['password', 'passwords', 'passwd', 'pass', 'passphrase', 'passcode', 'token', 'secret', 'credential', 'credentials', 'apikey', 'privatekey', 'authtoken']);
 /** Adjacent word pairs that do: api_key, privateKey, client-key-data, tls.key. */
-const SENSITIVE_PAIRS = new Set(['api key', 'private key', 'key data', 'tls key', 'signing key', 'encryption key']);
+const SENSITIVE_PAIRS = new Set(['api key', 'private key', 'key data', 'tls key', 'signing key', 'encryption key', 'shared key', 'master key', 'hmac key', 'client key', 'account key', 'connection string']);
 /** A last word that makes the name point at a credential rather than hold one (secretName, secretKeyRef, tokenFile). */
 const REFERENCE_WORDS = new Set(['name', 'names', 'ref', 'file', 'path', 'dir', 'namespace']);
 
@@ -69,28 +69,55 @@ export function isSensitiveName(name: string): boolean {
   const w = nameWords(name);
   if (!w.length || REFERENCE_WORDS.has(w[w.length - 1]!)) return false;
   // docker's `auths.<registry>.auth`, MySQL's MYSQL_PWD.
-  if (w.length === 1 && (w[0] === 'auth' || w[0] === 'pwd')) return true;
-  return w.some((x, i) => SENSITIVE_WORDS.has(x) || SENSITIVE_ENDINGS.test(x) || (i > 0 && (SENSITIVE_PAIRS.has(`${w[i - 1]} ${x}`) || x === 'pwd')));
+  if (w.length === 1 && (w[0] === 'auth' || w[0] === 'pwd' || w[0] === 'dsn')) return true;
+  return w.some((x, i) => SENSITIVE_WORDS.has(x) || SENSITIVE_ENDINGS.test(x) || (i > 0 && (SENSITIVE_PAIRS.has(`${w[i - 1]} ${x}`) || x === 'pwd' || (x === 'pw' && i === w.length - 1))));
 }
 
 /** One word run together from several (PGPASSWORD, accesskeysecret, clienttoken): the ending decides, not `tokenizer` or `secretary`. */
-const SENSITIVE_ENDINGS = /(?:password|passwd|passcode|secret|secretkey|token|credentials?|apikey|(?:key|store|trust|db|root|admin|user)pass)$/;
+const SENSITIVE_ENDINGS = /(?:password|passwd|passcode|secret|secretkey|token|credentials?|apikey|(?:key|store|trust|db|root|admin|user)pass|(?:shared|master|hmac|client|account)key|connectionstring)$/;
+
+/** What a map that points at a credential holds besides the pointer: settings, never the credential. */
+const POINTER_KEYS = new Set(['items', 'defaultMode', 'mode', 'optional', 'name', 'namespace', 'audience', 'expirationSeconds', 'readOnly', 'mountPath', 'subPath']);
+
+/** A header that carries a credential: Authorization, Proxy-Authorization, X-Authorization. */
+const AUTH_HEADER = /authorization$/i;
+
+/** An Authorization value with its scheme kept: `Token [REDACTED]`. */
+function authorizationValue(x: string, counts: RedactionCounts): string {
+  if (x === '' || x.includes(REDACTED)) return x;
+  bump(counts, 'sensitive-key');
+  const scheme = /^([A-Za-z][\w-]{0,20})\s+\S/.exec(x)?.[1];
+  return scheme ? `${scheme} ${REDACTED}` : REDACTED;
+}
 
 const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 // ---- patterns ---------------------------------------------------------------------------------------------
 
 /** A prefilter for names in text: the callback decides with isSensitiveName. */
-const KEYWORDS = 'pass|pwd|auth|token|secret|credential|private.?key|key.?data|api.?key|tls.?key|signing.?key|encryption.?key';
+const KEYWORDS = 'pass|pwd|pw|dsn|auth|token|shared.?key|master.?key|hmac.?key|client.?key|account.?key|connection.?string|secret|credential|private.?key|key.?data|api.?key|tls.?key|signing.?key|encryption.?key';
 const KEY = `[\\w.-]{0,64}?(?:${KEYWORDS})[\\w.-]{0,64}`;
 /** A value: double-quoted (escapes allowed), single-quoted, JSON-escaped quotes, or bare up to a delimiter. */
 const VALUE = `(?:"((?:[^"\\\\\\n]|\\\\.){1,4096})"|'([^'\\n]{1,4096})'|\\\\"((?:[^"\\\\\\n]|\\\\[^"]){1,4096})\\\\"|\\[(?!REDACTED\\])([^\\]\\n]{1,4096})\\]|(?![|>{\\[])([^\\s"',;&}\\]\\\\]{1,4096}))`;
 
 const REDACTED_PEM = `-----BEGIN PRIVATE KEY-----${REDACTED}-----END PRIVATE KEY-----`;
 
-/** A token, not a word of prose: at least `min` characters with a digit or a symbol of an encoding. */
+/**
+ * A token, not a word of prose: at least `min` characters with a digit or a symbol of an encoding, or
+ * letters only in mixed case from 12 characters, or any 20 and more (a base62 token may lack a digit).
+ */
 function looksLikeCredential(s: string, min: number): boolean {
-  return s.length >= min && /[0-9+/=_.-]/.test(s) && /[A-Za-z]/.test(s);
+  if (s.length < min || !/[A-Za-z]/.test(s)) return false;
+  if (/[0-9+/=_.-]/.test(s)) return true;
+  return (s.length >= 12 && /[a-z]/.test(s) && /[A-Z]/.test(s)) || s.length >= 20;
+}
+
+/** Schemes that say what follows is a credential, whatever it looks like. */
+const AUTH_SCHEMES = /^(?:token|bearer|basic|apikey|api-key|key|ssws|appcode|acs|hmac|negotiate|ntlm|aws4-hmac-sha256|otp)$/i;
+
+/** `basic <base64 of user:password>`, whatever the case of `basic`. */
+function isBasicCredential(scheme: string, cred: string): boolean {
+  return /^basic$/i.test(scheme) && /^[A-Za-z0-9+/]{4,}={0,2}$/.test(cred) && Buffer.from(cred, 'base64').toString('latin1').includes(':');
 }
 
 /** A pattern's replacement; undefined keeps the match as it is (and does not count it). */
@@ -120,11 +147,12 @@ const PATTERNS: Array<{ rule: RedactionRule; re: RegExp; replace: Replace }> = [
   // (`Authorization: denied by policy`) is left alone.
   {
     rule: 'authorization',
-    re: /\b(Authorization["']?[ \t]{0,8}[:=][ \t]{0,8}["']?\[?)(?:([A-Za-z][\w-]{0,20})([ \t]{1,8}))?([^\s"'\],;]{1,8192})/gi,
+    re: /\b(Authorization\\?["']?[ \t]{0,8}[:=][ \t]{0,8}(?:\\?["']|\[){0,3})(?:([A-Za-z][\w-]{0,20})([ \t]{1,8})["']?)?([^\s"'\],;\\]{1,8192})/gi,
     replace: (_m, g) => {
       const cred = g[3]!;
       if (cred === REDACTED || cred.startsWith('[REDACTED')) return undefined;
-      if (g[1] !== undefined ? !looksLikeCredential(cred, 8) : !looksLikeCredential(cred, 16)) return undefined;
+      const known = g[1] !== undefined && AUTH_SCHEMES.test(g[1]) && cred.length >= 4;
+      if (!known && (g[1] !== undefined ? !looksLikeCredential(cred, 8) && !isBasicCredential(g[1], cred) : !looksLikeCredential(cred, 16))) return undefined;
       return `${g[0]}${g[1] ?? ''}${g[2] ?? ''}${REDACTED}`;
     },
   },
@@ -175,29 +203,34 @@ const PATTERNS: Array<{ rule: RedactionRule; re: RegExp; replace: Replace }> = [
 
 const PEM_BEGIN = /-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----/g;
 const PEM_END = /-----END [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----/g;
-/** A line of key body: base64, or PGP's checksum line. */
-const PEM_BODY = /^[ \t]{0,64}(?:[A-Za-z0-9+/]{4,128}={0,2}|=[A-Za-z0-9+/]{4})[ \t]*\r?$/;
-/** PGP armor headers and blank lines, allowed right after BEGIN only. */
-const PEM_HEAD = /^[ \t]{0,64}(?:[A-Za-z-]{1,32}: [^\n]{0,256})?[ \t]*\r?$/;
-const PEM_MAX = 65_536;
+/** A key body at most this far from its marker (PGP blocks with photos are large). */
+const PEM_MAX = 1 << 20;
+/** A marker's line prefix (a timestamp, a pod name) at most this long. */
+const PREFIX_MAX = 256;
+const B64 = /[A-Za-z0-9+/=]/;
+/** What may join the lines of a key body that is not plain lines: escapes in JSON or Go, HTML, spaces. */
+const PEM_SEPARATORS = ['\\r\\n', '\\\\n', '\\n', '<br>', '<br/>', '<br />'];
 
 /**
  * PEM and PGP private key blocks, found by their markers in linear time: a whole block (also with `\n`
- * escapes inside a JSON string) goes; so does a block a log's window or a byte limit cut, by its lines
- * of key body: after a BEGIN that ends its line and has no END, and before an END that starts its line
- * and has no BEGIN. Ordinary lines stop a fragment, so a BEGIN mentioned in prose takes nothing.
+ * escapes inside a JSON string) goes; so does a block a log's window or a byte limit cut, by its key
+ * body: after a BEGIN with no END, and before an END with no BEGIN. The body is base64 in chunks joined
+ * by line breaks (each line may carry the marker line's prefix, a timestamp or a pod name, in the same
+ * shape), by an escape (`\n`, `\\n`, `<br>`), or by spaces (chunks of 16 and more); the first thing that
+ * is not stops it, so a BEGIN mentioned in prose takes nothing.
  */
 function redactPem(s: string, counts: RedactionCounts): string {
-  if (!s.includes('PRIVATE KEY-----')) return s;
+  if (!s.includes('PRIVATE KEY')) return s;
   const begins = [...s.matchAll(PEM_BEGIN)].map((m) => [m.index, m.index + m[0].length] as const);
   const ends = [...s.matchAll(PEM_END)].map((m) => [m.index, m.index + m[0].length] as const);
+  if (!begins.length && !ends.length) return s;
   const spans: Array<[number, number]> = [];
   let covered = -1;
   let e = 0;
   for (const [k, [b0, b1]] of begins.entries()) {
     if (b0 < covered) continue;
     while (e < ends.length && ends[e]![0] < b1) e++;
-    const nextBegin = begins[k + 1]?.[0] ?? Infinity;
+    const nextBegin = begins[k + 1]?.[0] ?? s.length;
     const end = ends[e];
     if (end && end[0] < nextBegin && end[0] - b1 <= PEM_MAX) {
       spans.push([b0, end[1]]);
@@ -205,24 +238,34 @@ function redactPem(s: string, counts: RedactionCounts): string {
       e++;
       continue;
     }
-    const stop = bodyAfter(s, b1);
+    const stop = bodyAfter(s, b0, b1, Math.min(nextBegin, b1 + PEM_MAX));
     if (stop > b1) {
       spans.push([b0, stop]);
       covered = stop;
     }
   }
+  // An END inside a span is that span's; one pass, as both lists are in text order.
+  const whole = [...spans].sort((a, b) => a[0] - b[0]);
+  let w = 0;
   for (const [e0, e1] of ends) {
-    if (spans.some(([a, b]) => e0 >= a && e0 < b)) continue;
-    const start = bodyBefore(s, e0);
+    while (w < whole.length && whole[w]![1] <= e0) w++;
+    if (w < whole.length && whole[w]![0] <= e0) continue;
+    const start = bodyBefore(s, e0, Math.max(w > 0 ? whole[w - 1]![1] : 0, e0 - PEM_MAX));
     if (start < e0) spans.push([start, e1]);
   }
   if (!spans.length) return s;
   spans.sort((a, b) => a[0] - b[0]);
+  // Overlapping spans (a long body reached from both ends) are one.
+  const merged: Array<[number, number]> = [];
+  for (const sp of spans) {
+    const last = merged[merged.length - 1];
+    if (last && sp[0] <= last[1]) last[1] = Math.max(last[1], sp[1]);
+    else merged.push([sp[0], sp[1]]);
+  }
   let out = '';
   let at = 0;
   let n = 0;
-  for (const [a, b] of spans) {
-    if (a < at) continue;
+  for (const [a, b] of merged) {
     const piece = s.slice(a, b);
     out += s.slice(at, a) + (piece === REDACTED_PEM ? piece : REDACTED_PEM);
     if (piece !== REDACTED_PEM) n++;
@@ -232,34 +275,114 @@ function redactPem(s: string, counts: RedactionCounts): string {
   return out + s.slice(at);
 }
 
-/** Where the key body after a BEGIN at `i` ends (`i` when its line goes on, or no body line follows). */
-function bodyAfter(s: string, i: number): number {
-  let nl = s.indexOf('\n', i);
-  if (nl === -1 || !/^["']?[ \t]*\r?$/.test(s.slice(i, nl))) return i;
-  let last = i;
-  let body = false;
-  while (nl !== -1 && nl - i <= PEM_MAX) {
-    const next = s.indexOf('\n', nl + 1);
-    const line = s.slice(nl + 1, next === -1 ? s.length : next);
-    if (PEM_BODY.test(line)) {
-      body = true;
-      last = next === -1 ? s.length : next;
-    } else if (body || !PEM_HEAD.test(line)) break;
-    nl = next;
-  }
-  return body ? last : i;
+const shape = (prefix: string) => prefix.replace(/\d/g, '0');
+/** The text before `i` on its line, if the line starts within PREFIX_MAX (linear: no scan to the text's start). */
+function linePrefix(s: string, i: number): string | undefined {
+  const from = Math.max(0, i - PREFIX_MAX);
+  const k = s.slice(from, i).lastIndexOf('\n');
+  if (k !== -1) return s.slice(from + k + 1, i);
+  return from === 0 ? s.slice(0, i) : undefined;
+}
+/** A base64 chunk of at least `min` characters at `i`; its end, or -1. */
+function chunkAt(s: string, i: number, limit: number, min: number): number {
+  let j = i;
+  while (j < limit && B64.test(s[j]!)) j++;
+  return j - i >= min ? j : -1;
 }
 
-/** Where the key body before an END at `i` starts (`i` when the END does not start its line). */
-function bodyBefore(s: string, i: number): number {
-  const lineStart = s.lastIndexOf('\n', i - 1) + 1;
-  if (!/^[ \t]*$/.test(s.slice(lineStart, i)) || lineStart === 0) return i;
-  let start = i;
-  let end = lineStart - 1;
-  while (end > 0 && i - end <= PEM_MAX) {
+/** Where the key body after a BEGIN at [b0, b1) ends (`b1` when no body follows). */
+function bodyAfter(s: string, b0: number, b1: number, limit: number): number {
+  const prefix = shape(linePrefix(s, b0) ?? '');
+  let at = b1;
+  // An escape after the marker decides the mode; so does a line break (with the line's prefix) or a space.
+  const esc = PEM_SEPARATORS.find((sep) => s.startsWith(sep, at));
+  let last = b1;
+  let chunks = 0;
+  let usePrefix: boolean | undefined;
+  for (;;) {
+    let next: number;
+    let min = 4;
+    if (esc) {
+      if (!s.startsWith(esc, at)) break;
+      next = at + esc.length;
+    } else if (s.startsWith('\n', at) || s.startsWith('\r\n', at)) {
+      next = at + (s[at] === '\r' ? 2 : 1);
+      // Body lines carry the marker line's prefix (a timestamp) or none (`key: -----BEGIN ...`): the
+      // first body line decides which.
+      const has = prefix !== '' && shape(s.slice(next, next + prefix.length)) === prefix;
+      usePrefix ??= chunks ? undefined : has;
+      if (usePrefix && !has) break;
+      if (usePrefix) next += prefix.length;
+      while (s[next] === ' ' || s[next] === '\t') next++;
+      // PGP's armor headers (`Version: ...`) and the blank line after them, before the body only.
+      const eol = s.indexOf('\n', next);
+      const line = s.slice(next, eol === -1 ? limit : Math.min(eol, limit)).replace(/\r$/, '');
+      if (line.trim() === '' || (!chunks && /^[A-Za-z-]{1,32}: /.test(line))) {
+        if (eol === -1 || eol >= limit) break;
+        at = eol;
+        continue;
+      }
+    } else if (s[at] === ' ') {
+      next = at + 1;
+      min = 16;
+    } else break;
+    const end = chunkAt(s, next, limit, min);
+    // In line mode a chunk is the whole line.
+    if (end === -1) break;
+    if (!esc && min === 4) {
+      let t = end;
+      while (s[t] === ' ' || s[t] === '\t') t++;
+      if (t < s.length && s[t] !== '\n' && s[t] !== '\r') break;
+    }
+    last = end;
+    at = end;
+    chunks++;
+    // A line break ends a chunk in line mode; trailing spaces before it are allowed.
+    if (!esc) while (s[at] === ' ' && (s[at + 1] === '\n' || s[at + 1] === '\r')) at++;
+  }
+  return chunks ? last : b1;
+}
+
+/** Where the key body before an END at `e0` starts (`e0` when no body precedes it), not before `floor`. */
+function bodyBefore(s: string, e0: number, floor: number): number {
+  const esc = PEM_SEPARATORS.find((sep) => e0 - sep.length >= floor && s.startsWith(sep, e0 - sep.length));
+  let start = e0;
+  let at = e0;
+  if (esc) {
+    while (at - esc.length >= floor && s.startsWith(esc, at - esc.length)) {
+      let j = at - esc.length;
+      const chunkEnd = j;
+      while (j > floor && B64.test(s[j - 1]!)) j--;
+      // The `n` of an escape before the chunk is a base64 letter too: it belongs to the escape.
+      for (let k = 1; k < esc.length && j + k <= chunkEnd; k++) {
+        if (s.startsWith(esc, j + k - esc.length) && j + k - esc.length >= floor) {
+          j += k;
+          break;
+        }
+      }
+      if (chunkEnd - j < 4) break;
+      start = j;
+      at = j;
+    }
+    return start;
+  }
+  // Plain lines: the END's line prefix (in shape) is on every body line; blank lines may come between.
+  const own = linePrefix(s, e0);
+  if (own === undefined) return e0;
+  // The last body line may run into the END (`...=-----END`): it is body, and the lines have no prefix.
+  const runIn = /^[ \t]*[A-Za-z0-9+/=]{4,}$/.test(own);
+  if (runIn) start = e0 - own.length;
+  if (e0 - own.length === 0) return start;
+  const prefix = runIn ? '' : shape(own.replace(/[ \t]+$/, ''));
+  let end = e0 - own.length - 1;
+  while (end > floor) {
     const from = s.lastIndexOf('\n', end - 1) + 1;
-    if (!PEM_BODY.test(s.slice(from, end))) break;
-    start = from;
+    const line = s.slice(from, end).replace(/\r$/, '');
+    if (from < floor) break;
+    if (line.trim() !== '') {
+      if (shape(line.slice(0, prefix.length)) !== prefix || !/^[ \t]*=?[A-Za-z0-9+/]{4,}={0,2}[ \t]*$/.test(line.slice(prefix.length))) break;
+      start = from;
+    }
     end = from - 1;
   }
   return start;
@@ -300,7 +423,7 @@ export class Redactor {
       if (!s) continue;
       // A long value (a certificate bundle, a config file) is searched raw and as base64; its lines
       // come as parts of their own (secretParts), and every form of it would make the pattern too big.
-      if (s.length > BIG_SECRET) long.add(s).add(Buffer.from(s).toString('base64'));
+      if (s.length > BIG_SECRET) long.add(s).add(Buffer.from(s).toString('base64')).add(encodeURIComponent(s)).add(JSON.stringify(s).slice(1, -1));
       else if (s.length >= LONG_SECRET_MIN) for (const f of secretForms(s)) long.add(f);
       else if (s.length >= SHORT_SECRET_MIN) {
         // A short value replaced wherever it occurs would cut words apart; as a whole word it is safe.
@@ -376,7 +499,7 @@ export class Redactor {
     const isSecret = v['kind'] === 'Secret' && (isMap(v['data']) || isMap(v['stringData']));
     // env-style entries: {name: DB_PASS, value}, {key: password, value}, {Name, Value}.
     const label = ['name', 'Name', 'key', 'Key'].map((k) => v[k]).find((x): x is string => typeof x === 'string');
-    const envSensitive = label !== undefined && ('value' in v || 'Value' in v) && isSensitiveName(label);
+    const envSensitive = label !== undefined && ('value' in v || 'Value' in v) && (isSensitiveName(label) || AUTH_HEADER.test(label));
     const refLike = Object.keys(v).some((k) => k !== 'name' && isReferenceName(k));
     const out: Record<string, unknown> = {};
     for (const [k, x] of Object.entries(v)) {
@@ -399,16 +522,14 @@ export class Redactor {
       }
       // Inside a sensitive map, a key that names or points at something (secretName) is kept.
       // `Authorization: Token x` as a map entry (header maps): the scheme stays.
-      if (/^authorization$/i.test(k) && typeof x === 'string' && x !== '' && !x.includes(REDACTED)) {
-        const scheme = /^([A-Za-z][\w-]{0,20})\s+\S/.exec(x)?.[1];
-        out[k] = scheme ? `${scheme} ${REDACTED}` : REDACTED;
-        bump(counts, 'sensitive-key');
+      if (AUTH_HEADER.test(k) && (typeof x === 'string' || (Array.isArray(x) && x.every((y) => typeof y === 'string')))) {
+        out[k] = Array.isArray(x) ? x.map((y: string) => authorizationValue(y, counts)) : authorizationValue(x, counts);
         continue;
       }
       // A sensitive name covers everything under it, but for names that point at a credential
       // (secretName, path) and below a map that is such a pointer (`secret: {secretName, defaultMode,
       // items}` is a volume, not a credential).
-      out[this.text(k, counts)] = this.walk(x, counts, (sensitive && !refLike && !isReferenceName(k)) || isSensitiveName(k));
+      out[this.text(k, counts)] = this.walk(x, counts, (sensitive && !isReferenceName(k) && !(refLike && POINTER_KEYS.has(k))) || isSensitiveName(k));
     }
     return out;
   }

@@ -258,7 +258,7 @@ describe('Redactor: URL user-info', () => {
   it.each([
     ['GET https://user:pa55@host/p done', `GET https://user:${REDACTED}@host/p done`],
     ['connecting to postgres://u:p%40ss@db:5432/x now', `connecting to postgres://u:${REDACTED}@db:5432/x now`],
-    ['{"dsn":"postgres://u:p%40ss@db:5432/x","ok":true}', `{"dsn":"postgres://u:${REDACTED}@db:5432/x","ok":true}`],
+    ['{"url":"postgres://u:p%40ss@db:5432/x","ok":true}', `{"url":"postgres://u:${REDACTED}@db:5432/x","ok":true}`],
   ])('%j', (text, expected) => {
     const { out, counts } = scrub(text);
     expect(out).toBe(expected);
@@ -644,5 +644,70 @@ describe('Redactor: second review', () => {
 
   it('an env value with ` #` in it is learned whole too', () => {
     expect(secretParts('DB_PASSWORD=pass #1word\n')).toEqual(expect.arrayContaining(['pass #1word']));
+  });
+});
+
+describe('Redactor: third review', () => {
+  const plain = new Redactor({ secrets: [] });
+  const body = Array.from({ length: 12 }, (_, i) => `MIIE${String(i).padStart(2, '0')}${'QWxhZGRpbjpvcGVu'.repeat(3)}xy`);
+  const leaked = (out: string) => body.filter((l) => out.includes(l.slice(4, 40)));
+  const key = `-----BEGIN PRIVATE KEY-----\n${body.join('\n')}\n-----END PRIVATE KEY-----\n`;
+  const pgp = `-----BEGIN PGP PRIVATE KEY BLOCK-----\nVersion: GnuPG v2\n\n${body.join('\n')}\n=Ab12\n-----END PGP PRIVATE KEY BLOCK-----\n`;
+
+  it.each([
+    ['a PGP block', pgp],
+    ['a PGP block cut at the end', pgp.slice(0, 400)],
+    ['a PGP block cut at the start', pgp.slice(120)],
+    ['a key as a JSON string cut at the start', JSON.stringify(key).slice(200)],
+    ['a key as a JSON string cut at the end', JSON.stringify(key).slice(0, 500)],
+    ['a key double-escaped, cut', JSON.stringify(JSON.stringify(key)).slice(0, 500)],
+    ['each line with a timestamp, cut', key.slice(0, 500).split('\n').map((l, i) => `2026-12-01T00:00:0${i % 10}.000Z ${l}`).join('\n')],
+    ['each line with a pod prefix, cut', key.slice(0, 500).split('\n').map((l) => `[pod/x/c] ${l}`).join('\n')],
+    ['joined by spaces, cut', key.replace(/\n/g, ' ').slice(0, 500)],
+    ['joined by <br>, cut', key.replace(/\n/g, '<br>').slice(0, 500)],
+    ['blank lines between, cut at the start', key.replace(/\n/g, '\n\n').slice(300)],
+    ['`key: ` before BEGIN, no END', `key: -----BEGIN PRIVATE KEY-----\n${body.join('\n')}\n`],
+    ['the last line running into END, cut at the start', `${body.slice(-3).join('\n')}-----END PRIVATE KEY-----`],
+    ['a body of 200 KiB', `-----BEGIN PGP PRIVATE KEY BLOCK-----\n${`${body[0]}\n`.repeat(3200)}-----END PGP PRIVATE KEY BLOCK-----\nafter`],
+  ])('%s leaves no body line', (_name, text) => {
+    expect(leaked(plain.text(text, {}))).toEqual([]);
+  });
+
+  it('BEGIN markers without line breaks, or header lines after each, stay linear', () => {
+    for (const t of ['-----BEGIN PRIVATE KEY-----'.repeat(40_000), 'X: -----BEGIN PRIVATE KEY-----\n'.repeat(35_000), 'AAAA\n-----END PRIVATE KEY-----\n'.repeat(35_000)]) {
+      expect(() => runWithin(5000, () => plain.text(t, {}))).not.toThrow();
+    }
+  });
+
+  it.each([
+    ['{"Authorization":["Token abc123def456"]}', `{"Authorization":["Token ${REDACTED}"]}`],
+    ['{\\"Authorization\\":\\"abc123def456ghi789jkl\\"}', `{\\"Authorization\\":\\"${REDACTED}\\"}`],
+    ['Authorization: Token abcdefghijklmnop', `Authorization: Token ${REDACTED}`],
+    ['Authorization: SSWS abcdefghijklmnopqrstuvwxyzABCDEF', `Authorization: SSWS ${REDACTED}`],
+    ['authorization: basic dXNlcjpwYXNz', `authorization: basic ${REDACTED}`],
+  ])('Authorization %j', (text, expected) => {
+    expect(plain.text(text, {})).toBe(expected);
+  });
+
+  it('Authorization in objects: probe headers, X- headers, lists', () => {
+    const out = plain.object({ a: { httpHeaders: [{ name: 'Authorization', value: 'Token abc123def456' }] }, b: { 'X-Authorization': 'Token abc123def456' }, c: { authorization: ['Token abc123def456'] } }, {});
+    expect(JSON.stringify(out)).not.toContain('abc123def456');
+    expect((out as any).b['X-Authorization']).toBe(`Token ${REDACTED}`);
+  });
+
+  it('a pointer in a map under a sensitive name does not uncover its siblings', () => {
+    const out = plain.object({ password: { secretName: 'x', value: 'plainPass123' }, token: { path: '/run/t', value: 'plaintoken123' }, auth: { caFile: '/ca', key: 'rawkeymaterial123' } }, {});
+    expect(JSON.stringify(out)).not.toMatch(/plainPass123|plaintoken123|rawkeymaterial123/);
+    expect((out as any).password.secretName).toBe('x');
+  });
+
+  it.each(['sharedKey', 'masterKey', 'hmacKey', 'clientKey', 'AZURE_STORAGE_ACCOUNT_KEY', 'connectionString', 'dsn', 'bindPW'])('%s is sensitive', (name) => {
+    expect(isSensitiveName(name)).toBe(true);
+  });
+
+  it('a secret over 1 KiB is found URL-encoded and JSON-escaped too', () => {
+    const big = `{"type":"service_account","private_key":"${'K'.repeat(1200)}\n"}`;
+    const r2 = new Redactor({ secrets: [big] });
+    for (const form of [encodeURIComponent(big), JSON.stringify(big).slice(1, -1)]) expect(r2.text(`x ${form} y`, {})).toBe(`x ${REDACTED} y`);
   });
 });
