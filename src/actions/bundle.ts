@@ -313,6 +313,7 @@ async function discover(o: BundleOptions, deps: BundleDeps, fail: (c: string, e:
     d.storage = records.storage;
     const version = (r: StorageRecord) => Number(r.metadata?.labels?.['version'] ?? 0);
     const newestVersion = Math.max(...records.items.map(version));
+    let newestDecoded: Record<string, unknown> | undefined;
     for (const r of records.items) {
       const rev: Revision = { version: version(r), status: r.metadata?.labels?.['status'] ?? 'unknown' };
       d.revisions.push(rev);
@@ -333,7 +334,11 @@ async function discover(o: BundleOptions, deps: BundleDeps, fail: (c: string, e:
         const manifest = typeof rel['manifest'] === 'string' ? rel['manifest'] : '';
         // Every revision's secrets: a pod that ran an older one may still print its value.
         for (const v of releaseSecrets(rel['config'], manifest)) learned.add(v);
-        if (rev.version === newestVersion) d.newest = { config: rel['config'], manifest };
+        if (rev.version === newestVersion) {
+          d.newest = { config: rel['config'], manifest };
+          // The record newestStoredRelease picks (the first of the newest version), decoded once.
+          newestDecoded ??= rel;
+        }
       } catch (e) {
         fail(`release revision ${rev.version}`, e);
         if (rev.version === newestVersion) d.secretsUnknown = e;
@@ -341,7 +346,7 @@ async function discover(o: BundleOptions, deps: BundleDeps, fail: (c: string, e:
     }
     d.revisions.sort((x, y) => x.version - y.version);
     try {
-      const rel = newestStoredRelease(records.items, records.storage, { name: o.release, namespace: o.namespace });
+      const rel = newestStoredRelease(records.items, records.storage, { name: o.release, namespace: o.namespace }, newestDecoded);
       if (rel) d.release = rel;
     } catch (e) {
       // Already recorded for its revision above; the newest one undecodable means its secrets are unknown.

@@ -131,7 +131,7 @@ function redactValue(g: ReadonlyArray<string | undefined>, at: number): string |
   if (dq !== undefined) return `"${REDACTED}"`;
   if (sq !== undefined) return `'${REDACTED}'`;
   if (esc !== undefined) return `\\"${REDACTED}\\"`;
-  if (seq !== undefined) return REDACTED;
+  // A flow sequence or a bare value: the whole of it.
   return REDACTED;
 }
 

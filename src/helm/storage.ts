@@ -71,13 +71,16 @@ export function decodeHelmRelease(data: string, fromSecret: boolean): Record<str
   return JSON.parse(buf.toString('utf8')) as Record<string, unknown>;
 }
 
-/** The newest revision among a release's storage records; undefined when there are none. */
-export function newestStoredRelease(items: readonly StorageRecord[], storage: StoredRelease['storage'], where: { name: string; namespace: string }): StoredRelease | undefined {
+/**
+ * The newest revision among a release's storage records; undefined when there are none. A caller that
+ * has already decoded the newest record (the bundle decodes every one) passes it as `decoded`.
+ */
+export function newestStoredRelease(items: readonly StorageRecord[], storage: StoredRelease['storage'], where: { name: string; namespace: string }, decoded?: Record<string, unknown>): StoredRelease | undefined {
   if (!items.length) return undefined;
   const version = (r: StorageRecord) => Number(r.metadata?.labels?.['version'] ?? 0);
   const newest = items.reduce((a, b) => (version(b) > version(a) ? b : a));
   const raw = newest.data?.['release'];
-  const rel = raw ? decodeHelmRelease(raw, storage === 'secret') : {};
+  const rel = decoded ?? (raw ? decodeHelmRelease(raw, storage === 'secret') : {});
   const info = (rel['info'] ?? {}) as { status?: string };
   const history = items.map((r) => ({ revision: version(r), status: r.metadata?.labels?.['status'] ?? 'unknown' })).sort((a, b) => a.revision - b.revision);
   const created = newest.metadata?.creationTimestamp;
