@@ -13,7 +13,8 @@ import { modeOf, modeOfFailedParse, type OutputMode } from './output/mode.js';
 /** Flags every command takes, with kubectl's meaning. */
 export const sharedFlags = {
   kubeconfig: Flags.string({ summary: 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config).', helpGroup: 'GLOBAL' }),
-  context: Flags.string({ summary: 'The kubeconfig context to use.', helpGroup: 'GLOBAL' }),
+  // Repeatable for the fleet commands (doctor, preflight, version); the others take one (see init).
+  context: Flags.string({ summary: 'The kubeconfig context to use (doctor, preflight and version take it again for each cluster of a fleet run).', multiple: true, multipleNonGreedy: true, helpGroup: 'GLOBAL' }),
   namespace: Flags.string({ char: 'n', summary: 'Namespace of the release.', default: CHART.namespace, helpGroup: 'GLOBAL', parse: async (v) => checkNamespace(v) }),
   release: Flags.string({ summary: 'Helm release name.', default: CHART.release, helpGroup: 'GLOBAL', parse: async (v) => checkRelease(v) }),
   output: Flags.string({ char: 'o', summary: 'Output format.', options: ['text', 'json'], default: 'text', helpGroup: 'GLOBAL' }),
@@ -44,6 +45,8 @@ export interface CommandResult {
  */
 export abstract class BaseCommand<T extends typeof Command = typeof Command> extends Command {
   static override baseFlags = sharedFlags;
+  /** Whether the command runs on several contexts at once (src/fleet). */
+  static fleet = false;
 
   protected flags!: FlagsOf<T>;
   protected cfg!: Configuration;
@@ -55,6 +58,12 @@ export abstract class BaseCommand<T extends typeof Command = typeof Command> ext
     const ctor = this.ctor as typeof BaseCommand;
     const { flags } = await this.parse({ flags: ctor.flags, baseFlags: (super.ctor as typeof BaseCommand).baseFlags, args: ctor.args, strict: ctor.strict });
     this.flags = flags as FlagsOf<T>;
+    const contexts = (this.flags as SharedFlags).context ?? [];
+    if (contexts.length > 1 && !ctor.fleet) {
+      throw new InsightError('usage', `--context is given ${contexts.length} times: kubectl insight ${this.id ?? ''} works on one cluster at a time`.replace(/ {2}/, ' '), {
+        hint: 'Give one --context. Several clusters in one run (fleet mode) are for doctor, preflight and version.',
+      });
+    }
     this.cfg = new Configuration(this.flags);
   }
 
@@ -130,6 +139,26 @@ export abstract class BaseCommand<T extends typeof Command = typeof Command> ext
     return statusLine(await this.chalk(process.stderr), { enabled: !this.json && Boolean(process.stderr.isTTY) });
   }
 
+  /** Fleet progress on a terminal: how many contexts are done and which run (stderr, text output only). */
+  protected async fleetProgress(total: number): Promise<{ onStart(t: { context: string }): void; onSettled(o: unknown, done: number): void; end(): void }> {
+    const status = await this.status();
+    const running = new Set<string>();
+    let done = 0;
+    const show = () => status.show(`${done}/${total} contexts done${running.size ? `; checking ${[...running].slice(0, 3).join(', ')}${running.size > 3 ? ', ...' : ''}` : ''}`);
+    return {
+      onStart: (t) => {
+        running.add(t.context);
+        show();
+      },
+      onSettled: (o, n) => {
+        running.delete((o as { target: { context: string } }).target.context);
+        done = n;
+        show();
+      },
+      end: () => status.show(''),
+    };
+  }
+
   /** Print to stdout (the only place results are written). */
   protected out(text: string): void {
     process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
@@ -188,7 +217,14 @@ function userError(err: Error, id: string | undefined): unknown {
   }
   // Flag parsing errors from oclif are bad usage: one line, exit 2, and never the value that was
   // typed (a secret pasted into the wrong flag or position must not be printed back).
-  if (err instanceof Errors.CLIError && !(err instanceof InsightError)) return usageWithoutValues(err.message.split('\n')[0] ?? 'bad usage', help);
+  if (err instanceof Errors.CLIError && !(err instanceof InsightError)) {
+    // Flag constraints (exclusive, dependsOn) come as "The following error occurred:" with the reasons below.
+    const lines = err.message.split('\n');
+    // eslint-disable-next-line no-control-regex -- oclif dims the reasons with colour codes
+    const reasons = /^The following errors? occurred:$/.test(lines[0] ?? '') ? lines.slice(1).map((l) => l.replace(/\u001b\[[0-9;]*m/g, '').trim()).filter((l) => l && !/^See more help/.test(l)) : [];
+    // One line: the first reason (the others are the same constraint seen from the other flag).
+    return usageWithoutValues(reasons[0] ?? lines[0] ?? 'bad usage', help);
+  }
   return err;
 }
 
@@ -205,6 +241,8 @@ export function usageWithoutValues(line: string, hint: string): InsightError {
     return new InsightError('usage', `unknown flag ${names.join(', ')}`, { hint });
   }
   if (/^Unexpected arguments?: /.test(line)) return new InsightError('usage', 'unexpected argument (its value is not shown)', { hint: `This command takes flags only. ${hint}` });
+  const exclusive = /^(--[\w-]+)=\S* cannot also be provided when using (--[\w-]+)$/.exec(line);
+  if (exclusive) return new InsightError('usage', `${exclusive[1]} cannot be used with ${exclusive[2]}`, { hint });
   const options = /^Expected (--[\w-]+)=.* to be one of: (.*)$/.exec(line);
   if (options) return new InsightError('usage', `${options[1]} must be one of: ${options[2]}`, { hint });
   return new InsightError('usage', line.replace(/(--[\w-]+)=\S+/g, '$1=…'), { hint });

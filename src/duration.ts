@@ -53,11 +53,12 @@ export function formatDuration(ms: number): string {
 }
 
 /** A duration flag: parsed and bounds-checked by oclif, its value in milliseconds. */
-export function durationFlag(opts: { summary: string; default: string } & DurationBounds): Interfaces.OptionFlag<number> {
+export function durationFlag(opts: { summary: string; default: string; helpGroup?: string } & DurationBounds): Interfaces.OptionFlag<number> {
   const bounds: DurationBounds = { min: opts.min, ...(opts.max !== undefined ? { max: opts.max } : {}) };
   return Flags.custom<number>({
     summary: `${opts.summary} (${formatDuration(bounds.min)} to ${formatDuration(Math.min(bounds.max ?? MAX_DURATION_MS, MAX_DURATION_MS))})`,
     helpValue: '<duration>',
+    ...(opts.helpGroup ? { helpGroup: opts.helpGroup } : {}),
     parse: async (input, _ctx, flag) => parseDuration(input, `--${flag.name}`, bounds),
     default: async (ctx) => parseDuration(opts.default, `--${ctx.options.name}`, bounds),
     defaultHelp: async () => opts.default,

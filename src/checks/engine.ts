@@ -134,6 +134,13 @@ export function exitCodeFor(report: Report, failOn: 'fatal' | 'warning' = 'fatal
   return failures.length ? 1 : 0;
 }
 
+/** The failure that matters most (the first fatal one, else the first warning), for a one-line summary. */
+export function topFailure(report: Report): { id: string; message: string } | undefined {
+  const failed = report.results.filter((r) => r.status === 'failed');
+  const top = failed.find((r) => r.severity === 'fatal') ?? failed.find((r) => r.severity === 'warning');
+  return top ? { id: top.id, message: top.message } : undefined;
+}
+
 class Timeout extends Error {}
 
 async function runOne<C>(check: Check<C>, ctx: C, timeoutMs: number): Promise<Finding[]> {

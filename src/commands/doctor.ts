@@ -3,6 +3,10 @@ import { BaseCommand, type CommandResult } from '../base-command.js';
 import { ENV } from '../defaults.js';
 import { durationFlag } from '../duration.js';
 import { verifyTuning, verifyTuningFlags } from '../verify-flags.js';
+import { InsightError } from '../errors.js';
+import { fleetFlags } from '../fleet/flags.js';
+import type { FleetTarget } from '../fleet/targets.js';
+import type { DoctorPlan } from '../actions/doctor-session.js';
 
 export default class Doctor extends BaseCommand<typeof Doctor> {
   static override summary = 'Find why metrics are not arriving: pods, exporters, scrape chain, kubelet, custom resources.';
@@ -15,10 +19,14 @@ export default class Doctor extends BaseCommand<typeof Doctor> {
     '<%= config.bin %> doctor --all-monitors',
     '<%= config.bin %> doctor --fix',
     '<%= config.bin %> doctor --fix --dry-run',
+    '<%= config.bin %> doctor --all-contexts --summary',
+    '<%= config.bin %> doctor --context prod-hz --context prod-bj -o json',
+    '<%= config.bin %> doctor --contexts-file clusters.txt --parallel 4',
     '<%= config.bin %> doctor --watch --watch-timeout 10m',
     `${ENV.accessKeySecret}=... <%= config.bin %> doctor --cloud`,
   ];
 
+  static override fleet = true;
   static override flags = {
     'fail-on': Flags.string({ summary: 'Lowest severity that makes the exit code 1.', options: ['fatal', 'warning'], default: 'fatal' }),
     logs: Flags.boolean({ summary: 'Include the last log lines of failing containers.', default: false }),
@@ -40,16 +48,22 @@ export default class Doctor extends BaseCommand<typeof Doctor> {
     'access-key-secret-stdin': Flags.boolean({ summary: 'Read the AccessKey secret for --cloud from stdin.', default: false, helpGroup: 'CLOUD' }),
     net: Flags.string({ summary: 'Which query URL of the instance --cloud uses.', options: ['Internet', 'Intranet'], default: 'Internet', helpGroup: 'CLOUD' }),
     ...verifyTuningFlags,
+    ...fleetFlags('3m'),
   };
 
   protected async execute(): Promise<CommandResult> {
     const flags = this.flags;
-    const [{ doctorChecks, DEFAULT_OPTIONS }, { selectChecks }, { runDoctor }, out] = await Promise.all([
+    const [{ doctorChecks, DEFAULT_OPTIONS }, { selectChecks }, out, { fleetTargets }] = await Promise.all([
       import('../checks/doctor/index.js'),
       import('../checks/engine.js'),
-      import('../actions/doctor.js'),
       import('../output/doctor.js'),
+      import('../fleet/targets.js'),
     ]);
+    // Which clusters: every name is checked against kubeconfig before anything is contacted.
+    const fleet = fleetTargets(flags);
+    if (fleet && (flags.fix || flags.watch)) {
+      throw new InsightError('usage', `--${flags.fix ? 'fix' : 'watch'} works on one cluster at a time`, { hint: 'Run doctor on the fleet to find the clusters that need it, then `kubectl insight doctor --context <name> --fix` on each.' });
+    }
     // A typo in --only is bad input: said before the cluster is contacted.
     const verifyChecks = flags.cloud ? (await import('../checks/verify/index.js')).verifyChecks : [];
     selectChecks([...doctorChecks, ...verifyChecks], flags.only);
@@ -61,70 +75,46 @@ export default class Doctor extends BaseCommand<typeof Doctor> {
     const key = cloudSide
       ? await (await import('../values/sources.js')).readCommandKey({ stdin: flags['access-key-secret-stdin'], promptIfMissing: true, keyIdLater: true, ...(flags['access-key-id'] ? { keyId: flags['access-key-id'] } : {}) })
       : undefined;
+    const failOn = flags['fail-on'] as 'fatal' | 'warning';
+    const plan: DoctorPlan = {
+      checks: {
+        ...DEFAULT_OPTIONS,
+        namespace: flags.namespace,
+        release: flags.release,
+        allMonitors: flags['all-monitors'],
+        logs: flags.logs,
+        logLines: flags['log-lines'],
+        probeTimeoutMs: flags['probe-timeout'],
+        concurrency: flags.concurrency,
+        scrapeSample: flags['full-scrape'] ? Number.MAX_SAFE_INTEGER : DEFAULT_OPTIONS.scrapeSample,
+        kubeletNodes: flags['kubelet-nodes'],
+        operationTimeoutMs: flags['operation-timeout'],
+      },
+      clusterSide,
+      ...(doctorOnly?.length ? { only: doctorOnly } : {}),
+      failOn,
+      fix: flags.fix,
+      dryRun: flags['dry-run'],
+      ...(flags.watch ? { watch: { timeoutMs: flags['watch-timeout'], intervalMs: flags['watch-interval'] } } : {}),
+      ...(key ? { cloud: { key, net: flags.net as 'Internet' | 'Intranet', tuning: verifyTuning(flags), ...(verifyOnly?.length ? { only: verifyOnly } : {}) } } : {}),
+      // One socket per in-flight probe (fast and slow pools), plus a few for the lists that run beside them.
+      maxSockets: flags.concurrency + DEFAULT_OPTIONS.slowPool + 8,
+    };
+    if (fleet) return this.fleet(fleet, plan, out);
+    const { doctorSession } = await import('../actions/doctor-session.js');
+
     const c = await this.chalk(process.stderr);
-    // One socket per in-flight probe (fast and slow pools), plus a few for the lists that run beside them.
-    const { api, context, server } = await this.cfg.apiClient({ maxSockets: flags.concurrency + DEFAULT_OPTIONS.slowPool + 8 });
     const status = await this.status();
-    const r = await (clusterSide ? runDoctor : noRun)(
-      api,
-      {
-        checks: {
-          ...DEFAULT_OPTIONS,
-          namespace: flags.namespace,
-          release: flags.release,
-          allMonitors: flags['all-monitors'],
-          logs: flags.logs,
-          logLines: flags['log-lines'],
-          probeTimeoutMs: flags['probe-timeout'],
-          concurrency: flags.concurrency,
-          scrapeSample: flags['full-scrape'] ? Number.MAX_SAFE_INTEGER : DEFAULT_OPTIONS.scrapeSample,
-          kubeletNodes: flags['kubelet-nodes'],
-          operationTimeoutMs: flags['operation-timeout'],
-        },
-        ...(doctorOnly?.length ? { only: doctorOnly } : {}),
-        failOn: flags['fail-on'] as 'fatal' | 'warning',
-        fix: flags.fix,
-        dryRun: flags['dry-run'],
-        tools: this.fixTools(),
-        ...(flags.watch ? { watch: { timeoutMs: flags['watch-timeout'], intervalMs: flags['watch-interval'] } } : {}),
+    const { outcome: r, meta } = await doctorSession(this.cfg, plan, {
+      progress: (m) => status.show(m),
+      watchRun: (report, run, nextInMs) => this.tell(() => `${out.renderWatchLine(report, run)}; again in ${Math.round(nextInMs / 1000)}s`),
+      confirmFix: async (f) => {
+        const shown = out.renderFixToApply(f, c);
+        if (this.flags.yes) await this.tell(() => shown);
+        return this.confirm('Apply?', shown);
       },
-      {
-        progress: (m) => status.show(m),
-        watchRun: (report, run, nextInMs) => this.tell(() => `${out.renderWatchLine(report, run)}; again in ${Math.round(nextInMs / 1000)}s`),
-        confirmFix: async (f) => {
-          const shown = out.renderFixToApply(f, c);
-          if (this.flags.yes) await this.tell(() => shown);
-          return this.confirm('Apply?', shown);
-        },
-      },
-    );
+    });
     if (r.gaveUp) await this.tell((cc) => cc.yellow(`still not healthy after ${Math.round(r.durationMs / 1000)}s of watching`));
-    if (key) {
-      // The cloud side once, after the cluster side: its collector findings explain what the cluster checks cannot see.
-      const [{ verifyInstallation, merge }, { exitCodeFor }] = await Promise.all([import('../actions/verify.js'), import('../checks/engine.js')]);
-      // Whatever stops the cloud side (no release to read the identity from, a bad value) is a finding, not the end of the report.
-      const v = await verifyInstallation(
-        api,
-        async () => (await this.cfg.kube()).kc,
-        {
-          namespace: flags.namespace,
-          release: flags.release,
-          target: key.accessKeyId ? { accessKeyId: key.accessKeyId } : {},
-          ...(key.accessKeySecret ? { accessKeySecret: key.accessKeySecret } : {}),
-          ...(key.securityToken ? { securityToken: key.securityToken } : {}),
-          net: flags.net as 'Internet' | 'Intranet',
-          ...verifyTuning(flags),
-          waitMs: 0,
-          intervalMs: 1000,
-          ...(verifyOnly?.length ? { only: verifyOnly } : {}),
-          failOn: flags['fail-on'] as 'fatal' | 'warning',
-        },
-        { progress: (m) => status.show(m), waiting: () => {} },
-      ).catch(async (e: unknown) => ({ report: await cloudSideFailed(e) }));
-      r.report = merge(r.report, v.report);
-      r.exitCode = exitCodeFor(r.report, flags['fail-on'] as 'fatal' | 'warning');
-    }
-    const meta = { context, server, namespace: flags.namespace, release: flags.release, durationMs: r.durationMs, ...(r.runs !== undefined ? { runs: r.runs } : {}), exitCode: r.exitCode };
     return {
       json: () => out.renderDoctorJson(r.report, meta, r.fixes),
       text: (cc) => out.renderDoctorHuman(r.report, meta, cc, { verbose: flags.verbose, fixes: r.fixes }),
@@ -132,43 +122,32 @@ export default class Doctor extends BaseCommand<typeof Doctor> {
     };
   }
 
-  /** The helm operations release fixes use; helm and the typed clients are made only when a fix runs. */
-  private fixTools(): NonNullable<import('../actions/doctor.js').DoctorRun['tools']> {
-    // The same bounds as `helm rollback` and `kubectl insight uninstall` use by default.
-    return {
-      rollback: async (o) => (await this.cfg.helm()).rollback({ ...o, timeoutMs: 5 * 60_000 }),
-      uninstall: async (o) => {
-        const { uninstallKeepingCrds } = await import('../actions/doctor.js');
-        await uninstallKeepingCrds(await this.cfg.kube(), await this.cfg.helm(), { ...o, timeoutMs: 2 * 60_000 });
+  /** Fleet mode: the same plan on every context, each with its own clients and deadline; one report. */
+  private async fleet(targets: FleetTarget[], plan: DoctorPlan, out: typeof import('../output/doctor.js')): Promise<CommandResult> {
+    const [{ doctorSession }, { runOnFleet }, { fleetResult }] = await Promise.all([import('../actions/doctor-session.js'), import('../fleet/fleet.js'), import('../fleet/view.js')]);
+    const flags = this.flags;
+    const progress = await this.fleetProgress(targets.length);
+    const started = Date.now();
+    // Nothing is asked in fleet mode (no --fix, no --watch): the IO only reports.
+    const io = { progress: () => {}, watchRun: () => {}, confirmFix: async () => undefined };
+    const entries = await runOnFleet(
+      targets,
+      { kubeconfig: flags.kubeconfig, 'helm-binary': flags['helm-binary'] },
+      { maxSockets: plan.maxSockets, run: (cfg, t) => doctorSession(cfg, { ...plan, checks: { ...plan.checks, namespace: t.namespace, release: t.release } }, io) },
+      { parallel: flags.parallel, timeoutMs: flags['context-timeout'], ...progress },
+    );
+    progress.end();
+    return fleetResult(
+      entries,
+      {
+        command: 'doctor',
+        report: (s) => s.outcome.report,
+        passed: (s) => s.outcome.exitCode === 0,
+        verdict: (s) => out.verdict(s.outcome.report),
+        text: (s, c) => out.renderDoctorHuman(s.outcome.report, s.meta, c, { verbose: flags.verbose }),
+        json: (s) => out.doctorDocument(s.outcome.report, s.meta),
       },
-    };
+      { failOn: flags['fail-on'], summaryOnly: flags.summary, durationMs: Date.now() - started },
+    );
   }
-}
-
-/** The cloud side could not start: one failing result in its place, with the error's own kind (3 for an unreachable API server). */
-async function cloudSideFailed(e: unknown): Promise<import('../checks/engine.js').Report> {
-  const [{ InsightError }, { docLink, reportOf, withDocLink }, { verifyChecks }] = await Promise.all([import('../errors.js'), import('../checks/engine.js'), import('../checks/verify/index.js')]);
-  if (!(e instanceof InsightError)) throw e;
-  const check = verifyChecks.find((c) => c.id === 'metrics.instance')!;
-  const docs = docLink(check.id)!;
-  return reportOf([
-    {
-      id: check.id,
-      category: check.category,
-      description: check.description,
-      severity: 'fatal',
-      status: 'failed',
-      message: `the cloud checks could not start: ${e.message}`,
-      hint: withDocLink('doctor --cloud reads the installation from its release (-n, --release); `kubectl insight verify` also takes --cluster-id, --region and --workspace.', docs),
-      ...(e.kind ? { errorKind: e.kind } : {}),
-      durationMs: 0,
-      docs,
-    },
-  ]);
-}
-
-/** doctor's outcome when --only selects none of its own checks (only the cloud side runs). */
-async function noRun(): Promise<import('../actions/doctor.js').DoctorOutcome> {
-  const { reportOf } = await import('../checks/engine.js');
-  return { report: reportOf([]), exitCode: 0, fixes: [], gaveUp: false, durationMs: 0 };
 }

@@ -5,6 +5,9 @@ import { checkImage, checkNamespace, checkRegionFlag } from '../input.js';
 import { ENV } from '../defaults.js';
 import { usageError } from '../errors.js';
 import type { PreflightValues } from '../values/preflight.js';
+import { fleetFlags } from '../fleet/flags.js';
+import type { FleetTarget } from '../fleet/targets.js';
+import type { PreflightPlan } from '../actions/preflight-session.js';
 
 export default class Preflight extends BaseCommand<typeof Preflight> {
   static override summary = 'Check the cluster, RBAC, conflicts, network and cloud credentials before installing.';
@@ -18,8 +21,10 @@ Exit 0 when no fatal check failed, 1 otherwise (--fail-on warning: also on warni
     '<%= config.bin %> preflight --region cn-hangzhou --net Intranet --sample 5',
     `${ENV.accessKeySecret}=... <%= config.bin %> preflight --region cn-hangzhou --access-key-id LTAI... --project-name my-project --prometheus-instance-id rw-...`,
     '<%= config.bin %> preflight --region cn-hangzhou --from-local -o json --fail-on warning',
+    '<%= config.bin %> preflight --region cn-hangzhou --all-contexts --summary',
   ];
 
+  static override fleet = true;
   static override flags = {
     region: Flags.string({ summary: 'Alibaba Cloud region of the workspace (e.g. cn-hangzhou). Without it, network and cloud checks are skipped.' }),
     net: Flags.string({ summary: 'Network mode the chart will use (default: the values file\'s `net`, else Internet).', options: ['Internet', 'Intranet'] }),
@@ -37,6 +42,7 @@ Exit 0 when no fatal check failed, 1 otherwise (--fail-on warning: also on warni
     'probe-pod-timeout': durationFlag({ summary: 'Least time the probe pods get to schedule, pull their image and run (more with a longer --timeout)', default: '2m', min: 10_000 }),
     only: Flags.string({ summary: 'Run only checks whose id starts with this (repeatable), e.g. network or cloud.credentials.', multiple: true }),
     'allow-unknown-region': Flags.boolean({ summary: 'Accept a region id not in the built-in list (new regions).', default: false }),
+    ...fleetFlags('5m'),
   };
 
   protected async execute(): Promise<CommandResult> {
@@ -55,20 +61,14 @@ Exit 0 when no fatal check failed, 1 otherwise (--fail-on warning: also on warni
     const net = flags.net ?? fromValues.net ?? 'Internet';
     if (net !== 'Internet' && net !== 'Intranet') throw usageError(`net must be Internet or Intranet, got "${net}"`);
 
-    const { runPreflight, resolveInput, preflightChecks } = await import('../checks/preflight/index.js');
-    const { exitCodeFor, selectChecks } = await import('../checks/engine.js');
-    // A typo in --only is bad input: said before anything is contacted.
+    const [{ preflightChecks }, { selectChecks }, { fleetTargets }] = await Promise.all([import('../checks/preflight/index.js'), import('../checks/engine.js'), import('../fleet/targets.js')]);
+    // A typo in --only, or a context not in kubeconfig, is bad input: said before anything is contacted.
     selectChecks(preflightChecks(), flags.only);
-    const [out, kube] = await Promise.all([import('../output/preflight.js'), this.cfg.kube()]);
-
-    const input = {
-      ...this.cfg.connection,
-      namespace: flags.namespace,
-      release: flags.release,
+    const fleet = fleetTargets(flags);
+    const plan: PreflightPlan = {
       ...(flags['helm-binary'] ? { helmBinary: flags['helm-binary'] } : {}),
       ...(region ? { region } : {}),
-      // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- without it the object literal widens the narrowed net to string
-      net: net as 'Internet' | 'Intranet',
+      net,
       ...(keyId ? { accessKeyId: keyId } : {}),
       ...(accessKeySecret ? { accessKeySecret } : {}),
       ...((flags['project-name'] ?? fromValues.projectName) ? { projectName: flags['project-name'] ?? fromValues.projectName } : {}),
@@ -81,15 +81,15 @@ Exit 0 when no fatal check failed, 1 otherwise (--fail-on warning: also on warni
       timeoutMs: flags.timeout,
       probeTimeoutMs: Math.max(flags.timeout, flags['probe-pod-timeout']),
       ...(flags.only ? { only: flags.only } : {}),
-      deps: { kube, helm: await this.cfg.helm() },
+      failOn,
     };
-    const resolved = resolveInput(input);
+    const [out, { preflightSession }] = await Promise.all([import('../output/preflight.js'), import('../actions/preflight-session.js')]);
+    if (fleet) return this.fleet(fleet, plan, out);
 
     const status = await this.status();
     const running = new Set<string>();
     const show = () => status.show(`checking ${[...running].slice(0, 3).join(', ')}${running.size > 3 ? ', ...' : ''}`);
-    const started = Date.now();
-    const report = await runPreflight(input, {
+    const { report, meta, exitCode } = await preflightSession(this.cfg, plan, { namespace: flags.namespace, release: flags.release }, {
       onStart: (ch) => {
         running.add(ch.id);
         show();
@@ -100,23 +100,37 @@ Exit 0 when no fatal check failed, 1 otherwise (--fail-on warning: also on warni
       },
     });
     status.show('');
-    const exitCode = exitCodeFor(report, failOn);
-    const meta = {
-      context: kube.context,
-      server: kube.server,
-      namespace: resolved.namespace,
-      release: resolved.release,
-      ...(region ? { region } : {}),
-      net: resolved.net,
-      networkVantage: resolved.fromLocal ? ('local' as const) : ('nodes' as const),
-      ...(resolved.fromLocal ? {} : { probeImage: resolved.probeImage }),
-      failOn,
-      durationMs: Date.now() - started,
-    };
     return {
       json: () => out.renderPreflightJson(report, { ...meta, exitCode }),
       text: (c) => out.renderPreflightHuman(report, meta, c, { verbose: flags.verbose }),
       exitCode,
     };
+  }
+
+  /** Fleet mode: the same checks on every context, each with its own clients and deadline; one report. */
+  private async fleet(targets: FleetTarget[], plan: PreflightPlan, out: typeof import('../output/preflight.js')): Promise<CommandResult> {
+    const [{ preflightSession }, { runOnFleet }, { fleetResult }] = await Promise.all([import('../actions/preflight-session.js'), import('../fleet/fleet.js'), import('../fleet/view.js')]);
+    const flags = this.flags;
+    const progress = await this.fleetProgress(targets.length);
+    const started = Date.now();
+    const entries = await runOnFleet(
+      targets,
+      { kubeconfig: flags.kubeconfig, 'helm-binary': flags['helm-binary'] },
+      { maxSockets: 8, run: (cfg, t) => preflightSession(cfg, plan, t) },
+      { parallel: flags.parallel, timeoutMs: flags['context-timeout'], ...progress },
+    );
+    progress.end();
+    return fleetResult(
+      entries,
+      {
+        command: 'preflight',
+        report: (s) => s.report,
+        passed: (s) => s.exitCode === 0,
+        verdict: (s) => (s.report.summary.failed ? 'fail' : s.report.summary.warnings ? 'warn' : 'pass'),
+        text: (s, c) => out.renderPreflightHuman(s.report, s.meta, c, { verbose: flags.verbose }),
+        json: (s) => out.preflightDocument(s.report, { ...s.meta, exitCode: s.exitCode }),
+      },
+      { failOn: plan.failOn, summaryOnly: flags.summary, durationMs: Date.now() - started },
+    );
   }
 }

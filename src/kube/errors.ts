@@ -23,8 +23,10 @@ interface ApiExceptionLike {
   headers?: Record<string, string>;
 }
 
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT']);
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'UND_ERR_SOCKET']);
 const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|DEPTH_ZERO|ERR_SSL/;
+/** No answer in time: the connect timeout of undici and the OS, and our own per-request timer (proxy.ts). */
+const TIMEOUT_CODES = new Set(['ETIMEDOUT_PROBE', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT']);
 
 export function isApiException(e: unknown): e is ApiExceptionLike {
   return typeof e === 'object' && e !== null && typeof (e as ApiExceptionLike).code === 'number' && 'body' in e;
@@ -130,6 +132,12 @@ export function classifyKubeError(e: unknown, op: KubeOp, server?: string): Insi
       cause: e,
     });
   }
+  if (code && TIMEOUT_CODES.has(code)) {
+    return new InsightError('unreachable', `the API server${where} did not answer in time on ${describe(op)} (${code})`, {
+      hint: 'The server or the network to it is slow or drops packets: check `kubectl cluster-info`' + (server ? ` (server: ${server})` : '') + ' and any proxy or VPN on the way.',
+      cause: e,
+    });
+  }
   if (code && NETWORK_CODES.has(code)) {
     return new InsightError('unreachable', `cannot reach the API server${where} (${code})`, {
       hint: 'Check that the cluster is up and kubeconfig points at it: `kubectl cluster-info`' + (server ? '' : '.') + (server ? ` (server: ${server}).` : ''),
@@ -145,6 +153,29 @@ export function isRetryable(e: unknown): boolean {
   if (code !== undefined) return code === 429 || code >= 500;
   const errno = errnoCode(e);
   return errno === 'ECONNRESET' || errno === 'ECONNREFUSED' || errno === 'ETIMEDOUT' || errno === 'EPIPE' || errno === 'UND_ERR_SOCKET';
+}
+
+/** Why a cluster could not be checked at all, in the words a fleet report gives (see reachFailure). */
+export type ReachReason = 'dns' | 'refused' | 'tls' | 'unauthorized' | 'forbidden' | 'timeout' | 'network';
+
+/**
+ * The one reading of "this cluster cannot be reached, or refuses us": DNS, refused, TLS, 401, 403, no answer
+ * in time, or another network failure (no route, reset). Undefined for every other failure (a bug, a
+ * broken kubeconfig entry, a missing tool), which is not about reaching the cluster.
+ */
+export function reachFailure(e: unknown): ReachReason | undefined {
+  if (e instanceof InsightError && e.kind === 'timeout') return 'timeout';
+  const status = statusCode(e) ?? (e instanceof InsightError ? statusCode(e.cause) : undefined);
+  if (status === 401 || (e instanceof InsightError && e.kind === 'unauthorized')) return 'unauthorized';
+  if (status === 403 || (e instanceof InsightError && e.kind === 'forbidden')) return 'forbidden';
+  const code = errnoCode(e);
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'dns';
+  if (code === 'ECONNREFUSED') return 'refused';
+  if (code && TLS_CODES.test(code)) return 'tls';
+  if (code && (TIMEOUT_CODES.has(code) || code === 'ETIMEDOUT')) return 'timeout';
+  if (code && NETWORK_CODES.has(code)) return 'network';
+  if (e instanceof InsightError && e.kind === 'unreachable') return 'network';
+  return undefined;
 }
 
 export interface RetryOptions {

@@ -25,48 +25,8 @@ export interface KubeconfigOptions {
  */
 export function loadKubeconfig(opts: KubeconfigOptions = {}): KubeConfig {
   const env = opts.env ?? process.env;
-  let files: string[];
-  if (opts.kubeconfig) {
-    if (!existsSync(opts.kubeconfig)) {
-      throw new InsightError('invalid-input', `kubeconfig file ${opts.kubeconfig} does not exist`, {
-        hint: 'Pass an existing file to --kubeconfig, or leave it out to use $KUBECONFIG or ~/.kube/config.',
-      });
-    }
-    files = [opts.kubeconfig];
-  } else if (env.KUBECONFIG) {
-    files = env.KUBECONFIG.split(delimiter).filter((f) => f && existsSync(f));
-  } else {
-    const home = join(env.HOME ?? homedir(), '.kube', 'config');
-    files = existsSync(home) ? [home] : [];
-  }
-  if (files.length === 0) {
-    throw new InsightError('invalid-input', 'no kubeconfig found', {
-      hint: 'Set KUBECONFIG, pass --kubeconfig, or create ~/.kube/config (kubectl config view should show a cluster).',
-    });
-  }
-
+  const { clusters, users, contexts, rawUsers, current } = mergedKubeconfig(opts);
   const kc = new KubeConfig();
-  let current = '';
-  const clusters = new Map<string, KubeConfig['clusters'][number]>();
-  const users = new Map<string, KubeConfig['users'][number]>();
-  const contexts = new Map<string, KubeConfig['contexts'][number]>();
-  // What client-node drops from users[] (tokenFile, as-groups, ...), read as kubectl reads it.
-  const rawUsers = new Map<string, RawUser>();
-  for (const file of files) {
-    const one = new KubeConfig();
-    try {
-      one.loadFromFile(file); // also makes relative cert/key paths absolute to the file's folder
-    } catch (e) {
-      throw new InsightError('invalid-input', `kubeconfig ${file} cannot be read: ${firstLine(e)}`, {
-        hint: 'Check the file with `kubectl config view --kubeconfig ' + file + '`.',
-      });
-    }
-    for (const [name, user] of rawUsersOf(file)) if (!rawUsers.has(name)) rawUsers.set(name, { dir: dirname(resolve(file)), user });
-    if (!current && one.currentContext) current = one.currentContext;
-    for (const c of one.clusters) if (!clusters.has(c.name)) clusters.set(c.name, c);
-    for (const u of one.users) if (!users.has(u.name)) users.set(u.name, u);
-    for (const c of one.contexts) if (!contexts.has(c.name)) contexts.set(c.name, c);
-  }
   kc.loadFromOptions({
     clusters: [...clusters.values()],
     users: [...users.values()],
@@ -89,6 +49,77 @@ export function loadKubeconfig(opts: KubeconfigOptions = {}): KubeConfig {
   }
   prepareAccess(kc, rawUsers, { env, ...(opts.interactive !== undefined ? { interactive: opts.interactive } : {}) });
   return kc;
+}
+
+/** The kubeconfig files kubectl would read, in its order: --kubeconfig alone, else $KUBECONFIG's list, else ~/.kube/config. */
+function kubeconfigFiles(opts: KubeconfigOptions): string[] {
+  const env = opts.env ?? process.env;
+  let files: string[];
+  if (opts.kubeconfig) {
+    if (!existsSync(opts.kubeconfig)) {
+      throw new InsightError('invalid-input', `kubeconfig file ${opts.kubeconfig} does not exist`, {
+        hint: 'Pass an existing file to --kubeconfig, or leave it out to use $KUBECONFIG or ~/.kube/config.',
+      });
+    }
+    files = [opts.kubeconfig];
+  } else if (env.KUBECONFIG) {
+    files = env.KUBECONFIG.split(delimiter).filter((f) => f && existsSync(f));
+  } else {
+    const home = join(env.HOME ?? homedir(), '.kube', 'config');
+    files = existsSync(home) ? [home] : [];
+  }
+  if (files.length === 0) {
+    throw new InsightError('invalid-input', 'no kubeconfig found', {
+      hint: 'Set KUBECONFIG, pass --kubeconfig, or create ~/.kube/config (kubectl config view should show a cluster).',
+    });
+  }
+  return files;
+}
+
+interface Merged {
+  clusters: Map<string, KubeConfig['clusters'][number]>;
+  users: Map<string, KubeConfig['users'][number]>;
+  /** In kubectl's order: the first file's contexts first, a name seen again ignored. */
+  contexts: Map<string, KubeConfig['contexts'][number]>;
+  /** What client-node drops from users[] (tokenFile, as-groups, ...), read as kubectl reads it. */
+  rawUsers: Map<string, RawUser>;
+  current: string;
+}
+
+/** The files merged with kubectl's rules (see loadKubeconfig). */
+function mergedKubeconfig(opts: KubeconfigOptions): Merged {
+  const m: Merged = { clusters: new Map(), users: new Map(), contexts: new Map(), rawUsers: new Map(), current: '' };
+  for (const file of kubeconfigFiles(opts)) {
+    const one = new KubeConfig();
+    try {
+      one.loadFromFile(file); // also makes relative cert/key paths absolute to the file's folder
+    } catch (e) {
+      throw new InsightError('invalid-input', `kubeconfig ${file} cannot be read: ${firstLine(e)}`, {
+        hint: 'Check the file with `kubectl config view --kubeconfig ' + file + '`.',
+      });
+    }
+    for (const [name, user] of rawUsersOf(file)) if (!m.rawUsers.has(name)) m.rawUsers.set(name, { dir: dirname(resolve(file)), user });
+    if (!m.current && one.currentContext) m.current = one.currentContext;
+    for (const c of one.clusters) if (!m.clusters.has(c.name)) m.clusters.set(c.name, c);
+    for (const u of one.users) if (!m.users.has(u.name)) m.users.set(u.name, u);
+    for (const c of one.contexts) if (!m.contexts.has(c.name)) m.contexts.set(c.name, c);
+  }
+  return m;
+}
+
+/** A context of the merged kubeconfig, as `kubectl config get-contexts` lists it (nothing contacted). */
+export interface ContextEntry {
+  name: string;
+  cluster: string;
+  /** The cluster's server URL; '' when the context names a cluster that is not in kubeconfig. */
+  server: string;
+  current: boolean;
+}
+
+/** Every context of the merged kubeconfig, in kubectl's order. */
+export function listContexts(opts: Omit<KubeconfigOptions, 'context'> = {}): ContextEntry[] {
+  const m = mergedKubeconfig(opts);
+  return [...m.contexts.values()].map((c) => ({ name: c.name, cluster: c.cluster, server: m.clusters.get(c.cluster)?.server ?? '', current: c.name === m.current }));
 }
 
 function rawUsersOf(file: string): Array<[string, Record<string, unknown>]> {

@@ -181,8 +181,15 @@ export class ApiClient {
   }
 
   close(): void {
+    // The agent's destroy misses a socket still in its TLS handshake: every request in flight is ended here.
+    this.closed = true;
+    for (const abort of [...this.inflight]) abort();
     this.agent.destroy();
   }
+
+  private closed = false;
+
+  private readonly inflight = new Set<() => void>();
 
   /** One GET; resolves with any HTTP status, rejects on transport errors (tagged with `code`). */
   get(path: string, opts: GetOptions = {}): Promise<RawResponse> {
@@ -201,6 +208,8 @@ export class ApiClient {
     const mod = url.protocol === 'http:' ? http : https;
     const timeoutMs = opts.timeoutMs ?? this.defaultTimeoutMs;
     const maxBytes = opts.maxBytes ?? Infinity;
+    // A run past its deadline (fleet) goes on in the background: its new requests end at once.
+    if (this.closed) return Promise.reject(Object.assign(new Error('the connection is closed'), { code: 'ABORTED' }));
     return new Promise<RawResponse>((resolve, reject) => {
       let settled = false;
       const headers: Record<string, string | string[]> = { ...this.headers, Accept: opts.accept ?? 'application/json, */*' };
@@ -228,6 +237,7 @@ export class ApiClient {
           settled = true;
           clearTimeout(timer);
           opts.signal?.removeEventListener('abort', onAbort);
+          this.inflight.delete(onAbort);
           resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), truncated, ...(res.headers.date ? { date: res.headers.date } : {}) });
         };
         res.on('end', finish);
@@ -238,6 +248,7 @@ export class ApiClient {
         settled = true;
         clearTimeout(timer);
         opts.signal?.removeEventListener('abort', onAbort);
+        this.inflight.delete(onAbort);
         reject(e);
       };
       const onAbort = () => {
@@ -253,6 +264,7 @@ export class ApiClient {
       }, timeoutMs);
       if (opts.signal?.aborted) return onAbort();
       opts.signal?.addEventListener('abort', onAbort, { once: true });
+      this.inflight.add(onAbort);
       req.on('error', fail);
       req.end(payload?.body);
     });

@@ -48,6 +48,11 @@ export function renderDoctorHuman(report: Report, meta: DoctorMeta, c: ChalkInst
 }
 
 export function renderDoctorJson(report: Report, meta: DoctorMeta, fixes: FixView[] = []): string {
+  return redact(JSON.stringify(doctorDocument(report, meta, fixes), null, 2));
+}
+
+/** The `-o json` document of one context (also each context's `report` in fleet mode). */
+export function doctorDocument(report: Report, meta: DoctorMeta, fixes: FixView[] = []): Record<string, unknown> {
   const findings = report.results.map((r) => ({
     id: r.id,
     category: r.category,
@@ -60,26 +65,20 @@ export function renderDoctorJson(report: Report, meta: DoctorMeta, fixes: FixVie
     docs: r.docs ?? null,
     durationMs: r.durationMs,
   }));
-  return redact(
-    JSON.stringify(
-      {
-        command: 'doctor',
-        verdict: verdict(report),
-        exitCode: meta.exitCode,
-        context: meta.context,
-        server: meta.server,
-        namespace: meta.namespace,
-        release: meta.release,
-        durationMs: meta.durationMs,
-        ...(meta.runs ? { runs: meta.runs } : {}),
-        summary: report.summary,
-        findings,
-        fixes,
-      },
-      null,
-      2,
-    ),
-  );
+  return {
+    command: 'doctor',
+    verdict: verdict(report),
+    exitCode: meta.exitCode,
+    context: meta.context,
+    server: meta.server,
+    namespace: meta.namespace,
+    release: meta.release,
+    durationMs: meta.durationMs,
+    ...(meta.runs ? { runs: meta.runs } : {}),
+    summary: report.summary,
+    findings,
+    fixes,
+  };
 }
 
 /** One line for --watch progress on stderr. */

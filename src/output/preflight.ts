@@ -5,7 +5,7 @@
  */
 import type { ChalkInstance } from 'chalk';
 import type { Report } from '../checks/engine.js';
-import { renderHuman, renderJson, type ReportMeta } from './report.js';
+import { renderHuman, renderJson, reportDocument, type ReportMeta } from './report.js';
 
 export interface PreflightMeta {
   context: string;
@@ -41,4 +41,9 @@ export function normalizeResults(report: Report): Report {
 export function renderPreflightJson(report: Report, meta: PreflightMeta & { exitCode: number }): string {
   const m: ReportMeta = { command: 'preflight', ...meta };
   return renderJson(normalizeResults(report), m);
+}
+
+/** The JSON document as an object: each context's `report` in fleet mode. */
+export function preflightDocument(report: Report, meta: PreflightMeta & { exitCode: number }): Record<string, unknown> {
+  return reportDocument(normalizeResults(report), { command: 'preflight', ...meta });
 }

@@ -50,6 +50,11 @@ export function renderHuman(report: Report, c: ChalkInstance, opts: { verbose?: 
 
 /** JSON report: every result with id, status, severity, message, hint, object, evidence, vantage. */
 export function renderJson(report: Report, meta: ReportMeta): string {
+  return redact(JSON.stringify(reportDocument(report, meta), null, 2));
+}
+
+/** The JSON document as an object (fleet mode nests it under each context). */
+export function reportDocument(report: Report, meta: ReportMeta): Record<string, unknown> {
   const results = report.results.map(({ durationMs, ...r }) => ({ ...r, durationMs }));
-  return redact(JSON.stringify({ ...meta, summary: report.summary, results }, null, 2));
+  return { ...meta, summary: report.summary, results };
 }

@@ -13,6 +13,12 @@ const CANARY = 'CanaryCliSecret0123456789abcdef';
 const kubeconfigX = join(mkdtempSync(join(tmpdir(), 'cli-errors-')), 'kubeconfig');
 writeFileSync(kubeconfigX, 'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n');
 
+function contextsFile(text: string): string {
+  const f = join(mkdtempSync(join(tmpdir(), 'cli-errors-ctx-')), 'clusters.txt');
+  writeFileSync(f, text);
+  return f;
+}
+
 function run(args: string[]) {
   const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, NODE_ENV: undefined, NO_COLOR: '1', KUBECONFIG: '/nonexistent/kubeconfig' }, timeout: 30_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
@@ -52,6 +58,21 @@ const cases: Array<{ args: string[]; code: number; message: RegExp }> = [
   { args: ['preflight', '--only', 'nosuchcheck'], code: 2, message: /^Error: --only "nosuchcheck" matches no check$/ },
   { args: ['doctor', '--kubeconfig', kubeconfigX, '--context', 'no-such-context'], code: 2, message: /^Error: context "no-such-context" not found in kubeconfig$/ },
   { args: ['preflight', '--kubeconfig', kubeconfigX, '--context', 'no-such-context', '--from-local'], code: 2, message: /^Error: context "no-such-context" not found in kubeconfig$/ },
+  // Fleet mode: every context and contexts-file line is checked before any cluster is contacted.
+  { args: ['doctor', '--kubeconfig', kubeconfigX, '--context', 'x', '--context', CANARY], code: 2, message: /^Error: context not in kubeconfig: \(value not shown\) \(--context\)$/ },
+  { args: ['version', '--kubeconfig', kubeconfigX, '--context', 'x', '--context', 'y'], code: 2, message: /^Error: context not in kubeconfig: "y" \(--context\)$/ },
+  { args: ['doctor', '--kubeconfig', kubeconfigX, '--all-contexts', '--context', 'x'], code: 2, message: /^Error: --(all-contexts|context) cannot be used with --(all-contexts|context)$/ },
+  { args: ['preflight', '--kubeconfig', kubeconfigX, '--contexts-file', '/nonexistent/clusters.txt'], code: 2, message: /^Error: --contexts-file \/nonexistent\/clusters\.txt does not exist$/ },
+  { args: ['doctor', '--kubeconfig', kubeconfigX, '--contexts-file', contextsFile('x\nx Bad_Namespace\n')], code: 2, message: /^Error: --contexts-file .*:2: namespace "Bad_Namespace" is not a namespace name$/ },
+  { args: ['doctor', '--kubeconfig', kubeconfigX, '--all-contexts', '--fix'], code: 2, message: /^Error: --fix works on one cluster at a time$/ },
+  { args: ['doctor', '--kubeconfig', kubeconfigX, '--context', 'x', '--context', 'x', '--watch'], code: 2, message: /^Error: --watch works on one cluster at a time$/ },
+  { args: ['doctor', '--all-contexts', '--parallel', '0'], code: 2, message: /^Error: --parallel: Expected an integer greater than or equal to 1/ },
+  { args: ['doctor', '--all-contexts', '--context-timeout', '30'], code: 2, message: /^Error: --context-timeout 30: a duration needs a unit$/ },
+  // The commands that change a cluster take one context; a second is refused before anything runs.
+  { args: ['install', '--context', 'x', '--context', 'y'], code: 2, message: /^Error: --context is given 2 times: kubectl insight install works on one cluster at a time$/ },
+  { args: ['uninstall', '--context', 'x', '--context', 'y', '--dry-run'], code: 2, message: /^Error: --context is given 2 times: kubectl insight uninstall works on one cluster at a time$/ },
+  { args: ['bundle', '--context', 'x', '--context', 'y'], code: 2, message: /^Error: --context is given 2 times: kubectl insight bundle works on one cluster at a time$/ },
+  { args: ['install', '--all-contexts'], code: 2, message: /^Error: unknown flag --all-contexts$/ },
 ];
 
 describe.skipIf(!existsSync(join(root, 'dist/cli.js')))('bad input to the CLI', () => {
