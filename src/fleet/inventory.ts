@@ -4,7 +4,7 @@
  */
 import { kubeCall } from '../kube/errors.js';
 import type { ApiClient } from '../kube/proxy.js';
-import { readStoredRelease, type StorageRecord } from '../helm/storage.js';
+import { readReleaseSummary, type StorageRecord } from '../helm/storage.js';
 import { redact } from '../secret.js';
 import { InsightError } from '../errors.js';
 
@@ -23,7 +23,8 @@ export type ReleaseLookup = { found: true; release: InstalledRelease } | { found
 export async function lookupRelease(api: ApiClient, where: { namespace: string; release: string }, server?: string): Promise<ReleaseLookup> {
   const ns = encodeURIComponent(where.namespace);
   try {
-    const rel = await readStoredRelease(
+    // The summary only: a fleet reads this on every context, and the manifest's YAML is the costly part.
+    const rel = await readReleaseSummary(
       (kind, labelSelector) => kubeCall({ verb: 'list', resource: kind, namespace: where.namespace }, () => api.list<StorageRecord>(`/api/v1/namespaces/${ns}/${kind}`, { labelSelector }), { idempotent: true, attempts: 2 }, server),
       { name: where.release, namespace: where.namespace },
     );

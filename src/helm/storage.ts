@@ -71,18 +71,31 @@ export function decodeHelmRelease(data: string, fromSecret: boolean): Record<str
   return JSON.parse(buf.toString('utf8')) as Record<string, unknown>;
 }
 
-/**
- * The newest revision among a release's storage records; undefined when there are none. A caller that
- * has already decoded the newest record (the bundle decodes every one) passes it as `decoded`.
- */
-export function newestStoredRelease(items: readonly StorageRecord[], storage: StoredRelease['storage'], where: { name: string; namespace: string }, decoded?: Record<string, unknown>): StoredRelease | undefined {
+/** What a release's newest record says without its manifest: chart, status, revision, history. */
+export type ReleaseSummary = Omit<StoredRelease, 'objects' | 'installation'>;
+
+/** A release's summary as its records say, or undefined when it has none (the manifest is not parsed). */
+export async function readReleaseSummary(list: StorageList, where: { name: string; namespace: string }): Promise<ReleaseSummary | undefined> {
+  const r = await readStorageRecords(list, where.name);
+  const newest = newestRecord(r.items);
+  return newest && summaryOf(newest, r.items, r.storage, where, decodeNewest(newest, r.storage));
+}
+
+function newestRecord(items: readonly StorageRecord[]): StorageRecord | undefined {
   if (!items.length) return undefined;
-  const version = (r: StorageRecord) => Number(r.metadata?.labels?.['version'] ?? 0);
-  const newest = items.reduce((a, b) => (version(b) > version(a) ? b : a));
+  return items.reduce((a, b) => (recordVersion(b) > recordVersion(a) ? b : a));
+}
+
+const recordVersion = (r: StorageRecord) => Number(r.metadata?.labels?.['version'] ?? 0);
+
+function decodeNewest(newest: StorageRecord, storage: StoredRelease['storage']): Record<string, unknown> {
   const raw = newest.data?.['release'];
-  const rel = decoded ?? (raw ? decodeHelmRelease(raw, storage === 'secret') : {});
+  return raw ? decodeHelmRelease(raw, storage === 'secret') : {};
+}
+
+function summaryOf(newest: StorageRecord, items: readonly StorageRecord[], storage: StoredRelease['storage'], where: { name: string; namespace: string }, rel: Record<string, unknown>): ReleaseSummary {
   const info = (rel['info'] ?? {}) as { status?: string };
-  const history = items.map((r) => ({ revision: version(r), status: r.metadata?.labels?.['status'] ?? 'unknown' })).sort((a, b) => a.revision - b.revision);
+  const history = items.map((r) => ({ revision: recordVersion(r), status: r.metadata?.labels?.['status'] ?? 'unknown' })).sort((a, b) => a.revision - b.revision);
   const created = newest.metadata?.creationTimestamp;
   const meta = (rel['chart'] as { metadata?: { name?: string; version?: string; appVersion?: string } } | undefined)?.metadata ?? {};
   const chartName = meta.name ?? '?';
@@ -96,10 +109,23 @@ export function newestStoredRelease(items: readonly StorageRecord[], storage: St
     app_version: meta.appVersion ?? '',
     chartName,
     chartVersion,
-    objects: typeof rel['manifest'] === 'string' ? parseManifests(rel['manifest']).filter(isNamedObject) : [],
     storage,
-    installation: rel['config'] && typeof rel['config'] === 'object' ? installationFromValues(rel['config'] as Values) : {},
     history,
     ...(created ? { since: new Date(created).toISOString() } : {}),
+  };
+}
+
+/**
+ * The newest revision among a release's storage records; undefined when there are none. A caller that
+ * has already decoded the newest record (the bundle decodes every one) passes it as `decoded`.
+ */
+export function newestStoredRelease(items: readonly StorageRecord[], storage: StoredRelease['storage'], where: { name: string; namespace: string }, decoded?: Record<string, unknown>): StoredRelease | undefined {
+  const newest = newestRecord(items);
+  if (!newest) return undefined;
+  const rel = decoded ?? decodeNewest(newest, storage);
+  return {
+    ...summaryOf(newest, items, storage, where, rel),
+    objects: typeof rel['manifest'] === 'string' ? parseManifests(rel['manifest']).filter(isNamedObject) : [],
+    installation: rel['config'] && typeof rel['config'] === 'object' ? installationFromValues(rel['config'] as Values) : {},
   };
 }

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -90,6 +90,31 @@ interface Merged {
 function mergedKubeconfig(opts: KubeconfigOptions): Merged {
   const m: Merged = { clusters: new Map(), users: new Map(), contexts: new Map(), rawUsers: new Map(), current: '' };
   for (const file of kubeconfigFiles(opts)) {
+    const { one, raw } = parsedFile(file);
+    for (const [name, user] of raw) if (!m.rawUsers.has(name)) m.rawUsers.set(name, { dir: dirname(resolve(file)), user });
+    if (!m.current && one.currentContext) m.current = one.currentContext;
+    for (const c of one.clusters) if (!m.clusters.has(c.name)) m.clusters.set(c.name, c);
+    for (const u of one.users) if (!m.users.has(u.name)) m.users.set(u.name, u);
+    for (const c of one.contexts) if (!m.contexts.has(c.name)) m.contexts.set(c.name, c);
+  }
+  return m;
+}
+
+/**
+ * One file, parsed once per run while it is unchanged (a fleet run loads kubeconfig for every context, and
+ * parsing a file of many clusters' certificates is most of that cost). Each caller gets its own copy, so
+ * nothing one context's loader changes reaches another's.
+ */
+function parsedFile(file: string): { one: Pick<KubeConfig, 'clusters' | 'users' | 'contexts' | 'currentContext'>; raw: Array<[string, Record<string, unknown>]> } {
+  let key: string;
+  try {
+    const st = statSync(file);
+    key = `${st.mtimeMs}:${st.size}:${st.ino}`;
+  } catch {
+    key = '';
+  }
+  let hit = parsed.get(file);
+  if (!hit || hit.key !== key || !key) {
     const one = new KubeConfig();
     try {
       one.loadFromFile(file); // also makes relative cert/key paths absolute to the file's folder
@@ -98,14 +123,13 @@ function mergedKubeconfig(opts: KubeconfigOptions): Merged {
         hint: 'Check the file with `kubectl config view --kubeconfig ' + file + '`.',
       });
     }
-    for (const [name, user] of rawUsersOf(file)) if (!m.rawUsers.has(name)) m.rawUsers.set(name, { dir: dirname(resolve(file)), user });
-    if (!m.current && one.currentContext) m.current = one.currentContext;
-    for (const c of one.clusters) if (!m.clusters.has(c.name)) m.clusters.set(c.name, c);
-    for (const u of one.users) if (!m.users.has(u.name)) m.users.set(u.name, u);
-    for (const c of one.contexts) if (!m.contexts.has(c.name)) m.contexts.set(c.name, c);
+    hit = { key, value: { one: { clusters: one.clusters, users: one.users, contexts: one.contexts, currentContext: one.currentContext }, raw: rawUsersOf(file) } };
+    parsed.set(file, hit);
   }
-  return m;
+  return structuredClone(hit.value);
 }
+
+const parsed = new Map<string, { key: string; value: ReturnType<typeof parsedFile> }>();
 
 /** A context of the merged kubeconfig, as `kubectl config get-contexts` lists it (nothing contacted). */
 export interface ContextEntry {

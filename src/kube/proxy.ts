@@ -7,6 +7,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
+import tls from 'node:tls';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { InsightError } from '../errors.js';
 
@@ -140,6 +141,17 @@ export interface ApiClientOptions {
   defaultTimeoutMs?: number;
 }
 
+/** The TLS context of kubeconfig's CA and client certificate; one that cannot be used is kubeconfig's error. */
+function secureContextOf(o: https.RequestOptions): tls.SecureContext {
+  try {
+    return tls.createSecureContext({ ca: o.ca, cert: o.cert, key: o.key, pfx: o.pfx, passphrase: o.passphrase });
+  } catch (e) {
+    throw new InsightError('invalid-input', `kubeconfig's certificate authority, client certificate or key cannot be used: ${(e as Error).message.split('\n')[0]}`, {
+      hint: 'Check certificate-authority-data, client-certificate-data and client-key-data of this context (`kubectl config view --raw`).',
+    });
+  }
+}
+
 /** GET-only client to the API server of a kubeconfig context. */
 export class ApiClient {
   private constructor(
@@ -159,11 +171,9 @@ export class ApiClient {
     const agentOpts = {
       keepAlive: true,
       maxSockets: opts.maxSockets ?? 32,
-      ca: o.ca,
-      cert: o.cert,
-      key: o.key,
-      pfx: o.pfx,
-      passphrase: o.passphrase,
+      // One TLS context for every socket of the pool: built per socket, its key and CA parsing cost more
+      // than the handshake itself when probes open dozens of sockets.
+      secureContext: secureContextOf(o),
       servername: cluster.tlsServerName ?? o.servername,
       rejectUnauthorized: cluster.skipTLSVerify ? false : (o.rejectUnauthorized ?? true),
     };
