@@ -39,6 +39,8 @@ export async function runOnFleet<R>(targets: readonly FleetTarget[], conn: Fleet
       try {
         const c = await cfg.apiClient({ maxSockets: work.maxSockets });
         const facts: ContextFacts = { server: c.server, kubernetesVersion: c.kubernetesVersion, release: await lookupRelease(c.api, t, c.server) };
+        // Past the deadline already (the lookup failed on the closed pool): the checks do not start.
+        if (signal.aborted) throw signal.reason;
         return { facts, value: await work.run(cfg, t, facts, signal) };
       } finally {
         signal.removeEventListener('abort', close);

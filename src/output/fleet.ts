@@ -53,7 +53,8 @@ function verdictCell(r: FleetRow, c: ChalkInstance): string {
 }
 
 function causeCell(r: FleetRow): string {
-  const text = r.failure ? r.failure.message : r.topCause ? `${r.topCause.id}: ${r.topCause.message}` : '-';
+  // Redacted before it is cut: a secret cut in half is no longer found by the redaction of the whole text.
+  const text = redact(r.failure ? r.failure.message : r.topCause ? `${r.topCause.id}: ${r.topCause.message}` : '-');
   return text.length > 72 ? `${text.slice(0, 71)}…` : text;
 }
 
