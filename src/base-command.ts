@@ -1,3 +1,4 @@
+import { stripVTControlCharacters } from 'node:util';
 import { Command } from '@oclif/core/command';
 import * as Errors from '@oclif/core/errors';
 import * as Flags from '@oclif/core/flags';
@@ -220,8 +221,8 @@ function userError(err: Error, id: string | undefined): unknown {
   if (err instanceof Errors.CLIError && !(err instanceof InsightError)) {
     // Flag constraints (exclusive, dependsOn) come as "The following error occurred:" with the reasons below.
     const lines = err.message.split('\n');
-    // eslint-disable-next-line no-control-regex -- oclif dims the reasons with colour codes
-    const reasons = /^The following errors? occurred:$/.test(lines[0] ?? '') ? lines.slice(1).map((l) => l.replace(/\u001b\[[0-9;]*m/g, '').trim()).filter((l) => l && !/^See more help/.test(l)) : [];
+    // oclif dims the reasons with colour codes.
+    const reasons = /^The following errors? occurred:$/.test(lines[0] ?? '') ? lines.slice(1).map((l) => stripVTControlCharacters(l).trim()).filter((l) => l && !/^See more help/.test(l)) : [];
     // One line: the first reason (the others are the same constraint seen from the other flag).
     return usageWithoutValues(reasons[0] ?? lines[0] ?? 'bad usage', help);
   }

@@ -27,7 +27,7 @@ from helm's records with GETs only). Exit 0 when every context answered, 3 when 
     const entries = await runOnFleet(targets, { kubeconfig: flags.kubeconfig, 'helm-binary': flags['helm-binary'] }, { maxSockets: 4, run: async () => undefined }, { parallel: flags.parallel, timeoutMs: flags['context-timeout'], ...progress });
     progress.end();
     const rows = fleetRows(entries, { report: () => ({ results: [], summary: { passed: 0, failed: 0, warnings: 0, skipped: 0, info: 0 } }), passed: () => true, verdict: () => 'reachable' });
-    const exitCode = fleetExitCode(rows.map((r) => ({ ok: !r.failure, passed: true })));
+    const exitCode = fleetExitCode(rows);
     const durationMs = Date.now() - started;
     return {
       json: () => out.inventoryJson(info, rows, { exitCode, durationMs }),

@@ -104,7 +104,7 @@ export function contextFailure(e: unknown): ContextFailure {
  * be checked (unreachable, credentials refused, forbidden, timed out, a broken kubeconfig entry). Each
  * context's own exit code is in the JSON.
  */
-export function fleetExitCode(outcomes: ReadonlyArray<{ ok: boolean; passed?: boolean }>): number {
-  if (outcomes.some((o) => o.ok && !o.passed)) return ExitCode.Failed;
-  return outcomes.some((o) => !o.ok) ? ExitCode.Cluster : ExitCode.Ok;
+export function fleetExitCode(rows: ReadonlyArray<{ passed: boolean; failure?: ContextFailure | undefined }>): number {
+  if (rows.some((r) => !r.failure && !r.passed)) return ExitCode.Failed;
+  return rows.some((r) => r.failure) ? ExitCode.Cluster : ExitCode.Ok;
 }

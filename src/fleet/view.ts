@@ -36,7 +36,7 @@ export function fleetRows<R>(entries: ReadonlyArray<FleetEntry<R>>, spec: Pick<F
 
 export function fleetResult<R>(entries: ReadonlyArray<FleetEntry<R>>, spec: FleetSpec<R>, o: { failOn?: string; summaryOnly: boolean; durationMs: number }): CommandResult {
   const rows = fleetRows(entries, spec);
-  const exitCode = fleetExitCode(rows.map((r) => ({ ok: !r.failure, passed: r.passed })));
+  const exitCode = fleetExitCode(rows);
   const view = (c?: ChalkInstance): FleetView => ({
     command: spec.command,
     rows,

@@ -3,6 +3,7 @@
  * JSON `{ command, contexts: [{ context, server, verdict, report | error }], summary }`. The per-context
  * report is the single-context command's document, so a reader of one reads the other.
  */
+import { stripVTControlCharacters } from 'node:util';
 import type { ChalkInstance } from 'chalk';
 import type { ContextFailure } from '../fleet/run.js';
 import type { FleetTarget } from '../fleet/targets.js';
@@ -60,8 +61,7 @@ function causeCell(r: FleetRow): string {
 
 /** Columns padded to their widest cell (colour codes do not count). */
 export function table(header: string[], rows: string[][]): string {
-  // eslint-disable-next-line no-control-regex -- the colour codes chalk writes
-  const width = (s: string) => s.replace(/\u001b\[[0-9;]*m/g, '').length;
+  const width = (s: string) => stripVTControlCharacters(s).length;
   const widths = header.map((h, i) => Math.max(width(h), ...rows.map((r) => width(r[i] ?? ''))));
   const line = (cells: string[]) => cells.map((cell, i) => (i === cells.length - 1 ? cell : cell + ' '.repeat(widths[i]! - width(cell)))).join('  ').trimEnd();
   return [line(header), ...rows.map(line)].join('\n');

@@ -166,10 +166,11 @@ describe('reachFailure', () => {
 
 describe('fleetExitCode', () => {
   it('0 only when all passed; 1 when a checked context failed; 3 when only some could not be checked', () => {
-    expect(fleetExitCode([{ ok: true, passed: true }, { ok: true, passed: true }])).toBe(0);
-    expect(fleetExitCode([{ ok: true, passed: true }, { ok: false }])).toBe(3);
-    expect(fleetExitCode([{ ok: true, passed: false }, { ok: false }])).toBe(1);
-    expect(fleetExitCode([{ ok: false }, { ok: false }])).toBe(3);
+    const down = { passed: false, failure: contextFailure(new InsightError('unreachable', 'down')) };
+    expect(fleetExitCode([{ passed: true }, { passed: true }])).toBe(0);
+    expect(fleetExitCode([{ passed: true }, down])).toBe(3);
+    expect(fleetExitCode([{ passed: false }, down])).toBe(1);
+    expect(fleetExitCode([down, down])).toBe(3);
     expect(fleetExitCode([])).toBe(0);
   });
 });
