@@ -1,5 +1,7 @@
 // oclif's explicit command map: one import per command, so the bundle needs no directory scan.
 import Bundle from './commands/bundle.js';
+import Complete from './commands/complete.js';
+import Completion from './commands/completion.js';
 import Doctor from './commands/doctor.js';
 import Install from './commands/install.js';
 import Preflight from './commands/preflight.js';
@@ -17,4 +19,7 @@ export const commands = {
   bundle: Bundle,
   verify: Verify,
   version: Version,
+  completion: Completion,
+  // Hidden: what the completion scripts call on every TAB.
+  __complete: Complete,
 };
