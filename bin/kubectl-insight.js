@@ -1,5 +1,19 @@
 #!/usr/bin/env node
 // kubectl finds this as the plugin `kubectl insight` (an executable named kubectl-insight on PATH).
-import { main } from '../dist/cli.js';
+// `version` and the top-level help are answered without loading the CLI (src/fast-start.ts).
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { startFast } from '../dist/fast-start.js';
 
-await main(new URL('..', import.meta.url).pathname);
+const root = new URL('..', import.meta.url);
+const help = () => {
+  try {
+    return readFileSync(new URL('dist/help.txt', root), 'utf8');
+  } catch {
+    return undefined;
+  }
+};
+if (!startFast(process.argv.slice(2), help)) {
+  const { main } = await import('../dist/cli.js');
+  await main(fileURLToPath(root));
+}

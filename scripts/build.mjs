@@ -2,12 +2,13 @@
 // and ~120 MB; oclif alone ~0.1 s. Code splitting keeps the heavy modules (client-node, listr2) in
 // chunks that load only when a command needs them, so `--help` and `version` start fast.
 import { build } from 'esbuild';
+import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
 await build({
-  entryPoints: { cli: 'src/cli.ts', commands: 'src/commands.ts' },
+  entryPoints: { cli: 'src/cli.ts', commands: 'src/commands.ts', 'fast-start': 'src/fast-start.ts' },
   outdir: 'dist',
   bundle: true,
   splitting: true,
@@ -40,3 +41,13 @@ const config = await Config.load({ root });
 const manifest = config.getPluginsList().find((p) => p.isRoot)?.manifest;
 if (!manifest || Object.keys(manifest.commands).length === 0) throw new Error('build: oclif found no commands');
 writeFileSync(new URL('../oclif.manifest.json', import.meta.url), JSON.stringify(manifest));
+
+// The top-level help as oclif renders it into a pipe (80 columns), for src/fast-start.ts; the user
+// agent line names the running Node, so it is marked here and filled in at run time.
+const { USER_AGENT_MARK } = await import('../dist/fast-start.js');
+const env = { ...process.env, INSIGHT_NO_FAST_START: '1' };
+delete env.OCLIF_COLUMNS;
+const help = execFileSync(process.execPath, [new URL('../bin/kubectl-insight.js', import.meta.url).pathname, '--help'], { env, encoding: 'utf8' });
+const agent = `${pkg.name}/${pkg.version} ${process.platform}-${process.arch} node-${process.version}`;
+if (!help.includes(agent)) throw new Error(`build: the rendered help has no user agent line (${agent})`);
+writeFileSync(new URL('../dist/help.txt', import.meta.url), help.replace(agent, USER_AGENT_MARK));

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 # openssl: cluster certificates; iproute2: the network namespace for fake nodes' IPs;
 # prometheus-node-exporter: the real exporter answering on every fake node's IP.
 # curl: the preflight probe script, run in test network namespaces as the probe pods run it.
-packages=(openssl iproute2 prometheus-node-exporter ca-certificates curl)
+packages=(openssl iproute2 prometheus-node-exporter ca-certificates curl tmux zsh fish bash-completion)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -31,3 +31,8 @@ echo "setup: test cluster binaries in $bin ($(( $(date +%s) - start ))s)" >&2
 start=$(date +%s)
 bash scripts/node-versions.sh >/dev/null
 echo "setup: Node.js $NODE22_VERSION and $NODE24_VERSION ready ($(( $(date +%s) - start ))s)" >&2
+
+# The Node binaries the standalone executables are built from (npm run package), from the npm registry.
+start=$(date +%s)
+npx tsx scripts/package.ts --fetch
+echo "setup: Node.js $SEA_NODE_VERSION for the standalone executables ready ($(( $(date +%s) - start ))s)" >&2

@@ -1,30 +1,33 @@
 import { flush } from '@oclif/core/flush';
 import { handle } from '@oclif/core/handle';
 import { run } from '@oclif/core/run';
+import type { Config } from '@oclif/core';
 import { takeEnvironmentSecret } from './secret.js';
 import { installExitHandlers } from './cleanup.js';
 
 /**
- * Entry point: `dir` is where oclif finds package.json (the package root). Errors inside a command
+ * Entry point: `root` is where oclif finds package.json (the package root), or, in the standalone
+ * executable, a Config loaded from memory (src/sea.ts). Errors inside a command
  * are rendered by BaseCommand; this catches what oclif raises before any command runs (an unknown
  * command or a stray word), which would otherwise echo the word back: it may be a pasted secret.
  */
-export async function main(dir: string, argv: string[] = process.argv.slice(2)): Promise<void> {
+export async function main(root: string | Config, argv: string[] = process.argv.slice(2)): Promise<void> {
   // First of all: no command's children inherit the AccessKey secret (see takeEnvironmentSecret), and
   // an interruption at any moment exits 130 (README, exit codes) after the clean-up hooks.
   takeEnvironmentSecret();
   installExitHandlers();
   quietDependencyDeprecations();
   try {
-    await run(argv, dir);
+    await run(argv, root);
     await flush();
   } catch (e) {
     const message = (e as Error | undefined)?.message ?? '';
     const notFound = /^command .* not found/.test(message);
     if (!notFound) return handle(e as Error);
-    const [{ InsightError }, { renderError }, { makeChalk }, { modeOfFailedParse }, { sharedFlags }] = await Promise.all([import('./errors.js'), import('./output/errors.js'), import('./output/style.js'), import('./output/mode.js'), import('./base-command.js')]);
+    const [{ InsightError }, { renderError }, { makeChalk }, { modeOfFailedParse }, { sharedFlags }, { commands }] = await Promise.all([import('./errors.js'), import('./output/errors.js'), import('./output/style.js'), import('./output/mode.js'), import('./base-command.js'), import('./commands.js')]);
     const command = argv.find((a) => !a.startsWith('-'));
-    const known = ['install', 'upgrade', 'uninstall', 'preflight', 'doctor', 'version'];
+    // The hint lists what `--help` lists: the command map, without the hidden ones.
+    const known = Object.entries(commands).filter(([, c]) => !(c as { hidden?: boolean }).hidden).map(([id]) => id);
     const err = new InsightError('usage', known.includes(command ?? '') ? `kubectl insight ${command}: unexpected argument (its value is not shown)` : 'unknown command (the word is not shown: it may be a value pasted in the wrong place)', {
       hint: `Commands: ${known.join(', ')}. See \`kubectl insight --help\`.`,
     });

@@ -38,6 +38,10 @@ build_install kwok "$KWOK_VERSION" sigs.k8s.io/kwok/cmd/kwok "-s -w -X sigs.k8s.
 # Both helm majors: helm 4 is what users install today, helm 3 gets security fixes until 2027-02-10.
 build_install helm "$HELM3_VERSION" helm.sh/helm/v3/cmd/helm "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM3_VERSION -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
 build_install helm "$HELM4_VERSION" helm.sh/helm/v4/cmd/helm "-s -w -X helm.sh/helm/v4/internal/version.version=$HELM4_VERSION -X helm.sh/helm/v4/internal/version.gitTreeState=clean"
+# krew and its index's manifest validator: the packaging tests install the plugin with the real krew.
+# Left untagged on purpose: krew skips its GitHub upgrade check for an untagged (development) build.
+build_install krew "$KREW_VERSION" sigs.k8s.io/krew/cmd/krew "-s -w"
+build_install validate-krew-manifest "$KREW_VERSION" sigs.k8s.io/krew/cmd/validate-krew-manifest "-s -w"
 
 # kwok's stage YAMLs ship inside its module download.
 stages="$cache/kwok-$KWOK_VERSION/stages"
@@ -60,6 +64,8 @@ ln -sf "$cache/kwok-$KWOK_VERSION/kwok" "$bin/kwok"
 ln -sf "$cache/helm-$HELM3_VERSION/helm" "$bin/helm3"
 ln -sf "$cache/helm-$HELM4_VERSION/helm" "$bin/helm4"
 ln -sf "$cache/helm-$HELM4_VERSION/helm" "$bin/helm"
+ln -sf "$cache/krew-$KREW_VERSION/krew" "$bin/krew"
+ln -sf "$cache/validate-krew-manifest-$KREW_VERSION/validate-krew-manifest" "$bin/validate-krew-manifest"
 ln -sfn "$stages" "$cache/stages"
 ln -sfn "$crds" "$cache/kwok-crds"
 echo "$bin"
