@@ -39,5 +39,5 @@ export function krewManifest({ version, homepage, archives }: { version: string;
       })),
     },
   };
-  return `# Rendered by npm run package (scripts/krew.mjs); the sha256 values are those of dist-package's archives.\n${stringify(manifest, { lineWidth: 0 })}`;
+  return `# Rendered by npm run package (scripts/krew.ts); the sha256 values are those of dist-package's archives.\n${stringify(manifest, { lineWidth: 0 })}`;
 }

@@ -127,7 +127,7 @@ async function executable(platform: Platform, scripts: { main: string; cli: stri
   return { exe, nodeLicense: node.license };
 }
 
-/** A reproducible tar.gz of the executable and the licenses, named for the krew platform. */
+/** A tar.gz (sorted, owner 0, mtime 0; the host archive's V8 code cache differs from run to run) of the executable and the licenses, named for the krew platform. */
 function archive(platform: Platform, built: { nodeLicense: string | undefined }, work: string): Omit<KrewArchive, 'uri'> & { file: string } {
   const dir = join(work, platform.id);
   copyFileSync(join(root, 'LICENSE'), join(dir, 'LICENSE'));

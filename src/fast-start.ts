@@ -2,7 +2,7 @@
  * The two answers that need no framework: `version` and the top-level help. Loading oclif costs
  * several times Node's own start, and these are what scripts, shells and krew run most, so they are
  * answered from text oclif rendered at build time (scripts/build.mjs writes dist/help.txt). Anything
- * else, or any doubt (another width, extra words), goes to the full CLI, which prints the same thing.
+ * else, or any doubt (a terminal, forced colour, another width, extra words), goes to the full CLI.
  * Node builtins only: this module must stay cheap to load.
  */
 import { VERSION } from './version.js';
@@ -24,19 +24,17 @@ export function fastAnswer(argv: readonly string[], s: StartEnv): string | undef
   if (s.env.INSIGHT_NO_FAST_START) return undefined;
   if (argv.length === 1 && argv[0] === 'version') return `kubectl-insight ${VERSION} (node ${process.versions.node}, ${process.platform}/${process.arch})\n`;
   if (argv.length > 1 || (argv.length === 1 && argv[0] !== '--help')) return undefined;
+  // oclif styles the help's headings on a terminal or when colour is forced; the text here is plain.
+  if (s.stdout.isTTY || s.env.FORCE_COLOR) return undefined;
   if (helpColumns(s) !== HELP_COLUMNS) return undefined;
   const help = s.help();
   if (help === undefined || !help.includes(USER_AGENT_MARK)) return undefined;
   return help.replace(USER_AGENT_MARK, `kubectl-insight/${VERSION} ${process.platform}-${process.arch} node-${process.version}`);
 }
 
-/** oclif's own rule for the help width: OCLIF_COLUMNS, else 80 off a terminal, else the terminal's (40 at least). */
+/** oclif's own rule for the help width off a terminal: OCLIF_COLUMNS, else 80. */
 function helpColumns(s: StartEnv): number {
-  const set = Number.parseInt(s.env.OCLIF_COLUMNS ?? '', 10);
-  if (set) return set;
-  if (!s.stdout.isTTY) return 80;
-  const width = s.stdout.columns ?? 0;
-  return width < 1 ? 80 : Math.max(40, width);
+  return Number.parseInt(s.env.OCLIF_COLUMNS ?? '', 10) || 80;
 }
 
 /** Answers argv here when it can (true), else leaves it to the full CLI (false). */

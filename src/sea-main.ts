@@ -8,7 +8,7 @@ import { Config, Plugin } from '@oclif/core';
 import { main } from './cli.js';
 import { commands } from './commands.js';
 
-// package.json's fields that oclif reads, inlined at build time (scripts/sea.mjs).
+// package.json's fields that oclif reads, inlined at build time (scripts/package.ts).
 declare const __INSIGHT_PJSON__: { name: string; version: string; description: string; oclif: Record<string, unknown> };
 
 export async function standalone(argv: string[]): Promise<void> {

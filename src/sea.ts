@@ -1,5 +1,5 @@
 /**
- * Entry point of the standalone executable (a Node single executable application, scripts/package.mjs).
+ * Entry point of the standalone executable (a Node single executable application, scripts/package.ts).
  * The executable's one script is only this and the fast start: the CLI is an asset of the executable,
  * compiled (with the code cache made at build time, where there is one) only when the fast start
  * cannot answer, because compiling the whole CLI first would double the start of `version` and `--help`.
@@ -11,7 +11,7 @@ import { ExitCode } from './errors.js';
 import { completionArgv } from './completion/protocol.js';
 import { startFast } from './fast-start.js';
 
-// The top-level help as the build rendered it (dist/help.txt), inlined by scripts/package.mjs.
+// The top-level help as the build rendered it (dist/help.txt), inlined by scripts/package.ts.
 declare const __INSIGHT_HELP__: string;
 
 function cli(): { standalone(argv: string[]): Promise<void> } {
@@ -22,7 +22,7 @@ function cli(): { standalone(argv: string[]): Promise<void> } {
     // Built for another platform: no cache (V8 takes one only from the same binary).
   }
   const script = new Script(getAsset('cli.cjs', 'utf8'), { filename: 'kubectl-insight.cjs', cachedData });
-  // The asset is one function expression (scripts/package.mjs wraps the bundle), called with this require.
+  // The asset is one function expression (scripts/package.ts wraps the bundle), called with this require.
   const module = { exports: {} as { standalone(argv: string[]): Promise<void> } };
   // The CLI requires only Node's builtins, which is all an executable's require loads.
   (script.runInThisContext() as (e: unknown, r: NodeJS.Require, m: unknown) => void)(module.exports, require, module);

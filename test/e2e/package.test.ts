@@ -66,7 +66,9 @@ describe('standalone executable', () => {
     const d = await run(join(dir, host.bin), ['doctor', '-n', 'pkg-none', '-o', 'json'], env);
     expect(d.stderr).not.toMatch(/internal error|at .*\.cjs/);
     expect([0, 1]).toContain(d.exitCode);
-    expect(JSON.parse(d.stdout).results.length).toBeGreaterThan(0);
+    const doc = JSON.parse(d.stdout) as { command: string; namespace: string; findings: unknown[] };
+    expect(doc).toMatchObject({ command: 'doctor', namespace: 'pkg-none' });
+    expect(doc.findings.length).toBeGreaterThan(0);
     // Bad input: one line, the documented usage code.
     const bad = await run(join(dir, host.bin), ['doctor', '--output', 'yamlish'], env);
     expect(bad.exitCode).toBe(2);
