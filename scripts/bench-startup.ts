@@ -4,18 +4,16 @@
 // (target: <= 1.5x each baseline). Informational: it prints OK/OVER, it does not fail a build.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PLATFORMS, hostPlatform } from './platforms.js';
+import { PLATFORMS, SEA_NODE_VERSION, hostPlatform, seaNodeDir } from './platforms.js';
 
 const TARGET = 1.5;
 const runs = Number(process.env.BENCH_RUNS ?? 21);
 const root = fileURLToPath(new URL('..', import.meta.url));
 const bin = join(root, 'bin/kubectl-insight.js');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
-const versions: Record<string, string> = Object.fromEntries(readFileSync(join(root, 'test/cluster/versions.env'), 'utf8').split('\n').filter((l) => /^[A-Z0-9_]+=/.test(l)).map((l) => l.split('=')));
-const cache = process.env.KUBECTL_INSIGHT_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'kubectl-insight');
 
 function once([cmd, ...args]: string[]): number {
   const t0 = process.hrtime.bigint();
@@ -53,7 +51,7 @@ group('npm install (node on PATH)', [
 
 const host = PLATFORMS.find((p) => p.id === hostPlatform())!;
 const archive = join(root, 'dist-package', `kubectl-insight-v${pkg.version}-${host.id}.tar.gz`);
-const node = join(cache, 'sea-node', `${host.npm}-${versions.SEA_NODE_VERSION}`, host.nodeFile);
+const node = join(seaNodeDir(host), host.nodeFile);
 if (!existsSync(archive) || !existsSync(node)) {
   console.log(`standalone executable: not built (run npm run package), no ratio`);
 } else {
@@ -61,7 +59,7 @@ if (!existsSync(archive) || !existsSync(node)) {
   try {
     execFileSync('tar', ['xzf', archive, '-C', dir]);
     const exe = join(dir, host.bin);
-    group(`standalone executable (${host.id}, Node ${versions.SEA_NODE_VERSION})`, [
+    group(`standalone executable (${host.id}, Node ${SEA_NODE_VERSION})`, [
       ['its node -e 0', [node, '-e', '0']],
       ['kubectl-insight --help', [exe, '--help']],
       ['kubectl-insight version', [exe, 'version']],

