@@ -56,8 +56,6 @@ export interface DoctorOutcome {
   durationMs: number;
 }
 
-const CONCURRENCY = 8;
-
 /** Run the doctor checks (again and again with --watch), apply fixes with --fix, and re-check after fixing. */
 export async function runDoctor(api: ApiClient, o: DoctorRun, io: DoctorIO): Promise<DoctorOutcome> {
   const started = Date.now();
@@ -67,7 +65,9 @@ export async function runDoctor(api: ApiClient, o: DoctorRun, io: DoctorIO): Pro
   const check = async (progress?: (m: string) => void) => {
     const ctx = new DoctorContext(api, { ...o.checks, now: o.checks.now ?? now() });
     if (progress) ctx.progress = progress;
-    const report = await runChecks(doctorChecks, ctx, progress ? { onStart: (ch) => progress(`checking ${ch.description}...`) } : {}, { concurrency: CONCURRENCY, ...(o.only ? { only: o.only } : {}) });
+    // Every category at once: the probes start as soon as the pod list arrives, and a black-holed
+    // exporter's timeout overlaps the other categories instead of being added after them.
+    const report = await runChecks(doctorChecks, ctx, progress ? { onStart: (ch) => progress(`checking ${ch.description}...`) } : {}, { concurrency: doctorChecks.length, overlap: true, ...(o.only ? { only: o.only } : {}) });
     progress?.('');
     return { report, fixes: ctx.fixes };
   };

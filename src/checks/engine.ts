@@ -1,8 +1,9 @@
 /**
  * The check engine shared by `preflight` and `doctor` (after linkerd's healthcheck): a check is a
  * small record with a stable id, a category, a severity, a hint and a run function. Categories run in
- * order, checks inside one concurrently; a check may name checks it needs, and is skipped when one
- * of them did not pass. The runner never prints: it reports to an observer.
+ * order, checks inside one concurrently (with `overlap`, every category at once); a check may name
+ * checks it needs, and is skipped when one of them did not pass. The runner never prints: it reports
+ * to an observer.
  */
 import pLimit from 'p-limit';
 import { DOCS_BASE } from '../defaults.js';
@@ -46,7 +47,17 @@ export interface Check<C> {
   /** ids of checks that must pass first. */
   needs?: string[];
   timeoutMs?: number;
-  run(ctx: C, signal: AbortSignal): Promise<Finding | Finding[]>;
+  run(ctx: C, signal: AbortSignal, run: RunEnv): Promise<Finding | Finding[]>;
+}
+
+/** What a running check may ask of the run it is part of. */
+export interface RunEnv {
+  /**
+   * Settles when every selected check whose id starts with `prefix` has settled (at once when none is
+   * selected): a check that prefers what another learns waits on this, bounded by its own timer. Never
+   * wait on a check that waits on you.
+   */
+  settled(prefix: string): Promise<void>;
 }
 
 export interface CheckResult extends Finding {
@@ -111,6 +122,11 @@ export interface RunOptions {
   timeoutMs?: number;
   /** Only run checks whose id starts with one of these. */
   only?: string[];
+  /**
+   * Start every check as soon as the checks it needs have settled, whatever its category: a category
+   * that waits on the network (doctor's probes) then overlaps the others. Results keep category order.
+   */
+  overlap?: boolean;
 }
 
 export interface Report {
@@ -143,7 +159,7 @@ export function topFailure(report: Report): { id: string; message: string } | un
 
 class Timeout extends Error {}
 
-async function runOne<C>(check: Check<C>, ctx: C, timeoutMs: number): Promise<Finding[]> {
+async function runOne<C>(check: Check<C>, ctx: C, timeoutMs: number, env: RunEnv): Promise<Finding[]> {
   const ac = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -155,7 +171,7 @@ async function runOne<C>(check: Check<C>, ctx: C, timeoutMs: number): Promise<Fi
   });
   try {
     // A hanging check loses the race and the report goes on; its signal is aborted so it can stop.
-    const out = await Promise.race([check.run(ctx, ac.signal), timeout]);
+    const out = await Promise.race([check.run(ctx, ac.signal, env), timeout]);
     return Array.isArray(out) ? out : [out];
   } catch (e) {
     const msg = e instanceof Error ? e.message.split('\n')[0] : String(e);
@@ -184,57 +200,94 @@ export async function runChecks<C>(checks: Check<C>[], ctx: C, observer: Observe
   const categories: string[] = [];
   for (const c of selected) if (!categories.includes(c.category)) categories.push(c.category);
   const limit = pLimit(opts.concurrency ?? 8);
-  const outcome = new Map<string, Status>();
   const results: CheckResult[] = [];
+  const index = new Map(selected.map((c, i) => [c.id, i]));
+  const rank = (c: Check<C>) => categories.indexOf(c.category);
+  // One settling promise per check: a check starts once what it waits for (the checks it needs, and
+  // without overlap the whole previous category) has settled.
+  const settle = new Map<string, (s: Status) => void>();
+  const outcome = new Map<string, Promise<Status>>(selected.map((c) => [c.id, new Promise<Status>((r) => settle.set(c.id, r))]));
+  const waitsOn = dependencies(selected, opts.overlap ? () => true : (c, n) => rank(n) <= rank(c));
+  const env: RunEnv = {
+    settled: async (prefix) => {
+      await Promise.all(selected.filter((c) => c.id.startsWith(prefix)).map((c) => outcome.get(c.id)!));
+    },
+  };
 
+  const announced = new Set<string>();
+  const run = async (check: Check<C>, gate: Promise<unknown>): Promise<void> => {
+    await gate;
+    if (!announced.has(check.category)) {
+      announced.add(check.category);
+      observer.onCategory?.(check.category);
+    }
+    const needed = await Promise.all(waitsOn.get(check.id)!.map(async (n) => [n, await outcome.get(n)!] as const));
+    await limit(async () => {
+      observer.onStart?.(check);
+      const started = Date.now();
+      const blocked = needed.find(([, s]) => s !== 'passed')?.[0];
+      const findings: Finding[] = blocked
+        ? [{ status: 'skipped', message: `skipped: needs ${blocked}, which did not pass` }]
+        : await runOne(check, ctx, check.timeoutMs ?? opts.timeoutMs ?? 30_000, env);
+      const status: Status = findings.some((f) => f.status === 'failed') ? 'failed' : findings.every((f) => f.status === 'skipped') ? 'skipped' : 'passed';
+      for (const f of findings) {
+        const r: CheckResult = {
+          id: check.id,
+          category: check.category,
+          description: check.description,
+          ...f,
+          severity: f.severity ?? check.severity,
+          durationMs: Date.now() - started,
+        };
+        if (r.status === 'failed' && r.hint === undefined && check.hint) r.hint = check.hint;
+        // Here rather than in each check or renderer: every consumer (human, JSON, the install gate) gets it.
+        const docs = docLink(check.id);
+        if (docs) {
+          r.docs = docs;
+          if (r.status === 'failed') r.hint = withDocLink(r.hint, docs);
+        }
+        results.push(r);
+        observer.onResult?.(r);
+      }
+      settle.get(check.id)!(status);
+    });
+  };
+
+  const all: Array<Promise<void>> = [];
+  let gate: Promise<unknown> = Promise.resolve();
   for (const category of categories) {
-    observer.onCategory?.(category);
-    const inCategory = selected.filter((c) => c.category === category);
-    // Checks in one category may depend on each other: run in waves until all are settled.
-    const pending = new Set(inCategory);
-    while (pending.size) {
-      const ready = [...pending].filter((c) => (c.needs ?? []).every((n) => outcome.has(n) || !selected.some((s) => s.id === n)));
-      const wave = ready.length ? ready : [...pending]; // a dependency cycle: run them anyway
-      await Promise.all(
-        wave.map((check) =>
-          limit(async () => {
-            pending.delete(check);
-            observer.onStart?.(check);
-            const started = Date.now();
-            const blocked = (check.needs ?? []).find((n) => outcome.has(n) && outcome.get(n) !== 'passed');
-            const findings: Finding[] = blocked
-              ? [{ status: 'skipped', message: `skipped: needs ${blocked}, which did not pass` }]
-              : await runOne(check, ctx, check.timeoutMs ?? opts.timeoutMs ?? 30_000);
-            const status: Status = findings.some((f) => f.status === 'failed') ? 'failed' : findings.every((f) => f.status === 'skipped') ? 'skipped' : 'passed';
-            outcome.set(check.id, status);
-            for (const f of findings) {
-              const r: CheckResult = {
-                id: check.id,
-                category: check.category,
-                description: check.description,
-                ...f,
-                severity: f.severity ?? check.severity,
-                durationMs: Date.now() - started,
-              };
-              if (r.status === 'failed' && r.hint === undefined && check.hint) r.hint = check.hint;
-              // Here rather than in each check or renderer: every consumer (human, JSON, the install gate) gets it.
-              const docs = docLink(check.id);
-              if (docs) {
-                r.docs = docs;
-                if (r.status === 'failed') r.hint = withDocLink(r.hint, docs);
-              }
-              results.push(r);
-              observer.onResult?.(r);
-            }
-          }),
-        ),
-      );
+    const inCategory = selected.filter((c) => c.category === category).map((c) => run(c, gate));
+    all.push(...inCategory);
+    if (!opts.overlap) gate = Promise.all(inCategory);
+  }
+  await Promise.all(all);
+  // Stable order for output: category order, then the order checks were declared.
+  results.sort((a, b) => categories.indexOf(a.category) - categories.indexOf(b.category) || index.get(a.id)! - index.get(b.id)!);
+  return { results, summary: summarize(results) };
+}
+
+/**
+ * The selected checks each check waits for: its needs that are selected and `allowed`, minus any that
+ * would close a cycle (those run anyway, as if the need were not there).
+ */
+function dependencies<C>(selected: readonly Check<C>[], allowed: (check: Check<C>, need: Check<C>) => boolean): Map<string, string[]> {
+  const byId = new Map(selected.map((c) => [c.id, c]));
+  const edges = new Map<string, string[]>();
+  const reaches = (from: string, to: string, seen = new Set<string>()): boolean => {
+    if (from === to) return true;
+    if (seen.has(from)) return false;
+    seen.add(from);
+    return (edges.get(from) ?? []).some((n) => reaches(n, to, seen));
+  };
+  for (const c of selected) {
+    const kept: string[] = [];
+    edges.set(c.id, kept);
+    for (const n of c.needs ?? []) {
+      const need = byId.get(n);
+      if (need && allowed(c, need) && !reaches(n, c.id)) kept.push(n);
     }
   }
-  // Stable order for output: category order, then the order checks were declared.
-  const order = new Map(selected.map((c, i) => [c.id, i]));
-  results.sort((a, b) => categories.indexOf(a.category) - categories.indexOf(b.category) || order.get(a.id)! - order.get(b.id)!);
-  return { results, summary: summarize(results) };
+  return edges;
 }
 
 /** A report of these results, its summary counted from them. */

@@ -142,6 +142,32 @@ export class DoctorContext {
   /** Nodes whose exporter answered, and nodes where a probe timed out or found no route: the kubelet check picks from the first. */
   readonly nodesAnswering = new Set<string>();
   readonly nodesSilent = new Set<string>();
+  private readonly learners = new Set<() => void>();
+  /** An exporter probe ended (answered/nodesAnswering/nodesSilent changed): wake whoever waits on it. */
+  learned(): void {
+    for (const wake of [...this.learners]) wake();
+  }
+  /**
+   * Resolves once `known()` holds, or `until` settles (the exporter checks ended), or one probe timeout
+   * has passed: what the exporter probes learn spares a black-holed target, but is never worth waiting
+   * longer for than a probe of one's own would take.
+   */
+  whenKnown(known: () => boolean, until: Promise<unknown>): Promise<void> {
+    if (known()) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const end = () => {
+        clearTimeout(timer);
+        this.learners.delete(wake);
+        resolve();
+      };
+      const wake = () => {
+        if (known()) end();
+      };
+      const timer = setTimeout(end, this.opts.probeTimeoutMs);
+      this.learners.add(wake);
+      void until.then(end, end);
+    });
+  }
   /** Progress for a TTY ("exporters: 412/1000 probed"); set by the command. */
   progress: (message: string) => void = () => {};
   constructor(

@@ -107,6 +107,7 @@ function note(ctx: DoctorContext, ns: string, p: V1Pod, port: number, r: SchemeP
   } else if (node && (r.best.outcome === 'timeout' || r.best.outcome === 'unreachable')) {
     ctx.nodesSilent.add(node);
   }
+  ctx.learned();
 }
 
 /** The scheme of the first sampled probe that got an HTTP answer; undefined when none did. */

@@ -38,11 +38,15 @@ function kubeletCheck(id: string, path: string, families: string[]): Check<Docto
     description: `kubelet ${path} answers through the node proxy`,
     severity: 'fatal',
     timeoutMs: 60_000,
-    async run(ctx) {
+    async run(ctx, _signal, run) {
       // Prefer nodes whose exporter answered: a node that black-holes traffic is already reported, and
-      // asking its kubelet would only add a timeout.
+      // asking its kubelet would only add a timeout. The exporter probes run beside this check, so wait
+      // (bounded) until enough nodes have answered.
+      const ready = (await ctx.nodes()).filter(isReady);
+      const want = Math.min(ready.length, Math.max(1, ctx.opts.kubeletNodes));
+      await ctx.whenKnown(() => ctx.nodesAnswering.size >= want, run.settled('exporters.'));
       const rank = (n: V1Node) => (ctx.nodesAnswering.has(n.metadata?.name ?? '') ? 0 : ctx.nodesSilent.has(n.metadata?.name ?? '') ? 2 : 1);
-      const nodes = (await ctx.nodes()).filter(isReady).sort((a, b) => rank(a) - rank(b)).slice(0, Math.max(1, ctx.opts.kubeletNodes));
+      const nodes = ready.sort((a, b) => rank(a) - rank(b)).slice(0, want);
       if (!nodes.length) return { status: 'skipped', message: 'no Ready node to probe' };
       const results = await Promise.all(nodes.map(async (n) => ({ n: n.metadata!.name!, r: await ctx.probe({ kind: 'node', name: n.metadata!.name! }, path, { maxBytes: 32 * 1024 * 1024 }) })));
       const findings: Finding[] = [];

@@ -89,7 +89,8 @@ export function judgeScheme(monitor: string, ep: MonitorEndpoint, r: SchemeProbe
   return out;
 }
 
-export async function checkServiceMonitor(ctx: DoctorContext, sm: ServiceMonitor): Promise<Finding[]> {
+/** `exportersDone` settles when the exporter checks have ended (RunEnv.settled): until then their probes may still name a pod that answers. */
+export async function checkServiceMonitor(ctx: DoctorContext, sm: ServiceMonitor, exportersDone: Promise<unknown> = Promise.resolve()): Promise<Finding[]> {
   const name = `ServiceMonitor ${sm.metadata.namespace}/${sm.metadata.name}`;
   const object = `servicemonitor/${sm.metadata.namespace}/${sm.metadata.name}`;
   const namespaces = monitorNamespaces(sm);
@@ -174,7 +175,9 @@ export async function checkServiceMonitor(ctx: DoctorContext, sm: ServiceMonitor
     // Ask one ready pod in both schemes; pods of one Service serve alike.
     // Prefer a pod already known to answer: one black-holed node must not cost this check a timeout
     // (the exporter checks report that node); the scheme question is the same for every pod.
-    const rank = (x: (typeof ready)[number]) => (!x.pod ? 2 : ctx.answered.has(`${x.pod.ns}/${x.pod.name}:${x.port}`) ? 0 : 1);
+    const answered = (x: (typeof ready)[number]) => !!x.pod && ctx.answered.has(`${x.pod.ns}/${x.pod.name}:${x.port}`);
+    await ctx.whenKnown(() => ready.some(answered), exportersDone);
+    const rank = (x: (typeof ready)[number]) => (!x.pod ? 2 : answered(x) ? 0 : 1);
     ready = ready.sort((a, b) => rank(a) - rank(b));
     const target = ready[0]!;
     if (!target.pod || !target.port) {
@@ -190,7 +193,7 @@ export async function checkServiceMonitor(ctx: DoctorContext, sm: ServiceMonitor
   return findings;
 }
 
-export async function checkPodMonitor(ctx: DoctorContext, pm: PodMonitor): Promise<Finding[]> {
+export async function checkPodMonitor(ctx: DoctorContext, pm: PodMonitor, exportersDone: Promise<unknown> = Promise.resolve()): Promise<Finding[]> {
   const name = `PodMonitor ${pm.metadata.namespace}/${pm.metadata.name}`;
   const object = `podmonitor/${pm.metadata.namespace}/${pm.metadata.name}`;
   const f = (x: Finding): Finding => ({ object, ...x });
@@ -213,7 +216,9 @@ export async function checkPodMonitor(ctx: DoctorContext, pm: PodMonitor): Promi
       findings.push(f({ status: 'failed', message: `${epName}: none of the ${withPort.length} selected pods is Ready`, hint: 'See pods.health.' }));
       continue;
     }
-    const p = ready.find((x) => ctx.answered.has(`${x.metadata!.namespace}/${x.metadata!.name}:${portOf(x)!.containerPort}`)) ?? ready[0]!;
+    const answered = (x: V1Pod) => ctx.answered.has(`${x.metadata!.namespace}/${x.metadata!.name}:${portOf(x)!.containerPort}`);
+    await ctx.whenKnown(() => ready.some(answered), exportersDone);
+    const p = ready.find(answered) ?? ready[0]!;
     const r = await cachedProbe(ctx, p.metadata!.namespace!, p.metadata!.name!, portOf(p)!.containerPort, ep.path ?? '/metrics', ep.scheme === 'https' ? 'https' : 'http');
     for (const j of judgeScheme(epName, ep, r, `${p.metadata!.name}:${portOf(p)!.containerPort}`)) findings.push(f({ ...j, ...(j.status === 'passed' ? { message: `${j.message} (${ready.length} ready pods)` } : {}) }));
   }
@@ -227,12 +232,12 @@ export const scrapeChecks: Check<DoctorContext>[] = [
     description: 'ServiceMonitors select Services with a matching port, ready endpoints and the right scheme',
     severity: 'fatal',
     timeoutMs: 120_000,
-    async run(ctx) {
+    async run(ctx, _signal, run) {
       const { items, missing } = await ctx.serviceMonitors();
       if (missing) return { status: 'failed', severity: 'warning', message: 'the ServiceMonitor CRD is not installed', hint: 'The chart installs it; `kubectl get crd servicemonitors.monitoring.coreos.com`.' };
       const where = ctx.opts.allMonitors ? 'in the cluster' : `in ${ctx.opts.namespace}`;
       if (!items.length) return { status: 'skipped', message: `no ServiceMonitors ${where}` };
-      return (await Promise.all(items.map((sm) => checkServiceMonitor(ctx, sm)))).flat();
+      return (await Promise.all(items.map((sm) => checkServiceMonitor(ctx, sm, run.settled('exporters.'))))).flat();
     },
   },
   {
@@ -241,11 +246,11 @@ export const scrapeChecks: Check<DoctorContext>[] = [
     description: 'PodMonitors select pods with a matching port and the right scheme',
     severity: 'fatal',
     timeoutMs: 120_000,
-    async run(ctx) {
+    async run(ctx, _signal, run) {
       const { items, missing } = await ctx.podMonitors();
       const where = ctx.opts.allMonitors ? 'in the cluster' : `in ${ctx.opts.namespace}`;
       if (missing || !items.length) return { status: 'skipped', message: `no PodMonitors ${where}` };
-      return (await Promise.all(items.map((pm) => checkPodMonitor(ctx, pm)))).flat();
+      return (await Promise.all(items.map((pm) => checkPodMonitor(ctx, pm, run.settled('exporters.'))))).flat();
     },
   },
 ];

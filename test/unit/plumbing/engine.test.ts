@@ -95,6 +95,124 @@ describe('runChecks', () => {
     await runChecks(Array.from({ length: 8 }, (_, i) => check(`c${i}`, 'X', body)), { log: [] }, {}, { concurrency: 3 });
     expect(peak).toBe(3);
   });
+
+  // A check that resolves only when released from outside: the order of events shows who waited for whom.
+  const gated = () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    return { gate, release };
+  };
+
+  it('without overlap a category starts only after the previous one settled', async () => {
+    const slow = gated();
+    const log: string[] = [];
+    const run = runChecks(
+      [
+        check('exporters.a', 'Exporters', async () => {
+          log.push('exporters.a start');
+          await slow.gate;
+          log.push('exporters.a end');
+          return { status: 'passed', message: 'ok' };
+        }),
+        check('cr.b', 'CR', async () => {
+          log.push('cr.b start');
+          return { status: 'passed', message: 'ok' };
+        }),
+      ],
+      { log: [] },
+    );
+    await new Promise((r) => setTimeout(r, 20));
+    expect(log).toEqual(['exporters.a start']);
+    slow.release();
+    await run;
+    expect(log).toEqual(['exporters.a start', 'exporters.a end', 'cr.b start']);
+  });
+
+  it('with overlap later categories run while an earlier check waits, and results keep category order', async () => {
+    const slow = gated();
+    const log: string[] = [];
+    const run = runChecks(
+      [
+        check('exporters.a', 'Exporters', async () => {
+          await slow.gate;
+          log.push('exporters.a end');
+          return { status: 'passed', message: 'a' };
+        }),
+        check('cr.b', 'CR', async () => {
+          log.push('cr.b');
+          return { status: 'passed', message: 'b' };
+        }),
+        check('cr.c', 'CR', async () => {
+          log.push('cr.c');
+          return { status: 'passed', message: 'c' };
+        }, { needs: ['exporters.a'] }),
+      ],
+      { log: [] },
+      {},
+      { overlap: true },
+    );
+    await new Promise((r) => setTimeout(r, 20));
+    // cr.b ran beside the waiting exporter check; cr.c needs it, so it has not.
+    expect(log).toEqual(['cr.b']);
+    slow.release();
+    const report = await run;
+    expect(log).toEqual(['cr.b', 'exporters.a end', 'cr.c']);
+    expect(report.results.map((r) => r.id)).toEqual(['exporters.a', 'cr.b', 'cr.c']);
+  });
+
+  it('with overlap a need in another category still skips the check when it failed', async () => {
+    const report = await runChecks(
+      [
+        check('release.present', 'Release', async () => ({ status: 'failed', message: 'no release' })),
+        check('pods.x', 'Pods', async () => ({ status: 'passed', message: 'never runs' }), { needs: ['release.present'] }),
+      ],
+      { log: [] },
+      {},
+      { overlap: true },
+    );
+    expect(report.results.find((r) => r.id === 'pods.x')).toMatchObject({ status: 'skipped', message: expect.stringContaining('needs release.present') });
+  });
+
+  it('checks that need each other run anyway instead of waiting forever', async () => {
+    for (const overlap of [false, true]) {
+      const report = await runChecks(
+        [
+          check('x.a', 'X', async () => ({ status: 'passed', message: 'a' }), { needs: ['x.b'] }),
+          check('x.b', 'X', async () => ({ status: 'passed', message: 'b' }), { needs: ['x.a'] }),
+        ],
+        { log: [] },
+        {},
+        { overlap },
+      );
+      expect(report.results.map((r) => r.status)).toEqual(['passed', 'passed']);
+    }
+  });
+
+  it('settled(prefix) waits for the selected checks of that prefix, and for none when none is selected', async () => {
+    const slow = gated();
+    const log: string[] = [];
+    const checks = [
+      check('exporters.a', 'Exporters', async () => {
+        await slow.gate;
+        log.push('exporters.a');
+        return { status: 'failed', message: 'a' };
+      }),
+      check('kubelet.k', 'Kubelet', async (_c, _s, env) => {
+        await env.settled('exporters.');
+        log.push('kubelet.k');
+        return { status: 'passed', message: 'k' };
+      }),
+    ];
+    const run = runChecks(checks, { log: [] }, {}, { overlap: true });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(log).toEqual([]);
+    slow.release();
+    await run;
+    // A failed check has settled too: settled() is about knowledge, not success.
+    expect(log).toEqual(['exporters.a', 'kubelet.k']);
+    const alone = await runChecks(checks, { log: [] }, {}, { overlap: true, only: ['kubelet'] });
+    expect(alone.results.map((r) => r.status)).toEqual(['passed']);
+  });
 });
 
 const sample: CheckResult[] = [
