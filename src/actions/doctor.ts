@@ -62,8 +62,8 @@ export async function runDoctor(api: ApiClient, o: DoctorRun, io: DoctorIO): Pro
   // Ages (a pending release, a probe pod's run) are judged on the API server's clock.
   const offset = o.checks.now ? 0 : await serverClockOffset(api).catch(() => 0);
   const now = () => serverNow(offset);
-  const check = async (progress?: (m: string) => void) => {
-    const ctx = new DoctorContext(api, { ...o.checks, now: o.checks.now ?? now() });
+  const check = async (progress?: (m: string) => void, fresh = false) => {
+    const ctx = new DoctorContext(api, { ...o.checks, now: o.checks.now ?? now(), ...(fresh ? { fresh } : {}) });
     if (progress) ctx.progress = progress;
     // Every category at once: the probes start as soon as the pod list arrives, and a black-holed
     // exporter's timeout overlaps the other categories instead of being added after them.
@@ -84,8 +84,9 @@ export async function runDoctor(api: ApiClient, o: DoctorRun, io: DoctorIO): Pro
     let fixes = offered.map(view);
     if (o.fix && offered.length) {
       fixes = await applyFixes(offered, { api, now, ...(o.tools ?? noTools) }, io, { dryRun: o.dryRun ?? false });
-      // Re-check after fixing, so the report shows the state the fixes left.
-      if (fixes.some((f) => f.outcome === 'applied')) return done((await check()).report, run, fixes);
+      // Re-check after fixing, so the report shows the state the fixes left: read from etcd, since the
+      // watch cache may not have seen the fixes' writes yet.
+      if (fixes.some((f) => f.outcome === 'applied')) return done((await check(undefined, true)).report, run, fixes);
     }
     if (!o.watch) return done(report, undefined, fixes);
     if (exitCodeFor(report, o.failOn) === 0) return done(report, run, fixes);

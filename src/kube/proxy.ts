@@ -10,6 +10,7 @@ import https from 'node:https';
 import tls from 'node:tls';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { InsightError } from '../errors.js';
+import { ListSplitter } from './list-stream.js';
 
 export type ProbeOutcome =
   | 'ok'
@@ -44,6 +45,24 @@ export interface RawResponse {
   truncated: boolean;
   /** The API server's Date header (its clock, to the second). */
   date?: string;
+  /** Retry-After in seconds, when the answer carried one (429 and some 503s). */
+  retryAfter?: number;
+}
+
+export interface ListQuery {
+  labelSelector?: string;
+  fieldSelector?: string;
+  limit?: number;
+  /**
+   * Serve the list from the API server's watch cache (resourceVersion=0): no etcd read, but the
+   * answer may be a moment older than the newest write. For what is judged, never for what is changed.
+   */
+  cached?: boolean;
+}
+
+export interface ListOptions<T> extends GetOptions {
+  /** Trim each item as it is parsed (drop the fields no caller reads); the untrimmed item is never kept. */
+  project?: (item: T) => T;
 }
 
 /** Shaped like client-node's ApiException so src/kube/errors.ts classifies it. */
@@ -139,6 +158,11 @@ export interface ApiClientOptions {
   /** Sockets to the API server; bounds the number of proxied probes in flight. */
   maxSockets?: number;
   defaultTimeoutMs?: number;
+  /**
+   * How long one GET may spend waiting out 429s (API Priority and Fairness) before the 429 is its
+   * answer; each wait is the server's Retry-After (1 s when absent), capped at 10 s.
+   */
+  throttleBudgetMs?: number;
 }
 
 /** The TLS context of kubeconfig's CA and client certificate; one that cannot be used is kubeconfig's error. */
@@ -152,6 +176,22 @@ function secureContextOf(o: https.RequestOptions): tls.SecureContext {
   }
 }
 
+/** Sleep `ms`, ended early (and rejected) by `signal`. */
+function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(Object.assign(new Error('aborted'), { code: 'ABORTED' }));
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(Object.assign(new Error('aborted'), { code: 'ABORTED' }));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
 /** GET-only client to the API server of a kubeconfig context. */
 export class ApiClient {
   private constructor(
@@ -159,6 +199,7 @@ export class ApiClient {
     private readonly agent: http.Agent,
     private readonly headers: Record<string, string | string[]>,
     private readonly defaultTimeoutMs: number,
+    private readonly throttleBudgetMs: number,
   ) {}
 
   static async create(kc: KubeConfig, opts: ApiClientOptions = {}): Promise<ApiClient> {
@@ -187,7 +228,7 @@ export class ApiClient {
       else if (Array.isArray(v)) headers[k] = v.map(String); // repeated headers: impersonated groups
     }
     if (o.auth) headers['Authorization'] = `Basic ${Buffer.from(o.auth).toString('base64')}`;
-    return new ApiClient(server, agent, headers, opts.defaultTimeoutMs ?? 30_000);
+    return new ApiClient(server, agent, headers, opts.defaultTimeoutMs ?? 30_000, opts.throttleBudgetMs ?? 120_000);
   }
 
   close(): void {
@@ -206,13 +247,39 @@ export class ApiClient {
     return this.request('GET', path, opts);
   }
 
+  /** Until when every API GET of this client holds back, after the server answered 429. */
+  private pausedUntil = 0;
+  /** 429 answers waited out so far (the bench and the tests read it). */
+  throttled = 0;
+
+  /**
+   * A GET to the API server itself (not through its proxy) that waits out 429: the server's
+   * Retry-After pauses every such GET of this client, so a throttled run slows down as a whole
+   * instead of failing or hammering. Proxied probes are exempt from API Priority and Fairness
+   * (the server counts them as long-running), and a target's own 429 is its answer: they never wait.
+   */
+  private async apiGet(path: string, opts: GetOptions, sink?: (c: Buffer) => void): Promise<RawResponse> {
+    const budgetEnds = Date.now() + this.throttleBudgetMs;
+    for (;;) {
+      const wait = this.pausedUntil - Date.now();
+      if (wait > 0) await pause(wait + Math.random() * 250, opts.signal);
+      const r = await this.request('GET', path, opts, undefined, sink);
+      if (r.status !== 429) return r;
+      const delayMs = Math.min(10_000, (r.retryAfter && r.retryAfter > 0 ? r.retryAfter : 1) * 1000);
+      if (Date.now() + delayMs > budgetEnds) return r;
+      this.throttled++;
+      this.pausedUntil = Math.max(this.pausedUntil, Date.now() + delayMs);
+    }
+  }
+
   /** A write (doctor --fix only): PATCH or DELETE with a JSON body; non-2xx is thrown as RawApiError. */
   async send(method: 'PATCH' | 'DELETE', path: string, body: unknown, contentType = 'application/json-patch+json'): Promise<void> {
     const r = await this.request(method, path, { timeoutMs: 30_000 }, body === undefined ? undefined : { body: JSON.stringify(body), contentType });
-    if (r.status < 200 || r.status >= 300) throw new RawApiError(r.status, r.body);
+    if (r.status < 200 || r.status >= 300) throw new RawApiError(r.status, r.body, r.retryAfter ? { 'retry-after': String(r.retryAfter) } : {});
   }
 
-  private request(method: string, path: string, opts: GetOptions, payload?: { body: string; contentType: string }): Promise<RawResponse> {
+  /** `sink`, when given, takes a 2xx answer's body chunk by chunk instead of it being collected. */
+  private request(method: string, path: string, opts: GetOptions, payload?: { body: string; contentType: string }, sink?: (c: Buffer) => void): Promise<RawResponse> {
     // Keep the server URL's path prefix (Rancher-style https://host/k8s/clusters/c-x), as kubectl does.
     const url = new URL(`${this.server.pathname.replace(/\/$/, '')}${path}`, this.server);
     const mod = url.protocol === 'http:' ? http : https;
@@ -232,8 +299,18 @@ export class ApiClient {
         const chunks: Buffer[] = [];
         let size = 0;
         let truncated = false;
+        const ok = (res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 300;
         res.on('data', (c: Buffer) => {
-          if (truncated) return;
+          if (truncated || settled) return;
+          if (sink && ok) {
+            try {
+              sink(c);
+            } catch (e) {
+              req.destroy();
+              fail(e as Error);
+            }
+            return;
+          }
           chunks.push(c);
           size += c.length;
           if (size >= maxBytes) {
@@ -248,7 +325,11 @@ export class ApiClient {
           clearTimeout(timer);
           opts.signal?.removeEventListener('abort', onAbort);
           this.inflight.delete(onAbort);
-          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), truncated, ...(res.headers.date ? { date: res.headers.date } : {}) });
+          const retryAfter = Number(res.headers['retry-after']);
+          resolve({
+            status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), truncated,
+            ...(res.headers.date ? { date: res.headers.date } : {}), ...(Number.isFinite(retryAfter) && res.headers['retry-after'] ? { retryAfter } : {}),
+          });
         };
         res.on('end', finish);
         res.on('error', (e) => fail(e));
@@ -282,14 +363,19 @@ export class ApiClient {
 
   /** GET that must succeed: a non-2xx answer is thrown as a RawApiError (classified by kubeCall). */
   async getJson<T>(path: string, opts: GetOptions = {}): Promise<T> {
-    const r = await this.get(path, opts);
-    if (r.status < 200 || r.status >= 300) throw new RawApiError(r.status, r.body);
+    const r = await this.apiGet(path, opts);
+    if (r.status < 200 || r.status >= 300) throw new RawApiError(r.status, r.body, r.retryAfter ? { 'retry-after': String(r.retryAfter) } : {});
     return JSON.parse(r.body) as T;
   }
 
-  /** Every item of a list, paginated with limit/continue so no single answer is huge. */
-  async list<T>(path: string, query: { labelSelector?: string; fieldSelector?: string; limit?: number } = {}, opts: GetOptions = {}): Promise<T[]> {
+  /**
+   * Every item of a list, paginated with limit/continue so no single answer is huge, each page
+   * parsed item by item as it arrives (list-stream.ts). With `cached` the first page asks the watch
+   * cache (resourceVersion=0); the continue token carries the snapshot for the pages after it.
+   */
+  async list<T>(path: string, query: ListQuery = {}, opts: ListOptions<T> = {}): Promise<T[]> {
     const items: T[] = [];
+    const take = opts.project ? (x: unknown) => items.push(opts.project!(x as T)) : (x: unknown) => items.push(x as T);
     let cont: string | undefined;
     do {
       const q = new URLSearchParams();
@@ -297,8 +383,16 @@ export class ApiClient {
       if (query.fieldSelector) q.set('fieldSelector', query.fieldSelector);
       q.set('limit', String(query.limit ?? 500));
       if (cont) q.set('continue', cont);
-      const page = await this.getJson<{ items?: T[]; metadata?: { continue?: string } }>(`${path}?${q.toString()}`, opts);
-      for (const it of page.items ?? []) items.push(it);
+      else if (query.cached) q.set('resourceVersion', '0');
+      const splitter = new ListSplitter(take);
+      const r = await this.apiGet(`${path}?${q.toString()}`, opts, (c) => splitter.push(c));
+      if (r.status < 200 || r.status >= 300) throw new RawApiError(r.status, r.body, r.retryAfter ? { 'retry-after': String(r.retryAfter) } : {});
+      let page: { metadata?: { continue?: string } };
+      try {
+        page = splitter.end();
+      } catch (e) {
+        throw Object.assign(new Error(`the list answer of ${path} is not JSON: ${(e as Error).message}`), { code: 'EBADLIST' });
+      }
       cont = page.metadata?.continue || undefined;
     } while (cont);
     return items;

@@ -8,7 +8,8 @@ import { CHART, CR } from '../../defaults.js';
 import { kubeCall, isNotFound, type KubeOp } from '../../kube/errors.js';
 import { matchesSelector } from '../../kube/selectors.js';
 import { once } from '../engine.js';
-import type { ApiClient, GetOptions, ProbeResult, ProxyTarget } from '../../kube/proxy.js';
+import { lean } from '../../kube/lean.js';
+import type { ApiClient, GetOptions, ListOptions, ListQuery, ProbeResult, ProxyTarget } from '../../kube/proxy.js';
 import { readStoredRelease, type StorageRecord, type StoredRelease } from '../../helm/storage.js';
 import type { ManifestObject } from '../../helm/release.js';
 import type { SourceMeta } from '../../kube/config-age.js';
@@ -35,6 +36,11 @@ export interface DoctorOptions {
   /** A pending-* release younger than this may still be running its operation: --fix leaves it alone. */
   operationTimeoutMs: number;
   now?: Date;
+  /**
+   * Read lists from etcd (a consistent read) instead of the watch cache: the re-check after --fix,
+   * which must see what the fixes just wrote.
+   */
+  fresh?: boolean;
 }
 
 export const DEFAULT_OPTIONS: DoctorOptions = {
@@ -190,6 +196,14 @@ export class DoctorContext {
 
   private ns = () => encodeURIComponent(this.opts.namespace);
 
+  /**
+   * A list doctor only judges: served from the watch cache (a moment stale at worst; a fix re-reads
+   * its object before it acts) and trimmed to what the checks read.
+   */
+  private judged<T>(path: string, query: Omit<ListQuery, 'cached'> = {}, opts: ListOptions<T> = {}): Promise<T[]> {
+    return this.api.list<T>(path, { ...query, cached: !this.opts.fresh }, { project: lean, ...opts });
+  }
+
   /** The release from helm's own storage (no helm binary needed): the newest revision. */
   release = once(() =>
     readStoredRelease(
@@ -198,23 +212,23 @@ export class DoctorContext {
     ),
   );
 
-  nodes = once(() => this.call({ verb: 'list', resource: 'nodes' }, () => this.api.list<V1Node>('/api/v1/nodes')));
+  nodes = once(() => this.call({ verb: 'list', resource: 'nodes' }, () => this.judged<V1Node>('/api/v1/nodes')));
 
   /** Pods of the release namespace (the namespace is the chart's own). */
-  pods = once(() => this.call({ verb: 'list', resource: 'pods', namespace: this.opts.namespace }, () => this.api.list<V1Pod>(`/api/v1/namespaces/${this.ns()}/pods`)));
+  pods = once(() => this.call({ verb: 'list', resource: 'pods', namespace: this.opts.namespace }, () => this.judged<V1Pod>(`/api/v1/namespaces/${this.ns()}/pods`)));
 
   /** Warning events of the release namespace. */
   events = once(() =>
     this.call({ verb: 'list', resource: 'events', namespace: this.opts.namespace }, () =>
-      this.api.list<CoreV1Event>(`/api/v1/namespaces/${this.ns()}/events`, { fieldSelector: 'type=Warning' }),
+      this.judged<CoreV1Event>(`/api/v1/namespaces/${this.ns()}/events`, { fieldSelector: 'type=Warning' }),
     ),
   );
 
-  deployments = once(() => this.call({ verb: 'list', resource: 'deployments.apps', namespace: this.opts.namespace }, () => this.api.list<V1Deployment>(`/apis/apps/v1/namespaces/${this.ns()}/deployments`)));
-  daemonSets = once(() => this.call({ verb: 'list', resource: 'daemonsets.apps', namespace: this.opts.namespace }, () => this.api.list<V1DaemonSet>(`/apis/apps/v1/namespaces/${this.ns()}/daemonsets`)));
-  statefulSets = once(() => this.call({ verb: 'list', resource: 'statefulsets.apps', namespace: this.opts.namespace }, () => this.api.list<V1StatefulSet>(`/apis/apps/v1/namespaces/${this.ns()}/statefulsets`)));
+  deployments = once(() => this.call({ verb: 'list', resource: 'deployments.apps', namespace: this.opts.namespace }, () => this.judged<V1Deployment>(`/apis/apps/v1/namespaces/${this.ns()}/deployments`)));
+  daemonSets = once(() => this.call({ verb: 'list', resource: 'daemonsets.apps', namespace: this.opts.namespace }, () => this.judged<V1DaemonSet>(`/apis/apps/v1/namespaces/${this.ns()}/daemonsets`)));
+  statefulSets = once(() => this.call({ verb: 'list', resource: 'statefulsets.apps', namespace: this.opts.namespace }, () => this.judged<V1StatefulSet>(`/apis/apps/v1/namespaces/${this.ns()}/statefulsets`)));
   /** Every DaemonSet in the cluster (few objects): for a second node-exporter or a DCGM agent. */
-  allDaemonSets = once(() => this.call({ verb: 'list', resource: 'daemonsets.apps' }, () => this.api.list<V1DaemonSet>('/apis/apps/v1/daemonsets')));
+  allDaemonSets = once(() => this.call({ verb: 'list', resource: 'daemonsets.apps' }, () => this.judged<V1DaemonSet>('/apis/apps/v1/daemonsets')));
 
   /** The release's workloads as they exist in the cluster, by kind/name. */
   workloads = once(async (): Promise<Workload[]> => {
@@ -232,7 +246,7 @@ export class DoctorContext {
     let p = this.servicesBy.get(namespace);
     if (!p) {
       const path = namespace === '*' ? '/api/v1/services' : `/api/v1/namespaces/${encodeURIComponent(namespace)}/services`;
-      p = this.call({ verb: 'list', resource: 'services', ...(namespace === '*' ? {} : { namespace }) }, () => this.api.list<V1Service>(path));
+      p = this.call({ verb: 'list', resource: 'services', ...(namespace === '*' ? {} : { namespace }) }, () => this.judged<V1Service>(path));
       this.servicesBy.set(namespace, p);
     }
     return p;
@@ -242,7 +256,7 @@ export class DoctorContext {
     let p = this.slicesBy.get(namespace);
     if (!p) {
       const path = namespace === '*' ? '/apis/discovery.k8s.io/v1/endpointslices' : `/apis/discovery.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/endpointslices`;
-      p = this.call({ verb: 'list', resource: 'endpointslices.discovery.k8s.io', ...(namespace === '*' ? {} : { namespace }) }, () => this.api.list<EndpointSlice>(path));
+      p = this.call({ verb: 'list', resource: 'endpointslices.discovery.k8s.io', ...(namespace === '*' ? {} : { namespace }) }, () => this.judged<EndpointSlice>(path));
       this.slicesBy.set(namespace, p);
     }
     return p;
@@ -253,14 +267,14 @@ export class DoctorContext {
     if (namespace === this.opts.namespace) return (await this.pods()).filter((p) => matchesSelector(p.metadata?.labels, sel));
     const ls = Object.entries(sel?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
     const path = namespace === '*' ? '/api/v1/pods' : `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`;
-    const pods = await this.call({ verb: 'list', resource: 'pods', ...(namespace === '*' ? {} : { namespace }) }, () => this.api.list<V1Pod>(path, ls ? { labelSelector: ls } : {}));
+    const pods = await this.call({ verb: 'list', resource: 'pods', ...(namespace === '*' ? {} : { namespace }) }, () => this.judged<V1Pod>(path, ls ? { labelSelector: ls } : {}));
     return pods.filter((p) => matchesSelector(p.metadata?.labels, sel));
   }
 
   /** Optional kinds: a missing CRD is an empty list (with `missing` set), not an error. */
   private async optionalList<T>(path: string, op: KubeOp): Promise<{ items: T[]; missing: boolean }> {
     try {
-      return { items: await this.call(op, () => this.api.list<T>(path)), missing: false };
+      return { items: await this.call(op, () => this.judged<T>(path)), missing: false };
     } catch (e) {
       if (isNotFound(e)) return { items: [], missing: true };
       throw e;

@@ -49,6 +49,29 @@ describe('doctor on a healthy installation', () => {
     const counts = listed.reduce<Record<string, number>>((a, p) => ({ ...a, [p]: (a[p] ?? 0) + 1 }), {});
     expect(Object.values(counts).every((n) => n === 1)).toBe(true);
   });
+
+  it('judges from the watch cache, reads helm storage consistently, and reads everything consistently when fresh', async () => {
+    const reads = async (over = {}) => {
+      const api = new FakeApi(healthy(), healthyProbe);
+      const seen: Array<{ path: string; labelSelector?: string; cached: boolean; trimmed: boolean }> = [];
+      const orig = api.list.bind(api);
+      api.list = async (path: string, q?: { labelSelector?: string; cached?: boolean }, o?: { project?: unknown }) => {
+        seen.push({ path, ...(q?.labelSelector ? { labelSelector: q.labelSelector } : {}), cached: !!q?.cached, trimmed: !!o?.project });
+        return orig(path, q) as never;
+      };
+      await runChecks(doctorChecks, ctxFor(api, over), {}, {});
+      return seen;
+    };
+    const cached = await reads();
+    // What a release state means is never judged from a stale copy: helm's records are read from etcd.
+    const helm = cached.filter((s) => s.labelSelector?.includes('owner=helm'));
+    expect(helm.length).toBeGreaterThan(0);
+    expect(helm.every((s) => !s.cached)).toBe(true);
+    for (const path of ['/api/v1/nodes', `/api/v1/namespaces/${NS}/pods`, `/apis/apps/v1/namespaces/${NS}/daemonsets`]) {
+      expect(cached.find((s) => s.path === path), path).toMatchObject({ cached: true, trimmed: true });
+    }
+    expect((await reads({ fresh: true })).some((s) => s.cached)).toBe(false);
+  });
 });
 
 describe('release', () => {
