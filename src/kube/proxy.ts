@@ -242,9 +242,12 @@ export class ApiClient {
 
   private readonly inflight = new Set<() => void>();
 
-  /** One GET; resolves with any HTTP status, rejects on transport errors (tagged with `code`). */
+  /**
+   * One GET to the API server; resolves with any HTTP status (a 429 only once the throttle budget is
+   * spent, see apiGet), rejects on transport errors (tagged with `code`).
+   */
   get(path: string, opts: GetOptions = {}): Promise<RawResponse> {
-    return this.request('GET', path, opts);
+    return this.apiGet(path, opts);
   }
 
   /** Until when every API GET of this client holds back, after the server answered 429. */
@@ -404,7 +407,8 @@ export class ApiClient {
     const scheme = target.scheme ?? (target.kind === 'node' ? 'https' : 'http');
     const started = Date.now();
     try {
-      const r = await this.get(url, { accept: 'text/plain;version=0.0.4;q=1,*/*;q=0.1', ...opts });
+      // Straight to the wire: a proxied answer's 429 is the target's, and APF does not hold probes.
+      const r = await this.request('GET', url, { accept: 'text/plain;version=0.0.4;q=1,*/*;q=0.1', ...opts });
       const c = classifyProxyAnswer(r.status, r.body, scheme);
       return { ...c, status: r.status, body: c.outcome === 'ok' ? r.body : r.body.slice(0, 500), ms: Date.now() - started, url };
     } catch (e) {

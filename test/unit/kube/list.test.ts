@@ -190,6 +190,20 @@ describe('ApiClient.list against a loopback API server', () => {
     for (const s of after) expect(s.at - last429).toBeGreaterThanOrEqual(995);
   });
 
+  it('waits out a 429 on a single GET too, but gives a proxied probe its target 429 at once', async () => {
+    const api = await client();
+    throttle = { left: 1, retryAfter: '1' };
+    const r = await api.get('/api/v1/nodes');
+    expect(r.status).toBe(200);
+    expect(api.throttled).toBe(1);
+    throttle = { left: 1, retryAfter: '5' };
+    const p = await api.probe({ kind: 'pod', namespace: 'ns', name: 'p', port: 80 }, '/metrics');
+    api.close();
+    expect(p.status).toBe(429);
+    expect(p.outcome).toBe('http-error');
+    expect(api.throttled).toBe(1);
+  });
+
   it('waits a second when a 429 carries no Retry-After', async () => {
     const api = await client();
     throttle = { left: 1, retryAfter: '' };
