@@ -1,8 +1,7 @@
 import http from 'node:http';
-import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KubeConfig } from '@kubernetes/client-node';
-import { ApiClient, classifyProxyAnswer, proxyPath } from '../../../src/kube/proxy.js';
+import { classifyProxyAnswer, proxyPath } from '../../../src/kube/proxy.js';
+import { loopbackApi, type LoopbackApi } from '../../support/api-server.js';
 
 const status = (code: number, message: string, reason = 'ServiceUnavailable') => JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', message, reason, code });
 
@@ -37,12 +36,11 @@ describe('proxyPath', () => {
 });
 
 describe('ApiClient against a loopback server', () => {
+  let api: LoopbackApi;
   let server: http.Server;
-  let port = 0;
-  const sockets: net.Socket[] = [];
   let pages = 0;
   beforeAll(async () => {
-    server = http.createServer((req, res) => {
+    api = await loopbackApi((req, res) => {
       const u = new URL(req.url ?? '/', 'http://x');
       if (u.pathname.includes('/pods/hang:')) return; // never answers: a black-holed exporter behind the proxy
       if (u.pathname === '/api/v1/pods') {
@@ -58,24 +56,10 @@ describe('ApiClient against a loopback server', () => {
       res.writeHead(200, { 'content-type': 'text/plain' });
       res.end(`auth=${req.headers.authorization ?? ''}\n`);
     });
-    server.on('connection', (s) => sockets.push(s));
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    port = (server.address() as net.AddressInfo).port;
+    server = api.server;
   });
-  afterAll(async () => {
-    for (const s of sockets) s.destroy();
-    await new Promise((r) => server.close(r));
-  });
-  const client = () => {
-    const kc = new KubeConfig();
-    kc.loadFromOptions({
-      clusters: [{ name: 'c', server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
-      users: [{ name: 'u', token: 'tok-123' }],
-      contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-      currentContext: 'x',
-    });
-    return ApiClient.create(kc, { maxSockets: 4 });
-  };
+  afterAll(() => api.close());
+  const client = () => api.client();
 
   it('follows continue tokens and sends the bearer token', async () => {
     const api = await client();

@@ -1,8 +1,6 @@
-import http from 'node:http';
-import net from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { KubeConfig } from '@kubernetes/client-node';
-import { ApiClient, RawApiError } from '../../../src/kube/proxy.js';
+import { RawApiError } from '../../../src/kube/proxy.js';
+import { loopbackApi, type LoopbackApi } from '../../support/api-server.js';
 import { ListSplitter } from '../../../src/kube/list-stream.js';
 import { lean } from '../../../src/kube/lean.js';
 
@@ -90,16 +88,14 @@ describe('lean', () => {
 });
 
 describe('ApiClient.list against a loopback API server', () => {
-  let server: http.Server;
-  let port = 0;
-  const sockets: net.Socket[] = [];
+  let api: LoopbackApi;
   /** What the server saw: path+query and when it arrived. */
   let seen: Array<{ url: string; at: number }> = [];
   /** How many 429s to answer before serving, and the Retry-After they carry ('' for none). */
   let throttle = { left: 0, retryAfter: '1' };
   let throttledAt: number[] = [];
   beforeAll(async () => {
-    server = http.createServer((req, res) => {
+    api = await loopbackApi((req, res) => {
       const u = new URL(req.url ?? '/', 'http://x');
       seen.push({ url: `${u.pathname}${u.search}`, at: Date.now() });
       if (throttle.left > 0) {
@@ -124,34 +120,19 @@ describe('ApiClient.list against a loopback API server', () => {
       res.writeHead(404);
       res.end('{}');
     });
-    server.on('connection', (s) => sockets.push(s));
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    port = (server.address() as net.AddressInfo).port;
   });
-  afterAll(async () => {
-    for (const s of sockets) s.destroy();
-    await new Promise((r) => server.close(r));
-  });
+  afterAll(() => api.close());
   beforeEach(() => {
     seen = [];
     throttle = { left: 0, retryAfter: '1' };
     throttledAt = [];
   });
-  const client = (throttleBudgetMs?: number) => {
-    const kc = new KubeConfig();
-    kc.loadFromOptions({
-      clusters: [{ name: 'c', server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
-      users: [{ name: 'u', token: 't' }],
-      contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-      currentContext: 'x',
-    });
-    return ApiClient.create(kc, { maxSockets: 4, ...(throttleBudgetMs !== undefined ? { throttleBudgetMs } : {}) });
-  };
+  const client = (throttleBudgetMs?: number) => api.client(throttleBudgetMs !== undefined ? { throttleBudgetMs } : {});
 
   it('asks the watch cache on the first page only, and trims each item as it is parsed', async () => {
-    const api = await client();
-    const items = await api.list<{ metadata: { name: string } }>('/api/v1/nodes', { cached: true, limit: 2 }, { project: lean });
-    api.close();
+    const c = await client();
+    const items = await c.list<{ metadata: { name: string } }>('/api/v1/nodes', { cached: true, limit: 2 }, { project: lean });
+    c.close();
     expect(items).toEqual([
       { metadata: { name: 'n1' }, status: { conditions: [] } },
       { metadata: { name: 'n2' }, status: { conditions: [] } },
@@ -166,21 +147,21 @@ describe('ApiClient.list against a loopback API server', () => {
   });
 
   it('reads consistently (no resourceVersion) unless asked for the cache', async () => {
-    const api = await client();
-    const items = await api.list('/api/v1/nodes');
-    api.close();
+    const c = await client();
+    const items = await c.list('/api/v1/nodes');
+    c.close();
     expect(items).toHaveLength(3);
     expect(seen.every((s) => !new URL(s.url, 'http://x').searchParams.has('resourceVersion'))).toBe(true);
   });
 
   it('waits out 429s for the Retry-After the server gives, holding back every GET of the client meanwhile', async () => {
-    const api = await client();
+    const c = await client();
     throttle = { left: 2, retryAfter: '1' };
-    const [a, b] = await Promise.all([api.list('/api/v1/nodes'), api.list('/api/v1/nodes')]);
-    api.close();
+    const [a, b] = await Promise.all([c.list('/api/v1/nodes'), c.list('/api/v1/nodes')]);
+    c.close();
     expect(a).toHaveLength(3);
     expect(b).toHaveLength(3);
-    expect(api.throttled).toBe(2);
+    expect(c.throttled).toBe(2);
     // No request reached the server within a second of the last 429 (the Retry-After), so a throttled
     // run slows down instead of hammering the flow it was throttled in. (Timers never fire early; the
     // 5 ms is the clocks' granularity.)
@@ -191,32 +172,32 @@ describe('ApiClient.list against a loopback API server', () => {
   });
 
   it('waits out a 429 on a single GET too, but gives a proxied probe its target 429 at once', async () => {
-    const api = await client();
+    const c = await client();
     throttle = { left: 1, retryAfter: '1' };
-    const r = await api.get('/api/v1/nodes');
+    const r = await c.get('/api/v1/nodes');
     expect(r.status).toBe(200);
-    expect(api.throttled).toBe(1);
+    expect(c.throttled).toBe(1);
     throttle = { left: 1, retryAfter: '5' };
-    const p = await api.probe({ kind: 'pod', namespace: 'ns', name: 'p', port: 80 }, '/metrics');
-    api.close();
+    const p = await c.probe({ kind: 'pod', namespace: 'ns', name: 'p', port: 80 }, '/metrics');
+    c.close();
     expect(p.status).toBe(429);
     expect(p.outcome).toBe('http-error');
-    expect(api.throttled).toBe(1);
+    expect(c.throttled).toBe(1);
   });
 
   it('waits a second when a 429 carries no Retry-After', async () => {
-    const api = await client();
+    const c = await client();
     throttle = { left: 1, retryAfter: '' };
-    expect(await api.list('/api/v1/nodes')).toHaveLength(3);
-    api.close();
+    expect(await c.list('/api/v1/nodes')).toHaveLength(3);
+    c.close();
     expect(seen[1]!.at - throttledAt[0]!).toBeGreaterThanOrEqual(995);
   });
 
   it('gives the 429 back once its throttle budget is spent', async () => {
-    const api = await client(1500);
+    const c = await client(1500);
     throttle = { left: 100, retryAfter: '1' };
-    const e = await api.list('/api/v1/nodes').catch((x: unknown) => x);
-    api.close();
+    const e = await c.list('/api/v1/nodes').catch((x: unknown) => x);
+    c.close();
     expect(e).toBeInstanceOf(RawApiError);
     expect((e as RawApiError).code).toBe(429);
     expect((e as RawApiError).headers['retry-after']).toBe('1');
@@ -225,9 +206,9 @@ describe('ApiClient.list against a loopback API server', () => {
   });
 
   it('rejects a list answer that ends mid-item instead of returning part of it', async () => {
-    const api = await client();
-    const e = await api.list('/api/v1/broken').catch((x: unknown) => x);
-    api.close();
+    const c = await client();
+    const e = await c.list('/api/v1/broken').catch((x: unknown) => x);
+    c.close();
     expect((e as { code?: string }).code).toBe('EBADLIST');
   });
 });
