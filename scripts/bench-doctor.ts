@@ -71,21 +71,24 @@ runClusterBench('bench:doctor', { ...values, nodes: String(first.nodes), 'other-
       }
       await applyOtherPods(b);
       await waitForPods(b);
-      results.push(await measure(b, runner, who.kubeconfig, who.flowSchema, kubectl));
+      const r = await measure(b, runner, who.kubeconfig, who.flowSchema, kubectl);
+      results.push(r);
+      // Printed as each size is done: a later size that fails loses only its own figures.
+      printLines(r.lines);
     }
   } finally {
     await who.remove().catch(() => undefined);
     runner.remove();
   }
 
-  const lines = results.flatMap((r) => r.lines);
+  const lines: string[] = [];
   if (results.length === 2) {
     const [a, z] = [results[0]!, results[1]!];
     const pa = per1000(a.dMs, a.nodes);
     const pz = per1000(z.dMs, z.nodes);
     lines.push(`per-node cost: ${secs(pz)} s per 1,000 nodes at ${z.nodes} nodes vs ${secs(pa)} s at ${a.nodes} (target: no higher) ${verdict(pz <= pa)}`);
   }
-  printLines(lines);
+  if (lines.length) printLines(lines);
 });
 
 async function measure(b: Bench, runner: ReturnType<typeof cliRunner>, kubeconfig: string, flowSchema: string, kubectl: string): Promise<Measured> {

@@ -149,6 +149,8 @@ export function classifyKubeError(e: unknown, op: KubeOp, server?: string): Insi
 }
 
 export function isRetryable(e: unknown): boolean {
+  // A 429 the raw client already waited out for its whole throttle budget.
+  if ((e as { waitedOut?: boolean } | null)?.waitedOut === true) return false;
   const code = statusCode(e);
   if (code !== undefined) return code === 429 || code >= 500;
   const errno = errnoCode(e);
@@ -200,7 +202,8 @@ export async function kubeCall<T>(op: KubeOp, fn: () => Promise<T>, opts: RetryO
     } catch (e) {
       if (i >= attempts || !isRetryable(e)) throw classifyKubeError(e, op, server);
       const retryAfter = isApiException(e) ? Number(e.headers?.['retry-after']) : NaN;
-      await sleep(Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : delay);
+      // A server's Retry-After is a hint, not a licence to stall a run for an hour: at most 10 s.
+      await sleep(Number.isFinite(retryAfter) && retryAfter > 0 ? Math.min(retryAfter, 10) * 1000 : delay);
       delay = Math.min(delay * 2, opts.maxMs ?? 5000);
     }
   }

@@ -10,7 +10,7 @@ import https from 'node:https';
 import tls from 'node:tls';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { InsightError } from '../errors.js';
-import { ListSplitter } from './list-stream.js';
+import { ListSplitter, ListSyntaxError } from './list-stream.js';
 
 export type ProbeOutcome =
   | 'ok'
@@ -71,9 +71,16 @@ export class RawApiError extends Error {
     readonly code: number,
     readonly body: string,
     readonly headers: Record<string, string> = {},
+    /** The client already waited this answer out (a 429 past its throttle budget): retrying again only doubles the wait. */
+    readonly waitedOut = false,
   ) {
     super(`HTTP ${code}: ${body.slice(0, 200)}`);
   }
+}
+
+/** A non-2xx answer as the error kubeCall classifies; `viaApiGet`: a 429 in it was already waited out. */
+function answerError(r: RawResponse, viaApiGet: boolean): RawApiError {
+  return new RawApiError(r.status, r.body, r.retryAfter ? { 'retry-after': String(r.retryAfter) } : {}, viaApiGet && r.status === 429);
 }
 
 export interface GetOptions {
@@ -176,22 +183,6 @@ function secureContextOf(o: https.RequestOptions): tls.SecureContext {
   }
 }
 
-/** Sleep `ms`, ended early (and rejected) by `signal`. */
-function pause(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(Object.assign(new Error('aborted'), { code: 'ABORTED' }));
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(Object.assign(new Error('aborted'), { code: 'ABORTED' }));
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
 /** GET-only client to the API server of a kubeconfig context. */
 export class ApiClient {
   private constructor(
@@ -250,6 +241,29 @@ export class ApiClient {
     return this.apiGet(path, opts);
   }
 
+  /** Sleep `ms`, ended early (and rejected) by `signal` or by close(), like a request in flight. */
+  private pause(ms: number, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const aborted = () => Object.assign(new Error('aborted'), { code: 'ABORTED' });
+      if (signal?.aborted || this.closed) return reject(aborted());
+      const done = () => {
+        clearTimeout(t);
+        signal?.removeEventListener('abort', onAbort);
+        this.inflight.delete(onAbort);
+      };
+      const t = setTimeout(() => {
+        done();
+        resolve();
+      }, ms);
+      const onAbort = () => {
+        done();
+        reject(aborted());
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.inflight.add(onAbort);
+    });
+  }
+
   /** Until when every API GET of this client holds back, after the server answered 429. */
   private pausedUntil = 0;
   /** 429 answers waited out so far (the bench and the tests read it). */
@@ -264,11 +278,14 @@ export class ApiClient {
   private async apiGet(path: string, opts: GetOptions, sink?: (c: Buffer) => void): Promise<RawResponse> {
     const budgetEnds = Date.now() + this.throttleBudgetMs;
     for (;;) {
-      const wait = this.pausedUntil - Date.now();
-      if (wait > 0) await pause(wait + Math.random() * 250, opts.signal);
+      // Another GET's 429 may extend the pause while this one sleeps: look again on waking.
+      for (let wait = this.pausedUntil - Date.now(); wait > 0; wait = this.pausedUntil - Date.now()) {
+        await this.pause(wait + Math.random() * 250, opts.signal);
+      }
       const r = await this.request('GET', path, opts, undefined, sink);
       if (r.status !== 429) return r;
-      const delayMs = Math.min(10_000, (r.retryAfter && r.retryAfter > 0 ? r.retryAfter : 1) * 1000);
+      // Retry-After counts whole seconds: less than one (or none, or a date) is one.
+      const delayMs = Math.min(10_000, (r.retryAfter && r.retryAfter >= 1 ? r.retryAfter : 1) * 1000);
       if (Date.now() + delayMs > budgetEnds) return r;
       this.throttled++;
       this.pausedUntil = Math.max(this.pausedUntil, Date.now() + delayMs);
@@ -278,7 +295,7 @@ export class ApiClient {
   /** A write (doctor --fix only): PATCH or DELETE with a JSON body; non-2xx is thrown as RawApiError. */
   async send(method: 'PATCH' | 'DELETE', path: string, body: unknown, contentType = 'application/json-patch+json'): Promise<void> {
     const r = await this.request(method, path, { timeoutMs: 30_000 }, body === undefined ? undefined : { body: JSON.stringify(body), contentType });
-    if (r.status < 200 || r.status >= 300) throw new RawApiError(r.status, r.body, r.retryAfter ? { 'retry-after': String(r.retryAfter) } : {});
+    if (r.status < 200 || r.status >= 300) throw answerError(r, false);
   }
 
   /** `sink`, when given, takes a 2xx answer's body chunk by chunk instead of it being collected. */
@@ -367,7 +384,7 @@ export class ApiClient {
   /** GET that must succeed: a non-2xx answer is thrown as a RawApiError (classified by kubeCall). */
   async getJson<T>(path: string, opts: GetOptions = {}): Promise<T> {
     const r = await this.apiGet(path, opts);
-    if (r.status < 200 || r.status >= 300) throw new RawApiError(r.status, r.body, r.retryAfter ? { 'retry-after': String(r.retryAfter) } : {});
+    if (r.status < 200 || r.status >= 300) throw answerError(r, true);
     return JSON.parse(r.body) as T;
   }
 
@@ -388,13 +405,15 @@ export class ApiClient {
       if (cont) q.set('continue', cont);
       else if (query.cached) q.set('resourceVersion', '0');
       const splitter = new ListSplitter(take);
-      const r = await this.apiGet(`${path}?${q.toString()}`, opts, (c) => splitter.push(c));
-      if (r.status < 200 || r.status >= 300) throw new RawApiError(r.status, r.body, r.retryAfter ? { 'retry-after': String(r.retryAfter) } : {});
       let page: { metadata?: { continue?: string } };
       try {
+        const r = await this.apiGet(`${path}?${q.toString()}`, opts, (c) => splitter.push(c));
+        if (r.status < 200 || r.status >= 300) throw answerError(r, true);
         page = splitter.end();
       } catch (e) {
-        throw Object.assign(new Error(`the list answer of ${path} is not JSON: ${(e as Error).message}`), { code: 'EBADLIST' });
+        // Where the answer broke, never its bytes: a list may hold Secrets.
+        if (e instanceof ListSyntaxError) throw Object.assign(new Error(`the list answer of ${path} is malformed: ${e.message}`), { code: 'EBADLIST' });
+        throw e;
       }
       cont = page.metadata?.continue || undefined;
     } while (cont);

@@ -149,27 +149,36 @@ export class DoctorContext {
   readonly nodesAnswering = new Set<string>();
   readonly nodesSilent = new Set<string>();
   private readonly learners = new Set<() => void>();
+  /** Some exporter probe has ended: the probes are under way. */
+  private probing = false;
   /** An exporter probe ended (answered/nodesAnswering/nodesSilent changed): wake whoever waits on it. */
   learned(): void {
+    this.probing = true;
     for (const wake of [...this.learners]) wake();
   }
   /**
    * Resolves once `known()` holds, or `until` settles (the exporter checks ended), or one probe timeout
-   * has passed: what the exporter probes learn spares a black-holed target, but is never worth waiting
-   * longer for than a probe of one's own would take.
+   * after the exporter probes got under way: what they learn spares a black-holed target, but once
+   * they run it is never worth waiting longer for than a probe of one's own would take. Until the
+   * first probe ends (the lists they need may be slow) the wait is bounded by `until` alone.
    */
   whenKnown(known: () => boolean, until: Promise<unknown>): Promise<void> {
     if (known()) return Promise.resolve();
     return new Promise<void>((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
       const end = () => {
         clearTimeout(timer);
         this.learners.delete(wake);
         resolve();
       };
+      const arm = () => {
+        timer ??= setTimeout(end, this.opts.probeTimeoutMs);
+      };
       const wake = () => {
         if (known()) end();
+        else arm();
       };
-      const timer = setTimeout(end, this.opts.probeTimeoutMs);
+      if (this.probing) arm();
       this.learners.add(wake);
       void until.then(end, end);
     });

@@ -238,6 +238,29 @@ describe('kubelet', () => {
     expect(byId('kubelet.cadvisor')[0]!.hint).toContain('nodes/metrics');
     expect(kubeletHint({ outcome: 'refused', ms: 0, url: '', detail: '' }, '/metrics')).toMatch(/10250/);
   });
+
+  it('with every category at once, asks a node whose exporter answered even when the lists the exporter checks need are slower than a probe timeout', async () => {
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    // n1 black-holes its exporter and its kubelet; n2 is healthy; one kubelet node is asked.
+    class Slow extends FakeApi {
+      override async list<T>(path: string, q: { labelSelector?: string; fieldSelector?: string } = {}): Promise<T[]> {
+        if (/\/(daemonsets|deployments)$/.test(path)) await sleep(200);
+        return super.list<T>(path, q);
+      }
+      override async probe(t: Parameters<FakeApi['probe']>[0], path: string) {
+        if ((t.kind === 'node' && t.name === 'n1') || (t.kind === 'pod' && t.name.endsWith('-1'))) {
+          await sleep(100);
+          return { outcome: 'timeout' as const, detail: 'no answer within 100 ms', ms: 100, url: path };
+        }
+        return super.probe(t, path);
+      }
+    }
+    const api = new Slow(healthy(), healthyProbe);
+    const report = await runChecks(doctorChecks, ctxFor(api, { probeTimeoutMs: 100, kubeletNodes: 1 }), {}, { concurrency: doctorChecks.length, overlap: true });
+    const kubelet = report.results.filter((r) => r.id.startsWith('kubelet.'));
+    expect(kubelet.map((r) => `${r.id} ${r.status}`)).toEqual(['kubelet.metrics passed', 'kubelet.cadvisor passed']);
+    expect(api.probes.filter((p) => p.t.kind === 'node').map((p) => p.t.name)).toEqual(['n2', 'n2']);
+  });
 });
 
 describe('custom resources', () => {

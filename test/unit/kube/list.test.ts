@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { RawApiError } from '../../../src/kube/proxy.js';
 import { loopbackApi, type LoopbackApi } from '../../support/api-server.js';
-import { ListSplitter } from '../../../src/kube/list-stream.js';
+import { ListSplitter, ListSyntaxError } from '../../../src/kube/list-stream.js';
 import { lean } from '../../../src/kube/lean.js';
 
 /** A deterministic generator, so a failing case can be replayed. */
@@ -72,6 +72,58 @@ describe('ListSplitter', () => {
     expect(() => split(text.slice(0, text.length - 3), () => 5)).toThrow(SyntaxError);
     expect(() => split('[1,2]', () => 5)).toThrow(SyntaxError);
     expect(() => split('{"items":[{"a":1}], "metadata": {', () => 5)).toThrow(SyntaxError);
+  });
+
+  it('refuses a garbled items array instead of returning a shorter list', () => {
+    for (const bad of [
+      '{"items":[{"a":1}{"b":2}]}', // no comma
+      '{"items":[{"a":1},,{"b":2}]}', // two commas
+      '{"items":[{"a":1},]}', // trailing comma
+      '{"items":[,{"a":1}]}', // leading comma
+      '{"items":[1,"two",null,{"three":3}]}', // items that are not objects
+      '{"it\\u0065ms":[{"a":1}]}', // a key the byte scan cannot read: items left in the rest
+      '{"items":{"a":1}}', // not an array
+      '{"items":[{"a":1 2}]}', // an item that is not JSON
+    ]) {
+      for (const size of [1, 4, 1 << 20]) expect(() => split(bad.replace('\\\\', '\\'), () => size), bad).toThrow(ListSyntaxError);
+    }
+    // What the API server really sends for an empty list parses.
+    expect(split('{"kind":"PodList","items":[]}', () => 1)).toEqual({ items: [], rest: { kind: 'PodList', items: [] } });
+    expect(split('{"kind":"PodList","items":null}', () => 2).items).toEqual([]);
+  });
+
+  it('names where an answer broke, never its bytes (a list may hold Secrets)', () => {
+    const e = (() => {
+      try {
+        split('{"items":[{"data":{"k":"Q2FuYXJ5Q2xpU2VjcmV0"},"x":tru}]}', () => 7);
+      } catch (x) {
+        return x as Error;
+      }
+    })();
+    expect(e).toBeInstanceOf(ListSyntaxError);
+    expect(e!.message).not.toContain('Q2Fu');
+    expect(e!.message).toMatch(/item 1 of the list answer is not JSON/);
+  });
+
+  it('searches each chunk for backslashes once, not once per string (a quadratic rescan on big chunks)', () => {
+    // Counted, not timed: calls to Buffer.prototype.indexOf. A list without backslashes needs one quote
+    // search per string and one backslash search per chunk; searching both per string rescans the rest
+    // of the chunk for a backslash that is not there, which costs O(chunk) each time.
+    const items = Array.from({ length: 2000 }, (_, i) => ({ metadata: { name: `pod-${i}`, labels: { app: 'a'.repeat(200) } }, spec: { containers: [{ name: 'c', image: 'x'.repeat(300) }] } }));
+    const text = JSON.stringify({ kind: 'PodList', items });
+    const strings = (text.match(/"/g) ?? []).length / 2;
+    const orig = Buffer.prototype.indexOf;
+    let calls = 0;
+    Buffer.prototype.indexOf = function (this: Buffer, ...a: Parameters<Buffer['indexOf']>) {
+      calls++;
+      return orig.apply(this, a);
+    } as Buffer['indexOf'];
+    try {
+      expect(split(text, () => 1 << 24).items).toHaveLength(2000);
+    } finally {
+      Buffer.prototype.indexOf = orig;
+    }
+    expect(calls).toBeLessThanOrEqual(strings + 2);
   });
 });
 
@@ -185,6 +237,16 @@ describe('ApiClient.list against a loopback API server', () => {
     expect(c.throttled).toBe(1);
   });
 
+  it('ends a 429 wait when the client is closed (a run past its deadline)', { timeout: 8000 }, async () => {
+    const c = await client();
+    throttle = { left: 1, retryAfter: '10' };
+    const pending = c.list('/api/v1/nodes').catch((x: unknown) => x);
+    while (!throttledAt.length) await new Promise((r) => setTimeout(r, 5));
+    c.close();
+    // Without close() ending the pause this would sleep the whole 10 s Retry-After first.
+    expect((await pending as { code?: string }).code).toBe('ABORTED');
+  });
+
   it('waits a second when a 429 carries no Retry-After', async () => {
     const c = await client();
     throttle = { left: 1, retryAfter: '' };
@@ -194,14 +256,14 @@ describe('ApiClient.list against a loopback API server', () => {
   });
 
   it('gives the 429 back once its throttle budget is spent', async () => {
-    const c = await client(1500);
+    const c = await client(1900);
     throttle = { left: 100, retryAfter: '1' };
     const e = await c.list('/api/v1/nodes').catch((x: unknown) => x);
     c.close();
     expect(e).toBeInstanceOf(RawApiError);
     expect((e as RawApiError).code).toBe(429);
     expect((e as RawApiError).headers['retry-after']).toBe('1');
-    // One wait of a second fits in 1.5 s, a second does not.
+    // One wait of a second fits in 1.9 s (if the first 429 comes within 0.9 s), a second never does.
     expect(throttledAt).toHaveLength(2);
   });
 
