@@ -391,9 +391,11 @@ export class ApiClient {
   /**
    * Every item of a list, paginated with limit/continue so no single answer is huge, each page
    * parsed item by item as it arrives (list-stream.ts). With `cached` the first page asks the watch
-   * cache (resourceVersion=0); the continue token carries the snapshot for the pages after it.
+   * cache (resourceVersion=0). The watch cache ignores `limit` there and answers with the whole
+   * collection at once (v1.36 does), so such a list gets a longer timer: 20,000 pods are tens of MB.
    */
   async list<T>(path: string, query: ListQuery = {}, opts: ListOptions<T> = {}): Promise<T[]> {
+    if (query.cached && opts.timeoutMs === undefined) opts = { ...opts, timeoutMs: Math.max(this.defaultTimeoutMs, 120_000) };
     const items: T[] = [];
     const take = opts.project ? (x: unknown) => items.push(opts.project!(x as T)) : (x: unknown) => items.push(x as T);
     let cont: string | undefined;
