@@ -37,6 +37,8 @@ export class ListSplitter {
   private readingKey = false;
   private valueOf: string | undefined;
   private expectKey = false;
+  /** The top-level `items` key was read (its array split, or a null). */
+  private sawItems = false;
   private readonly rest: Buffer[] = [];
   private item: Buffer[] = [];
   private count = 0;
@@ -60,7 +62,11 @@ export class ListSplitter {
       if (this.inString) {
         const b = chunk[i]!;
         if (this.escaped) this.escaped = false;
-        else if (b === BACKSLASH) this.escaped = true;
+        else if (b === BACKSLASH) {
+          this.escaped = true;
+          // A key spelled with an escape is never read as `items` (end() then refuses the answer).
+          if (this.readingKey) this.key = '\u0000';
+        }
         else if (b === QUOTE) {
           this.inString = false;
           this.readingKey = false;
@@ -109,6 +115,11 @@ export class ListSplitter {
           if (this.depth === 1) {
             this.valueOf = this.key;
             this.expectKey = false;
+            if (this.key === 'items') {
+              // JSON.parse would keep the last of two; a list has one.
+              if (this.sawItems) throw new ListSyntaxError('the list answer has two items fields');
+              this.sawItems = true;
+            }
           }
           break;
         case COMMA:
@@ -171,6 +182,8 @@ export class ListSplitter {
     // rather than return a list that silently lacks them.
     const left = (doc as { items?: unknown }).items;
     if (left !== undefined && left !== null && !(Array.isArray(left) && left.length === 0)) throw new ListSyntaxError('the list answer has an items field that is not a plain array');
+    // A 2xx answer without items (a Status, an empty object) is not an empty list.
+    if (!this.sawItems) throw new ListSyntaxError('the answer has no items field: it is not a list');
     return doc as Record<string, unknown>;
   }
 }

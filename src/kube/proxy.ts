@@ -279,7 +279,8 @@ export class ApiClient {
     const budgetEnds = Date.now() + this.throttleBudgetMs;
     for (;;) {
       // Another GET's 429 may extend the pause while this one sleeps: look again on waking.
-      for (let wait = this.pausedUntil - Date.now(); wait > 0; wait = this.pausedUntil - Date.now()) {
+      // Its own budget bounds the sleeping too: past it, the GET goes out and its answer stands.
+      for (let wait = this.pausedUntil - Date.now(); wait > 0 && Date.now() < budgetEnds; wait = this.pausedUntil - Date.now()) {
         await this.pause(wait + Math.random() * 250, opts.signal);
       }
       const r = await this.request('GET', path, opts, undefined, sink);

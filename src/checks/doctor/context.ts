@@ -43,6 +43,9 @@ export interface DoctorOptions {
   fresh?: boolean;
 }
 
+/** The longest a check waits for the exporter probes to start and name a target (whenKnown). */
+export const WAIT_CAP_MS = 15_000;
+
 export const DEFAULT_OPTIONS: DoctorOptions = {
   namespace: CHART.namespace,
   release: CHART.release,
@@ -149,18 +152,23 @@ export class DoctorContext {
   readonly nodesAnswering = new Set<string>();
   readonly nodesSilent = new Set<string>();
   private readonly learners = new Set<() => void>();
-  /** Some exporter probe has ended: the probes are under way. */
+  /** The exporter probes are under way (the first was sent). */
   private probing = false;
-  /** An exporter probe ended (answered/nodesAnswering/nodesSilent changed): wake whoever waits on it. */
-  learned(): void {
+  /** An exporter check sends its first probe: the bounded waits of whenKnown start counting. */
+  probesStarted(): void {
     this.probing = true;
     for (const wake of [...this.learners]) wake();
   }
+  /** An exporter probe ended (answered/nodesAnswering/nodesSilent changed): wake whoever waits on it. */
+  learned(): void {
+    this.probesStarted();
+  }
   /**
    * Resolves once `known()` holds, or `until` settles (the exporter checks ended), or one probe timeout
-   * after the exporter probes got under way: what they learn spares a black-holed target, but once
-   * they run it is never worth waiting longer for than a probe of one's own would take. Until the
-   * first probe ends (the lists they need may be slow) the wait is bounded by `until` alone.
+   * after the exporter probes started: what they learn spares a black-holed target, but once they run
+   * it is never worth waiting longer for than a probe of one's own would take. Lists the exporter
+   * checks need may be slow, so before their first probe the wait is capped at WAIT_CAP_MS in all,
+   * well inside the waiting checks' own timeouts.
    */
   whenKnown(known: () => boolean, until: Promise<unknown>): Promise<void> {
     if (known()) return Promise.resolve();
@@ -168,18 +176,17 @@ export class DoctorContext {
       let timer: NodeJS.Timeout | undefined;
       const end = () => {
         clearTimeout(timer);
+        clearTimeout(cap);
         this.learners.delete(wake);
         resolve();
       };
-      const arm = () => {
-        timer ??= setTimeout(end, this.opts.probeTimeoutMs);
-      };
+      const cap = setTimeout(end, Math.max(WAIT_CAP_MS, this.opts.probeTimeoutMs));
       const wake = () => {
         if (known()) end();
-        else arm();
+        else timer ??= setTimeout(end, this.opts.probeTimeoutMs);
       };
-      if (this.probing) arm();
       this.learners.add(wake);
+      if (this.probing) wake();
       void until.then(end, end);
     });
   }

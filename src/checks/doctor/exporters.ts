@@ -183,6 +183,7 @@ export function exporterCheck(c: Component): Check<DoctorContext> {
       const verdicts: PodVerdict[] = [];
       // The sample first: it teaches which scheme the rest speak, so they need one request each. The
       // rest start as soon as one sampled pod answers (a black-holed sample must not hold them back).
+      ctx.probesStarted();
       const sampling = sample.map(async (p) => {
         const r = await cachedProbe(ctx, ns, p.metadata!.name!, metricsPort(p, c), c.path, first);
         note(ctx, ns, p, metricsPort(p, c), r);

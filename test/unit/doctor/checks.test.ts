@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { doctorChecks } from '../../../src/checks/doctor/index.js';
 import { exitCodeFor, runChecks, type CheckResult } from '../../../src/checks/engine.js';
 import { judgeCr } from '../../../src/checks/doctor/cr.js';
-import type { FixApi, FixEnv } from '../../../src/checks/doctor/context.js';
+import { WAIT_CAP_MS, type FixApi, type FixEnv } from '../../../src/checks/doctor/context.js';
 import { eligibleNodes, tolerates } from '../../../src/checks/doctor/pods.js';
 import { otherNodeExporters, dcgmAgents } from '../../../src/checks/doctor/coexistence.js';
 import { kubeletHint } from '../../../src/checks/doctor/kubelet.js';
@@ -260,6 +260,44 @@ describe('kubelet', () => {
     const kubelet = report.results.filter((r) => r.id.startsWith('kubelet.'));
     expect(kubelet.map((r) => `${r.id} ${r.status}`)).toEqual(['kubelet.metrics passed', 'kubelet.cadvisor passed']);
     expect(api.probes.filter((p) => p.t.kind === 'node').map((p) => p.t.name)).toEqual(['n2', 'n2']);
+  });
+});
+
+describe('whenKnown (what the kubelet and monitor checks wait for)', () => {
+  afterEach(() => vi.useRealTimers());
+  const pending = (p: Promise<void>) => {
+    let done = false;
+    void p.then(() => (done = true));
+    return () => done;
+  };
+
+  it('counts one probe timeout from the first exporter probe, not from the call', async () => {
+    vi.useFakeTimers();
+    const ctx = ctxFor(new FakeApi(healthy()), { probeTimeoutMs: 1000 });
+    const done = pending(ctx.whenKnown(() => false, new Promise(() => {})));
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(done()).toBe(false); // the exporter probes have not started: slow lists do not count
+    ctx.probesStarted();
+    await vi.advanceTimersByTimeAsync(999);
+    expect(done()).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(done()).toBe(true);
+  });
+
+  it('gives up at the cap when the exporter probes never start, and at once when what it waits for is learned', async () => {
+    vi.useFakeTimers();
+    const ctx = ctxFor(new FakeApi(healthy()), { probeTimeoutMs: 1000 });
+    const capped = pending(ctx.whenKnown(() => false, new Promise(() => {})));
+    await vi.advanceTimersByTimeAsync(WAIT_CAP_MS - 1);
+    expect(capped()).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(capped()).toBe(true);
+    let known = false;
+    const learned = pending(ctx.whenKnown(() => known, new Promise(() => {})));
+    known = true;
+    ctx.learned();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(learned()).toBe(true);
   });
 });
 

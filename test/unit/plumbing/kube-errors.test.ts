@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ExitCode, InsightError } from '../../../src/errors.js';
 import { classifyKubeError, isNotFound, kubeCall, kubeCalls } from '../../../src/kube/errors.js';
 import { withCalls } from '../../support/kube.js';
+import { RawApiError } from '../../../src/kube/proxy.js';
 
 const op = { verb: 'create', resource: 'clusterroles.rbac.authorization.k8s.io', name: 'x' };
 const status = (code: number, reason: string, message: string) =>
@@ -111,6 +112,29 @@ describe('kubeCall', () => {
       return 1;
     }, { idempotent: true, sleep: async (ms) => void waits.push(ms) });
     expect(waits).toEqual([2000]);
+  });
+
+  it('caps a Retry-After at 10 s, and never retries a 429 the raw client already waited out', async () => {
+    const waits: number[] = [];
+    let n = 0;
+    await kubeCall(op, async () => {
+      if (n++ === 0) throw new ApiException(429, 'x', '{}', { 'retry-after': '3600' });
+      return 1;
+    }, { idempotent: true, sleep: async (ms) => void waits.push(ms) });
+    expect(waits).toEqual([10_000]);
+    let calls = 0;
+    await expect(kubeCall(op, async () => {
+      calls++;
+      throw new RawApiError(429, '{}', { 'retry-after': '1' }, true);
+    }, { idempotent: true, sleep: noSleep })).rejects.toMatchObject({ kind: 'server' });
+    expect(calls).toBe(1);
+    // The same 429 not yet waited out (a write's) is retried as before.
+    calls = 0;
+    await expect(kubeCall(op, async () => {
+      calls++;
+      throw new RawApiError(429, '{}', {}, false);
+    }, { idempotent: true, attempts: 3, sleep: noSleep })).rejects.toMatchObject({ kind: 'server' });
+    expect(calls).toBe(3);
   });
 });
 
