@@ -1,5 +1,6 @@
 // Fixtures on the cluster: the fixture charts packaged and served as a repository, values files, and
 // installs by the tests themselves with helm (our chart, "another team's" kube-prometheus-stack, CRDs).
+import { afterAll } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
@@ -43,8 +44,17 @@ export function requiredValues(clusterID: string): Record<string, unknown> {
   };
 }
 
+const valuesDirs = new Set<string>();
+// A test's values file may hold its canary secret: none is left behind when the test file ends.
+// (Registered while the test file imports this module, so it runs after that file's tests.)
+afterAll(() => {
+  for (const d of valuesDirs) rmSync(d, { recursive: true, force: true });
+  valuesDirs.clear();
+});
+
 export function writeValues(values: Record<string, unknown>): string {
   const dir = mkdtempSync(join(tmpdir(), 'insight-values-'));
+  valuesDirs.add(dir);
   const path = join(dir, 'values.yaml');
   writeFileSync(path, stringify(values), { mode: 0o600 });
   return path;
