@@ -64,7 +64,7 @@ runClusterBench('bench:doctor', { ...values, nodes: String(first.nodes), 'other-
   try {
     for (const size of sizes) {
       const b: Bench = { ...b0, N: size.nodes, OTHER: size.other };
-      const have = Number((await b.sh('kubectl', ['get', 'nodes', '-o', 'name'])).stdout.split('\n').filter(Boolean).length);
+      const have = (await b.sh('kubectl', ['get', 'nodes', '-o', 'name'])).stdout.split('\n').filter(Boolean).length;
       if (have < size.nodes) {
         b.log(`growing the cluster from ${have} to ${size.nodes} nodes`);
         await addNodes(b.state.name, size.nodes - have);

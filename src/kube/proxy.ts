@@ -266,7 +266,7 @@ export class ApiClient {
 
   /** Until when every API GET of this client holds back, after the server answered 429. */
   private pausedUntil = 0;
-  /** 429 answers waited out so far (the bench and the tests read it). */
+  /** 429 answers waited out so far (what a caller can report; the tests read it). */
   throttled = 0;
 
   /**

@@ -9,7 +9,7 @@ import { kubeCall, isNotFound, type KubeOp } from '../../kube/errors.js';
 import { matchesSelector } from '../../kube/selectors.js';
 import { once } from '../engine.js';
 import { lean } from '../../kube/lean.js';
-import type { ApiClient, GetOptions, ListOptions, ListQuery, ProbeResult, ProxyTarget } from '../../kube/proxy.js';
+import type { ApiClient, GetOptions, ListQuery, ProbeResult, ProxyTarget } from '../../kube/proxy.js';
 import { readStoredRelease, type StorageRecord, type StoredRelease } from '../../helm/storage.js';
 import type { ManifestObject } from '../../helm/release.js';
 import type { SourceMeta } from '../../kube/config-age.js';
@@ -216,8 +216,8 @@ export class DoctorContext {
    * A list doctor only judges: served from the watch cache (a moment stale at worst; a fix re-reads
    * its object before it acts) and trimmed to what the checks read.
    */
-  private judged<T>(path: string, query: Omit<ListQuery, 'cached'> = {}, opts: ListOptions<T> = {}): Promise<T[]> {
-    return this.api.list<T>(path, { ...query, cached: !this.opts.fresh }, { project: lean, ...opts });
+  private judged<T>(path: string, query: Omit<ListQuery, 'cached'> = {}): Promise<T[]> {
+    return this.api.list<T>(path, { ...query, cached: !this.opts.fresh }, { project: lean });
   }
 
   /** The release from helm's own storage (no helm binary needed): the newest revision. */
